@@ -1,0 +1,1 @@
+"""Benchmarks of sdn-shadow: each figure is measured beside a reference in the same run."""

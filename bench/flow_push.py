@@ -1,0 +1,68 @@
+"""flow_push_ratio: our 10,000-flow push to a barrier vs `ovs-ofctl --bundle add-flows`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.figures import Figure, median
+from bench.flowset import bench_flows
+from bench.ovsbridge import bench_bridge, run
+from sdn_shadow.lab.net import free_tcp_port
+from sdn_shadow.openflow.ofctl import flow_to_ofctl
+
+FLOWS = 10000
+RUNS = 3
+
+
+def _ours(tmp: Path, flows: int) -> float:
+    port = free_tcp_port()
+    out = tmp / f"push-{port}.json"
+    with bench_bridge(port):
+        proc = subprocess.Popen([sys.executable, "-m", "bench.push_app", "--of-port", str(port),
+                                 "--flows", str(flows), "--out", str(out)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if not out.exists():
+            raise RuntimeError(f"push app wrote no result: {err[-2000:]}")
+        result = json.loads(out.read_text())
+        if "error" in result:
+            raise RuntimeError(f"switch rejected the push: {result['error']}")
+        return float(result["seconds"])
+
+
+def _reference(tmp: Path, flows: int) -> float:
+    flow_file = tmp / "flows.txt"
+    flow_file.write_text("\n".join(flow_to_ofctl(f) for f in bench_flows(flows)) + "\n")
+    with bench_bridge() as bridge:
+        run("ovs-ofctl", "-O", "OpenFlow13", "del-flows", bridge)
+        start = time.perf_counter()
+        run("ovs-ofctl", "-O", "OpenFlow13", "--bundle", "add-flows", bridge, str(flow_file))
+        seconds = time.perf_counter() - start
+        count = run("ovs-ofctl", "-O", "OpenFlow13", "dump-aggregate", bridge)
+        if f"flow_count={flows}" not in count:
+            raise RuntimeError(f"ovs-ofctl installed an unexpected count: {count.strip()}")
+        return seconds
+
+
+def flow_push_ratio(progress) -> Figure:
+    """Median of RUNS pushes of 10,000 flows each way; the figure is ours / ovs-ofctl's."""
+    ours, ref = [], []
+    with tempfile.TemporaryDirectory(prefix="sdn-shadow-bench-") as tmp:
+        for i in range(RUNS):
+            ours.append(_ours(Path(tmp), FLOWS))
+            ref.append(_reference(Path(tmp), FLOWS))
+            progress(f"flow_push run {i + 1}/{RUNS}: ours {ours[-1] * 1000:.0f} ms, "
+                     f"ovs-ofctl --bundle {ref[-1] * 1000:.0f} ms")
+    value = median(ours) / median(ref)
+    return Figure(round(value, 3), "ratio", round(median(ref), 4), "<= 2.0", value <= 2.0,
+                  {"ours_s": round(median(ours), 4), "flows": FLOWS, "runs": RUNS})

@@ -1,0 +1,126 @@
+"""The `sdn-shadow` command: run the controller, validate configs, show compiled flows."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from sdn_shadow.config import ConfigError, load_config
+
+EXIT_INVALID = 2
+
+
+def _load_or_report(path: str) -> object | None:
+    """The config at `path`, or None after printing every problem to stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        for line in err.lines():
+            print(line, file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0 if every file is valid, else 2 with `FILE: key.path: reason` lines."""
+    status = 0
+    for path in args.files:
+        config = _load_or_report(path)
+        if config is None:
+            status = EXIT_INVALID
+            continue
+        sessions = sum(len(n.shadow.mirror) for n in config.networks if n.shadow)
+        print(f"{path}: ok ({len(config.switches)} switches, {len(config.networks)} networks, "
+              f"{sessions} mirror sessions)")
+    return status
+
+
+def cmd_flows(args: argparse.Namespace) -> int:
+    """Print the flows and groups the controller would install, as ovs-ofctl text."""
+    from sdn_shadow.openflow.compiler import compile_config
+    from sdn_shadow.openflow.ofctl import flow_to_ofctl, group_to_ofctl
+
+    config = _load_or_report(args.config)
+    if config is None:
+        return EXIT_INVALID
+    plans = compile_config(config)
+    names = {p.name for p in plans.values()}
+    if args.switch and args.switch not in names:
+        print(f"{args.config}: no switch named {args.switch!r} (have: {', '.join(sorted(names))})",
+              file=sys.stderr)
+        return EXIT_INVALID
+    for plan in plans.values():
+        if args.switch and plan.name != args.switch:
+            continue
+        print(f"# {plan.name} (dpid {plan.dpid:#x}): {len(plan.flows)} flows, "
+              f"{len(plan.groups)} groups")
+        for group in plan.groups.values():
+            print(f"# group: {group_to_ofctl(group)}")
+        for flow in sorted(plan.flows.values(), key=lambda f: (f.table_id, -f.priority)):
+            print(flow_to_ofctl(flow))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Validate the config fully, then start OS-Ken with the app; blocks until stopped."""
+    config = _load_or_report(args.config)
+    if config is None:
+        print(f"{args.config}: not starting the controller with an invalid config",
+              file=sys.stderr)
+        return EXIT_INVALID
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    from os_ken import cfg
+    from os_ken.base.app_manager import AppManager
+
+    from sdn_shadow import app
+
+    app.Settings.config = config
+    app.Settings.config_path = args.config
+    app.Settings.state_file = args.state_file
+    cfg.CONF(
+        args=["--ofp-tcp-listen-port", str(args.of_port), "--ofp-listen-host", args.of_host],
+        project="os_ken",
+    )
+    logging.getLogger("sdn_shadow").info(
+        "sdn-shadow serving OpenFlow 1.3 on %s:%d with %s", args.of_host, args.of_port,
+        args.config)
+    AppManager.run_apps(["sdn_shadow.app"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(prog="sdn-shadow", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the controller")
+    run.add_argument("--config", required=True, help="YAML config file")
+    run.add_argument("--of-port", type=int, default=6653, help="OpenFlow port (default 6653)")
+    run.add_argument("--of-host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    run.add_argument("--state-file", help="write a JSON status snapshot here")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check config files; exit 2 on problems")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.set_defaults(func=cmd_validate)
+
+    flows = sub.add_parser("flows", help="print the flows a config compiles to (ovs-ofctl text)")
+    flows.add_argument("config", metavar="FILE")
+    flows.add_argument("--switch", help="only this switch (by name)")
+    flows.set_defaults(func=cmd_flows)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sdn-shadow` console script."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Configuration: frozen model objects, validated from YAML by `parse_config`/`load_config`."""
+
+from .model import (
+    DIRECTIONS,
+    Config,
+    ConfigError,
+    ControllerSettings,
+    Host,
+    Link,
+    MatchFilter,
+    MirrorSession,
+    Network,
+    PortRef,
+    Shadow,
+    ShadowHost,
+    Switch,
+)
+from .parse import load_config, parse_config
+
+__all__ = [
+    "DIRECTIONS",
+    "Config",
+    "ConfigError",
+    "ControllerSettings",
+    "Host",
+    "Link",
+    "MatchFilter",
+    "MirrorSession",
+    "Network",
+    "PortRef",
+    "Shadow",
+    "ShadowHost",
+    "Switch",
+    "load_config",
+    "parse_config",
+]

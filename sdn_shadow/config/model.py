@@ -1,0 +1,153 @@
+"""Frozen, typed configuration objects; built only by `parse.py`, which validates."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+DIRECTIONS = ("in", "out", "both")
+
+
+class ConfigError(Exception):
+    """One or more problems in a configuration, each a `(key path, reason)` pair."""
+
+    def __init__(self, problems: list[tuple[str, str]], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """`SOURCE: path: reason` for every problem (no `SOURCE: ` when unknown)."""
+        prefix = f"{self.source}: " if self.source else ""
+        return [f"{prefix}{path}: {reason}" for path, reason in self.problems]
+
+
+@dataclass(frozen=True, slots=True)
+class PortRef:
+    """A switch port, written `switch:port` in YAML."""
+
+    switch: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.switch}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A datapath of the fabric."""
+
+    name: str
+    dpid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A fabric link between two switch ports; capacity in Mbit/s when known."""
+
+    a: PortRef
+    b: PortRef
+    capacity_mbps: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """A host attachment of a primary network."""
+
+    name: str
+    switch: str
+    port: int
+    mac: str
+    ip: ipaddress.IPv4Address
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowHost:
+    """A twin: stands for primary host `twin` (same IP; same MAC unless configured)."""
+
+    name: str
+    twin: str
+    switch: str
+    port: int
+    mac: str
+    ip: ipaddress.IPv4Address
+    mirror_vlan: int
+    """Fabric VLAN that carries mirrored copies to this host (assigned if not given)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFilter:
+    """Which packets a mirror session copies; `None` means any."""
+
+    ip_proto: int | None = None
+    src: ipaddress.IPv4Network | None = None
+    dst: ipaddress.IPv4Network | None = None
+    src_port: int | None = None
+    dst_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorSession:
+    """Copies traffic of primary `sources` (host names) to shadow hosts `to`."""
+
+    name: str
+    sources: tuple[str, ...]
+    direction: str
+    match: MatchFilter
+    sample: float
+    truncate: int | None
+    to: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """The shadow of one primary network: its twins and mirror sessions."""
+
+    vlan: int
+    hosts: tuple[ShadowHost, ...]
+    mirror: tuple[MirrorSession, ...]
+
+    def host(self, name: str) -> ShadowHost:
+        """The shadow host called `name`."""
+        return next(h for h in self.hosts if h.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """A primary virtual network: its own address space, hosts and fabric VLAN."""
+
+    name: str
+    cidr: ipaddress.IPv4Network
+    vlan: int
+    hosts: tuple[Host, ...]
+    shadow: Shadow | None = None
+
+    def host(self, name: str) -> Host:
+        """The primary host called `name`."""
+        return next(h for h in self.hosts if h.name == name)
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSettings:
+    """Controller-wide settings."""
+
+    stats_interval: float = 2.0
+    """Seconds between mirror-counter polls."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A whole validated configuration."""
+
+    switches: tuple[Switch, ...]
+    links: tuple[Link, ...]
+    networks: tuple[Network, ...]
+    controller: ControllerSettings = ControllerSettings()
+
+    def switch(self, name: str) -> Switch:
+        """The switch called `name`."""
+        return next(s for s in self.switches if s.name == name)
+
+    def network(self, name: str) -> Network:
+        """The network called `name`."""
+        return next(n for n in self.networks if n.name == name)

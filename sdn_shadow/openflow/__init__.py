@@ -1,0 +1,1 @@
+"""Datapath-free OpenFlow model: pipeline declaration, messages, compiler, wire encoding."""

@@ -1,0 +1,313 @@
+"""Config -> desired flows and groups per switch (pure): forwarding, ARP, shadow guard, mirrors.
+
+Mirror sampling is *per flow*: a session with `sample` k/B (B <= 256) uses an
+OVS select group of B equal-weight buckets, k of which carry the copy
+actions. OVS picks a bucket by hashing the packet's flow fields, so every
+packet of a sampled flow is copied and every packet of an unsampled flow is
+not; over many flows the copied fraction is k/B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sdn_shadow.config.model import Config, MatchFilter, MirrorSession, Network
+from sdn_shadow.openflow import pipeline as pl
+from sdn_shadow.openflow.messages import (
+    ETH_TYPE_ARP,
+    ETH_TYPE_IP,
+    OFPP_IN_PORT,
+    OFPVID_PRESENT,
+    Action,
+    ApplyActions,
+    Bucket,
+    Flow,
+    GotoTable,
+    Group,
+    GroupAction,
+    Output,
+    OutputTrunc,
+    PopVlan,
+    PushVlan,
+    RegMove,
+    SetField,
+    WriteActions,
+    WriteMetadata,
+    match,
+)
+from sdn_shadow.openflow.pipeline import Subsystem, Table
+from sdn_shadow.topology import Fabric
+
+MAX_SAMPLE_BUCKETS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorGroupInfo:
+    """What a mirror group counts: its session and the buckets that copy."""
+
+    session: str
+    copy_buckets: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class SwitchPlan:
+    """Desired state of one switch: flows by key, groups by id, and what mirror groups mean."""
+
+    dpid: int
+    name: str
+    flows: dict[tuple, Flow] = field(default_factory=dict)
+    groups: dict[int, Group] = field(default_factory=dict)
+    mirror_groups: dict[int, MirrorGroupInfo] = field(default_factory=dict)
+
+    def add(self, flow: Flow) -> None:
+        """Add a flow after checking it against the pipeline; a clashing key is a bug."""
+        pl.verify(flow)
+        existing = self.flows.get(flow.key)
+        if existing is not None and existing != flow:
+            raise pl.PipelineError(f"{self.name}: two different flows for key {flow.key}")
+        self.flows[flow.key] = flow
+
+
+def sample_fraction(sample: float) -> Fraction:
+    """The fraction actually sampled: `sample` as k/B with B <= 256."""
+    return Fraction(sample).limit_denominator(MAX_SAMPLE_BUCKETS)
+
+
+def vid(vlan: int) -> int:
+    """OXM vlan_vid value for a tagged VLAN."""
+    return OFPVID_PRESENT | vlan
+
+
+def compile_config(config: Config) -> dict[int, SwitchPlan]:
+    """Every switch's desired flows and groups for `config`."""
+    fabric = Fabric(config)
+    plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
+    for plan in plans.values():
+        _table_misses(plan)
+    for network in config.networks:
+        _forwarding(plans, fabric, network)
+        _arp_responders(plans, network)
+        if network.shadow is not None:
+            _shadow_guard(plans, network)
+            for index, session in enumerate(network.shadow.mirror):
+                _mirror_session(plans, fabric, network, session, index)
+    return {plan.dpid: plan for plan in plans.values()}
+
+
+def _table_misses(plan: SwitchPlan) -> None:
+    misses = {
+        Table.INGRESS: (),
+        Table.MIRROR_OUT: (GotoTable(Table.ARP),),
+        Table.ARP: (GotoTable(Table.FORWARD),),
+        Table.FORWARD: (),
+        Table.MIRROR_IN: (),  # the action set (output written by forward) runs
+    }
+    for table, instructions in misses.items():
+        plan.add(Flow(table, pl.MISS[table].priority(), Subsystem.PIPELINE, (), instructions))
+
+
+def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) -> None:
+    """Host classification, fabric VLAN in/out, and per-destination forwarding."""
+    classify = pl.INGRESS_CLASSIFY.priority()
+    tag = vid(network.vlan)
+    for host in network.hosts:
+        plans[host.switch].add(
+            Flow(
+                Table.INGRESS,
+                classify,
+                Subsystem.FORWARD,
+                match(in_port=host.port, eth_src=host.mac, vlan_vid=0),
+                (WriteMetadata(network.vlan), GotoTable(Table.MIRROR_OUT)),
+            )
+        )
+    for name, plan in plans.items():
+        for port in fabric.fabric_ports(name):
+            plan.add(
+                Flow(
+                    Table.INGRESS,
+                    classify,
+                    Subsystem.FORWARD,
+                    match(in_port=port, vlan_vid=tag),
+                    (ApplyActions((PopVlan(),)), WriteMetadata(network.vlan),
+                     GotoTable(Table.FORWARD)),
+                )
+            )
+        for host in network.hosts:
+            key = match(metadata=network.vlan, eth_dst=host.mac)
+            if host.switch == name:
+                instructions = (WriteActions((Output(host.port),)), GotoTable(Table.MIRROR_IN))
+            else:
+                port = fabric.next_hop_port(name, host.switch)
+                if port is None:
+                    continue
+                instructions = (
+                    ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
+                )
+            plan.add(
+                Flow(Table.FORWARD, pl.FORWARD_HOSTS.priority(), Subsystem.FORWARD, key,
+                     instructions)
+            )
+
+
+def _arp_responder(ip: str, mac: str, metadata: int) -> Flow:
+    """Answer `who-has ip` in the network tagged `metadata` with `mac`, from the switch."""
+    return Flow(
+        Table.ARP,
+        pl.ARP_RESPONDER.priority(),
+        Subsystem.ARP,
+        match(metadata=metadata, eth_type=ETH_TYPE_ARP, arp_op=1, arp_tpa=ip),
+        (
+            ApplyActions(
+                (
+                    RegMove("eth_src", "eth_dst", 48),
+                    SetField("eth_src", mac),
+                    SetField("arp_op", 2),
+                    RegMove("arp_sha", "arp_tha", 48),
+                    RegMove("arp_spa", "arp_tpa", 32),
+                    SetField("arp_sha", mac),
+                    SetField("arp_spa", ip),
+                    Output(OFPP_IN_PORT),
+                )
+            ),
+        ),
+    )
+
+
+def _arp_responders(plans: dict[str, SwitchPlan], network: Network) -> None:
+    """Each edge switch answers ARP for its networks' hosts; other ARP is dropped, not flooded."""
+    groups: list[tuple[int, list]] = [(network.vlan, list(network.hosts))]
+    if network.shadow is not None:
+        groups.append((network.shadow.vlan, list(network.shadow.hosts)))
+    for metadata, hosts in groups:
+        for switch in sorted({h.switch for h in hosts}):
+            plan = plans[switch]
+            plan.add(
+                Flow(Table.ARP, pl.ARP_DROP.priority(), Subsystem.ARP,
+                     match(eth_type=ETH_TYPE_ARP), ())
+            )
+            for host in hosts:
+                plan.add(_arp_responder(str(host.ip), host.mac, metadata))
+
+
+def _shadow_guard(plans: dict[str, SwitchPlan], network: Network) -> None:
+    """Shadow hosts are receive-only: their ARP is answered locally, all else is dropped."""
+    assert network.shadow is not None
+    for host in network.shadow.hosts:
+        plan = plans[host.switch]
+        plan.add(
+            Flow(
+                Table.INGRESS,
+                pl.INGRESS_CLASSIFY.priority(),
+                Subsystem.SHADOW,
+                match(in_port=host.port, eth_src=host.mac, vlan_vid=0, eth_type=ETH_TYPE_ARP),
+                (WriteMetadata(network.shadow.vlan), GotoTable(Table.ARP)),
+            )
+        )
+        plan.add(
+            Flow(Table.INGRESS, pl.INGRESS_SHADOW_GUARD.priority(), Subsystem.SHADOW,
+                 match(in_port=host.port), ())
+        )
+
+
+def filter_fields(flt: MatchFilter) -> dict[str, object]:
+    """OXM fields (with prerequisites) for a mirror session's match filter."""
+    fields: dict[str, object] = {}
+    if flt.ip_proto is not None:
+        fields["ip_proto"] = flt.ip_proto
+    if flt.src is not None:
+        fields["ipv4_src"] = str(flt.src)
+    if flt.dst is not None:
+        fields["ipv4_dst"] = str(flt.dst)
+    l4 = {6: "tcp", 17: "udp"}.get(flt.ip_proto or 0)
+    if l4 and flt.src_port is not None:
+        fields[f"{l4}_src"] = flt.src_port
+    if l4 and flt.dst_port is not None:
+        fields[f"{l4}_dst"] = flt.dst_port
+    if fields:
+        fields["eth_type"] = ETH_TYPE_IP
+    return fields
+
+
+def _copy_actions(
+    fabric: Fabric, network: Network, session: MirrorSession, switch: str
+) -> tuple[Action, ...]:
+    """Actions that deliver one copy to every destination of `session`, from `switch`."""
+    assert network.shadow is not None
+    local: list[Action] = []
+    remote: list[Action] = []
+    for name in session.to:
+        dest = network.shadow.host(name)
+        if dest.switch == switch:
+            port = dest.port
+        else:
+            port = fabric.next_hop_port(switch, dest.switch)
+            if port is None:
+                continue
+            remote += [PushVlan(), SetField("vlan_vid", vid(dest.mirror_vlan))]
+        out = OutputTrunc(port, session.truncate) if session.truncate else Output(port)
+        if dest.switch == switch:
+            local.append(out)
+        else:
+            remote += [out, PopVlan()]
+    if remote:
+        remote.pop()  # no need to pop the tag after the last output
+    return tuple(local + remote)
+
+
+def _mirror_group(actions: tuple[Action, ...], sample: float) -> tuple[str, tuple[Bucket, ...]]:
+    """Group type and buckets for copying with 1-in-N per-flow sampling."""
+    fraction = sample_fraction(sample)
+    if fraction == 1:
+        return "all", (Bucket(actions),)
+    copies, total = fraction.numerator, fraction.denominator
+    return "select", tuple(Bucket(actions if i < copies else (), weight=1) for i in range(total))
+
+
+def _mirror_session(
+    plans: dict[str, SwitchPlan],
+    fabric: Fabric,
+    network: Network,
+    session: MirrorSession,
+    index: int,
+) -> None:
+    """Copy flows at each source's edge switch, a group per switch, and transit hops."""
+    assert network.shadow is not None
+    fields = filter_fields(session.match)
+    band = pl.MIRROR_SESSIONS[Table.MIRROR_OUT]
+    priority = band.priority(100 * len(fields) + max(0, 99 - index))
+    for switch in sorted({network.host(s).switch for s in session.sources}):
+        plan = plans[switch]
+        actions = _copy_actions(fabric, network, session, switch)
+        gtype, buckets = _mirror_group(actions, session.sample)
+        group = pl.with_content_id(Group(0, gtype, buckets), set(plan.groups))
+        plan.groups[group.group_id] = group
+        copy_buckets = tuple(i for i, b in enumerate(buckets) if b.actions)
+        plan.mirror_groups[group.group_id] = MirrorGroupInfo(session.name, copy_buckets)
+        for source in session.sources:
+            host = network.host(source)
+            if host.switch != switch:
+                continue
+            if session.direction in ("out", "both"):
+                plan.add(
+                    Flow(Table.MIRROR_OUT, priority, Subsystem.MIRROR,
+                         match(in_port=host.port, **fields),
+                         (ApplyActions((GroupAction(group.group_id),)),
+                          GotoTable(Table.ARP)))
+                )
+            if session.direction in ("in", "both"):
+                plan.add(
+                    Flow(Table.MIRROR_IN, priority, Subsystem.MIRROR,
+                         match(metadata=network.vlan, eth_dst=host.mac, **fields),
+                         (ApplyActions((GroupAction(group.group_id),)),))
+                )
+        for name in session.to:
+            dest = network.shadow.host(name)
+            for hop, in_port, out_port in fabric.hops(switch, dest.switch):
+                actions_at_hop = (Output(out_port),) if out_port else (
+                    PopVlan(), Output(dest.port))
+                plans[hop].add(
+                    Flow(Table.INGRESS, pl.INGRESS_MIRROR_TRANSIT.priority(), Subsystem.MIRROR,
+                         match(in_port=in_port, vlan_vid=vid(dest.mirror_vlan)),
+                         (ApplyActions(actions_at_hop),))
+                )

@@ -1,0 +1,310 @@
+"""Datapath-free OpenFlow 1.3 messages: flows, groups, actions as frozen, hashable values.
+
+Decision code builds these; `wire.py` packs them to bytes for the switch and
+`ofctl.py` renders them as `ovs-ofctl` text. Every value is canonical (MACs in
+lower case, all-ones masks dropped, match fields sorted) so two flows that
+mean the same thing compare equal, and a flow's cookie can carry a hash of
+its content: reconciliation then compares cookies instead of decoding
+instructions read back from the switch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+
+OFPVID_PRESENT = 0x1000
+OFPP_IN_PORT = 0xFFFFFFF8
+OFPP_CONTROLLER = 0xFFFFFFFD
+OFPP_ANY = 0xFFFFFFFF
+OFPG_ANY = 0xFFFFFFFF
+OFPTT_ALL = 0xFF
+ETH_TYPE_IP = 0x0800
+ETH_TYPE_ARP = 0x0806
+ETH_TYPE_VLAN = 0x8100
+IPPROTO = {"icmp": 1, "tcp": 6, "udp": 17}
+
+MatchValue = int | str | tuple[int, int] | tuple[str, str]
+Match = tuple[tuple[str, MatchValue], ...]
+
+#: Match fields we use, with their width in bits (for masks) and value kind.
+MATCH_FIELDS: dict[str, tuple[int, str]] = {
+    "in_port": (32, "int"),
+    "metadata": (64, "int"),
+    "eth_dst": (48, "mac"),
+    "eth_src": (48, "mac"),
+    "eth_type": (16, "int"),
+    "vlan_vid": (13, "int"),
+    "ip_proto": (8, "int"),
+    "ipv4_src": (32, "ip"),
+    "ipv4_dst": (32, "ip"),
+    "tcp_src": (16, "int"),
+    "tcp_dst": (16, "int"),
+    "udp_src": (16, "int"),
+    "udp_dst": (16, "int"),
+    "icmpv4_type": (8, "int"),
+    "arp_op": (16, "int"),
+    "arp_spa": (32, "ip"),
+    "arp_tpa": (32, "ip"),
+    "arp_sha": (48, "mac"),
+    "arp_tha": (48, "mac"),
+}
+
+
+def _canonical_value(name: str, value: object) -> MatchValue:
+    """Return `value` for match field `name` in canonical form; drop all-ones masks."""
+    bits, kind = MATCH_FIELDS[name]
+    if isinstance(value, tuple):
+        val, mask = value
+        if kind == "ip":
+            net = ipaddress.IPv4Network(f"{val}/{mask}", strict=False)
+            if net.prefixlen == 32:
+                return str(net.network_address)
+            return (str(net.network_address), str(net.netmask))
+        if kind == "mac":
+            val, mask = str(val).lower(), str(mask).lower()
+            return val if mask == "ff:ff:ff:ff:ff:ff" else (val, mask)
+        if int(mask) == (1 << bits) - 1:
+            return int(val)
+        return (int(val) & int(mask), int(mask))
+    if kind == "ip":
+        if "/" in str(value):
+            net = ipaddress.IPv4Network(str(value), strict=False)
+            return _canonical_value(name, (str(net.network_address), str(net.netmask)))
+        return str(ipaddress.IPv4Address(value))
+    if kind == "mac":
+        return str(value).lower()
+    return int(value)  # type: ignore[arg-type]
+
+
+def match(**fields: object) -> Match:
+    """Build a canonical match from OXM field names (`in_port=1, ipv4_dst='10.0.0.0/24'`)."""
+    for name in fields:
+        if name not in MATCH_FIELDS:
+            raise ValueError(f"unsupported match field {name!r}")
+    return tuple(sorted((k, _canonical_value(k, v)) for k, v in fields.items()))
+
+
+def canonical_match(items: dict[str, object] | list[tuple[str, object]]) -> Match:
+    """Canonicalise a match read back from a switch (OS-Ken `OFPMatch` items)."""
+    pairs = items.items() if isinstance(items, dict) else items
+    return tuple(sorted((k, _canonical_value(k, v)) for k, v in pairs))
+
+
+# --- actions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """Output to a port (`max_len` only matters for OFPP_CONTROLLER)."""
+
+    port: int
+    max_len: int = 0xFFE5
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTrunc:
+    """Nicira `output_trunc`: output to `port` truncated to `max_len` bytes."""
+
+    port: int
+    max_len: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAction:
+    """Process the packet through group `group_id`."""
+
+    group_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PushVlan:
+    """Push an 802.1Q tag (set its VID with a following `SetField('vlan_vid', ...)`)."""
+
+    ethertype: int = ETH_TYPE_VLAN
+
+
+@dataclass(frozen=True, slots=True)
+class PopVlan:
+    """Pop the outermost 802.1Q tag."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetField:
+    """Set a header field (OXM name and canonical value)."""
+
+    field: str
+    value: int | str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", _canonical_value(self.field, self.value))
+
+
+@dataclass(frozen=True, slots=True)
+class RegMove:
+    """Nicira `move`: copy `n_bits` from field `src` to field `dst` (OXM names)."""
+
+    src: str
+    dst: str
+    n_bits: int
+    src_ofs: int = 0
+    dst_ofs: int = 0
+
+
+Action = Output | OutputTrunc | GroupAction | PushVlan | PopVlan | SetField | RegMove
+
+
+# --- instructions ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyActions:
+    """Apply `actions` now, in order."""
+
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteActions:
+    """Add `actions` to the action set (executed when the pipeline ends)."""
+
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteMetadata:
+    """Write `metadata` under `mask`."""
+
+    metadata: int
+    mask: int = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class GotoTable:
+    """Continue in table `table_id`."""
+
+    table_id: int
+
+
+Instruction = ApplyActions | WriteActions | WriteMetadata | GotoTable
+
+#: Instruction order required by OpenFlow 1.3 (and checked by OVS).
+INSTRUCTION_ORDER = {ApplyActions: 0, WriteActions: 2, WriteMetadata: 3, GotoTable: 4}
+
+
+def content_hash(*parts: object) -> int:
+    """Stable 56-bit hash of `repr(parts)` (Python's `hash` is salted per process)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=7).digest()
+    return int.from_bytes(digest, "big")
+
+
+# --- flows and groups ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """One flow entry; its cookie is the owner's subsystem id (top byte) + a content hash."""
+
+    table_id: int
+    priority: int
+    subsystem: int
+    match: Match
+    instructions: tuple[Instruction, ...] = ()
+    cookie: int = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.instructions, key=lambda i: INSTRUCTION_ORDER[type(i)]))
+        object.__setattr__(self, "instructions", ordered)
+        digest = content_hash(self.table_id, self.priority, self.match, ordered)
+        object.__setattr__(self, "cookie", (self.subsystem << 56) | digest)
+
+    @property
+    def key(self) -> tuple[int, int, Match]:
+        """What identifies the entry in a switch: table, priority, match."""
+        return (self.table_id, self.priority, self.match)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A group bucket."""
+
+    actions: tuple[Action, ...]
+    weight: int = 0
+    watch_port: int = OFPP_ANY
+    watch_group: int = OFPG_ANY
+
+
+GROUP_TYPES = {"all": 0, "select": 1, "indirect": 2, "ff": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A group entry. Ids are chosen by the owner; see `pipeline.group_id`."""
+
+    group_id: int
+    type: str
+    buckets: tuple[Bucket, ...]
+
+
+# --- messages --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FlowAdd:
+    """Add (or replace, same key) `flow`."""
+
+    flow: Flow
+
+
+@dataclass(frozen=True, slots=True)
+class FlowDelete:
+    """Delete flows; `strict` needs the exact priority and match."""
+
+    table_id: int = OFPTT_ALL
+    match: Match = ()
+    priority: int = 0
+    cookie: int = 0
+    cookie_mask: int = 0
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GroupAdd:
+    """Add `group`."""
+
+    group: Group
+
+
+@dataclass(frozen=True, slots=True)
+class GroupModify:
+    """Replace the buckets of an existing group (its flows keep pointing at it)."""
+
+    group: Group
+
+
+@dataclass(frozen=True, slots=True)
+class GroupDelete:
+    """Delete group `group_id` (OFPG_ALL deletes every group)."""
+
+    group_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Barrier:
+    """Barrier request: the switch answers when everything before it is done."""
+
+
+Message = FlowAdd | FlowDelete | GroupAdd | GroupModify | GroupDelete | Barrier
+
+
+def delete_strict(flow: Flow) -> FlowDelete:
+    """A strict delete of exactly `flow`'s entry (and only if the owner's cookie matches)."""
+    return FlowDelete(
+        table_id=flow.table_id,
+        match=flow.match,
+        priority=flow.priority,
+        cookie=flow.cookie,
+        cookie_mask=0xFFFFFFFFFFFFFFFF,
+        strict=True,
+    )

@@ -1,0 +1,132 @@
+"""The pipeline, declared once: tables, priority bands, owner subsystems; `verify` checks flows.
+
+Packets walk the tables in order:
+
+    0 ingress     classify the in_port: host port -> network metadata, fabric
+                  VLAN -> network metadata (tag popped), mirror VLAN -> carry
+                  the copy on; shadow ports are receive-only; anything else drops.
+    1 mirror_out  copy what mirrored hosts *send* (direction out/both).
+    2 arp         answer ARP requests from the switch itself; never flood.
+    3 forward     by (network, eth_dst): local port (action set) or tagged to
+                  the next fabric hop.
+    4 mirror_in   copy what mirrored hosts *receive* (direction in/both).
+
+The top byte of every cookie names the subsystem that owns the flow; the
+rest is a hash of the flow's content (see `messages.Flow`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from sdn_shadow.openflow.messages import Flow, Group, content_hash
+
+
+class Table(IntEnum):
+    """Table ids of the pipeline."""
+
+    INGRESS = 0
+    MIRROR_OUT = 1
+    ARP = 2
+    FORWARD = 3
+    MIRROR_IN = 4
+
+
+class Subsystem(IntEnum):
+    """Flow owners; the value is the cookie's top byte."""
+
+    PIPELINE = 0x01  # table-miss entries
+    FORWARD = 0x02
+    ARP = 0x03
+    MIRROR = 0x04
+    SHADOW = 0x05  # receive-only guard of shadow host ports
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A priority range of one table and the subsystems allowed to use it."""
+
+    table: Table
+    name: str
+    low: int
+    high: int
+    owners: frozenset[Subsystem]
+
+    def priority(self, offset: int = 0) -> int:
+        """The band's priority `offset` steps above its low end (checked)."""
+        value = self.low + offset
+        if not self.low <= value <= self.high:
+            raise ValueError(f"priority offset {offset} outside band {self.name}")
+        return value
+
+
+def _band(table: Table, name: str, low: int, high: int, *owners: Subsystem) -> Band:
+    return Band(table, name, low, high, frozenset(owners))
+
+
+MISS = {t: _band(t, "miss", 0, 0, Subsystem.PIPELINE) for t in Table}
+INGRESS_SHADOW_GUARD = _band(Table.INGRESS, "shadow-guard", 900, 900, Subsystem.SHADOW)
+INGRESS_CLASSIFY = _band(
+    Table.INGRESS, "classify", 1000, 1000, Subsystem.FORWARD, Subsystem.SHADOW
+)
+INGRESS_MIRROR_TRANSIT = _band(Table.INGRESS, "mirror-transit", 1100, 1100, Subsystem.MIRROR)
+MIRROR_SESSIONS = {
+    t: _band(t, "sessions", 1000, 1999, Subsystem.MIRROR)
+    for t in (Table.MIRROR_OUT, Table.MIRROR_IN)
+}
+ARP_DROP = _band(Table.ARP, "drop", 100, 100, Subsystem.ARP)
+ARP_RESPONDER = _band(Table.ARP, "responder", 1000, 1000, Subsystem.ARP)
+FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
+
+BANDS: tuple[Band, ...] = (
+    *MISS.values(),
+    INGRESS_SHADOW_GUARD,
+    INGRESS_CLASSIFY,
+    INGRESS_MIRROR_TRANSIT,
+    *MIRROR_SESSIONS.values(),
+    ARP_DROP,
+    ARP_RESPONDER,
+    FORWARD_HOSTS,
+)
+
+#: Group ids: top nibble names the owner, the rest is a content hash.
+GROUP_OWNER_MIRROR = 0x1
+
+
+class PipelineError(ValueError):
+    """A flow that does not fit the declared pipeline."""
+
+
+def verify(flow: Flow) -> Flow:
+    """Return `flow` if a declared band of its table admits its priority and owner."""
+    try:
+        table = Table(flow.table_id)
+    except ValueError:
+        raise PipelineError(f"table {flow.table_id} is not declared") from None
+    for band in BANDS:
+        if band.table is table and band.low <= flow.priority <= band.high:
+            if Subsystem(flow.subsystem) not in band.owners:
+                raise PipelineError(
+                    f"{Subsystem(flow.subsystem).name} may not use band "
+                    f"{table.name.lower()}/{band.name}"
+                )
+            for instruction in flow.instructions:
+                target = getattr(instruction, "table_id", None)
+                if target is not None and target <= flow.table_id:
+                    raise PipelineError(f"goto_table:{target} must move forward")
+            return flow
+    raise PipelineError(f"priority {flow.priority} is in no band of table {table.name.lower()}")
+
+
+def group_id(owner: int, group_content: object, salt: int = 0) -> int:
+    """A group id carrying its owner (top nibble) and a 28-bit content hash."""
+    return (owner << 28) | (content_hash(group_content, salt) & 0x0FFFFFFF)
+
+
+def with_content_id(group: Group, taken: set[int], owner: int = GROUP_OWNER_MIRROR) -> Group:
+    """`group` renumbered to its content id, salted past ids already `taken`."""
+    salt = 0
+    while (gid := group_id(owner, (group.type, group.buckets), salt)) in taken:
+        salt += 1
+    return Group(gid, group.type, group.buckets)

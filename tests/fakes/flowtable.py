@@ -1,0 +1,242 @@
+"""An in-memory OpenFlow 1.3 switch and fabric that execute our messages on dict packets.
+
+Used by component tests to drive the real compiler and core without a switch:
+apply the messages the core returns, inject a packet at a port, and see which
+ports it (and its copies) come out of, across fabric links.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from sdn_shadow.config.model import Config
+from sdn_shadow.core import InstalledFlow
+from sdn_shadow.openflow.messages import (
+    MATCH_FIELDS,
+    OFPP_IN_PORT,
+    OFPTT_ALL,
+    ApplyActions,
+    Barrier,
+    Flow,
+    FlowAdd,
+    FlowDelete,
+    GotoTable,
+    Group,
+    GroupAction,
+    GroupAdd,
+    GroupDelete,
+    GroupModify,
+    Message,
+    Output,
+    OutputTrunc,
+    PopVlan,
+    PushVlan,
+    RegMove,
+    SetField,
+    WriteActions,
+    WriteMetadata,
+    content_hash,
+)
+
+Packet = dict[str, object]
+
+
+class FakeSwitchError(AssertionError):
+    """Something a real switch would reject, or an ambiguous lookup."""
+
+
+def _field_matches(name: str, want: object, have: object) -> bool:
+    kind = MATCH_FIELDS[name][1]
+    if have is None:
+        return False
+    if isinstance(want, tuple):
+        value, mask = want
+        if kind == "ip":
+            net = ipaddress.IPv4Network(f"{value}/{mask}")
+            return ipaddress.IPv4Address(have) in net
+        return (int(have) & int(mask)) == (int(value) & int(mask))
+    return want == have
+
+
+def flow_matches(flow: Flow, packet: Packet) -> bool:
+    """Whether `packet` (with `in_port` and `metadata`) matches `flow`."""
+    return all(_field_matches(k, v, packet.get(k)) for k, v in flow.match)
+
+
+def _match_subset(general: tuple, specific: tuple) -> bool:
+    """Non-strict delete semantics: every field of `general` is in `specific`."""
+    spec = dict(specific)
+    return all(spec.get(k) == v for k, v in general)
+
+
+@dataclass
+class FakeSwitch:
+    """Flow tables and groups of one switch."""
+
+    dpid: int
+    name: str
+    flows: dict[tuple, Flow] = field(default_factory=dict)
+    groups: dict[int, Group] = field(default_factory=dict)
+
+    def apply(self, msgs: list[Message]) -> None:
+        """Apply messages in order, as OVS would (rejecting what it would reject)."""
+        for msg in msgs:
+            if isinstance(msg, FlowAdd):
+                for inst in msg.flow.instructions:
+                    for action in getattr(inst, "actions", ()):
+                        if isinstance(action, GroupAction) and action.group_id not in self.groups:
+                            raise FakeSwitchError(f"{self.name}: flow uses missing group "
+                                                  f"{action.group_id:#x}")
+                self.flows[msg.flow.key] = msg.flow
+            elif isinstance(msg, FlowDelete):
+                self._delete(msg)
+            elif isinstance(msg, GroupAdd):
+                if msg.group.group_id in self.groups:
+                    raise FakeSwitchError(f"{self.name}: group {msg.group.group_id:#x} exists")
+                self.groups[msg.group.group_id] = msg.group
+            elif isinstance(msg, GroupModify):
+                self.groups[msg.group.group_id] = msg.group
+            elif isinstance(msg, GroupDelete):
+                self.groups.pop(msg.group_id, None)
+                for key, flow in list(self.flows.items()):
+                    if msg.group_id in _groups_used(flow):
+                        del self.flows[key]  # OpenFlow deletes flows using a deleted group
+            elif not isinstance(msg, Barrier):
+                raise FakeSwitchError(f"unknown message {msg!r}")
+
+    def _delete(self, msg: FlowDelete) -> None:
+        for key, flow in list(self.flows.items()):
+            if (flow.cookie & msg.cookie_mask) != (msg.cookie & msg.cookie_mask):
+                continue
+            if msg.table_id != OFPTT_ALL and flow.table_id != msg.table_id:
+                continue
+            if msg.strict:
+                if flow.priority == msg.priority and flow.match == msg.match:
+                    del self.flows[key]
+            elif _match_subset(msg.match, flow.match):
+                del self.flows[key]
+
+    def installed_flows(self) -> list[InstalledFlow]:
+        """The table as a flow stats reply would show it."""
+        return [InstalledFlow(f.table_id, f.priority, f.match, f.cookie)
+                for f in self.flows.values()]
+
+    def lookup(self, table_id: int, packet: Packet) -> Flow | None:
+        """The highest-priority flow of `table_id` matching `packet` (ties are an error)."""
+        hits = [f for f in self.flows.values()
+                if f.table_id == table_id and flow_matches(f, packet)]
+        if not hits:
+            return None
+        hits.sort(key=lambda f: -f.priority)
+        if len(hits) > 1 and hits[0].priority == hits[1].priority:
+            raise FakeSwitchError(f"{self.name}: ambiguous lookup in table {table_id}: "
+                                  f"{hits[0].match} vs {hits[1].match}")
+        return hits[0]
+
+    def process(self, in_port: int, packet: Packet) -> list[tuple[int, Packet]]:
+        """Run `packet` through the pipeline; return (port, packet) for every output."""
+        pkt = {**packet, "in_port": in_port, "metadata": 0}
+        pkt.setdefault("vlan_vid", 0)
+        outputs: list[tuple[int, Packet]] = []
+        action_set: dict[str, object] = {}
+        table_id: int | None = 0
+        while table_id is not None:
+            flow = self.lookup(table_id, pkt)
+            if flow is None:
+                break  # table miss without a miss flow: drop (OpenFlow 1.3 default)
+            table_id = None
+            for inst in flow.instructions:
+                if isinstance(inst, ApplyActions):
+                    self._run(inst.actions, pkt, outputs)
+                elif isinstance(inst, WriteActions):
+                    for action in inst.actions:
+                        action_set[type(action).__name__] = action
+                elif isinstance(inst, WriteMetadata):
+                    old = int(pkt["metadata"])  # type: ignore[arg-type]
+                    pkt["metadata"] = (old & ~inst.mask) | (inst.metadata & inst.mask)
+                elif isinstance(inst, GotoTable):
+                    table_id = inst.table_id
+        self._run(tuple(action_set.values()), pkt, outputs)
+        return outputs
+
+    def _run(self, actions: tuple, pkt: Packet, outputs: list[tuple[int, Packet]]) -> None:
+        for action in actions:
+            if isinstance(action, Output | OutputTrunc):
+                port = pkt["in_port"] if action.port == OFPP_IN_PORT else action.port
+                if port == pkt["in_port"] and action.port != OFPP_IN_PORT:
+                    continue  # OpenFlow never outputs to the in_port implicitly
+                out = {k: v for k, v in pkt.items() if k not in ("in_port", "metadata")}
+                if isinstance(action, OutputTrunc):
+                    out["length"] = min(int(out.get("length", 100)), action.max_len)
+                outputs.append((int(port), out))
+            elif isinstance(action, GroupAction):
+                self._group(self.groups[action.group_id], pkt, outputs)
+            elif isinstance(action, PushVlan):
+                if pkt.get("vlan_vid"):
+                    raise FakeSwitchError("double tagging is not modelled")
+                pkt["vlan_vid"] = 0x1000
+            elif isinstance(action, PopVlan):
+                pkt["vlan_vid"] = 0
+            elif isinstance(action, SetField):
+                pkt[action.field] = action.value
+            elif isinstance(action, RegMove):
+                pkt[action.dst] = pkt.get(action.src)
+            else:
+                raise FakeSwitchError(f"unknown action {action!r}")
+
+    def _group(self, group: Group, pkt: Packet, outputs: list[tuple[int, Packet]]) -> None:
+        if group.type == "all":
+            buckets = group.buckets
+        elif group.type == "select":
+            flow_hash = content_hash(*(pkt.get(k) for k in (
+                "ipv4_src", "ipv4_dst", "ip_proto", "tcp_src", "tcp_dst", "udp_src", "udp_dst")))
+            best = max(range(len(group.buckets)),
+                       key=lambda i: content_hash(i, flow_hash) * group.buckets[i].weight)
+            buckets = (group.buckets[best],)
+        else:
+            buckets = group.buckets[:1]
+        for bucket in buckets:
+            self._run(bucket.actions, dict(pkt), outputs)  # buckets act on a clone
+
+
+def _groups_used(flow: Flow) -> set[int]:
+    return {a.group_id for i in flow.instructions for a in getattr(i, "actions", ())
+            if isinstance(a, GroupAction)}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A packet leaving the fabric at a non-fabric port."""
+
+    switch: str
+    port: int
+    packet: Packet
+
+
+class FakeFabric:
+    """Fake switches wired by a config's fabric links."""
+
+    def __init__(self, config: Config) -> None:
+        self.switches = {s.dpid: FakeSwitch(s.dpid, s.name) for s in config.switches}
+        self.by_name = {s.name: s for s in self.switches.values()}
+        self.peer: dict[tuple[str, int], tuple[str, int]] = {}
+        for link in config.links:
+            self.peer[(link.a.switch, link.a.port)] = (link.b.switch, link.b.port)
+            self.peer[(link.b.switch, link.b.port)] = (link.a.switch, link.a.port)
+
+    def send(self, switch: str, port: int, packet: Packet, max_hops: int = 16) -> list[Delivery]:
+        """Inject `packet` at `switch:port`; follow it over links; return what leaves."""
+        deliveries: list[Delivery] = []
+        work = [(switch, port, packet, 0)]
+        while work:
+            name, in_port, pkt, hops = work.pop()
+            if hops > max_hops:
+                raise FakeSwitchError("forwarding loop")
+            for out_port, out in self.by_name[name].process(in_port, pkt):
+                peer = self.peer.get((name, out_port))
+                if peer is None:
+                    deliveries.append(Delivery(name, out_port, out))
+                else:
+                    work.append((peer[0], peer[1], out, hops + 1))
+        return deliveries

@@ -1,0 +1,829 @@
+"""Unit tests for config parsing and validation (`sdn_shadow.config`)."""
+
+from __future__ import annotations
+
+import copy
+from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from sdn_shadow.config import (
+    Config,
+    ConfigError,
+    ControllerSettings,
+    Host,
+    Link,
+    MatchFilter,
+    MirrorSession,
+    Network,
+    PortRef,
+    Shadow,
+    ShadowHost,
+    Switch,
+    load_config,
+    parse_config,
+)
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
+
+GOOD_YAML = """
+controller:
+  stats_interval: 0.5
+fabric:
+  switches:
+    s1: {dpid: 1}
+    s2: {dpid: "0x0A"}
+    s3: {dpid: "00:00:00:00:00:00:01:00"}
+  links:
+    - {a: "s1:10", b: "s2:10", capacity: 1000}
+    - {a: "s2:11", b: "s3:11"}
+networks:
+  zeta:
+    cidr: 10.0.0.0/24
+    hosts:
+      h1: {switch: s1, port: 1, mac: "00:00:00:00:0A:01", ip: 10.0.0.1}
+      h2: {switch: s3, port: 1, mac: "00:00:00:00:0a:02", ip: 10.0.0.2}
+    shadow:
+      hosts:
+        h2s: {twin: h2, switch: s3, port: 4}
+        h1s: {twin: h1, switch: s1, port: 4, mac: "02:00:00:00:0A:01"}
+      mirror:
+        - ports: ["s3:1", "s1:1"]
+          to: [h1s]
+        - name: web
+          hosts: [h2]
+          direction: out
+          match: {proto: tcp, src: 10.0.0.2, dst: 10.0.0.0/25, dst_port: 80}
+          sample: 0.25
+          truncate: 128
+          to: [h2s, h1s]
+  alpha:
+    cidr: 192.168.1.0/24
+    vlan: 100
+    hosts:
+      a1: {switch: s2, port: 1, mac: "00:00:00:00:0b:01", ip: 192.168.1.1}
+    shadow:
+      vlan: 2000
+      hosts:
+        a1s: {twin: a1, switch: s2, port: 2, mirror_vlan: 3001}
+  beta:
+    cidr: 10.0.0.0/24
+    hosts:
+      b1: {switch: s1, port: 2, mac: "00:00:00:00:0a:01", ip: 10.0.0.1}
+"""
+
+
+def test_good_config_parses_to_expected_objects() -> None:
+    config = parse_config(yaml.safe_load(GOOD_YAML))
+
+    ip = IPv4Address
+    expected = Config(
+        switches=(Switch("s1", 1), Switch("s2", 10), Switch("s3", 256)),
+        links=(
+            Link(PortRef("s1", 10), PortRef("s2", 10), 1000.0),
+            Link(PortRef("s2", 11), PortRef("s3", 11), None),
+        ),
+        networks=(
+            Network(
+                name="zeta",
+                cidr=IPv4Network("10.0.0.0/24"),
+                vlan=102,  # 100 is alpha's; beta (sorted before zeta) took 101
+                hosts=(
+                    Host("h1", "s1", 1, "00:00:00:00:0a:01", ip("10.0.0.1")),
+                    Host("h2", "s3", 1, "00:00:00:00:0a:02", ip("10.0.0.2")),
+                ),
+                shadow=Shadow(
+                    vlan=2001,
+                    hosts=(
+                        ShadowHost("h2s", "h2", "s3", 4, "00:00:00:00:0a:02", ip("10.0.0.2"), 3002),
+                        ShadowHost("h1s", "h1", "s1", 4, "02:00:00:00:0a:01", ip("10.0.0.1"), 3000),
+                    ),
+                    mirror=(
+                        MirrorSession(
+                            name="zeta.mirror0",
+                            sources=("h2", "h1"),
+                            direction="both",
+                            match=MatchFilter(),
+                            sample=1.0,
+                            truncate=None,
+                            to=("h1s",),
+                        ),
+                        MirrorSession(
+                            name="web",
+                            sources=("h2",),
+                            direction="out",
+                            match=MatchFilter(
+                                ip_proto=6,
+                                src=IPv4Network("10.0.0.2/32"),
+                                dst=IPv4Network("10.0.0.0/25"),
+                                dst_port=80,
+                            ),
+                            sample=0.25,
+                            truncate=128,
+                            to=("h2s", "h1s"),
+                        ),
+                    ),
+                ),
+            ),
+            Network(
+                name="alpha",
+                cidr=IPv4Network("192.168.1.0/24"),
+                vlan=100,
+                hosts=(Host("a1", "s2", 1, "00:00:00:00:0b:01", ip("192.168.1.1")),),
+                shadow=Shadow(
+                    vlan=2000,
+                    hosts=(
+                        ShadowHost(
+                            "a1s", "a1", "s2", 2, "00:00:00:00:0b:01", ip("192.168.1.1"), 3001
+                        ),
+                    ),
+                    mirror=(),
+                ),
+            ),
+            Network(
+                name="beta",
+                cidr=IPv4Network("10.0.0.0/24"),
+                vlan=101,
+                hosts=(Host("b1", "s1", 2, "00:00:00:00:0a:01", ip("10.0.0.1")),),
+            ),
+        ),
+        controller=ControllerSettings(stats_interval=0.5),
+    )
+    assert config == expected
+    assert config.network("zeta").shadow is not None
+    assert config.network("zeta").shadow.host("h1s").mac == "02:00:00:00:0a:01"
+    assert config.switch("s3").dpid == 256
+
+
+def test_defaults_when_optional_sections_are_absent() -> None:
+    config = parse_config(
+        {
+            "fabric": {"switches": {"s1": {"dpid": 1}}},
+            "networks": {"n": {"cidr": "10.0.0.0/8", "hosts": {}}},
+        }
+    )
+    assert config.controller == ControllerSettings(stats_interval=2.0)
+    assert config.links == ()
+    assert config.network("n").vlan == 100
+    assert config.network("n").shadow is None
+
+
+def test_vlan_assignment_skips_explicit_values() -> None:
+    data = _base()
+    data["networks"]["tenant-a"]["vlan"] = 101  # not 100: tenant-b takes the lowest free
+    data["networks"]["tenant-b"]["vlan"] = None
+    data["networks"]["tenant-a"]["shadow"]["hosts"]["h1s"]["mirror_vlan"] = 3000
+    config = parse_config(data)
+    assert config.network("tenant-a").vlan == 101
+    assert config.network("tenant-b").vlan == 100
+    shadow = config.network("tenant-a").shadow
+    assert shadow is not None
+    assert shadow.vlan == 2000
+    assert shadow.host("h1s").mirror_vlan == 3000
+    assert shadow.host("h2s").mirror_vlan == 3001
+
+
+# --- bad configs ------------------------------------------------------------------------------
+
+DELETE = object()
+
+
+def _base() -> dict[str, Any]:
+    """A valid config that every bad case breaks in one place."""
+    return {
+        "fabric": {
+            "switches": {"s1": {"dpid": 1}, "s2": {"dpid": 2}, "s3": {"dpid": 3}},
+            "links": [{"a": "s1:10", "b": "s2:10", "capacity": 1000}],
+        },
+        "networks": {
+            "tenant-a": {
+                "cidr": "10.0.0.0/24",
+                "vlan": 100,
+                "hosts": {
+                    "h1": {"switch": "s1", "port": 1, "mac": "00:00:00:00:0a:01", "ip": "10.0.0.1"},
+                    "h2": {"switch": "s2", "port": 1, "mac": "00:00:00:00:0a:02", "ip": "10.0.0.2"},
+                },
+                "shadow": {
+                    "hosts": {
+                        "h1s": {"twin": "h1", "switch": "s1", "port": 4},
+                        "h2s": {"twin": "h2", "switch": "s2", "port": 4},
+                    },
+                    "mirror": [{"name": "h1-out", "hosts": ["h1"], "to": ["h1s"]}],
+                },
+            },
+            "tenant-b": {
+                "cidr": "10.0.0.0/24",
+                "hosts": {
+                    "b1": {"switch": "s1", "port": 3, "mac": "00:00:00:00:0b:01", "ip": "10.0.0.11"}
+                },
+            },
+        },
+    }
+
+
+def _edit(data: Any, edits: dict[str, Any]) -> Any:
+    """Apply `{dotted.path: value or DELETE}` edits (list indexes as numbers) to a copy."""
+    data = copy.deepcopy(data)
+    for dotted, value in edits.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        key: Any = int(last) if isinstance(node, list) else last
+        if value is DELETE:
+            del node[key]
+        elif isinstance(node, list) and key == len(node):
+            node.append(value)
+        else:
+            node[key] = value
+    return data
+
+
+def _problems(data: Any) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    return info.value.lines()
+
+
+A = "networks.tenant-a"
+M0 = f"{A}.shadow.mirror.0"
+S0 = f"{A}.shadow.mirror[0]"
+NAME = "must be a name matching [A-Za-z0-9][A-Za-z0-9_.-]*"
+MAC = 'must be a MAC address like "00:00:00:00:00:01"'
+
+BAD = [
+    # top level
+    ({"colour": "red"}, "colour: unknown key (expected one of: controller, fabric, networks)"),
+    ({"fabric": DELETE}, "fabric: required"),
+    ({"networks": DELETE}, "networks: required"),
+    ({"fabric": None}, "fabric: must be a mapping"),
+    ({"networks": ["tenant-a"]}, "networks: must be a mapping"),
+    # controller
+    ({"controller": [2]}, "controller: must be a mapping"),
+    ({"controller": {"stats_interval": 0}}, "controller.stats_interval: must be > 0"),
+    ({"controller": {"stats_interval": "2s"}}, "controller.stats_interval: must be a number"),
+    ({"controller": {"stats_interval": True}}, "controller.stats_interval: must be a number"),
+    (
+        {"controller": {"interval": 2}},
+        "controller.interval: unknown key (expected one of: stats_interval)",
+    ),
+    # switches
+    ({"fabric.switches": {}}, "fabric.switches: must not be empty"),
+    ({"fabric.switches": ["s1"]}, "fabric.switches: must be a mapping"),
+    ({"fabric.colour": 1}, "fabric.colour: unknown key (expected one of: links, switches)"),
+    ({"fabric.switches.s3": 3}, "fabric.switches.s3: must be a mapping"),
+    ({"fabric.switches.s3.dpid": DELETE}, "fabric.switches.s3.dpid: required"),
+    (
+        {"fabric.switches.s3.name": "x"},
+        "fabric.switches.s3.name: unknown key (expected one of: dpid)",
+    ),
+    ({"fabric.switches.bad name": {"dpid": 9}}, f"fabric.switches.bad name: {NAME}"),
+    ({"fabric.switches.s3.dpid": 0}, "fabric.switches.s3.dpid: must be in 1..2**64-1"),
+    ({"fabric.switches.s3.dpid": 2**64}, "fabric.switches.s3.dpid: must be in 1..2**64-1"),
+    (
+        {"fabric.switches.s3.dpid": True},
+        'fabric.switches.s3.dpid: must be an integer, a hex string like "0x1" '
+        'or like "00:00:00:00:00:00:00:01"',
+    ),
+    (
+        {"fabric.switches.s3.dpid": "0xzz"},
+        'fabric.switches.s3.dpid: must be an integer, a hex string like "0x1" '
+        'or like "00:00:00:00:00:00:00:01"',
+    ),
+    (
+        {"fabric.switches.s3.dpid": "00:00:00:00:00:00:00:01"},
+        "fabric.switches.s3.dpid: dpid 1 already used by fabric.switches.s1",
+    ),
+    (
+        {"fabric.switches.s3.dpid": "0x2"},
+        "fabric.switches.s3.dpid: dpid 2 already used by fabric.switches.s2",
+    ),
+    # links
+    ({"fabric.links": {"a": "s1:10"}}, "fabric.links: must be a list"),
+    ({"fabric.links.0": "s1:10-s2:10"}, "fabric.links[0]: must be a mapping"),
+    ({"fabric.links.0.b": DELETE}, "fabric.links[0].b: required"),
+    ({"fabric.links.0.a": "s1-10"}, 'fabric.links[0].a: must be "switch:port", like "s1:10"'),
+    ({"fabric.links.0.a": 10}, 'fabric.links[0].a: must be "switch:port", like "s1:10"'),
+    ({"fabric.links.0.b": "s9:10"}, "fabric.links[0].b: unknown switch s9"),
+    ({"fabric.links.0.b": "s2:0"}, "fabric.links[0].b: port must be in 1..4294967039"),
+    ({"fabric.links.0.b": "s2:4294967040"}, "fabric.links[0].b: port must be in 1..4294967039"),
+    ({"fabric.links.0.b": "s1:11"}, "fabric.links[0]: connects switch s1 to itself"),
+    ({"fabric.links.0.capacity": 0}, "fabric.links[0].capacity: must be > 0"),
+    ({"fabric.links.0.capacity": "1G"}, "fabric.links[0].capacity: must be a number"),
+    (
+        {"fabric.links.0.speed": 1},
+        "fabric.links[0].speed: unknown key (expected one of: a, b, capacity)",
+    ),
+    (
+        {"fabric.links.1": {"a": "s1:10", "b": "s3:10"}},
+        "fabric.links[1].a: port s1:10 already used by fabric.links[0].a",
+    ),
+    # port users
+    (
+        {"fabric.links.0.a": "s1:1"},
+        f"{A}.hosts.h1: port s1:1 already used by fabric.links[0].a",
+    ),
+    (
+        {"networks.tenant-b.hosts.b1.port": 1},
+        f"networks.tenant-b.hosts.b1: port s1:1 already used by {A}.hosts.h1",
+    ),
+    (
+        {f"{A}.shadow.hosts.h1s.port": 1},
+        f"{A}.shadow.hosts.h1s: port s1:1 already used by {A}.hosts.h1",
+    ),
+    # networks
+    ({"networks.-bad": {"cidr": "10.1.0.0/24", "hosts": {}}}, f"networks.-bad: {NAME}"),
+    ({"networks.tenant-a": []}, f"{A}: must be a mapping"),
+    (
+        {f"{A}.colour": "red"},
+        f"{A}.colour: unknown key (expected one of: cidr, hosts, shadow, vlan)",
+    ),
+    ({f"{A}.cidr": DELETE}, f"{A}.cidr: required"),
+    ({f"{A}.hosts": DELETE}, f"{A}.hosts: required"),
+    ({f"{A}.hosts": ["h1"]}, f"{A}.hosts: must be a mapping"),
+    ({f"{A}.cidr": "banana"}, f"{A}.cidr: must be an IPv4 network like 10.0.0.0/24"),
+    ({f"{A}.cidr": "10.0.0.0"}, f"{A}.cidr: must be an IPv4 network like 10.0.0.0/24"),
+    ({f"{A}.cidr": "fd00::/64"}, f"{A}.cidr: must be an IPv4 network like 10.0.0.0/24"),
+    (
+        {f"{A}.cidr": "10.0.0.1/24"},
+        f"{A}.cidr: 10.0.0.1/24 has host bits set (did you mean 10.0.0.0/24?)",
+    ),
+    # VLANs
+    ({f"{A}.vlan": 0}, f"{A}.vlan: must be in 1..4094"),
+    ({f"{A}.vlan": 4095}, f"{A}.vlan: must be in 1..4094"),
+    ({f"{A}.vlan": True}, f"{A}.vlan: must be an integer"),
+    ({f"{A}.vlan": "100"}, f"{A}.vlan: must be an integer"),
+    ({"networks.tenant-b.vlan": 100}, f"networks.tenant-b.vlan: VLAN 100 already used by {A}.vlan"),
+    ({f"{A}.shadow.vlan": 100}, f"{A}.shadow.vlan: VLAN 100 already used by {A}.vlan"),
+    (
+        {f"{A}.shadow.vlan": 2000, f"{A}.shadow.hosts.h2s.mirror_vlan": 2000},
+        f"{A}.shadow.hosts.h2s.mirror_vlan: VLAN 2000 already used by {A}.shadow.vlan",
+    ),
+    (
+        {f"{A}.shadow.hosts.h1s.mirror_vlan": 5000},
+        f"{A}.shadow.hosts.h1s.mirror_vlan: must be in 1..4094",
+    ),
+    # primary hosts
+    ({f"{A}.hosts.h1": "s1:1"}, f"{A}.hosts.h1: must be a mapping"),
+    ({f"{A}.hosts.h1.mac": DELETE}, f"{A}.hosts.h1.mac: required"),
+    (
+        {f"{A}.hosts.h1.vlan": 5},
+        f"{A}.hosts.h1.vlan: unknown key (expected one of: ip, mac, port, switch)",
+    ),
+    ({f"{A}.hosts.h1.switch": "s9"}, f"{A}.hosts.h1.switch: unknown switch s9"),
+    ({f"{A}.hosts.h1.switch": 1}, f"{A}.hosts.h1.switch: must be a string"),
+    ({f"{A}.hosts.h1.port": "1"}, f"{A}.hosts.h1.port: must be an integer"),
+    ({f"{A}.hosts.h1.port": 1.0}, f"{A}.hosts.h1.port: must be an integer"),
+    ({f"{A}.hosts.h1.port": 0}, f"{A}.hosts.h1.port: must be in 1..4294967039"),
+    (
+        {f"{A}.hosts.h1.mac": 9783936001},
+        f'{A}.hosts.h1.mac: must be a quoted MAC address string like "00:00:00:00:00:01"',
+    ),
+    ({f"{A}.hosts.h1.mac": "00:00:00:00:0a"}, f"{A}.hosts.h1.mac: {MAC}"),
+    ({f"{A}.hosts.h1.mac": "00-00-00-00-0a-01"}, f"{A}.hosts.h1.mac: {MAC}"),
+    ({f"{A}.hosts.h1.mac": ["00:00:00:00:0a:01"]}, f"{A}.hosts.h1.mac: {MAC}"),
+    (
+        {f"{A}.hosts.h1.mac": "01:00:5E:00:00:01"},
+        f"{A}.hosts.h1.mac: 01:00:5e:00:00:01 is a multicast address (must be unicast)",
+    ),
+    (
+        {f"{A}.hosts.h1.mac": "ff:ff:ff:ff:ff:ff"},
+        f"{A}.hosts.h1.mac: ff:ff:ff:ff:ff:ff is a multicast address (must be unicast)",
+    ),
+    (
+        {f"{A}.hosts.h1.mac": "00:00:00:00:00:00"},
+        f"{A}.hosts.h1.mac: must not be 00:00:00:00:00:00",
+    ),
+    (
+        {f"{A}.hosts.h2.mac": "00:00:00:00:0A:01"},
+        f"{A}.hosts.h2.mac: MAC 00:00:00:00:0a:01 already used by {A}.hosts.h1",
+    ),
+    ({f"{A}.hosts.h1.ip": "10.0.0.300"}, f"{A}.hosts.h1.ip: must be an IPv4 address"),
+    ({f"{A}.hosts.h1.ip": 167772161}, f"{A}.hosts.h1.ip: must be an IPv4 address"),
+    ({f"{A}.hosts.h1.ip": "10.0.1.5"}, f"{A}.hosts.h1.ip: 10.0.1.5 is not in 10.0.0.0/24"),
+    (
+        {f"{A}.hosts.h1.ip": "10.0.0.0"},
+        f"{A}.hosts.h1.ip: 10.0.0.0 is the network address of 10.0.0.0/24",
+    ),
+    (
+        {f"{A}.hosts.h1.ip": "10.0.0.255"},
+        f"{A}.hosts.h1.ip: 10.0.0.255 is the broadcast address of 10.0.0.0/24",
+    ),
+    ({f"{A}.hosts.h2.ip": "10.0.0.1"}, f"{A}.hosts.h2.ip: 10.0.0.1 already used by {A}.hosts.h1"),
+    ({f"{A}.hosts.h 3": {}}, f"{A}.hosts.h 3: {NAME}"),
+    # shadow and shadow hosts
+    ({f"{A}.shadow": ["h1s"]}, f"{A}.shadow: must be a mapping"),
+    ({f"{A}.shadow.hosts": DELETE}, f"{A}.shadow.hosts: required"),
+    (
+        {f"{A}.shadow.cidr": "10.9.0.0/24"},
+        f"{A}.shadow.cidr: unknown key (expected one of: hosts, mirror, vlan)",
+    ),
+    ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
+    (
+        {f"{A}.shadow.hosts.h1s.twin": "h9"},
+        f"{A}.shadow.hosts.h1s.twin: no primary host h9 in tenant-a",
+    ),
+    (
+        {f"{A}.shadow.hosts.h1s.twin": "b1"},
+        f"{A}.shadow.hosts.h1s.twin: no primary host b1 in tenant-a",
+    ),
+    (
+        {f"{A}.shadow.hosts.h1s.ip": "10.0.0.9"},
+        f"{A}.shadow.hosts.h1s.ip: unknown key "
+        "(expected one of: mac, mirror_vlan, port, switch, twin)",
+    ),
+    ({f"{A}.shadow.hosts.h1s.switch": "s9"}, f"{A}.shadow.hosts.h1s.switch: unknown switch s9"),
+    (
+        {f"{A}.shadow.hosts.h1s.mac": "01:02:03:04:05:06"},
+        f"{A}.shadow.hosts.h1s.mac: 01:02:03:04:05:06 is a multicast address (must be unicast)",
+    ),
+    (
+        {
+            f"{A}.shadow.hosts.h1": {
+                "twin": "h1",
+                "switch": "s1",
+                "port": 5,
+                "mac": "02:00:00:00:00:01",
+            }
+        },
+        f"{A}.shadow.hosts.h1: name already used by {A}.hosts.h1",
+    ),
+    (
+        {f"{A}.shadow.hosts.h1t": {"twin": "h1", "switch": "s1", "port": 5}},
+        f"{A}.shadow.hosts.h1t: MAC 00:00:00:00:0a:01 (the twin's) "
+        f"already used by {A}.shadow.hosts.h1s",
+    ),
+    (
+        {f"{A}.shadow.hosts.h2s.mac": "00:00:00:00:0a:01"},
+        f"{A}.shadow.hosts.h2s.mac: MAC 00:00:00:00:0a:01 already used by {A}.shadow.hosts.h1s",
+    ),
+    # mirror sessions
+    ({f"{A}.shadow.mirror": {"name": "x"}}, f"{A}.shadow.mirror: must be a list"),
+    ({f"{A}.shadow.mirror.0": "h1"}, f"{S0}: must be a mapping"),
+    (
+        {f"{M0}.hosts_": ["h1"]},
+        f"{S0}.hosts_: unknown key (expected one of: direction, hosts, match, name, ports, "
+        "sample, to, truncate)",
+    ),
+    ({f"{M0}.name": "bad name"}, f"{S0}.name: {NAME}"),
+    ({f"{M0}.name": 7}, f"{S0}.name: {NAME}"),
+    (
+        {f"{A}.shadow.mirror.1": {"name": "h1-out", "hosts": ["h2"], "to": ["h2s"]}},
+        f"{A}.shadow.mirror[1].name: mirror session name h1-out already used by {S0}",
+    ),
+    (
+        {
+            f"{M0}.name": "tenant-a.mirror1",
+            f"{A}.shadow.mirror.1": {"hosts": ["h2"], "to": ["h2s"]},
+        },
+        f"{A}.shadow.mirror[1]: mirror session name tenant-a.mirror1 already used by {S0}",
+    ),
+    (
+        {
+            "networks.tenant-b.shadow": {
+                "hosts": {"b1s": {"twin": "b1", "switch": "s1", "port": 5}},
+                "mirror": [{"name": "h1-out", "hosts": ["b1"], "to": ["b1s"]}],
+            }
+        },
+        f"networks.tenant-b.shadow.mirror[0].name: mirror session name h1-out already used by {S0}",
+    ),
+    ({f"{M0}.hosts": DELETE}, f"{S0}: needs hosts or ports"),
+    ({f"{M0}.ports": ["s1:1"]}, f"{S0}: has both hosts and ports (give one)"),
+    ({f"{M0}.hosts": []}, f"{S0}.hosts: must not be empty"),
+    ({f"{M0}.hosts": "h1"}, f"{S0}.hosts: must be a list"),
+    ({f"{M0}.hosts": ["h9"]}, f"{S0}.hosts[0]: no primary host h9 in tenant-a"),
+    ({f"{M0}.hosts": ["b1"]}, f"{S0}.hosts[0]: no primary host b1 in tenant-a"),
+    ({f"{M0}.hosts": ["h1s"]}, f"{S0}.hosts[0]: no primary host h1s in tenant-a"),
+    ({f"{M0}.hosts": ["h1", "h2", "h1"]}, f"{S0}.hosts[2]: duplicate host h1"),
+    ({f"{M0}.hosts": [1]}, f"{S0}.hosts[0]: must be a string"),
+    ({f"{M0}.hosts": DELETE, f"{M0}.ports": []}, f"{S0}.ports: must not be empty"),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s1:3"]},
+        f"{S0}.ports[0]: s1:3 is not a host port of tenant-a (it is networks.tenant-b.hosts.b1)",
+    ),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s1:10"]},
+        f"{S0}.ports[0]: s1:10 is not a host port of tenant-a (it is fabric.links[0].a)",
+    ),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s1:4"]},
+        f"{S0}.ports[0]: s1:4 is not a host port of tenant-a (it is {A}.shadow.hosts.h1s)",
+    ),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s1:9"]},
+        f"{S0}.ports[0]: s1:9 is not a host port of tenant-a",
+    ),
+    ({f"{M0}.hosts": DELETE, f"{M0}.ports": ["s9:1"]}, f"{S0}.ports[0]: unknown switch s9"),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["h1"]},
+        f'{S0}.ports[0]: must be "switch:port", like "s1:10"',
+    ),
+    (
+        {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s1:1", "s1:1"]},
+        f"{S0}.ports[1]: duplicate source s1:1 (host h1)",
+    ),
+    ({f"{M0}.direction": "sideways"}, f"{S0}.direction: must be one of: in, out, both"),
+    ({f"{M0}.direction": True}, f"{S0}.direction: must be one of: in, out, both"),
+    ({f"{M0}.match": "udp"}, f"{S0}.match: must be a mapping"),
+    (
+        {f"{M0}.match": {"protocol": "udp"}},
+        f"{S0}.match.protocol: unknown key (expected one of: dst, dst_port, proto, src, src_port)",
+    ),
+    (
+        {f"{M0}.match": {"proto": "sctp"}},
+        f"{S0}.match.proto: must be tcp, udp, icmp or a protocol number 0..255",
+    ),
+    (
+        {f"{M0}.match": {"proto": 256}},
+        f"{S0}.match.proto: must be tcp, udp, icmp or a protocol number 0..255",
+    ),
+    (
+        {f"{M0}.match": {"proto": True}},
+        f"{S0}.match.proto: must be tcp, udp, icmp or a protocol number 0..255",
+    ),
+    ({f"{M0}.match": {"dst_port": 80}}, f"{S0}.match.dst_port: requires proto tcp or udp"),
+    (
+        {f"{M0}.match": {"proto": "icmp", "src_port": 80}},
+        f"{S0}.match.src_port: requires proto tcp or udp",
+    ),
+    (
+        {f"{M0}.match": {"proto": 47, "src_port": 80}},
+        f"{S0}.match.src_port: requires proto tcp or udp",
+    ),
+    ({f"{M0}.match": {"proto": "tcp", "dst_port": 0}}, f"{S0}.match.dst_port: must be in 1..65535"),
+    (
+        {f"{M0}.match": {"proto": "udp", "dst_port": 65536}},
+        f"{S0}.match.dst_port: must be in 1..65535",
+    ),
+    (
+        {f"{M0}.match": {"proto": "udp", "dst_port": "dns"}},
+        f"{S0}.match.dst_port: must be an integer",
+    ),
+    (
+        {f"{M0}.match": {"src": "10.0.0.1/24"}},
+        f"{S0}.match.src: 10.0.0.1/24 has host bits set (did you mean 10.0.0.0/24?)",
+    ),
+    (
+        {f"{M0}.match": {"dst": "nope"}},
+        f"{S0}.match.dst: must be an IPv4 address or network like 10.0.0.0/24",
+    ),
+    (
+        {f"{M0}.match": {"dst": 10}},
+        f"{S0}.match.dst: must be an IPv4 address or network like 10.0.0.0/24",
+    ),
+    ({f"{M0}.sample": 0}, f"{S0}.sample: must be in (0, 1]"),
+    ({f"{M0}.sample": -0.5}, f"{S0}.sample: must be in (0, 1]"),
+    ({f"{M0}.sample": 1.5}, f"{S0}.sample: must be in (0, 1]"),
+    ({f"{M0}.sample": True}, f"{S0}.sample: must be a number"),
+    ({f"{M0}.sample": "50%"}, f"{S0}.sample: must be a number"),
+    ({f"{M0}.sample": float("nan")}, f"{S0}.sample: must be a finite number"),
+    ({f"{M0}.sample": 0.001}, f"{S0}.sample: must be at least 1/256"),
+    ({f"{M0}.truncate": 13}, f"{S0}.truncate: must be in 14..65535"),
+    ({f"{M0}.truncate": 65536}, f"{S0}.truncate: must be in 14..65535"),
+    ({f"{M0}.truncate": 64.0}, f"{S0}.truncate: must be an integer"),
+    ({f"{M0}.to": DELETE}, f"{S0}.to: required"),
+    ({f"{M0}.to": []}, f"{S0}.to: must not be empty"),
+    ({f"{M0}.to": "h1s"}, f"{S0}.to: must be a list"),
+    ({f"{M0}.to": ["h9s"]}, f"{S0}.to[0]: no shadow host h9s in tenant-a"),
+    ({f"{M0}.to": ["h1"]}, f"{S0}.to[0]: no shadow host h1 in tenant-a"),
+    ({f"{M0}.to": ["h1s", "h2s", "h1s"]}, f"{S0}.to[2]: duplicate shadow host h1s"),
+    (
+        {f"{A}.shadow.hosts": {}},
+        f"{S0}.to[0]: no shadow host h1s in tenant-a",
+    ),
+    # fabric reachability
+    ({f"{A}.hosts.h2.switch": "s3"}, f"{A}.hosts.h2: switch s3 has no fabric path to s1"),
+    (
+        {f"{A}.shadow.hosts.h2s.switch": "s3"},
+        f"{A}.shadow.hosts.h2s: switch s3 has no fabric path to s1",
+    ),
+    (
+        {"fabric.links": [], f"{A}.shadow.hosts.h2s.switch": "s1"},
+        f"{A}.hosts.h2: switch s2 has no fabric path to s1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edits", "expected"), BAD, ids=[line for _, line in BAD])
+def test_bad_config_is_reported(edits: dict[str, Any], expected: str) -> None:
+    assert expected in _problems(_edit(_base(), edits))
+
+
+def test_base_of_bad_cases_is_valid() -> None:
+    assert parse_config(_base()).network("tenant-a").shadow is not None
+
+
+@pytest.mark.parametrize("data", [None, [], "fabric", 3])
+def test_document_must_be_a_mapping(data: object) -> None:
+    assert _problems(data) == ["<root>: must be a mapping"]
+
+
+def test_every_problem_is_reported() -> None:
+    data = _edit(
+        _base(),
+        {
+            "colour": "red",
+            "fabric.switches.s2.dpid": 1,
+            "fabric.links.0.capacity": -1,
+            f"{A}.hosts.h1.ip": "10.0.1.5",
+            f"{A}.hosts.h2.mac": "01:00:00:00:00:01",
+            "networks.tenant-b.vlan": 100,
+            f"{M0}.sample": 2,
+            f"{M0}.to": ["nobody"],
+        },
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, source="bad.yaml")
+    assert info.value.source == "bad.yaml"
+    assert info.value.lines() == [
+        "bad.yaml: colour: unknown key (expected one of: controller, fabric, networks)",
+        "bad.yaml: fabric.switches.s2.dpid: dpid 1 already used by fabric.switches.s1",
+        "bad.yaml: fabric.links[0].capacity: must be > 0",
+        f"bad.yaml: {A}.hosts.h1.ip: 10.0.1.5 is not in 10.0.0.0/24",
+        f"bad.yaml: {A}.hosts.h2.mac: 01:00:00:00:00:01 is a multicast address (must be unicast)",
+        f"bad.yaml: networks.tenant-b.vlan: VLAN 100 already used by {A}.vlan",
+        # mirror sessions are checked after every network's hosts
+        f"bad.yaml: {S0}.sample: must be in (0, 1]",
+        f"bad.yaml: {S0}.to[0]: no shadow host nobody in tenant-a",
+    ]
+    assert str(info.value) == "\n".join(info.value.lines())
+
+
+def test_sample_rounding_to_a_bucket_is_accepted() -> None:
+    data = _edit(_base(), {f"{M0}.sample": 0.003})  # nearest n/256 is 1/256
+    session = parse_config(data).network("tenant-a").shadow.mirror[0]  # type: ignore[union-attr]
+    assert session.sample == 0.003
+
+
+def test_port_sourced_session_resolves_to_host_names() -> None:
+    data = _edit(_base(), {f"{M0}.hosts": DELETE, f"{M0}.ports": ["s2:1", "s1:1"]})
+    session = parse_config(data).network("tenant-a").shadow.mirror[0]  # type: ignore[union-attr]
+    assert session.sources == ("h2", "h1")
+
+
+# --- files ------------------------------------------------------------------------------------
+
+MINIMAL_YAML = """\
+fabric:
+  switches:
+    s1: {dpid: 1}
+networks:
+  tenant-a:
+    cidr: 10.0.0.0/24
+    hosts:
+      h1: {switch: s1, port: 1, mac: MAC, ip: 10.0.0.1}
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_load_config_reads_a_file(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, MINIMAL_YAML.replace("MAC", '"00:00:00:00:0A:01"')))
+    assert config.network("tenant-a").host("h1").mac == "00:00:00:00:0a:01"
+
+
+def test_unquoted_mac_read_as_base_60_number(tmp_path: Path) -> None:
+    text = MINIMAL_YAML.replace("MAC", "12:34:56:00:00:01")
+    expected = (
+        "networks.tenant-a.hosts.h1.mac: "
+        'must be a quoted MAC address string like "00:00:00:00:00:01"'
+    )
+    assert _problems(yaml.safe_load(text)) == [expected]
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.lines() == [f"{path}: {expected}"]
+
+
+def test_unquoted_mac_read_as_string_is_fine(tmp_path: Path) -> None:
+    # YAML 1.1 base-60 numbers start with 1-9 and have only digits: this stays a string.
+    config = load_config(_write(tmp_path, MINIMAL_YAML.replace("MAC", "00:00:00:00:0a:01")))
+    assert config.network("tenant-a").host("h1").mac == "00:00:00:00:0a:01"
+
+
+def test_unquoted_colon_dpid_read_as_base_60_number(tmp_path: Path) -> None:
+    text = MINIMAL_YAML.replace("MAC", '"00:00:00:00:0a:01"').replace(
+        "dpid: 1", "dpid: 10:00:00:00:00:00:00:01"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert info.value.problems == [
+        (
+            "fabric.switches.s1.dpid",
+            'must be quoted when written with colons, like "00:00:00:00:00:00:00:01" '
+            "(YAML read 10:00:00:00:00:00:00:01 as a base-60 number)",
+        )
+    ]
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    path = _write(tmp_path, "fabric:\n  switches: {s1: {dpid: 1}\nnetworks: {}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.source == str(path)
+    [(where, reason)] = info.value.problems
+    assert where == "<yaml>"
+    assert reason.startswith("line 3, column 1: expected ',' or '}'")
+
+
+def test_yaml_duplicate_key(tmp_path: Path) -> None:
+    text = MINIMAL_YAML.replace("MAC", '"00:00:00:00:0a:01"')
+    text += "      h1: {switch: s1, port: 2, mac: '00:00:00:00:0a:02', ip: 10.0.0.2}\n"
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    [(where, reason)] = info.value.problems
+    assert where == "<yaml>"
+    assert reason.startswith("line 9, column 7: found duplicate key 'h1'")
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "# nothing yet\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.lines() == [f"{path}: <root>: must be a mapping"]
+
+
+def test_load_config_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "missing.yaml"
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.lines() == [f"{path}: <file>: cannot read: No such file or directory"]
+
+
+def test_load_config_directory(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    [(where, reason)] = info.value.problems
+    assert where == "<file>"
+    assert reason.startswith("cannot read: ")
+
+
+# --- examples ---------------------------------------------------------------------------------
+
+
+def test_examples_exist() -> None:
+    assert {p.name for p in EXAMPLES} >= {"lab.yaml", "ring.yaml"}
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_parses(path: Path) -> None:
+    assert isinstance(load_config(path), Config)
+
+
+def test_lab_example() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "lab.yaml")
+    assert [(s.name, s.dpid) for s in config.switches] == [("s1", 1), ("s2", 2)]
+    assert config.links == (Link(PortRef("s1", 10), PortRef("s2", 10), 1000.0),)
+    a, b = config.networks
+    assert (a.name, a.vlan, b.name, b.vlan) == ("tenant-a", 100, "tenant-b", 101)
+    assert a.cidr == b.cidr == IPv4Network("10.0.0.0/24")
+    assert [(h.name, h.switch, h.port, h.mac, str(h.ip)) for h in a.hosts] == [
+        ("h1", "s1", 1, "00:00:00:00:0a:01", "10.0.0.1"),
+        ("h2", "s2", 1, "00:00:00:00:0a:02", "10.0.0.2"),
+        ("h3", "s1", 2, "00:00:00:00:0a:03", "10.0.0.3"),
+    ]
+    assert [(h.name, h.switch, h.port, h.mac, str(h.ip)) for h in b.hosts] == [
+        ("b1", "s1", 3, "00:00:00:00:0b:01", "10.0.0.11"),
+        ("b2", "s2", 3, "00:00:00:00:0b:02", "10.0.0.12"),
+    ]
+    assert b.shadow is None
+    assert a.shadow is not None
+    assert a.shadow.vlan == 2000
+    assert [(h.name, h.twin, h.switch, h.port, h.mac, h.mirror_vlan) for h in a.shadow.hosts] == [
+        ("h1s", "h1", "s1", 4, "00:00:00:00:0a:01", 3000),
+        ("h2s", "h2", "s2", 4, "00:00:00:00:0a:02", 3001),
+    ]
+    assert [(m.name, m.sources, m.direction, m.match, m.to) for m in a.shadow.mirror] == [
+        ("h1-both", ("h1",), "both", MatchFilter(), ("h1s",)),
+        ("h2-in", ("h2",), "in", MatchFilter(), ("h2s",)),
+        ("h3-udp-out", ("h3",), "out", MatchFilter(ip_proto=17), ("h2s",)),
+    ]
+
+
+def test_ring_example() -> None:
+    config = load_config(Path(__file__).resolve().parents[2] / "examples" / "ring.yaml")
+    assert [(s.name, s.dpid) for s in config.switches] == [(f"s{i}", i) for i in range(1, 5)]
+    assert [(str(lk.a), str(lk.b), lk.capacity_mbps) for lk in config.links] == [
+        ("s1:10", "s2:11", 100.0),
+        ("s2:10", "s3:11", 100.0),
+        ("s3:10", "s4:11", 100.0),
+        ("s4:10", "s1:11", 100.0),
+    ]
+    (net,) = config.networks
+    assert [(h.name, h.switch, h.port, h.mac, str(h.ip)) for h in net.hosts] == [
+        (f"h{i}", f"s{i}", 1, f"00:00:00:00:0a:0{i}", f"10.0.0.{i}") for i in range(1, 5)
+    ]
+    assert net.shadow is not None
+    assert [(h.name, h.twin, h.switch, h.port) for h in net.shadow.hosts] == [
+        (f"h{i}s", f"h{i}", f"s{i}", 2) for i in range(1, 5)
+    ]
+    assert [(m.name, m.sources, m.direction, m.to) for m in net.shadow.mirror] == [
+        ("h1-both", ("h1",), "both", ("h3s",))
+    ]
