@@ -64,7 +64,11 @@ def _canonical_value(name: str, value: object) -> MatchValue:
             return (str(net.network_address), str(net.netmask))
         if kind == "mac":
             val, mask = str(val).lower(), str(mask).lower()
-            return val if mask == "ff:ff:ff:ff:ff:ff" else (val, mask)
+            if mask == "ff:ff:ff:ff:ff:ff":
+                return val
+            # clear the bits the mask ignores, as for ints and IPs (and as switches report it)
+            masked = int(val.replace(":", ""), 16) & int(mask.replace(":", ""), 16)
+            return (":".join(f"{b:02x}" for b in masked.to_bytes(6, "big")), mask)
         if int(mask) == (1 << bits) - 1:
             return int(val)
         return (int(val) & int(mask), int(mask))

@@ -1,0 +1,128 @@
+"""Start and stop Mininet nets of userspace OVS switches for the lab; check the lab tools."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+
+from mininet.net import Mininet
+from mininet.node import OVSSwitch, RemoteController
+from mininet.topo import Topo
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+try:
+    from topologies.hosts import NoOffloadHost
+except ImportError:  # package installed (editable) but the repo root is not on sys.path
+    sys.path.insert(0, str(REPO_ROOT))
+    from topologies.hosts import NoOffloadHost
+
+__all__ = ['NoOffloadHost', 'existing_bridges', 'free_tcp_port', 'require_lab_tools',
+           'running_net', 'start_net', 'stop_net']
+
+LAB_SWITCH = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
+
+
+def free_tcp_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('127.0.0.1', 0))
+        return int(sock.getsockname()[1])
+
+
+def require_lab_tools() -> list[str]:
+    """Return what is missing to run real nets here (empty list: all present)."""
+    missing: list[str] = []
+    if os.geteuid() != 0:
+        missing.append('root')
+    if shutil.which('ovs-vsctl') is None:
+        missing.append('ovs-vsctl')
+    else:
+        try:
+            proc = subprocess.run(['ovs-vsctl', '--timeout=5', 'show'],
+                                  capture_output=True, timeout=10, check=False)
+            if proc.returncode != 0:
+                missing.append('ovs-vsctl show (Open vSwitch not running)')
+        except (OSError, subprocess.TimeoutExpired):
+            missing.append('ovs-vsctl show (Open vSwitch not running)')
+    for tool in ('ovs-ofctl', 'mnexec', 'iperf3', 'tcpdump', 'ethtool', 'ping'):
+        if shutil.which(tool) is None:
+            missing.append(tool)
+    if importlib.util.find_spec('mininet') is None:
+        missing.append('mininet (Python package)')
+    return missing
+
+
+def stop_net(net: Mininet) -> None:
+    """Stop a net: its bridges, links and host shells (the remote controller's shell too)."""
+    try:
+        net.stop()
+    finally:
+        # RemoteController.stop() is a no-op, so Mininet leaves the controller
+        # node's helper shell running; end it (it is our own child process).
+        for controller in net.controllers:
+            if getattr(controller, 'shell', None) is not None:
+                controller.terminate()
+
+
+def existing_bridges(names: list[str]) -> list[str]:
+    """Return which of these OVS bridge names exist already."""
+    proc = subprocess.run(['ovs-vsctl', '--timeout=10', 'list-br'], capture_output=True,
+                          text=True, timeout=20, check=True)
+    present = set(proc.stdout.split())
+    return [name for name in names if name in present]
+
+
+def start_net(topo: Topo, of_port: int, *, replace_existing: bool = False) -> Mininet:
+    """Build and start a net of userspace OVS switches (fail mode secure) for a remote controller.
+
+    Mininet silently deletes a bridge that has the name of one of its
+    switches; unless replace_existing, start_net refuses instead, so that a
+    net someone else is running is never torn down. The caller must call
+    stop_net(net); on a failure while starting, whatever was built is stopped
+    before the error propagates.
+    """
+    clash = existing_bridges(list(topo.switches()))
+    if clash and not replace_existing:
+        raise RuntimeError(
+            f'OVS bridges {clash} exist already (another net running, or left by a crashed '
+            f'run?); remove them if they are yours: '
+            + '; '.join(f'ovs-vsctl del-br {name}' for name in clash))
+    net = Mininet(
+        topo=topo,
+        switch=LAB_SWITCH,
+        host=NoOffloadHost,
+        controller=None,
+        autoSetMacs=False,
+        cleanup=False,
+        waitConnected=False,
+        build=False,
+    )
+    try:
+        # Added before build() so that stop_net() also ends its helper shell.
+        net.addController(RemoteController('c0', ip='127.0.0.1', port=of_port))
+        net.build()
+        net.start()
+    except BaseException:
+        stop_net(net)
+        raise
+    return net
+
+
+@contextmanager
+def running_net(topo: Topo, of_port: int, *, replace_existing: bool = False
+                ) -> Iterator[Mininet]:
+    """Context manager: a started net (see start_net) that is always stopped on exit."""
+    net = start_net(topo, of_port, replace_existing=replace_existing)
+    try:
+        yield net
+    finally:
+        stop_net(net)

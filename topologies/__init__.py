@@ -1,0 +1,1 @@
+"""Mininet topologies for the sdn-shadow lab (usable with `mn --custom`)."""

@@ -1,0 +1,54 @@
+"""Four-switch ring topology: one host and its shadow twin per switch."""
+
+import os
+import sys
+
+from mininet.topo import Topo
+
+try:
+    from topologies.hosts import NoOffloadHost
+except ImportError:  # `mn --custom topologies/ring.py` execs this file without the repo on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+        globals().get('__file__') or sys._getframe().f_code.co_filename))))
+    from topologies.hosts import NoOffloadHost
+
+
+class RingTopo(Topo):
+    """s1..s4 in a ring (port 10 to the next switch's port 11); h<i> on port 1, twin on 2."""
+
+    SIZE = 4
+
+    @classmethod
+    def switch_specs(cls) -> list[tuple[str, str]]:
+        """(name, dpid) of every switch."""
+        return [(f's{i}', f'{i:016x}') for i in range(1, cls.SIZE + 1)]
+
+    @classmethod
+    def fabric_links(cls) -> list[tuple[str, int, str, int]]:
+        """(switch, port, switch, port) of every ring link."""
+        n = cls.SIZE
+        return [(f's{i}', 10, f's{i % n + 1}', 11) for i in range(1, n + 1)]
+
+    @classmethod
+    def host_ports(cls) -> list[tuple[str, str, int, str, str]]:
+        """(host, switch, port, mac, ip/prefix) of every host attachment."""
+        specs = []
+        for i in range(1, cls.SIZE + 1):
+            mac, ip = f'00:00:00:00:0a:{i:02x}', f'10.0.0.{i}/24'
+            specs.append((f'h{i}', f's{i}', 1, mac, ip))
+            specs.append((f'h{i}s', f's{i}', 2, mac, ip))
+        return specs
+
+    def build(self) -> None:
+        """Add the switches, the ring links and the hosts on their fixed ports."""
+        for name, dpid in self.switch_specs():
+            self.addSwitch(name, dpid=dpid)
+        for sw_a, port_a, sw_b, port_b in self.fabric_links():
+            self.addLink(sw_a, sw_b, port1=port_a, port2=port_b)
+        for host, switch, port, mac, ip in self.host_ports():
+            self.addHost(host, mac=mac, ip=ip)
+            self.addLink(host, switch, port2=port)
+
+
+topos = {'ring': RingTopo}
+hosts = {'nooffload': NoOffloadHost}
