@@ -6,6 +6,7 @@ packs the answer with `openflow.wire` and writes it to the socket in one go.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import canonical_match
+from sdn_shadow.openflow.pipeline import Subsystem, Table
 
 LOG = logging.getLogger("sdn_shadow")
 
@@ -48,6 +50,7 @@ class _Pending:
         self.groups: list[int] = []
         self.flows_done = False
         self.groups_done = False
+        self.flows_xid: int | None = None
 
 
 class ShadowApp(app_manager.OSKenApp):
@@ -89,9 +92,13 @@ class ShadowApp(app_manager.OSKenApp):
             self.pending[dpid] = _Pending()
             self.stats_outstanding.pop(dpid, None)
         parser, ofp = dp.ofproto_parser, dp.ofproto
-        dp.send_msg(parser.OFPFlowStatsRequest(dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY,
-                                               ofp.OFPG_ANY, 0, 0, parser.OFPMatch()))
+        flows = parser.OFPFlowStatsRequest(dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY,
+                                           0, 0, parser.OFPMatch())
+        dp.send_msg(flows)
         dp.send_msg(parser.OFPGroupDescStatsRequest(dp, 0))
+        with self.lock:
+            if dpid in self.pending:
+                self.pending[dpid].flows_xid = flows.xid
         self._write_state()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -116,7 +123,8 @@ class ShadowApp(app_manager.OSKenApp):
         msg = ev.msg
         with self.lock:
             pending = self.pending.get(msg.datapath.id)
-            if pending is None:
+            if pending is None or msg.xid != pending.flows_xid:
+                self._mirror_flow_counters(msg)
                 return
             pending.flows += [
                 InstalledFlow(s.table_id, s.priority, canonical_match(s.match.items()),
@@ -198,8 +206,20 @@ class ShadowApp(app_manager.OSKenApp):
                 for dp in ready:
                     self.stats_outstanding[dp.id] = now
             for dp in ready:
-                dp.send_msg(dp.ofproto_parser.OFPGroupStatsRequest(dp, 0, dp.ofproto.OFPG_ALL))
+                parser, ofp = dp.ofproto_parser, dp.ofproto
+                dp.send_msg(parser.OFPGroupStatsRequest(dp, 0, ofp.OFPG_ALL))
+                for table in (Table.MIRROR_OUT, Table.MIRROR_IN):
+                    dp.send_msg(parser.OFPFlowStatsRequest(
+                        dp, 0, table, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.MIRROR << 56,
+                        0xFF << 56, parser.OFPMatch()))
             self._write_state()
+
+    def _mirror_flow_counters(self, msg) -> None:
+        """A flow stats reply for the mirror tables (called with the lock held)."""
+        flows = [InstalledFlow(s.table_id, s.priority, canonical_match(s.match.items()),
+                               s.cookie, s.packet_count, s.byte_count) for s in msg.body]
+        with contextlib.suppress(UnknownSwitch):
+            self.core.mirror_flow_stats(time.time(), msg.datapath.id, flows)
 
     @set_ev_cls(ofp_event.EventOFPGroupStatsReply, MAIN_DISPATCHER)
     def _group_stats(self, ev) -> None:

@@ -67,6 +67,11 @@ class MirrorCounters:
     packets: int = 0
     bytes: int = 0
 
+    def add(self, packets: int, nbytes: int) -> None:
+        """Add one counter pair."""
+        self.packets += packets
+        self.bytes += nbytes
+
 
 class UnknownSwitch(KeyError):
     """A datapath that is not in the configuration."""
@@ -82,6 +87,7 @@ class ShadowCore:
             dpid: SwitchState(dpid, plan.name) for dpid, plan in self.plans.items()
         }
         self._group_counters: dict[int, dict[int, tuple[int, int]]] = {}
+        self._flow_counters: dict[int, dict[FlowKey, tuple[int, int]]] = {}
 
     def plan(self, dpid: int) -> SwitchPlan:
         """The desired state of switch `dpid` (UnknownSwitch if not configured)."""
@@ -145,23 +151,34 @@ class ShadowCore:
     def group_stats(self, now: float, dpid: int, counters: Iterable[GroupCounters]) -> None:
         """Take a group stats reply; mirror counters are derived from it."""
         plan = self.plan(dpid)
-        self._group_counters[dpid] = {
-            c.group_id: _sum_buckets(c, plan.mirror_groups[c.group_id].copy_buckets)
+        self._group_counters.setdefault(dpid, {}).update(
+            (c.group_id, _sum_buckets(c, plan.mirror_groups[c.group_id].copy_buckets))
             for c in counters
             if c.group_id in plan.mirror_groups
-        }
+        )
+
+    def mirror_flow_stats(self, now: float, dpid: int, flows: Iterable[InstalledFlow]) -> None:
+        """Take flow stats of the mirror tables: counters of sessions that copy inline."""
+        plan = self.plan(dpid)
+        self._flow_counters.setdefault(dpid, {}).update(
+            (f.key, (f.packets, f.bytes)) for f in flows if f.key in plan.mirror_flows
+        )
 
     def mirror_counters(self) -> dict[str, MirrorCounters]:
-        """Packets and bytes copied per mirror session, summed over switches."""
+        """Packets selected for copying and their bytes per session, summed over switches.
+
+        A packet copied to several destinations counts once; bytes are before truncation.
+        """
         totals = {
             s.name: MirrorCounters()
             for n in self.config.networks if n.shadow for s in n.shadow.mirror
         }
         for dpid, by_group in self._group_counters.items():
-            for gid, (packets, nbytes) in by_group.items():
-                total = totals[self.plans[dpid].mirror_groups[gid].session]
-                total.packets += packets
-                total.bytes += nbytes
+            for gid, counts in by_group.items():
+                totals[self.plans[dpid].mirror_groups[gid].session].add(*counts)
+        for dpid, by_flow in self._flow_counters.items():
+            for key, counts in by_flow.items():
+                totals[self.plans[dpid].mirror_flows[key]].add(*counts)
         return totals
 
     def status(self) -> dict:

@@ -659,6 +659,10 @@ class _Parser:
         truncate = None
         if f.get("truncate") is not None:
             truncate = self.int_in(f["truncate"], f"{path}.truncate", 14, 65535)
+            if truncate is not None and sample < 1:
+                # OVS 3.1 ignores output_trunc inside group buckets, and sampling needs one.
+                self.err(f"{path}.truncate", "cannot be combined with sample < 1 (Open vSwitch "
+                         "ignores truncation inside the select group that samples)")
 
         to: list[str] = []
         if "to" in f:

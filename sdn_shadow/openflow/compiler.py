@@ -1,10 +1,14 @@
 """Config -> desired flows and groups per switch (pure): forwarding, ARP, shadow guard, mirrors.
 
-Mirror sampling is *per flow*: a session with `sample` k/B (B <= 256) uses an
-OVS select group of B equal-weight buckets, k of which carry the copy
-actions. OVS picks a bucket by hashing the packet's flow fields, so every
-packet of a sampled flow is copied and every packet of an unsampled flow is
-not; over many flows the copied fraction is k/B.
+Mirror sampling is *per flow*. A session with `sample` s uses an OVS select
+group of 2**m equal-weight buckets, k of which carry the copy actions, with
+k/2**m = s exactly when s is a multiple of 1/2**m (m <= 8), else the nearest
+multiple of 1/256. Powers of two matter: OVS 3.1 spreads select buckets over a
+power-of-two `dp_hash` table, so only then does every bucket get the same
+share. OVS hashes each packet's symmetric flow key -- for TCP the address
+pair and ports, for UDP and ICMP the address pair only -- so every packet of
+a sampled connection (UDP: host pair) is copied, in both directions, and the
+others never are; over many flows the copied fraction is k/2**m.
 """
 
 from __future__ import annotations
@@ -59,6 +63,8 @@ class SwitchPlan:
     flows: dict[tuple, Flow] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
     mirror_groups: dict[int, MirrorGroupInfo] = field(default_factory=dict)
+    mirror_flows: dict[tuple, str] = field(default_factory=dict)
+    """Flows that copy inline (no group); their counters are the session's."""
 
     def add(self, flow: Flow) -> None:
         """Add a flow after checking it against the pipeline; a clashing key is a bug."""
@@ -70,8 +76,11 @@ class SwitchPlan:
 
 
 def sample_fraction(sample: float) -> Fraction:
-    """The fraction actually sampled: `sample` as k/B with B <= 256."""
-    return Fraction(sample).limit_denominator(MAX_SAMPLE_BUCKETS)
+    """The fraction actually sampled: `sample` as k/2**m, 2**m <= 256 (at least 1/256)."""
+    buckets = 1
+    while buckets < MAX_SAMPLE_BUCKETS and (sample * buckets) % 1:
+        buckets *= 2
+    return Fraction(max(1, round(sample * buckets)), buckets)
 
 
 def vid(vlan: int) -> int:
@@ -230,9 +239,13 @@ def filter_fields(flt: MatchFilter) -> dict[str, object]:
 
 
 def _copy_actions(
-    fabric: Fabric, network: Network, session: MirrorSession, switch: str
+    fabric: Fabric, network: Network, session: MirrorSession, switch: str, restore: bool
 ) -> tuple[Action, ...]:
-    """Actions that deliver one copy to every destination of `session`, from `switch`."""
+    """Actions that deliver one copy to every destination of `session`, from `switch`.
+
+    With `restore` the packet leaves the actions untagged again (for copies made
+    inline in a flow); group buckets work on a clone and need not restore.
+    """
     assert network.shadow is not None
     local: list[Action] = []
     remote: list[Action] = []
@@ -250,8 +263,8 @@ def _copy_actions(
             local.append(out)
         else:
             remote += [out, PopVlan()]
-    if remote:
-        remote.pop()  # no need to pop the tag after the last output
+    if remote and not restore:
+        remote.pop()  # a bucket's clone is discarded: no need to pop the last tag
     return tuple(local + remote)
 
 
@@ -278,29 +291,36 @@ def _mirror_session(
     priority = band.priority(100 * len(fields) + max(0, 99 - index))
     for switch in sorted({network.host(s).switch for s in session.sources}):
         plan = plans[switch]
-        actions = _copy_actions(fabric, network, session, switch)
-        gtype, buckets = _mirror_group(actions, session.sample)
-        group = pl.with_content_id(Group(0, gtype, buckets), set(plan.groups))
-        plan.groups[group.group_id] = group
-        copy_buckets = tuple(i for i, b in enumerate(buckets) if b.actions)
-        plan.mirror_groups[group.group_id] = MirrorGroupInfo(session.name, copy_buckets)
+        if session.truncate:
+            # OVS drops output_trunc inside group buckets: copy inline, count per flow.
+            copy = ApplyActions(_copy_actions(fabric, network, session, switch, restore=True))
+            counted_by = None
+        else:
+            actions = _copy_actions(fabric, network, session, switch, restore=False)
+            gtype, buckets = _mirror_group(actions, session.sample)
+            group = pl.with_content_id(Group(0, gtype, buckets), set(plan.groups))
+            plan.groups[group.group_id] = group
+            copy_buckets = tuple(i for i, b in enumerate(buckets) if b.actions)
+            plan.mirror_groups[group.group_id] = MirrorGroupInfo(session.name, copy_buckets)
+            copy = ApplyActions((GroupAction(group.group_id),))
+            counted_by = group.group_id
         for source in session.sources:
             host = network.host(source)
             if host.switch != switch:
                 continue
+            flows = []
             if session.direction in ("out", "both"):
-                plan.add(
-                    Flow(Table.MIRROR_OUT, priority, Subsystem.MIRROR,
-                         match(in_port=host.port, **fields),
-                         (ApplyActions((GroupAction(group.group_id),)),
-                          GotoTable(Table.ARP)))
-                )
+                flows.append(Flow(Table.MIRROR_OUT, priority, Subsystem.MIRROR,
+                                  match(in_port=host.port, **fields),
+                                  (copy, GotoTable(Table.ARP))))
             if session.direction in ("in", "both"):
-                plan.add(
-                    Flow(Table.MIRROR_IN, priority, Subsystem.MIRROR,
-                         match(metadata=network.vlan, eth_dst=host.mac, **fields),
-                         (ApplyActions((GroupAction(group.group_id),)),))
-                )
+                flows.append(Flow(Table.MIRROR_IN, priority, Subsystem.MIRROR,
+                                  match(metadata=network.vlan, eth_dst=host.mac, **fields),
+                                  (copy,)))
+            for flow in flows:
+                plan.add(flow)
+                if counted_by is None:
+                    plan.mirror_flows[flow.key] = session.name
         for name in session.to:
             dest = network.shadow.host(name)
             for hop, in_port, out_port in fabric.hops(switch, dest.switch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import yaml
 
 from sdn_shadow.config import parse_config
 from sdn_shadow.core import ShadowCore
+from sdn_shadow.openflow.compiler import sample_fraction
 from sdn_shadow.openflow.messages import ETH_TYPE_ARP, ETH_TYPE_IP, Barrier
 from tests.fakes.flowtable import FakeFabric
 
@@ -197,14 +199,31 @@ def test_filter_on_ports_and_addresses() -> None:
     assert PORT["h2s"] not in send(fabric, "h1", tcp("h1", "h2", dport=5201))
 
 
-def test_sampling_is_per_flow_at_the_configured_fraction() -> None:
-    _, fabric = build(_with_session(direction="out", sample=0.25))
+def test_sampling_is_per_tcp_connection_at_the_configured_fraction() -> None:
+    _, fabric = build(_with_session(direction="both", sample=0.25))
     flows = 4000
-    copied = sum(PORT["h2s"] in send(fabric, "h1", udp("h1", "h2", sport=10000 + i))
+    copied = sum(PORT["h2s"] in send(fabric, "h1", tcp("h1", "h2", sport=10000 + i))
                  for i in range(flows))
     assert abs(copied / flows - 0.25) < 0.02
-    again = [PORT["h2s"] in send(fabric, "h1", udp("h1", "h2", sport=12345)) for _ in range(5)]
-    assert len(set(again)) == 1, "every packet of one flow gets the same decision"
+    again = [PORT["h2s"] in send(fabric, "h1", tcp("h1", "h2", sport=12345)) for _ in range(5)]
+    assert len(set(again)) == 1, "every packet of one connection gets the same decision"
+
+
+def test_udp_sampling_unit_is_the_host_pair() -> None:
+    _, fabric = build(_with_session(direction="out", sample=0.5))
+    decisions = {PORT["h2s"] in send(fabric, "h1", udp("h1", "h2", sport=10000 + i))
+                 for i in range(50)}
+    assert len(decisions) == 1
+
+
+@pytest.mark.parametrize("sample,expected", [
+    (1.0, Fraction(1)), (0.5, Fraction(1, 2)), (0.25, Fraction(1, 4)),
+    (0.125, Fraction(1, 8)), (0.1, Fraction(26, 256)), (0.3, Fraction(77, 256)),
+    (1 / 256, Fraction(1, 256)), (0.001, Fraction(1, 256)),
+])
+def test_sample_is_quantised_to_power_of_two_buckets(sample, expected) -> None:
+    assert sample_fraction(sample) == expected
+    assert expected.denominator & (expected.denominator - 1) == 0
 
 
 def test_multiple_destinations_get_one_copy_each() -> None:

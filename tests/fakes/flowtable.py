@@ -189,8 +189,11 @@ class FakeSwitch:
         if group.type == "all":
             buckets = group.buckets
         elif group.type == "select":
-            flow_hash = content_hash(*(pkt.get(k) for k in (
-                "ipv4_src", "ipv4_dst", "ip_proto", "tcp_src", "tcp_dst", "udp_src", "udp_dst")))
+            # Like OVS 3.1 `hash(sym_l4)` in the userspace datapath: symmetric; TCP ports
+            # count, UDP ports do not.
+            addrs = sorted(str(pkt.get(k)) for k in ("ipv4_src", "ipv4_dst"))
+            ports = sorted(int(pkt.get(k) or 0) for k in ("tcp_src", "tcp_dst"))
+            flow_hash = content_hash(addrs, pkt.get("ip_proto"), ports)
             best = max(range(len(group.buckets)),
                        key=lambda i: content_hash(i, flow_hash) * group.buckets[i].weight)
             buckets = (group.buckets[best],)

@@ -58,7 +58,6 @@ networks:
           direction: out
           match: {proto: tcp, src: 10.0.0.2, dst: 10.0.0.0/25, dst_port: 80}
           sample: 0.25
-          truncate: 128
           to: [h2s, h1s]
   alpha:
     cidr: 192.168.1.0/24
@@ -122,7 +121,7 @@ def test_good_config_parses_to_expected_objects() -> None:
                                 dst_port=80,
                             ),
                             sample=0.25,
-                            truncate=128,
+                            truncate=None,
                             to=("h2s", "h1s"),
                         ),
                     ),
@@ -584,6 +583,9 @@ BAD = [
     ({f"{M0}.truncate": 13}, f"{S0}.truncate: must be in 14..65535"),
     ({f"{M0}.truncate": 65536}, f"{S0}.truncate: must be in 14..65535"),
     ({f"{M0}.truncate": 64.0}, f"{S0}.truncate: must be an integer"),
+    ({f"{M0}.truncate": 64, f"{M0}.sample": 0.5},
+     f"{S0}.truncate: cannot be combined with sample < 1 (Open vSwitch ignores truncation "
+     "inside the select group that samples)"),
     ({f"{M0}.to": DELETE}, f"{S0}.to: required"),
     ({f"{M0}.to": []}, f"{S0}.to: must not be empty"),
     ({f"{M0}.to": "h1s"}, f"{S0}.to: must be a list"),
