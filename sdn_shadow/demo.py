@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from sdn_shadow.config import Config, load_config
-from sdn_shadow.lab.controller import ControllerProcess
-from sdn_shadow.lab.net import free_tcp_port, require_lab_tools, running_net
+from sdn_shadow.lab.net import require_lab_tools
+from sdn_shadow.lab.session import running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp, send_frames, start_ping
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,67 +44,63 @@ def run_demo(config_path: Path, seconds: float, workdir: Path) -> int:
     from topologies.lab import LabTopo
 
     config = load_config(config_path)
-    port = free_tcp_port()
-    state_file, log_file = workdir / "state.json", workdir / "controller.log"
     problems: list[str] = []
     summary: list[str] = []
-    _step(f"starting controller on 127.0.0.1:{port} with {config_path}")
-    controller = ControllerProcess(str(config_path), port, str(state_file), str(log_file))
-    controller.start()
-    try:
-        _step("starting Mininet lab: 2 OVS switches (userspace datapath, fail_mode secure)")
-        with running_net(LabTopo(), port) as net:
-            state = controller.wait_synced([s.dpid for s in config.switches], timeout=60)
-            for dpid, sw in sorted(state["switches"].items()):
-                summary.append(f"switch {sw['name']} (dpid {int(dpid):#x}): connected, "
-                               f"{sw['flows']} flows, {sw['groups']} groups installed")
-            _step("switches synced; pinging every pair of primary hosts")
-            within, across = _reachability(net, config)
-            for name, (ok, tried) in within.items():
-                summary.append(f"{name}: {ok}/{tried} host pairs reachable")
-                if ok != tried:
-                    problems.append(f"{name}: only {ok}/{tried} pairs reachable")
-            summary.append(f"across networks: {across[0]}/{across[1]} pairs reachable "
-                           f"({'isolated' if across[0] == 0 else 'NOT isolated'})")
-            if across[0]:
-                problems.append("networks are not isolated")
+    _step(f"starting the controller ({config_path.name}) and a Mininet lab of 2 OVS switches "
+          "(userspace datapath, fail_mode secure)")
+    with running_lab(LabTopo(), config_path, workdir) as lab:
+        net = lab.net
+        state = lab.controller.state()
+        for dpid, sw in sorted(state["switches"].items()):
+            summary.append(f"switch {sw['name']} (dpid {int(dpid):#x}): connected, "
+                           f"{sw['flows']} flows, {sw['groups']} groups installed")
+        _step("switches synced; pinging every pair of primary hosts")
+        within, across = _reachability(net, config)
+        for name, (ok, tried) in within.items():
+            summary.append(f"{name}: {ok}/{tried} host pairs reachable")
+            if ok != tried:
+                problems.append(f"{name}: only {ok}/{tried} pairs reachable")
+        summary.append(f"across networks: {across[0]}/{across[1]} pairs reachable "
+                       f"({'isolated' if across[0] == 0 else 'NOT isolated'})")
+        if across[0]:
+            problems.append("networks are not isolated")
 
-            _step(f"iperf3 TCP h1 -> h2 for {seconds:g} s (mirrored by h1-both and h2-in)")
-            bps = iperf3_tcp(net.get("h1"), net.get("h2"), seconds=seconds)
-            summary.append(f"primary throughput h1 -> h2 (TCP, mirrored): {bps / 1e6:.0f} Mbit/s")
+        _step(f"iperf3 TCP h1 -> h2 for {seconds:g} s (mirrored by h1-both and h2-in)")
+        bps = iperf3_tcp(net.get("h1"), net.get("h2"), seconds=seconds)
+        summary.append(f"primary throughput h1 -> h2 (TCP, mirrored): {bps / 1e6:.0f} Mbit/s")
 
-            _step("UDP h3 -> h1 at 20 Mbit/s, capturing on shadow host h2s (session h3-udp-out)")
-            with Capture(net.get("h2s"), "h2s-eth0", "udp and dst port 5301") as cap:
-                udp = iperf3_udp(net.get("h3"), net.get("h1"), "20M", seconds=3, port=5301)
-                time.sleep(0.5)
-            seen, sent = cap.count, int(udp["packets"])
-            summary.append(f"mirror h3-udp-out: {sent} UDP packets sent, {seen} seen on shadow "
-                           f"h2s ({100.0 * seen / max(sent, 1):.1f}%)")
-            if abs(seen - sent) > 0.01 * sent:
-                problems.append(f"mirror copied {seen} of {sent} packets")
+        _step("UDP h3 -> h1 at 20 Mbit/s for 3 s, capturing on shadow host h2s")
+        with Capture(net.get("h2s"), "h2s-eth0", "udp and dst port 5301") as cap:
+            udp = iperf3_udp(net.get("h3"), net.get("h1"), "20M", seconds=3, port=5301)
+            time.sleep(0.5)
+        seen, sent = cap.count, int(udp["packets"])
+        summary.append(f"mirror h3-udp-out: {sent} UDP packets sent by h3, {seen} copies seen "
+                       f"on shadow h2s ({100.0 * min(seen, sent) / max(sent, 1):.1f}%)")
+        if abs(seen - sent) > 0.01 * sent:
+            problems.append(f"mirror copied {seen} of {sent} packets")
 
-            _step("shadow h2s sends 200 crafted UDP frames to h1 (must be dropped)")
-            with Capture(net.get("h1"), "h1-eth0", "udp and dst port 9") as leak:
-                send_frames(net.get("h2s"), "h2s-eth0", 200, 1000.0, "00:00:00:00:0a:02",
-                            "00:00:00:00:0a:01", "10.0.0.2", "10.0.0.1", dport=9)
-                time.sleep(0.5)
-            summary.append(f"shadow h2s -> primary h1: {leak.count}/200 frames delivered "
-                           f"({'receive-only holds' if leak.count == 0 else 'LEAK'})")
-            if leak.count:
-                problems.append("a shadow host reached a primary host")
+        _step("shadow h2s sends 200 crafted UDP frames to h1 (must be dropped)")
+        with Capture(net.get("h1"), "h1-eth0", "udp and dst port 9") as leak:
+            send_frames(net.get("h2s"), "h2s-eth0", 200, 1000.0, "00:00:00:00:0a:02",
+                        "00:00:00:00:0a:01", "10.0.0.2", "10.0.0.1", dport=9)
+            time.sleep(0.5)
+        summary.append(f"shadow h2s -> primary h1: {leak.count}/200 frames delivered "
+                       f"({'receive-only holds' if leak.count == 0 else 'LEAK'})")
+        if leak.count:
+            problems.append("a shadow host reached a primary host")
 
-            time.sleep(config.controller.stats_interval * 2 + 0.5)
-            for name, c in sorted(controller.state().get("mirror", {}).items()):
-                summary.append(f"mirror session {name}: switch counters {c['packets']} packets, "
-                               f"{c['bytes']} bytes copied")
-    finally:
-        controller.stop()
+        _step("reading mirror counters back from the switches")
+        time.sleep(config.controller.stats_interval * 2 + 0.5)
+        for name, c in sorted(lab.controller.state().get("mirror", {}).items()):
+            summary.append(f"mirror session {name}: {c['packets']} packets "
+                           f"({c['bytes'] / 1e6:.1f} MB) copied (read from the switches)")
+        log_tail = lab.controller.log_tail(20) if problems else ""
     print("\n=== sdn-shadow demo: summary ===")
     for line in summary:
         print(f"  {line}")
     if problems:
         print("\nFAILED: " + "; ".join(problems))
-        print(f"controller log: {log_file}")
+        print("controller log (last lines):\n" + log_tail)
         return 1
     print("\nall checks passed; lab torn down")
     return 0

@@ -1,0 +1,83 @@
+"""mirror_throughput_ratio and mirror_fidelity on the two-switch lab with the real controller."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.figures import Figure, median
+from sdn_shadow.lab.session import Lab, running_lab
+from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lab.yaml"
+RUNS = 3
+TCP_SECONDS = 8
+
+
+def _config(*sessions: dict) -> dict:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["networks"]["tenant-a"]["shadow"]["mirror"] = list(sessions)
+    return data
+
+
+#: 1-in-1 of every packet h1 sends (the iperf3 data direction), to its twin.
+DATA_MIRROR = {"name": "h1-out", "hosts": ["h1"], "direction": "out", "to": ["h1s"]}
+#: 1-in-1 of both directions: the twin shares h1's MAC and IP, so it also gets
+#: copies of the ACKs to h1 and answers each with a RST (dropped by the guard).
+BOTH_MIRROR = {"name": "h1-both", "hosts": ["h1"], "direction": "both", "to": ["h1s"]}
+
+
+def _lab(data: dict):
+    from topologies.lab import LabTopo
+
+    return running_lab(LabTopo(), data, Path(tempfile.mkdtemp(prefix="sdn-shadow-bench-")))
+
+
+def _tcp(lab: Lab) -> float:
+    return iperf3_tcp(lab.host("h1"), lab.host("h2"), seconds=TCP_SECONDS)
+
+
+def mirror_throughput_ratio(progress) -> Figure:
+    """iperf3 TCP h1 -> h2 with a 1-in-1 mirror of h1's stream vs without; alternating runs."""
+    runs: dict[str, list[float]] = {"none": [], "data": [], "both": []}
+    configs = {"none": _config(), "data": _config(DATA_MIRROR), "both": _config(BOTH_MIRROR)}
+    with _lab(_config()) as lab:
+        for i in range(RUNS):
+            for name, data in configs.items():
+                lab.restart(data)
+                runs[name].append(_tcp(lab))
+            progress(f"mirror_throughput run {i + 1}/{RUNS}: without "
+                     f"{runs['none'][-1] / 1e6:.0f} Mbit/s, data direction mirrored "
+                     f"{runs['data'][-1] / 1e6:.0f}, both directions {runs['both'][-1] / 1e6:.0f}")
+    base = median(runs["none"])
+    value = median(runs["data"]) / base
+    return Figure(round(value, 3), "ratio", round(base / 1e6, 1), ">= 0.85", value >= 0.85,
+                  {"reference_unit": "Mbit/s without mirror",
+                   "session": "1-in-1 copy of every packet h1 sends -> twin h1s",
+                   "with_mbps": round(median(runs["data"]) / 1e6, 1),
+                   "both_directions_ratio": round(median(runs["both"]) / base, 3),
+                   "runs": RUNS, "seconds": TCP_SECONDS})
+
+
+def mirror_fidelity(progress) -> Figure:
+    """UDP at 50 Mbit/s for 10 s h1 -> h2; fraction of the sent datagrams seen on the twin."""
+    session = {"name": "h1-udp", "hosts": ["h1"], "direction": "out",
+               "match": {"proto": "udp", "dst_port": 5202}, "to": ["h1s"]}
+    with _lab(_config(session)) as lab:
+        with Capture(lab.host("h1s"), "h1s-eth0", "udp and dst port 5202",
+                     max_packets=0) as cap:
+            udp = iperf3_udp(lab.host("h1"), lab.host("h2"), "50M", seconds=10, port=5202)
+            time.sleep(1.0)
+        summary = cap.summary
+    sent = int(udp["packets"])
+    seen = cap.count
+    value = min(seen, sent) / sent
+    progress(f"mirror_fidelity: sent {sent}, seen on shadow {seen}, capture kernel drops "
+             f"{summary.get('kernel_drops')}, receiver lost {udp.get('lost')}")
+    return Figure(round(value, 5), "fraction", float(sent), ">= 0.999", value >= 0.999,
+                  {"seen": seen, "reference_unit": "datagrams sent by iperf3",
+                   "capture_kernel_drops": summary.get("kernel_drops"),
+                   "receiver_lost": udp.get("lost")})

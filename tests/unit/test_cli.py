@@ -1,0 +1,79 @@
+"""The `sdn-shadow` command: validate, flows, and run refusing a bad config."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _bad_config(tmp_path: Path) -> Path:
+    data = yaml.safe_load((EXAMPLES / "lab.yaml").read_text())
+    data["networks"]["tenant-a"]["shadow"]["mirror"][0]["sample"] = 1.5
+    data["networks"]["tenant-a"]["colour"] = "blue"
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_validate_good_files(capsys) -> None:
+    assert main(["validate", str(EXAMPLES / "lab.yaml"), str(EXAMPLES / "ring.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "lab.yaml: ok (2 switches, 2 networks, 3 mirror sessions)" in out
+
+
+def test_validate_bad_file_exits_2_with_every_key_path(tmp_path, capsys) -> None:
+    bad = _bad_config(tmp_path)
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert f"{bad}: networks.tenant-a.shadow.mirror[0].sample: must be in (0, 1]" in err
+    assert any(line.startswith(f"{bad}: networks.tenant-a.colour: unknown key") for line in err)
+
+
+def test_validate_missing_file(tmp_path, capsys) -> None:
+    assert main(["validate", str(tmp_path / "nope.yaml")]) == 2
+    assert str(tmp_path / "nope.yaml") in capsys.readouterr().err
+
+
+def test_flows_prints_ofctl_lines(capsys) -> None:
+    assert main(["flows", str(EXAMPLES / "lab.yaml"), "--switch", "s1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# s1 (dpid 0x1):")
+    assert "table=0,priority=0" in out and "group:" in out
+
+
+def test_flows_unknown_switch(capsys) -> None:
+    assert main(["flows", str(EXAMPLES / "lab.yaml"), "--switch", "s9"]) == 2
+    assert "no switch named 's9'" in capsys.readouterr().err
+
+
+def test_run_refuses_an_invalid_config_before_listening(tmp_path) -> None:
+    bad = _bad_config(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", "run", "--config", str(bad),
+                           "--of-port", str(port), "--state-file", str(tmp_path / "s.json")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "mirror[0].sample: must be in (0, 1]" in proc.stderr
+    assert "not starting the controller" in proc.stderr
+    assert not (tmp_path / "s.json").exists()
+    assert time.monotonic() - start < 30
+
+
+@pytest.mark.parametrize("argv", [["run"], ["validate"], []])
+def test_usage_errors_exit_2(argv) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
