@@ -78,7 +78,9 @@ def main() -> None:
     parser.add_argument("--flows", type=int, default=10000)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    Job.flows, Job.out = args.flows, args.out
+    from bench import push_app  # the module OS-Ken loads, not this __main__
+
+    push_app.Job.flows, push_app.Job.out = args.flows, args.out
     cfg.CONF(args=["--ofp-tcp-listen-port", str(args.of_port), "--ofp-listen-host", "127.0.0.1"],
              project="os_ken")
     AppManager.run_apps(["bench.push_app"])

@@ -77,3 +77,11 @@ def test_usage_errors_exit_2(argv) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "sdn-shadow"
+    proc = subprocess.run([str(script), "validate", str(EXAMPLES / "lab.yaml")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "lab.yaml: ok" in proc.stdout

@@ -24,7 +24,7 @@ def test_example_matches_topology(name: str) -> None:
     config = load_config(EXAMPLES / name)
     assert {(s.name, s.dpid) for s in config.switches} == {
         (n, int(d, 16)) for n, d in topo.switch_specs()}
-    links = {frozenset([(l.a.switch, l.a.port), (l.b.switch, l.b.port)]) for l in config.links}
+    links = {frozenset([(k.a.switch, k.a.port), (k.b.switch, k.b.port)]) for k in config.links}
     assert links == {frozenset([(a, pa), (b, pb)]) for a, pa, b, pb in topo.fabric_links()}
     attachments = {(h.name, h.switch, h.port, h.mac, str(h.ip))
                    for n in config.networks for h in n.hosts}

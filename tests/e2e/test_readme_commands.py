@@ -1,0 +1,56 @@
+"""The commands README.md shows, run as a user would (scripts/test itself is run by CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sdn_shadow.lab.net import free_tcp_port
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_shows_the_two_commands_first() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_commands = [line.strip() for line in readme.splitlines()
+                      if line.strip().startswith("scripts/")][:2]
+    assert first_commands == ["scripts/demo", "scripts/test"]
+
+
+def test_demo_runs_and_prints_its_summary() -> None:
+    proc = subprocess.run([str(ROOT / "scripts" / "demo")], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = proc.stdout
+    for expected in ("switch s1 (dpid 0x1): connected", "tenant-a: 6/6 host pairs reachable",
+                     "across networks: 0/12 pairs reachable (isolated)",
+                     "primary throughput h1 -> h2", "copies seen on shadow h2s (100.0%)",
+                     "0/200 frames delivered (receive-only holds)", "all checks passed"):
+        assert expected in out, out
+
+
+def test_mn_custom_builds_the_lab_topology(tmp_path) -> None:
+    cmd = ["mn", "--custom", str(ROOT / "topologies" / "lab.py"), "--topo", "lab", "--host",
+           "nooffload", "--switch", "ovs,datapath=user,protocols=OpenFlow13", "--controller",
+           f"remote,ip=127.0.0.1,port={free_tcp_port()}", "--test", "none"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "b1 b2 h1 h1s h2 h2s h3" in proc.stderr + proc.stdout
+
+
+def test_bench_writes_figures_with_references(tmp_path) -> None:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([str(ROOT / "scripts" / "bench"), "--only", "flow_push_ratio",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
+                          cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    fig = data["figures"]["flow_push_ratio"]
+    assert set(fig) >= {"value", "unit", "reference", "target", "met"}
+    assert fig["reference"] > 0 and fig["value"] > 0
+    assert data["machine"]["ovs"].startswith("ovs-vsctl")
