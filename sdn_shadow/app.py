@@ -157,8 +157,9 @@ class ShadowApp(app_manager.OSKenApp):
             self.barriers[dp.id] = (first + len(msgs) - 1, start)
             sync = self.core.switches[dp.id].last_sync
         dp.send(wire.pack_many(msgs, first_xid=first))
-        LOG.info("switch %s: reconciling (%d to add or replace, %d to delete)",
-                 self.core.switches[dp.id].name, sync["added"], sync["deleted"])
+        LOG.info("switch %s reports %d flows, %d groups: %d to add or replace, %d to delete",
+                 self.core.switches[dp.id].name, len(pending.flows), len(pending.groups),
+                 sync["added"], sync["deleted"])
 
     def _next_xids(self, count: int) -> int:
         first = self.xid

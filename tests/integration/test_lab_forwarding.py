@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from sdn_shadow.lab.net import free_tcp_port
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, ping, send_frames, start_ping
 
 pytestmark = pytest.mark.integration
@@ -112,3 +113,30 @@ def test_controller_killed_and_restarted_mid_traffic(lab) -> None:
         dpid = {"s1": "1", "s2": "2"}[sw]
         assert state["switches"][dpid]["flows"] == len(after)
         assert state["switches"][dpid]["last_sync"] == {"added": 0, "deleted": 0}
+
+
+def test_switch_reconnect_removes_stale_flows_and_keeps_the_rest(lab) -> None:
+    import subprocess
+
+    def vsctl(*args: str) -> None:
+        subprocess.run(["ovs-vsctl", *args], check=True, capture_output=True)
+
+    before = sorted(lab.dump_flows("s1"))
+    target = subprocess.run(["ovs-vsctl", "get-controller", "s1"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    stale = "table=3,priority=1000,cookie=0x99,metadata=0x64,dl_dst=00:00:00:00:99:99,actions=drop"
+    subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "add-flow", "s1", stale], check=True)
+    synced_before = lab.controller.state()["switches"]["1"]["synced_at"]
+    run = start_ping(lab.host("h1"), IP["h2"], count=300, interval=0.01)
+    # Point s1 elsewhere and back: it reconnects. (Removing its last controller
+    # instead would make OVS flush the bridge's flows.)
+    vsctl("set-controller", "s1", f"tcp:127.0.0.1:{free_tcp_port()}")
+    time.sleep(0.5)
+    vsctl("set-controller", "s1", target)
+    deadline = time.time() + 30
+    while lab.controller.state()["switches"]["1"]["synced_at"] == synced_before:
+        assert time.time() < deadline, "s1 did not resync after reconnecting"
+        time.sleep(0.2)
+    assert run.result().loss == 0
+    assert sorted(lab.dump_flows("s1")) == before
+    assert lab.controller.state()["switches"]["1"]["last_sync"] == {"added": 0, "deleted": 1}
