@@ -3,17 +3,17 @@
 import os
 import sys
 
-from mininet.topo import Topo
-
 try:
+    from topologies.base import FixedPortTopo
     from topologies.hosts import NoOffloadHost
 except ImportError:  # `mn --custom topologies/lab.py` execs this file without the repo on sys.path
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
         globals().get('__file__') or sys._getframe().f_code.co_filename))))
+    from topologies.base import FixedPortTopo
     from topologies.hosts import NoOffloadHost
 
 
-class LabTopo(Topo):
+class LabTopo(FixedPortTopo):
     """s1 and s2 joined on port 10; h1/h2/h3, bystanders b1/b2, twins h1s/h2s.
 
     Every attachment has an explicit switch port, MAC and IP so the config
@@ -53,16 +53,6 @@ class LabTopo(Topo):
     def host_ports(cls) -> list[tuple[str, str, int, str, str]]:
         """(host, switch, port, mac, ip/prefix) of every host attachment."""
         return list(cls.HOST_PORTS)
-
-    def build(self) -> None:
-        """Add the switches, the fabric link and the hosts on their fixed ports."""
-        for name, dpid in self.switch_specs():
-            self.addSwitch(name, dpid=dpid)
-        for sw_a, port_a, sw_b, port_b in self.fabric_links():
-            self.addLink(sw_a, sw_b, port1=port_a, port2=port_b)
-        for host, switch, port, mac, ip in self.host_ports():
-            self.addHost(host, mac=mac, ip=ip)
-            self.addLink(host, switch, port2=port)
 
 
 topos = {'lab': LabTopo}

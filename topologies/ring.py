@@ -3,17 +3,17 @@
 import os
 import sys
 
-from mininet.topo import Topo
-
 try:
+    from topologies.base import FixedPortTopo
     from topologies.hosts import NoOffloadHost
 except ImportError:  # `mn --custom topologies/ring.py` execs this file without the repo on sys.path
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
         globals().get('__file__') or sys._getframe().f_code.co_filename))))
+    from topologies.base import FixedPortTopo
     from topologies.hosts import NoOffloadHost
 
 
-class RingTopo(Topo):
+class RingTopo(FixedPortTopo):
     """s1..s4 in a ring (port 10 to the next switch's port 11); h<i> on port 1, twin on 2."""
 
     SIZE = 4
@@ -38,16 +38,6 @@ class RingTopo(Topo):
             specs.append((f'h{i}', f's{i}', 1, mac, ip))
             specs.append((f'h{i}s', f's{i}', 2, mac, ip))
         return specs
-
-    def build(self) -> None:
-        """Add the switches, the ring links and the hosts on their fixed ports."""
-        for name, dpid in self.switch_specs():
-            self.addSwitch(name, dpid=dpid)
-        for sw_a, port_a, sw_b, port_b in self.fabric_links():
-            self.addLink(sw_a, sw_b, port1=port_a, port2=port_b)
-        for host, switch, port, mac, ip in self.host_ports():
-            self.addHost(host, mac=mac, ip=ip)
-            self.addLink(host, switch, port2=port)
 
 
 topos = {'ring': RingTopo}

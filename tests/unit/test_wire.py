@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import struct
 
 import pytest
@@ -339,9 +341,50 @@ def test_caches_do_not_change_the_result():
 # --- round trip through OS-Ken's parser ---------------------------------------
 
 
+def _check_flow_mod_layout(buf: bytes) -> None:
+    """Match and instruction lengths must tile the message (else OS-Ken's parser can spin)."""
+    _, length = struct.unpack_from("!HH", buf, 48)
+    offset = 48 + length + (-length % 8)
+    while offset < len(buf):
+        inst_type, inst_len = struct.unpack_from("!HH", buf, offset)
+        assert inst_len >= 8 and inst_len % 8 == 0, f"instruction length {inst_len}"
+        if inst_type in (ofp.OFPIT_WRITE_ACTIONS, ofp.OFPIT_APPLY_ACTIONS):
+            _check_action_list_layout(buf, offset + 8, offset + inst_len)
+        offset += inst_len
+    assert offset == len(buf)
+
+
+def _check_action_list_layout(buf: bytes, start: int, end: int) -> None:
+    """Action lengths must tile buf[start:end]."""
+    while start < end:
+        _, action_len = struct.unpack_from("!HH", buf, start)
+        assert action_len >= 8 and action_len % 8 == 0, f"action length {action_len}"
+        start += action_len
+    assert start == end
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float):
+    """Raise TimeoutError in the block after `seconds` (backstop for a looping parser)."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _parse(buf: bytes):
     version, msg_type, length, xid = wire.unpack_header(buf)
-    msg = ofproto_parser.msg(DP, version, msg_type, length, xid, buf)
+    if msg_type == ofp.OFPT_FLOW_MOD:
+        _check_flow_mod_layout(buf)
+    with _deadline(2):
+        msg = ofproto_parser.msg(DP, version, msg_type, length, xid, buf)
     assert msg is not None, "OS-Ken could not parse the message"
     return msg
 
@@ -439,6 +482,7 @@ def test_group_mod_round_trip(group):
     offset, buckets = 16, []
     while offset < len(buf):
         bucket = parser.OFPBucket.parser(buf, offset)
+        assert bucket.len >= 16 and bucket.len % 8 == 0
         buckets.append(bucket)
         offset += bucket.len
     assert offset == len(buf)
