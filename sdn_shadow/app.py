@@ -154,7 +154,7 @@ class ShadowApp(app_manager.OSKenApp):
             start = time.time()
             msgs = self.core.reconcile(start, dp.id, pending.flows, pending.groups)
             first = self._next_xids(len(msgs))
-            self.barriers[dp.id] = (first + len(msgs) - 1, start)
+            self.barriers[dp.id] = ((first + len(msgs) - 1) & 0xFFFFFFFF, start)
             sync = self.core.switches[dp.id].last_sync
         dp.send(wire.pack_many(msgs, first_xid=first))
         LOG.info("switch %s reports %d flows, %d groups: %d to add or replace, %d to delete",

@@ -82,18 +82,27 @@ def _canonical_value(name: str, value: object) -> MatchValue:
     return int(value)  # type: ignore[arg-type]
 
 
+def _wildcard(value: MatchValue) -> bool:
+    """An all-zero mask matches anything: the same as leaving the field out."""
+    if not isinstance(value, tuple):
+        return False
+    mask = value[1]
+    return mask in (0, "0.0.0.0", "00:00:00:00:00:00")
+
+
+def canonical_match(items: dict[str, object] | list[tuple[str, object]]) -> Match:
+    """Canonicalise a match (ours, or OS-Ken `OFPMatch` items read back from a switch)."""
+    pairs = items.items() if isinstance(items, dict) else items
+    values = ((k, _canonical_value(k, v)) for k, v in pairs)
+    return tuple(sorted((k, v) for k, v in values if not _wildcard(v)))
+
+
 def match(**fields: object) -> Match:
     """Build a canonical match from OXM field names (`in_port=1, ipv4_dst='10.0.0.0/24'`)."""
     for name in fields:
         if name not in MATCH_FIELDS:
             raise ValueError(f"unsupported match field {name!r}")
-    return tuple(sorted((k, _canonical_value(k, v)) for k, v in fields.items()))
-
-
-def canonical_match(items: dict[str, object] | list[tuple[str, object]]) -> Match:
-    """Canonicalise a match read back from a switch (OS-Ken `OFPMatch` items)."""
-    pairs = items.items() if isinstance(items, dict) else items
-    return tuple(sorted((k, _canonical_value(k, v)) for k, v in pairs))
+    return canonical_match(fields)
 
 
 # --- actions ---------------------------------------------------------------

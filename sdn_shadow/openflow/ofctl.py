@@ -99,12 +99,17 @@ def _value(name: str, value: MatchValue) -> str:
     return f"{value:#x}" if name in _HEX_FIELDS else str(value)
 
 
+#: MATCH_FIELDS lists fields in OXM order, which puts prerequisites (eth_type, ip_proto) first.
+_ORDER = {name: i for i, name in enumerate(MATCH_FIELDS)}
+
+
 def match_to_ofctl(match: Match) -> str:
-    """A match as comma-separated ovs-ofctl `field=value` pairs ("" for match-all)."""
-    try:
-        return ",".join(f"{MATCH_NAMES[name]}={_value(name, value)}" for name, value in match)
-    except KeyError as exc:
-        raise ValueError(f"unsupported match field {exc.args[0]!r}") from None
+    """A match as comma-separated ovs-ofctl `field=value` pairs, in OXM order ("" for all)."""
+    unknown = [name for name, _ in match if name not in MATCH_NAMES]
+    if unknown:
+        raise ValueError(f"unsupported match field {unknown[0]!r}")
+    items = sorted(match, key=lambda item: _ORDER[item[0]])
+    return ",".join(f"{MATCH_NAMES[name]}={_value(name, value)}" for name, value in items)
 
 
 def _subfield(name: str, ofs: int, n_bits: int) -> str:
@@ -182,7 +187,7 @@ def instructions_to_ofctl(instructions: tuple[Instruction, ...]) -> str:
 
 
 def flow_to_ofctl(flow: Flow) -> str:
-    """One line for `ovs-ofctl -O OpenFlow13 add-flows` (table, priority, cookie, match, actions)."""
+    """One `ovs-ofctl -O OpenFlow13 add-flows` line: table, priority, cookie, match, actions."""
     head = f"table={flow.table_id},priority={flow.priority},cookie={flow.cookie:#x}"
     match = match_to_ofctl(flow.match)
     actions = instructions_to_ofctl(flow.instructions)

@@ -60,6 +60,8 @@ def test_match_is_canonical() -> None:
     assert match(ipv4_dst="10.0.0.7/32") == (("ipv4_dst", "10.0.0.7"),)
     assert match(ipv4_dst="10.0.0.7/24") == (("ipv4_dst", ("10.0.0.0", "255.255.255.0")),)
     assert match(metadata=(5, 2**64 - 1)) == (("metadata", 5),)
+    assert match(ipv4_src="0.0.0.0/0", in_port=1) == (("in_port", 1),)  # wildcard: no field
+    assert match(metadata=(7, 0)) == ()
     with pytest.raises(ValueError, match="unsupported match field"):
         match(colour=1)
 
