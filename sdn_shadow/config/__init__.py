@@ -5,6 +5,7 @@ from .model import (
     Config,
     ConfigError,
     ControllerSettings,
+    ForecastSettings,
     Host,
     Link,
     MatchFilter,
@@ -14,6 +15,7 @@ from .model import (
     Shadow,
     ShadowHost,
     Switch,
+    TelemetrySettings,
 )
 from .parse import load_config, parse_config
 
@@ -22,6 +24,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "ControllerSettings",
+    "ForecastSettings",
     "Host",
     "Link",
     "MatchFilter",
@@ -31,6 +34,7 @@ __all__ = [
     "Shadow",
     "ShadowHost",
     "Switch",
+    "TelemetrySettings",
     "load_config",
     "parse_config",
 ]

@@ -136,6 +136,44 @@ class ControllerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TelemetrySettings:
+    """Statistics polling, the series store and the Prometheus endpoint."""
+
+    port_interval: float = 1.0
+    """Seconds between port stats requests (per switch)."""
+    flow_interval: float = 1.0
+    """Seconds between flow stats requests (client demand)."""
+    meter_interval: float = 5.0
+    """Seconds between meter stats requests."""
+    window: int = 720
+    """Points per series kept in memory for the forecaster."""
+    history: str | None = None
+    """SQLite file keeping series across restarts; None keeps them in memory only."""
+    retention: float = 7 * 86400.0
+    """Seconds of history kept in the SQLite file."""
+    metrics: str | None = None
+    """`host:port` of the Prometheus text endpoint; None: no endpoint."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastSettings:
+    """How demand series are forecast."""
+
+    interval: float = 10.0
+    """Seconds between forecast runs."""
+    horizon: float = 30.0
+    """Seconds ahead the forecast looks."""
+    period: float | None = None
+    """Seasonal period in seconds (a day: 86400), or None."""
+    level: float = 0.9
+    """Prediction interval level, in (0, 1)."""
+    window: int = 64
+    """Recent points the model regresses on."""
+    log: bool = True
+    """Model log(1 + rate): rates are positive and multiplicative."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration."""
 
@@ -143,6 +181,8 @@ class Config:
     links: tuple[Link, ...]
     networks: tuple[Network, ...]
     controller: ControllerSettings = ControllerSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    forecast: ForecastSettings = ForecastSettings()
 
     def switch(self, name: str) -> Switch:
         """The switch called `name`."""

@@ -53,6 +53,7 @@ from .model import (
     Config,
     ConfigError,
     ControllerSettings,
+    ForecastSettings,
     Host,
     Link,
     MatchFilter,
@@ -62,6 +63,7 @@ from .model import (
     Shadow,
     ShadowHost,
     Switch,
+    TelemetrySettings,
 )
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
@@ -403,10 +405,22 @@ class _Parser:
     # sections
 
     def config(self, data: Any) -> Config | None:
-        top = self.fields(data, "", ("controller", "fabric", "networks"), ("fabric", "networks"))
+        top = self.fields(data, "", ("controller", "fabric", "forecast", "networks", "telemetry"),
+                          ("fabric", "networks"))
         if top is None:
             return None
         controller = self.controller(top.get("controller"))
+        telemetry = self.settings(top.get("telemetry"), "telemetry", TelemetrySettings, {
+            "port_interval": self.positive, "flow_interval": self.positive,
+            "meter_interval": self.positive, "retention": self.positive,
+            "window": lambda v, p: self.int_in(v, p, 8, 1_000_000),
+            "history": self.optional_string, "metrics": self.listen_address,
+        })
+        forecast = self.settings(top.get("forecast"), "forecast", ForecastSettings, {
+            "interval": self.positive, "horizon": self.positive, "period": self.positive,
+            "level": self.fraction, "window": lambda v, p: self.int_in(v, p, 1, 4096),
+            "log": self.boolean,
+        })
         if "fabric" in top:
             self.fabric(top["fabric"])
         nets = []
@@ -423,7 +437,64 @@ class _Parser:
             self.check_reachability(nets)
         if self.problems:
             return None
-        return self.build(nets, controller)
+        return self.build(nets, controller, telemetry, forecast)
+
+    def settings(self, value: Any, path: str, cls: type, checks: dict[str, Any]) -> Any:
+        """A flat settings section: every key optional, each checked by its function."""
+        if value is None:
+            return cls()
+        f = self.fields(value, path, tuple(sorted(checks)))
+        if f is None:
+            return cls()
+        given = {}
+        for key, check in checks.items():
+            if f.get(key) is not None:
+                parsed = check(f[key], f"{path}.{key}")
+                if parsed is not None:
+                    given[key] = parsed
+        return cls(**given)
+
+    def positive(self, value: Any, path: str) -> float | None:
+        number = self.number(value, path)
+        if number is not None and number <= 0:
+            self.err(path, "must be > 0")
+            return None
+        return None if number is None else float(number)
+
+    def fraction(self, value: Any, path: str) -> float | None:
+        number = self.number(value, path)
+        if number is not None and not 0 < number < 1:
+            self.err(path, "must be in (0, 1)")
+            return None
+        return None if number is None else float(number)
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.err(path, "must be true or false")
+        return None
+
+    def optional_string(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path)
+        if text is not None and not text.strip():
+            self.err(path, "must not be empty (leave the key out instead)")
+            return None
+        return text
+
+    def listen_address(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path)
+        if text is None:
+            return None
+        host, sep, port = text.rpartition(":")
+        try:
+            ipaddress.ip_address(host)
+            ok = sep == ":" and 1 <= int(port) <= 65535
+        except ValueError:
+            ok = False
+        if not ok:
+            self.err(path, f"must be address:port, like 127.0.0.1:9108 (got {text!r})")
+            return None
+        return text
 
     def controller(self, value: Any) -> ControllerSettings:
         if value is None:
@@ -781,7 +852,8 @@ class _Parser:
                 if component[switch] != component[ref]:
                     self.err(host_path, f"switch {switch} has no fabric path to {ref}")
 
-    def build(self, nets: list[_NetDraft], controller: ControllerSettings) -> Config | None:
+    def build(self, nets: list[_NetDraft], controller: ControllerSettings,
+              telemetry: TelemetrySettings, forecast: ForecastSettings) -> Config | None:
         """Assign the unset VLAN ids, then freeze everything."""
         used = set(self.vlans)
 
@@ -836,4 +908,5 @@ class _Parser:
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)
-        return Config(switches, tuple(self.links), tuple(networks), controller)
+        return Config(switches, tuple(self.links), tuple(networks), controller, telemetry,
+                      forecast)

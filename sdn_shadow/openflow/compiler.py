@@ -65,6 +65,8 @@ class SwitchPlan:
     mirror_groups: dict[int, MirrorGroupInfo] = field(default_factory=dict)
     mirror_flows: dict[tuple, str] = field(default_factory=dict)
     """Flows that copy inline (no group); their counters are the session's."""
+    demand: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    """Cookie -> (network, host, "tx"|"rx"): flows whose counters are a client's demand."""
 
     def add(self, flow: Flow) -> None:
         """Add a flow after checking it against the pipeline; a clashing key is a bug."""
@@ -121,15 +123,15 @@ def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) 
     classify = pl.INGRESS_CLASSIFY.priority()
     tag = vid(network.vlan)
     for host in network.hosts:
-        plans[host.switch].add(
-            Flow(
-                Table.INGRESS,
-                classify,
-                Subsystem.FORWARD,
-                match(in_port=host.port, eth_src=host.mac, vlan_vid=0),
-                (WriteMetadata(network.vlan), GotoTable(Table.MIRROR_OUT)),
-            )
+        sent = Flow(
+            Table.INGRESS,
+            classify,
+            Subsystem.FORWARD,
+            match(in_port=host.port, eth_src=host.mac, vlan_vid=0),
+            (WriteMetadata(network.vlan), GotoTable(Table.MIRROR_OUT)),
         )
+        plans[host.switch].add(sent)
+        plans[host.switch].demand[sent.cookie] = (network.name, host.name, "tx")
     for name, plan in plans.items():
         for port in fabric.fabric_ports(name):
             plan.add(
@@ -153,10 +155,11 @@ def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) 
                 instructions = (
                     ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
                 )
-            plan.add(
-                Flow(Table.FORWARD, pl.FORWARD_HOSTS.priority(), Subsystem.FORWARD, key,
-                     instructions)
-            )
+            delivered = Flow(Table.FORWARD, pl.FORWARD_HOSTS.priority(), Subsystem.FORWARD,
+                             key, instructions)
+            plan.add(delivered)
+            if host.switch == name:
+                plan.demand[delivered.cookie] = (network.name, host.name, "rx")
 
 
 def _arp_responder(ip: str, mac: str, metadata: int) -> Flow:

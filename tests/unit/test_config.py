@@ -255,7 +255,8 @@ MAC = 'must be a MAC address like "00:00:00:00:00:01"'
 
 BAD = [
     # top level
-    ({"colour": "red"}, "colour: unknown key (expected one of: controller, fabric, networks)"),
+    ({"colour": "red"},
+     "colour: unknown key (expected one of: controller, fabric, forecast, networks, telemetry)"),
     ({"fabric": DELETE}, "fabric: required"),
     ({"networks": DELETE}, "networks: required"),
     ({"fabric": None}, "fabric: must be a mapping"),
@@ -641,7 +642,8 @@ def test_every_problem_is_reported() -> None:
         parse_config(data, source="bad.yaml")
     assert info.value.source == "bad.yaml"
     assert info.value.lines() == [
-        "bad.yaml: colour: unknown key (expected one of: controller, fabric, networks)",
+        "bad.yaml: colour: unknown key (expected one of: controller, fabric, forecast, networks, "
+        "telemetry)",
         "bad.yaml: fabric.switches.s2.dpid: dpid 1 already used by fabric.switches.s1",
         "bad.yaml: fabric.links[0].capacity: must be > 0",
         f"bad.yaml: {A}.hosts.h1.ip: 10.0.1.5 is not in 10.0.0.0/24",
@@ -829,3 +831,43 @@ def test_ring_example() -> None:
     assert [(m.name, m.sources, m.direction, m.to) for m in net.shadow.mirror] == [
         ("h1-both", ("h1",), "both", ("h3s",))
     ]
+
+
+def test_telemetry_and_forecast_sections_have_defaults_and_overrides() -> None:
+    data = _base()
+    assert parse_config(data).telemetry.port_interval == 1.0
+    data["telemetry"] = {"port_interval": 0.5, "history": "/tmp/h.sqlite",
+                         "metrics": "127.0.0.1:9108", "window": 100}
+    data["forecast"] = {"horizon": 60, "period": 86400, "level": 0.8, "log": False}
+    config = parse_config(data)
+    assert config.telemetry.port_interval == 0.5 and config.telemetry.window == 100
+    assert config.telemetry.history == "/tmp/h.sqlite"
+    assert config.telemetry.metrics == "127.0.0.1:9108"
+    assert config.forecast.horizon == 60.0 and config.forecast.period == 86400.0
+    assert config.forecast.level == 0.8 and config.forecast.log is False
+
+
+@pytest.mark.parametrize(
+    "section,value,line",
+    [
+        ("telemetry", {"port_interval": 0}, "telemetry.port_interval: must be > 0"),
+        ("telemetry", {"metrics": "localhost"},
+         "telemetry.metrics: must be address:port, like 127.0.0.1:9108 (got 'localhost')"),
+        ("telemetry", {"window": 2}, "telemetry.window: must be in 8..1000000"),
+        ("telemetry", {"history": " "},
+         "telemetry.history: must not be empty (leave the key out instead)"),
+        ("telemetry", {"colour": 1},
+         "telemetry.colour: unknown key (expected one of: flow_interval, history, "
+         "meter_interval, metrics, port_interval, retention, window)"),
+        ("forecast", {"level": 1.0}, "forecast.level: must be in (0, 1)"),
+        ("forecast", {"log": "yes"}, "forecast.log: must be true or false"),
+        ("forecast", {"horizon": "soon"}, "forecast.horizon: must be a number"),
+        ("forecast", [], "forecast: must be a mapping"),
+    ],
+)
+def test_bad_settings_sections(section, value, line) -> None:
+    data = _base()
+    data[section] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert line in info.value.lines()
