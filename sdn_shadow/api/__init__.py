@@ -1,0 +1,1 @@
+"""HTTP adapters: the Prometheus endpoint (and later the REST API and dashboard)."""

@@ -1,0 +1,106 @@
+"""Prometheus text exposition of the controller's state, rates, forecasts and mirror counters.
+
+The collector reads one snapshot (a plain dict made by `ShadowCore.metrics()`)
+per scrape, so a scrape never holds the core's lock while formatting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+#: Series key prefix -> (metric name, label names); the key's remaining parts are the labels.
+SERIES_METRICS = {
+    "port": ("sdn_shadow_port_bytes_per_second", ("switch", "port", "direction")),
+    "client": ("sdn_shadow_client_bytes_per_second", ("network", "host", "direction")),
+    "network": ("sdn_shadow_network_bytes_per_second", ("network", "direction")),
+    "link": ("sdn_shadow_link_bytes_per_second", ("src", "dst")),
+}
+
+
+def split_series(key: str) -> tuple[str, tuple[str, ...]]:
+    """`client:tenant-a:h1:tx` -> ("client", ("tenant-a", "h1", "tx"))."""
+    kind, *labels = key.split(":")
+    return kind, tuple(labels)
+
+
+class ShadowCollector(Collector):
+    """Turns a core snapshot into metric families."""
+
+    def __init__(self, snapshot: Callable[[], dict]) -> None:
+        self.snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        """Families for switches, mirror counters, rates and forecasts."""
+        snap = self.snapshot()
+        connected = GaugeMetricFamily("sdn_shadow_switch_connected",
+                                      "1 if the switch is connected and synced", labels=["switch"])
+        flows = GaugeMetricFamily("sdn_shadow_switch_flows", "Flows installed on the switch",
+                                  labels=["switch"])
+        for sw in snap.get("switches", {}).values():
+            connected.add_metric([sw["name"]], float(sw["connected"] and sw["synced"]))
+            flows.add_metric([sw["name"]], float(sw["flows"]))
+        yield connected
+        yield flows
+
+        packets = CounterMetricFamily("sdn_shadow_mirror_packets", "Packets a session copied",
+                                      labels=["session"])
+        nbytes = CounterMetricFamily("sdn_shadow_mirror_bytes",
+                                     "Bytes a session copied (before truncation)",
+                                     labels=["session"])
+        for name, c in snap.get("mirror", {}).items():
+            packets.add_metric([name], float(c["packets"]))
+            nbytes.add_metric([name], float(c["bytes"]))
+        yield packets
+        yield nbytes
+
+        families: dict[str, GaugeMetricFamily] = {}
+        for key, value in snap.get("rates", {}).items():
+            kind, labels = split_series(key)
+            if kind not in SERIES_METRICS:
+                continue
+            name, label_names = SERIES_METRICS[kind]
+            if name not in families:
+                families[name] = GaugeMetricFamily(name, f"Measured {kind} rate",
+                                                   labels=list(label_names))
+            families[name].add_metric(list(labels[:len(label_names)]), float(value))
+        yield from families.values()
+
+        forecast = GaugeMetricFamily(
+            "sdn_shadow_forecast_bytes_per_second",
+            "Forecast rate at the horizon: point, and the interval's lower and upper bounds",
+            labels=["series", "bound"])
+        horizon = GaugeMetricFamily("sdn_shadow_forecast_horizon_seconds",
+                                    "How far ahead forecasts look")
+        level = GaugeMetricFamily("sdn_shadow_forecast_interval_level",
+                                  "Nominal coverage of the forecast intervals")
+        fc = snap.get("forecast", {})
+        for key, f in fc.get("series", {}).items():
+            for bound in ("point", "lower", "upper"):
+                forecast.add_metric([key, bound], float(f[bound]))
+        if fc:
+            horizon.add_metric([], float(fc.get("horizon_s", 0.0)))
+            level.add_metric([], float(fc.get("level", 0.0)))
+        yield forecast
+        yield horizon
+        yield level
+
+        held = GaugeMetricFamily("sdn_shadow_allocation_bytes_per_second",
+                                 "Capacity held on the shadow for a network",
+                                 labels=["network", "strategy"])
+        for name, a in snap.get("allocation", {}).items():
+            held.add_metric([name, a["strategy"]], float(a["bytes_per_second"]))
+        yield held
+
+
+def serve(listen: str, snapshot: Callable[[], dict]) -> WSGIServer:
+    """Serve /metrics on `host:port` in a daemon thread; returns the server (shutdown())."""
+    host, _, port = listen.rpartition(":")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ShadowCollector(snapshot))
+    server, _thread = start_http_server(int(port), addr=host, registry=registry)
+    return server

@@ -1,0 +1,1 @@
+"""Telemetry: stats replies -> counters (decode) -> rates -> bounded series with SQLite history."""
