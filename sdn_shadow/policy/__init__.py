@@ -1,0 +1,1 @@
+"""Policy: decisions from forecasts and state to intents (pure)."""
