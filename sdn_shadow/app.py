@@ -2,16 +2,19 @@
 
 Thin on purpose: it reads the switch's tables, asks the core what to send,
 packs the answer with `openflow.wire` and writes it to the socket in one go.
+It also polls statistics (never more than one request of a kind outstanding
+per switch), decodes the replies with `telemetry.decode`, appends the rates
+the core derives to the series store, and runs the forecast loop.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from os_ken.base import app_manager
@@ -25,13 +28,18 @@ from os_ken.controller.handler import (
 from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
+from sdn_shadow import osken_raw
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
-from sdn_shadow.openflow.messages import canonical_match
 from sdn_shadow.openflow.pipeline import Subsystem, Table
+from sdn_shadow.telemetry.decode import FlowStats, decode_flow_stats, decode_port_stats
+from sdn_shadow.telemetry.multipart import DecodeError
+from sdn_shadow.telemetry.store import SeriesStore
 
 LOG = logging.getLogger("sdn_shadow")
+TICK = 0.1  # seconds between poll-loop checks
+FORECAST_SERIES = ("network:", "client:", "link:")
 
 
 class Settings:
@@ -40,6 +48,7 @@ class Settings:
     config: Config | None = None
     config_path: str = ""
     state_file: str | None = None
+    metrics: str | None = None  # overrides config.telemetry.metrics when set
 
 
 class _Pending:
@@ -50,7 +59,21 @@ class _Pending:
         self.groups: list[int] = []
         self.flows_done = False
         self.groups_done = False
-        self.flows_xid: int | None = None
+
+
+@dataclass
+class _Poll:
+    """One kind of statistics request polled from every switch."""
+
+    name: str
+    interval: float
+
+
+def installed_flows(stats: FlowStats) -> list[InstalledFlow]:
+    """Decoded flow stats as the core's InstalledFlow records (keys need the match parsed)."""
+    return [InstalledFlow(t, p, m, int(c), int(n), int(b))
+            for (t, p, m), c, n, b in zip(stats.flow_keys(), stats.cookie, stats.packet_count,
+                                          stats.byte_count, strict=True)]
 
 
 class ShadowApp(app_manager.OSKenApp):
@@ -60,17 +83,34 @@ class ShadowApp(app_manager.OSKenApp):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if Settings.config is None:
+        config = Settings.config
+        if config is None:
             raise RuntimeError("sdn_shadow.app.Settings.config must be set before starting")
-        self.core = ShadowCore(Settings.config)
+        osken_raw.install()
+        self.core = ShadowCore(config)
         self.lock = threading.RLock()
         self.datapaths: dict[int, object] = {}
         self.pending: dict[int, _Pending] = {}
         self.barriers: dict[int, tuple[int, float]] = {}
-        self.stats_outstanding: dict[int, float] = {}
+        self.requests: dict[tuple[int, int], tuple[str, float]] = {}  # (dpid, xid) -> kind
+        self.last_sent: dict[tuple[int, str], float] = {}
         self.xid = 0x10000000
-        self.interval = Settings.config.controller.stats_interval
-        self.threads.append(hub.spawn(self._stats_loop))
+        tel = config.telemetry
+        self.polls = [_Poll("ports", tel.port_interval), _Poll("demand", tel.flow_interval),
+                      _Poll("mirror", config.controller.stats_interval)]
+        self.store = SeriesStore(tel.history, tel.window, tel.retention)
+        if tel.history:
+            LOG.info("series history in %s: %d series reloaded", tel.history,
+                     len(self.store.series_keys()))
+        self.metrics_server = None
+        listen = Settings.metrics or tel.metrics
+        if listen:
+            from sdn_shadow.api.metrics import serve
+
+            self.metrics_server = serve(listen, self._metrics_snapshot)
+            LOG.info("Prometheus metrics on http://%s/metrics", listen)
+        self.threads.append(hub.spawn(self._poll_loop))
+        self.threads.append(hub.spawn(self._forecast_loop))
         self._write_state()
 
     # --- connection life cycle ------------------------------------------------
@@ -88,17 +128,15 @@ class ShadowApp(app_manager.OSKenApp):
                 return
             LOG.info("switch %s (dpid %#x) connected from %s:%s", name, dpid, *dp.address)
             self.core.switch_connected(time.time(), dpid)
+            self.core.demand.switch_reconnected(dpid)
             self.datapaths[dpid] = dp
             self.pending[dpid] = _Pending()
-            self.stats_outstanding.pop(dpid, None)
+            for key in [k for k in self.requests if k[0] == dpid]:
+                del self.requests[key]
         parser, ofp = dp.ofproto_parser, dp.ofproto
-        flows = parser.OFPFlowStatsRequest(dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY,
-                                           0, 0, parser.OFPMatch())
-        dp.send_msg(flows)
+        self._request(dp, "reconcile", parser.OFPFlowStatsRequest(
+            dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, 0, 0, parser.OFPMatch()))
         dp.send_msg(parser.OFPGroupDescStatsRequest(dp, 0))
-        with self.lock:
-            if dpid in self.pending:
-                self.pending[dpid].flows_xid = flows.xid
         self._write_state()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -116,22 +154,48 @@ class ShadowApp(app_manager.OSKenApp):
                      self.core.switches[dp.id].name, dp.id)
         self._write_state()
 
+    def _request(self, dp, kind: str, msg) -> None:
+        """Send a stats request and remember what its reply is for."""
+        dp.send_msg(msg)
+        with self.lock:
+            self.requests[(dp.id, msg.xid)] = (kind, time.time())
+
+    def _reply_kind(self, msg) -> str | None:
+        """What a stats reply answers; forgets the request after its last part."""
+        key = (msg.datapath.id, msg.xid)
+        entry = self.requests.get(key)
+        if entry is not None and not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
+            del self.requests[key]
+        return None if entry is None else entry[0]
+
     # --- reconciliation -----------------------------------------------------------
 
     @set_ev_cls(ofp_event.EventOFPFlowStatsReply, MAIN_DISPATCHER)
     def _flow_stats(self, ev) -> None:
         msg = ev.msg
+        dpid = msg.datapath.id
+        now = time.time()
+        try:
+            stats = decode_flow_stats(bytes(msg.buf))
+        except DecodeError as err:
+            LOG.error("switch dpid %#x: undecodable flow stats reply: %s", dpid, err)
+            return
         with self.lock:
-            pending = self.pending.get(msg.datapath.id)
-            if pending is None or msg.xid != pending.flows_xid:
-                self._mirror_flow_counters(msg)
+            kind = self._reply_kind(msg)
+            if kind == "reconcile":
+                pending = self.pending.get(dpid)
+                if pending is None:
+                    return
+                pending.flows += installed_flows(stats)
+                pending.flows_done = stats.complete
+            elif kind == "demand":
+                self.store.append(now, self.core.demand.flow_stats(now, dpid, stats))
                 return
-            pending.flows += [
-                InstalledFlow(s.table_id, s.priority, canonical_match(s.match.items()),
-                              s.cookie, s.packet_count, s.byte_count)
-                for s in msg.body
-            ]
-            pending.flows_done = not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE
+            elif kind == "mirror":
+                self.core.mirror_flow_stats(now, dpid, installed_flows(stats))
+                return
+            else:
+                return
         self._maybe_reconcile(msg.datapath)
 
     @set_ev_cls(ofp_event.EventOFPGroupDescStatsReply, MAIN_DISPATCHER)
@@ -194,33 +258,59 @@ class ShadowApp(app_manager.OSKenApp):
         LOG.info("switch dpid %#x port %s %s (state %#x)", msg.datapath.id, msg.desc.port_no,
                  reasons.get(msg.reason, msg.reason), msg.desc.state)
 
-    # --- counters -----------------------------------------------------------------
+    # --- statistics ---------------------------------------------------------------
 
-    def _stats_loop(self) -> None:
+    def _poll_loop(self) -> None:
+        """Send each kind of stats request to each synced switch at its interval."""
         while True:
-            hub.sleep(self.interval)
+            hub.sleep(TICK)
             now = time.time()
+            due: list[tuple[object, str]] = []
             with self.lock:
-                ready = [dp for dpid, dp in self.datapaths.items()
-                         if self.core.switches[dpid].synced
-                         and now - self.stats_outstanding.get(dpid, 0) > 5 * self.interval]
-                for dp in ready:
-                    self.stats_outstanding[dp.id] = now
-            for dp in ready:
-                parser, ofp = dp.ofproto_parser, dp.ofproto
-                dp.send_msg(parser.OFPGroupStatsRequest(dp, 0, ofp.OFPG_ALL))
-                for table in (Table.MIRROR_OUT, Table.MIRROR_IN):
-                    dp.send_msg(parser.OFPFlowStatsRequest(
-                        dp, 0, table, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.MIRROR << 56,
-                        0xFF << 56, parser.OFPMatch()))
-            self._write_state()
+                outstanding = {(dpid, kind): sent for (dpid, _), (kind, sent)
+                               in self.requests.items()}
+                for dpid, dp in self.datapaths.items():
+                    if not self.core.switches[dpid].synced:
+                        continue
+                    for poll in self.polls:
+                        sent = outstanding.get((dpid, poll.name))
+                        if sent is not None and now - sent < 5 * poll.interval:
+                            continue  # the switch has not answered yet: don't pile up
+                        if now - self.last_sent.get((dpid, poll.name), 0.0) >= poll.interval:
+                            self.last_sent[(dpid, poll.name)] = now
+                            due.append((dp, poll.name))
+            for dp, kind in due:
+                self._send_poll(dp, kind)
+            if due:
+                self._write_state()
 
-    def _mirror_flow_counters(self, msg) -> None:
-        """A flow stats reply for the mirror tables (called with the lock held)."""
-        flows = [InstalledFlow(s.table_id, s.priority, canonical_match(s.match.items()),
-                               s.cookie, s.packet_count, s.byte_count) for s in msg.body]
-        with contextlib.suppress(UnknownSwitch):
-            self.core.mirror_flow_stats(time.time(), msg.datapath.id, flows)
+    def _send_poll(self, dp, kind: str) -> None:
+        parser, ofp = dp.ofproto_parser, dp.ofproto
+        if kind == "ports":
+            self._request(dp, kind, parser.OFPPortStatsRequest(dp, 0, ofp.OFPP_ANY))
+        elif kind == "demand":
+            self._request(dp, kind, parser.OFPFlowStatsRequest(
+                dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.FORWARD << 56,
+                0xFF << 56, parser.OFPMatch()))
+        elif kind == "mirror":
+            dp.send_msg(parser.OFPGroupStatsRequest(dp, 0, ofp.OFPG_ALL))
+            for table in (Table.MIRROR_OUT, Table.MIRROR_IN):
+                self._request(dp, kind, parser.OFPFlowStatsRequest(
+                    dp, 0, table, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.MIRROR << 56,
+                    0xFF << 56, parser.OFPMatch()))
+
+    @set_ev_cls(ofp_event.EventOFPPortStatsReply, MAIN_DISPATCHER)
+    def _port_stats(self, ev) -> None:
+        msg = ev.msg
+        now = time.time()
+        try:
+            stats = decode_port_stats(bytes(msg.buf))
+        except DecodeError as err:
+            LOG.error("switch dpid %#x: undecodable port stats reply: %s", msg.datapath.id, err)
+            return
+        with self.lock:
+            if self._reply_kind(msg) == "ports":
+                self.store.append(now, self.core.demand.port_stats(now, msg.datapath.id, stats))
 
     @set_ev_cls(ofp_event.EventOFPGroupStatsReply, MAIN_DISPATCHER)
     def _group_stats(self, ev) -> None:
@@ -232,10 +322,39 @@ class ShadowApp(app_manager.OSKenApp):
         ]
         with self.lock:
             self.core.group_stats(time.time(), msg.datapath.id, counters)
-            if not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE:
-                self.stats_outstanding.pop(msg.datapath.id, None)
 
-    # --- state file ---------------------------------------------------------------
+    # --- forecasting --------------------------------------------------------------
+
+    def _forecast_loop(self) -> None:
+        """Every forecast interval: forecast the demand series, size the allocations."""
+        interval = self.core.config.forecast.interval
+        while True:  # the first round runs at once: reloaded history forecasts right away
+            try:
+                self._forecast_once()
+            except Exception:  # a bad round must not stop forecasting
+                LOG.exception("forecast round failed")
+            hub.sleep(interval)
+
+    def _forecast_once(self) -> None:
+        started = time.time()
+        with self.lock:
+            keys = [k for k in self.store.series_keys() if k.startswith(FORECAST_SERIES)]
+            needed = self.core.history_needed()
+            depth = min(self.core.config.telemetry.window, max(needed, 256))
+            history = self.store.matrix(keys, depth)
+            allocations = self.core.forecast(started, keys, history)
+            for name, alloc in allocations.items():
+                if alloc.changed:
+                    LOG.info("allocation %s (%s): hold %.0f B/s (forecast %.0f, upper %.0f)%s",
+                             name, alloc.strategy, alloc.held, alloc.point, alloc.upper,
+                             "" if alloc.install else " [forecast_only]")
+        self._write_state()
+
+    # --- state file and metrics ---------------------------------------------------
+
+    def _metrics_snapshot(self) -> dict:
+        with self.lock:
+            return self.core.metrics()
 
     def _write_state(self) -> None:
         if not Settings.state_file:

@@ -81,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     app.Settings.config = config
     app.Settings.config_path = args.config
     app.Settings.state_file = args.state_file
+    app.Settings.metrics = args.metrics
     cfg.CONF(
         args=["--ofp-tcp-listen-port", str(args.of_port), "--ofp-listen-host", args.of_host],
         project="os_ken",
@@ -90,6 +91,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.config)
     AppManager.run_apps(["sdn_shadow.app"])
     return 0
+
+
+def cmd_forecast_backtest(args: argparse.Namespace) -> int:
+    """Backtest the forecaster and baselines on a `timestamp,value` CSV; 2 on bad input."""
+    from sdn_shadow.forecast.command import backtest_command
+
+    return backtest_command(args.csv, args.horizon, args.period, args.level, args.train_fraction,
+                            args.json, args.refit_every, args.window, args.seasons,
+                            sys.stdout, sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--of-port", type=int, default=6653, help="OpenFlow port (default 6653)")
     run.add_argument("--of-host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     run.add_argument("--state-file", help="write a JSON status snapshot here")
+    run.add_argument("--metrics", metavar="HOST:PORT",
+                     help="serve Prometheus metrics here (overrides telemetry.metrics)")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     run.set_defaults(func=cmd_run)
 
@@ -113,6 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     flows.add_argument("config", metavar="FILE")
     flows.add_argument("--switch", help="only this switch (by name)")
     flows.set_defaults(func=cmd_flows)
+
+    forecast = sub.add_parser("forecast", help="demand forecasting tools")
+    forecast_sub = forecast.add_subparsers(dest="forecast_command", required=True)
+    backtest = forecast_sub.add_parser(
+        "backtest", help="score the forecaster against naive baselines on a series",
+        description="Rolling-origin backtest on the last (1 - train fraction) of the points: "
+                    "the forecast of y[t] uses only y[..t-H]. Prints MAPE (percent, zero "
+                    "targets left out), RMSE and MAE for the model and the naive and "
+                    "seasonal-naive baselines, and the model's interval coverage and mean "
+                    "width. Lengths are steps (12) or durations (6h, 30min, 1d).")
+    backtest.add_argument("csv", metavar="CSV", help="timestamp,value file with a header")
+    backtest.add_argument("--horizon", required=True, metavar="H", help="forecast horizon")
+    backtest.add_argument("--period", required=True, metavar="M", help="seasonal period")
+    backtest.add_argument("--level", default="0.9", help="interval level (default 0.9)")
+    backtest.add_argument("--train-fraction", default="0.8",
+                          help="share of points before the test set (default 0.8)")
+    backtest.add_argument("--json", metavar="OUT", help="also write the results as JSON here "
+                          "('-': JSON on stdout instead of the table)")
+    backtest.add_argument("--refit-every", default="48", metavar="K",
+                          help="refit the model every K steps of the test set (default 48)")
+    backtest.add_argument("--window", default="24", metavar="W",
+                          help="recent values the model uses (default 24)")
+    backtest.add_argument("--seasons", default="7", metavar="N",
+                          help="past periods the model looks back (default 7, fewer if the "
+                               "series is short)")
+    backtest.set_defaults(func=cmd_forecast_backtest)
     return parser
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from sdn_shadow.config.model import Config
+from sdn_shadow.demand import Demand, network_key
+from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.openflow.compiler import SwitchPlan, compile_config
 from sdn_shadow.openflow.messages import (
     Barrier,
@@ -16,6 +21,7 @@ from sdn_shadow.openflow.messages import (
     Match,
     Message,
 )
+from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 
 FlowKey = tuple[int, int, Match]
 
@@ -77,8 +83,17 @@ class UnknownSwitch(KeyError):
     """A datapath that is not in the configuration."""
 
 
+@dataclass(frozen=True, slots=True)
+class SeriesForecastView:
+    """One series' forecast at the horizon (bytes/s)."""
+
+    point: float
+    lower: float
+    upper: float
+
+
 class ShadowCore:
-    """Desired state for every switch, reconciliation, and counters; decisions only."""
+    """Desired switch state, reconciliation, counters, demand and forecasts; decisions only."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -88,6 +103,73 @@ class ShadowCore:
         }
         self._group_counters: dict[int, dict[int, tuple[int, int]]] = {}
         self._flow_counters: dict[int, dict[FlowKey, tuple[int, int]]] = {}
+        self.demand = Demand(config, self.plans)
+        self.allocator = Allocator({
+            n.name: AllocationPolicy(level=config.forecast.level)
+            for n in config.networks if n.shadow is not None
+        })
+        self.forecasts: dict[str, SeriesForecastView] = {}
+        self.allocations: dict[str, Allocation] = {}
+        self.forecast_at: float | None = None
+
+    @property
+    def step_seconds(self) -> float:
+        """Spacing of demand series points: the flow stats poll interval."""
+        return self.config.telemetry.flow_interval
+
+    def forecaster(self) -> SlidingWindowForecaster:
+        """A forecaster configured from the `forecast` settings, in series steps."""
+        fc, step = self.config.forecast, self.step_seconds
+        period = None if fc.period is None else max(1, round(fc.period / step))
+        return SlidingWindowForecaster(window=fc.window, period=period, n_periods=2,
+                                       horizon_seconds=fc.horizon, step_seconds=step,
+                                       log=fc.log, level=fc.level)
+
+    def history_needed(self) -> int:
+        """Points a series needs before it can be forecast with a finite interval.
+
+        Split-conformal needs at least 1/(1 - level) held-out residuals for its
+        quantile to be finite (10 at 90%), and they are the newest
+        `calibration_fraction` of the rows the lags leave.
+        """
+        model = self.forecaster()
+        spec = model.lag_spec()
+        calibration = math.ceil(1.0 / (1.0 - model.level)) + 1
+        rows = max(16, math.ceil(calibration / model.calibration_fraction))
+        return spec.lookback + rows
+
+    def forecast(self, now: float, keys: list[str], history: np.ndarray) -> dict[str, Allocation]:
+        """Forecast each series with enough history, then size each shadow's allocation.
+
+        `history` has a row per key, oldest point first, NaN where a series has no point.
+        """
+        forecasts: dict[str, SeriesForecastView] = {}
+        if history.size:
+            needed = min(self.history_needed(), history.shape[1])
+            full = ~np.isnan(history).any(axis=1)
+            recent = ~full & ~np.isnan(history[:, -needed:]).any(axis=1)
+            # Young series (NaN-padded in front) are fitted on the points they have.
+            for rows, Y in ((full, history), (recent, history[:, -needed:])):
+                if not rows.any():
+                    continue
+                Y = np.maximum(Y[rows], 0.0)
+                result = self.forecaster().fit_series(Y).forecast(Y)
+                for key, p, lo, hi in zip(np.asarray(keys)[rows], result.point, result.lower,
+                                          result.upper, strict=True):
+                    if np.isfinite([p, lo, hi]).all():  # no half-calibrated intervals
+                        forecasts[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
+        self.forecasts = forecasts
+        self.forecast_at = now
+        for network in self.allocator.policies:
+            key = network_key(network)
+            actual = self.demand.latest.get(key)
+            if actual is not None:
+                self.allocator.observe(now, network, actual)
+            f = self.forecasts.get(key)
+            if f is not None:
+                self.allocations[network] = self.allocator.decide(
+                    now, network, f.point, f.upper, self.config.forecast.horizon)
+        return self.allocations
 
     def plan(self, dpid: int) -> SwitchPlan:
         """The desired state of switch `dpid` (UnknownSwitch if not configured)."""
@@ -181,9 +263,43 @@ class ShadowCore:
                 totals[self.plans[dpid].mirror_flows[key]].add(*counts)
         return totals
 
-    def status(self) -> dict:
-        """A JSON-able snapshot: switches and mirror counters."""
+    def metrics(self) -> dict:
+        """Snapshot for the Prometheus endpoint: status plus rates, forecasts, allocations."""
         return {
+            **self.status(),
+            "rates": dict(self.demand.latest),
+            "forecast": {
+                "horizon_s": self.config.forecast.horizon,
+                "level": self.config.forecast.level,
+                "series": {k: {"point": f.point, "lower": f.lower, "upper": f.upper}
+                           for k, f in self.forecasts.items()},
+            },
+            "allocation": {
+                name: {"strategy": a.strategy, "bytes_per_second": a.held}
+                for name, a in self.allocations.items()
+            },
+        }
+
+    def status(self) -> dict:
+        """A JSON-able snapshot: switches, mirror counters, demand, forecasts, allocations."""
+        return {
+            "demand": {k: round(v, 1) for k, v in self.demand.latest.items()
+                       if k.startswith(("network:", "client:", "link:"))},
+            "forecast": {
+                "at": self.forecast_at,
+                "horizon_s": self.config.forecast.horizon,
+                "level": self.config.forecast.level,
+                "series": {k: [round(f.lower, 1), round(f.point, 1), round(f.upper, 1)]
+                           for k, f in self.forecasts.items()
+                           if k.startswith(("network:", "client:", "link:"))},
+            },
+            "allocation": {
+                name: {"strategy": a.strategy, "held": round(a.held, 1),
+                       "point": round(a.point, 1), "upper": round(a.upper, 1),
+                       "weight": round(a.weight, 3), "installed": a.install,
+                       "recommendation": a.recommendation.text() if a.recommendation else None}
+                for name, a in self.allocations.items()
+            },
             "switches": {
                 str(s.dpid): {
                     "name": s.name,

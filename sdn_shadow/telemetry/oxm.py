@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
+from operator import itemgetter
 
 from sdn_shadow.openflow.messages import MATCH_FIELDS, Match, MatchValue, canonical_match
 
@@ -14,23 +16,38 @@ from sdn_shadow.telemetry.multipart import DecodeError
 _OXM_HEADER = struct.Struct("!I")
 OFPXMC_EXPERIMENTER = 0xFFFF
 
-#: OXM field number -> (name, value size in bytes, value kind) for OFPXMC_OPENFLOW_BASIC.
-_BY_NUMBER: dict[int, tuple[str, int, str]] = {
-    num: (name, size, MATCH_FIELDS[name][1]) for name, (num, size) in _OXM_FIELDS.items()
+#: Value decoders giving the form OS-Ken reports and `canonical_match` keeps for an
+#: unmasked value (lower-case MAC, dotted IPv4, int).
+_DECODERS: dict[str, Callable[[bytes], int | str]] = {
+    "mac": lambda raw: raw.hex(":"),
+    "ip": socket.inet_ntoa,
+    "int": lambda raw: int.from_bytes(raw, "big"),
 }
+
+
+def _known_headers() -> dict[int, tuple[str, int, str, bool]]:
+    """Full OXM header -> (name, value size, kind, masked) for each field of `MATCH_FIELDS`."""
+    table = {}
+    for name, (num, size) in _OXM_FIELDS.items():
+        kind = MATCH_FIELDS[name][1]
+        base = (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9)
+        table[base | size] = (name, size, kind, False)
+        table[base | 0x100 | (2 * size)] = (name, size, kind, True)
+    return table
+
+
+_KNOWN = _known_headers()
+#: OXM field number -> (name, value size) of the OFPXMC_OPENFLOW_BASIC fields we model.
+_BASIC_BY_NUMBER = {num: (name, size) for name, (num, size) in _OXM_FIELDS.items()}
 
 _CACHE_LIMIT = 1 << 16
 #: raw OXM TLV bytes -> canonical match (polls report the same matches again and again).
 _CACHE: dict[bytes, Match] = {}
 
 
-def _value(kind: str, raw: bytes) -> int | str:
-    """One field value in the form OS-Ken reports it (MAC and IPv4 as strings)."""
-    if kind == "mac":
-        return raw.hex(":")
-    if kind == "ip":
-        return socket.inet_ntoa(raw)
-    return int.from_bytes(raw, "big")
+def clear_cache() -> None:
+    """Forget the matches parsed so far (benchmarks use it to time a cold parse)."""
+    _CACHE.clear()
 
 
 def _is_prefix(mask: bytes) -> bool:
@@ -54,60 +71,63 @@ def raw_name(oxm_class: int, field: int) -> str:
     return f"oxm:{oxm_class:#06x}:{field}"
 
 
+def _raw_item(header: int, body: bytes) -> tuple[str, MatchValue]:
+    """An OXM field we don't model, kept as hex (DecodeError if it is a known field misframed)."""
+    oxm_class, field, masked, length = header >> 16, header >> 9 & 0x7F, header >> 8 & 1, \
+        header & 0xFF
+    if oxm_class == OFPXMC_OPENFLOW_BASIC and field in _BASIC_BY_NUMBER:
+        name, size = _BASIC_BY_NUMBER[field]
+        raise DecodeError(f"OXM field {name}: length {length}, expected {size * (1 + masked)}")
+    name = raw_name(oxm_class, field)
+    if oxm_class == OFPXMC_EXPERIMENTER and length >= 4:  # the body starts with its id
+        name, body = f"{name}:{body[:4].hex()}", body[4:]
+    half = len(body) // 2
+    return name, ((body[:half].hex(), body[half:].hex()) if masked else body.hex())
+
+
 def parse(tlvs: bytes) -> Match:
     """Canonical match of the OXM TLVs `tlvs` (the ofp_match body, without header or padding).
 
+    Equal to `canonical_match` of the items OS-Ken decodes from the same bytes.
     Fields outside `MATCH_FIELDS` (IPv6, experimenter fields...) are kept raw
     under `raw_name(class, field)` (plus `:<experimenter id>` for class 0xffff)
-    as a hex string, or (hex value, hex mask).
-    Raises DecodeError for a truncated TLV, a known field of the wrong length,
-    or a field that appears twice.
+    as a hex string, or (hex value, hex mask). Raises DecodeError for a
+    truncated TLV, a known field of the wrong length, or a field that appears twice.
     """
     cached = _CACHE.get(tlvs)
     if cached is not None:
         return cached
-    known: list[tuple[str, MatchValue]] = []
-    direct: list[tuple[str, MatchValue]] = []  # already canonical
-    raw: list[tuple[str, MatchValue]] = []
-    seen: set[str] = set()
+    items: list[tuple[str, MatchValue]] = []  # already canonical
+    masked: list[tuple[str, MatchValue]] = []  # for canonical_match
+    unpack, known, decoders = _OXM_HEADER.unpack_from, _KNOWN, _DECODERS
     size = len(tlvs)
     offset = 0
     while offset < size:
         if size - offset < 4:
             raise DecodeError(f"truncated OXM header at match offset {offset}")
-        (header,) = _OXM_HEADER.unpack_from(tlvs, offset)
-        oxm_class, field, masked, length = header >> 16, header >> 9 & 0x7F, header >> 8 & 1, \
-            header & 0xFF
-        start, offset = offset + 4, offset + 4 + length
+        (header,) = unpack(tlvs, offset)
+        start, offset = offset + 4, offset + 4 + (header & 0xFF)
         if offset > size:
-            raise DecodeError(f"OXM field {field} of class {oxm_class:#x} runs past its match")
-        body = tlvs[start:offset]
-        spec = _BY_NUMBER.get(field) if oxm_class == OFPXMC_OPENFLOW_BASIC else None
+            raise DecodeError(f"OXM TLV {header:#010x} runs past the end of its match")
+        spec = known.get(header)
         if spec is None:
-            name = raw_name(oxm_class, field)
-            if oxm_class == OFPXMC_EXPERIMENTER and length >= 4:  # body starts with its id
-                name, body = f"{name}:{body[:4].hex()}", body[4:]
-            half = len(body) // 2
-            value: MatchValue = (body[:half].hex(), body[half:].hex()) if masked else body.hex()
-            raw.append((name, value))
+            items.append(_raw_item(header, tlvs[start:offset]))
+            continue
+        name, width, kind, is_masked = spec
+        decode = decoders[kind]
+        if not is_masked:
+            items.append((name, decode(tlvs[start:offset])))
+            continue
+        value, mask = tlvs[start:start + width], tlvs[start + width:offset]
+        if kind == "ip" and not _is_prefix(mask):
+            items.append((name, _any_mask_ip(value, mask)))
         else:
-            name, width, kind = spec
-            if length != width * (1 + masked):
-                raise DecodeError(f"OXM field {name}: length {length}, expected "
-                                  f"{width * (1 + masked)}")
-            if masked and kind == "ip" and not _is_prefix(body[width:]):
-                direct.append((name, _any_mask_ip(body[:width], body[width:])))
-            else:
-                value = _value(kind, body[:width])
-                if masked:
-                    value = (value, _value(kind, body[width:]))  # type: ignore[assignment]
-                known.append((name, value))
-        if name in seen:
-            raise DecodeError(f"OXM field {name} appears twice in one match")
-        seen.add(name)
-    result = canonical_match(known)
-    if raw or direct:
-        result = tuple(sorted(result + tuple(direct) + tuple(raw), key=lambda item: item[0]))
+            masked.append((name, (decode(value), decode(mask))))  # type: ignore[arg-type]
+    if len({name for name, _ in items} | {name for name, _ in masked}) != len(items) + len(masked):
+        raise DecodeError("an OXM field appears twice in one match")
+    if masked:
+        items += canonical_match(masked)  # drops all-zero masks, shortens all-ones ones
+    result = tuple(sorted(items, key=itemgetter(0)))
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.clear()
     _CACHE[bytes(tlvs)] = result

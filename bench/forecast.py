@@ -1,0 +1,182 @@
+"""forecast_fit_ratio (batched fit vs a Ridge loop) and forecast_accuracy (real series)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.figures import Figure, median
+from sdn_shadow.forecast import SlidingWindowForecaster, lag_matrix, metrics
+from sdn_shadow.forecast.backtest import (
+    BacktestSetup,
+    baselines,
+    fit_setup,
+    rolling_forecasts,
+)
+from sdn_shadow.forecast.series_csv import read_series_csv
+from sdn_shadow.forecast.transform import forward, inverse
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "timeseries"
+
+SERIES_COUNT = 10_000
+PERIOD = 48  # half-hour steps, a day
+DAYS = 21
+HORIZON = 12
+WINDOW = 64
+N_PERIODS = 7
+RUNS = 3
+FIT_TARGET = 0.05
+
+SHARED = {  # figure name: (file, period)
+    "nyc_taxi": ("nab_nyc_taxi_30min.csv", 48),
+    "ec2_network_in": ("nab_ec2_network_in_257a54_5min.csv", 288),
+    "twitter_aapl": ("nab_twitter_volume_aapl_5min.csv", 288),
+    "elb_request_count": ("nab_elb_request_count_5min.csv", 288),
+}
+MAPE_TARGET = 0.85
+COVERAGE = (0.85, 0.95)
+
+
+def synthetic_demand(n_series: int, n_time: int, seed: int = 0) -> np.ndarray:
+    """Positive series with a daily and a weekly cycle and AR(1) multiplicative noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_time)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_series, 1))
+    daily = rng.uniform(0.3, 1.2, size=(n_series, 1)) * np.sin(2 * np.pi * t / PERIOD + phase)
+    weekly = rng.uniform(0.0, 0.3, size=(n_series, 1)) * np.sin(2 * np.pi * t / (7 * PERIOD))
+    shocks = rng.normal(scale=rng.uniform(0.05, 0.3, size=(n_series, 1)), size=(n_series, n_time))
+    noise = np.empty_like(shocks)
+    noise[:, 0] = shocks[:, 0]
+    for i in range(1, n_time):  # over time steps, vectorised across series
+        noise[:, i] = 0.6 * noise[:, i - 1] + shocks[:, i]
+    level = rng.uniform(2.0, 9.0, size=(n_series, 1))
+    return np.exp(level + daily + weekly + noise)
+
+
+def _model() -> SlidingWindowForecaster:
+    return SlidingWindowForecaster(window=WINDOW, period=PERIOD, n_periods=N_PERIODS,
+                                   horizon=HORIZON)
+
+
+def _ours(Y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    start = time.perf_counter()
+    model = _model().fit_series(Y)
+    result = model.forecast(Y)
+    return time.perf_counter() - start, result.point, model.radius_
+
+
+def _loop(Y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """The same fits one series at a time with scikit-learn: two Ridge fits each, as ours."""
+    from sklearn.linear_model import Ridge
+
+    model = _model()
+    spec = model.lag_spec()
+    targets = np.arange(spec.lookback, Y.shape[1])
+    n_cal = round(model.calibration_fraction * targets.size)
+    rank = int(np.ceil((n_cal + 1) * model.level)) - 1
+    origin = Y.shape[1] - 1 + HORIZON - spec.lags
+    points, radii = np.empty(Y.shape[0]), np.empty(Y.shape[0])
+    start = time.perf_counter()
+    for s in range(Y.shape[0]):
+        z = forward(Y[s], True)
+        X = lag_matrix(z, spec.lags, targets)
+        y = z[targets]
+        older = Ridge(alpha=model.alpha).fit(X[:-n_cal], y[:-n_cal])
+        radii[s] = np.sort(np.abs(y[-n_cal:] - older.predict(X[-n_cal:])))[rank]
+        final = Ridge(alpha=model.alpha).fit(X, y)
+        points[s] = inverse(final.predict(z[None, origin]), True)[0]
+    return time.perf_counter() - start, points, radii
+
+
+def forecast_fit_ratio(progress) -> Figure:
+    """Fit + forecast of 10,000 series at once vs a per-series Ridge loop (ours: median of RUNS)."""
+    Y = synthetic_demand(SERIES_COUNT, DAYS * PERIOD)
+    ours = []
+    seconds, point, radius = _ours(Y)
+    ours.append(seconds)
+    progress(f"forecast_fit ours run 1/{RUNS}: {seconds:.2f} s")
+    loop_s, loop_point, loop_radius = _loop(Y)
+    progress(f"forecast_fit per-series Ridge loop, all {SERIES_COUNT} series: {loop_s:.1f} s")
+    for i in range(1, RUNS):
+        seconds, point, radius = _ours(Y)
+        ours.append(seconds)
+        progress(f"forecast_fit ours run {i + 1}/{RUNS}: {seconds:.2f} s")
+    value = median(ours) / loop_s
+    spec = _model().lag_spec()
+    return Figure(round(value, 4), "ratio", round(loop_s, 2), f"<= {FIT_TARGET}",
+                  value <= FIT_TARGET, {
+                      "ours_s": round(median(ours), 3),
+                      "ours_runs_s": [round(s, 3) for s in ours],
+                      "reference_unit": "s, sklearn Ridge per series (2 fits each: calibration "
+                                        "and final), all series timed once, not scaled",
+                      "series": SERIES_COUNT,
+                      "points_per_series": Y.shape[1],
+                      "rows_per_series": Y.shape[1] - spec.lookback,
+                      "lags": int(spec.lags.size),
+                      "window": WINDOW, "period": PERIOD, "n_periods": N_PERIODS,
+                      "horizon": HORIZON,
+                      "max_rel_diff_point": float(np.max(np.abs(point / loop_point - 1))),
+                      "max_rel_diff_radius": float(np.max(np.abs(radius / loop_radius - 1))),
+                  })
+
+
+def _accuracy(name: str, file: str, period: int, horizon: int) -> dict:
+    _, y = read_series_csv(DATA / file)
+    setup = fit_setup(y.size, BacktestSetup(horizon=horizon, period=period))
+    found = rolling_forecasts(y, setup)
+    actual = y[found.targets]
+    guesses = baselines(y, found.targets, horizon, period)
+    ape = np.abs(found.point - actual)[actual != 0] / np.abs(actual[actual != 0])
+    worst = np.sort(ape)[::-1]
+    return {
+        "series": name, "file": file, "horizon": horizon, "period": period,
+        "mape": metrics.mape(actual, found.point),
+        "naive_mape": metrics.mape(actual, guesses["naive"]),
+        "seasonal_naive_mape": metrics.mape(actual, guesses["seasonal_naive"]),
+        "median_ape_percent": float(100 * np.median(ape)),
+        "worst10_share_of_ape": float(worst[:10].sum() / worst.sum()),
+        "coverage": metrics.coverage(actual, found.lower, found.upper),
+        "interval_width": metrics.mean_width(found.lower, found.upper),
+        "level": setup.level, "test_points": int(found.targets.size), "refits": found.refits,
+        "window": setup.window, "n_periods": setup.n_periods,
+    }
+
+
+def _figures(result: dict) -> dict[str, Figure]:
+    h = result["horizon"]
+    tag = "" if h == 12 else f"h{h}_"
+    name = result["series"]
+    best = min(result["naive_mape"], result["seasonal_naive_mape"])
+    ratio = result["mape"] / best
+    detail = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+    if h == 12:
+        mape_target, mape_met = f"<= {MAPE_TARGET}", ratio <= MAPE_TARGET
+    else:  # the issue sets no h=1 target; shown beside h=12, held to beating the baselines
+        mape_target, mape_met = "< 1 (h=1: context, no target set)", ratio < 1
+    lo, hi = COVERAGE
+    cov = result["coverage"]
+    return {
+        f"forecast_mape_ratio_{tag}{name}": Figure(
+            round(ratio, 4), "ratio", round(best, 3), mape_target, mape_met,
+            {**detail, "reference_unit": "MAPE % of the better baseline"}),
+        f"forecast_coverage_{tag}{name}": Figure(
+            round(cov, 4), "fraction", result["level"], f"in [{lo}, {hi}]", lo <= cov <= hi,
+            {**detail, "reference_unit": "nominal level"}),
+    }
+
+
+def forecast_accuracy(progress) -> dict[str, Figure]:
+    """MAPE ratio to the better baseline and 90% coverage, h=12 and h=1, per shared series."""
+    if not DATA.is_dir():
+        raise RuntimeError(f"shared data not found at {DATA}")
+    figures: dict[str, Figure] = {}
+    for name, (file, period) in SHARED.items():
+        for horizon in (12, 1):
+            result = _accuracy(name, file, period, horizon)
+            progress(f"forecast {name} h={horizon}: MAPE {result['mape']:.2f}% (naive "
+                     f"{result['naive_mape']:.2f}%, seasonal {result['seasonal_naive_mape']:.2f}%)"
+                     f", coverage {result['coverage']:.3f}")
+            figures.update(_figures(result))
+    return figures

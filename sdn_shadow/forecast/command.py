@@ -1,0 +1,165 @@
+"""`sdn-shadow forecast backtest`: read a series, run the backtest, print a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from sdn_shadow.forecast.backtest import (
+    BASELINES,
+    MODEL,
+    BacktestError,
+    BacktestReport,
+    BacktestSetup,
+    run_backtest,
+)
+from sdn_shadow.forecast.series_csv import SeriesFileError, read_series_csv
+
+EXIT_INVALID = 2
+
+_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_LENGTH = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([a-z]*)\s*$")
+
+
+class UsageError(ValueError):
+    """A bad option value; the message is one line."""
+
+
+def steps(option: str, text: str, step_seconds: float | None, whole: bool = False) -> int:
+    """Steps from `text`: a count ("12") or a duration ("6h", "30min", "1d", "90s").
+
+    Durations round up to whole steps of the series, or with `whole` must be
+    a whole number of steps (a period).
+    """
+    match = _LENGTH.match(text.lower())
+    if not match or match.group(2) not in {"", *_UNITS}:
+        raise UsageError(f"{option} {text!r}: expected a number of steps or a duration "
+                         f"like 30min, 6h, 1d")
+    number, unit = float(match.group(1)), match.group(2)
+    if not unit:
+        if number != int(number):
+            raise UsageError(f"{option} {text!r}: a number of steps must be whole")
+        count = int(number)
+    else:
+        if step_seconds is None or not step_seconds > 0:
+            raise UsageError(f"{option} {text!r}: a duration needs timestamps with a step")
+        exact = number * _UNITS[unit] / step_seconds
+        if whole and abs(exact - round(exact)) > 1e-6 * max(1.0, exact):
+            raise UsageError(f"{option} {text!r}: not a whole number of "
+                             f"{_seconds_text(step_seconds)} steps")
+        count = round(exact) if whole else math.ceil(exact - 1e-9)
+    if count < 1:
+        raise UsageError(f"{option} {text!r}: must be at least 1 step")
+    return count
+
+
+def fraction(option: str, text: str) -> float:
+    """A number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a number") from None
+    if not 0 < value < 1:
+        raise UsageError(f"{option} {text!r}: must be between 0 and 1 (exclusive)")
+    return value
+
+
+def step_of(times: np.ndarray) -> float | None:
+    """The series' step in seconds: the median gap between timestamps."""
+    return float(np.median(np.diff(times))) if times.size > 1 else None
+
+
+def format_table(report: BacktestReport, title: str) -> str:
+    """The terminal table: one line per forecaster."""
+    setup = report.setup
+    lines = [
+        f"{title}: {report.points} points, test set the last {report.test_points} "
+        f"(from index {report.test_start}), horizon {setup.horizon}, period {setup.period}, "
+        f"level {setup.level:g}, {report.refits} refits every {setup.refit_every} steps",
+        f"{'model':<16}{'MAPE %':>10}{'RMSE':>14}{'MAE':>14}{'coverage':>10}{'width':>14}",
+    ]
+    for name in (MODEL, *BASELINES):
+        s = report.scores[name]
+        extra = ("" if s.coverage is None
+                 else f"{s.coverage:>10.3f}{s.interval_width:>14.6g}")
+        lines.append(f"{name:<16}{s.mape:>10.2f}{s.rmse:>14.6g}{s.mae:>14.6g}{extra}")
+    if report.zero_targets:
+        lines.append(f"({report.zero_targets} zero targets left out of MAPE)")
+    return "\n".join(lines)
+
+
+class Progress:
+    """Refit progress on a stream, at most once a second and only once a run takes a second."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.started = self.last = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        """Show `done` of `total` refits if a second has passed since the last line."""
+        now = time.monotonic()
+        too_soon = now - self.last < 1.0 and done < total
+        quick_run = not self.shown and now - self.started < 1.0
+        if too_soon or quick_run:
+            return
+        self.last, self.shown = now, True
+        end = "\n" if done == total or not self.stream.isatty() else "\r"
+        print(f"backtest: {done}/{total} refits ({100 * done // total}%)", end=end,
+              file=self.stream, flush=True)
+
+
+def backtest_command(csv_path: str, horizon: str, period: str, level: str,
+                     train_fraction: str, json_out: str | None, refit_every: str,
+                     window: str, seasons: str, out: TextIO, err: TextIO) -> int:
+    """Run the command; 0 on success, 2 with one line on `err` for bad input."""
+    try:
+        times, values = read_series_csv(csv_path)
+        step = step_of(times)
+        setup = BacktestSetup(
+            horizon=steps("--horizon", horizon, step),
+            period=steps("--period", period, step, whole=True),
+            level=fraction("--level", level),
+            train_fraction=fraction("--train-fraction", train_fraction),
+            refit_every=steps("--refit-every", refit_every, step),
+            window=steps("--window", window, None),
+            n_periods=_count("--seasons", seasons),
+        )
+        report = run_backtest(values, setup, Progress(err))
+    except (SeriesFileError, UsageError) as problem:
+        print(problem, file=err)
+        return EXIT_INVALID
+    except BacktestError as problem:
+        print(f"{csv_path}: {problem}", file=err)
+        return EXIT_INVALID
+    data = {"file": str(csv_path), "step_seconds": step, **report.to_dict()}
+    if json_out == "-":
+        print(json.dumps(data, indent=2), file=out)
+        return 0
+    print(format_table(report, Path(csv_path).name), file=out)
+    if json_out is not None:
+        try:
+            Path(json_out).write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as problem:
+            print(f"{json_out}: cannot write ({problem.strerror})", file=err)
+            return EXIT_INVALID
+    return 0
+
+
+def _count(option: str, text: str) -> int:
+    if not text.strip().isdigit():
+        raise UsageError(f"{option} {text!r}: expected a whole number >= 0")
+    return int(text)
+
+
+def _seconds_text(seconds: float) -> str:
+    for unit in ("d", "h", "min"):
+        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
+            return f"{seconds / _UNITS[unit]:g}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,235 @@
+"""SlidingWindowForecaster: ridge on recent and seasonal lags, with conformal intervals."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from sdn_shadow.forecast import transform
+from sdn_shadow.forecast.conformal import calibration_rows, fit_calibrated
+from sdn_shadow.forecast.features import LagSpec, lag_windows, origin_features
+from sdn_shadow.forecast.gram import lag_moments
+from sdn_shadow.forecast.ridge import direct_moments
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """Point forecast and interval per series, `horizon` steps after each series' last point."""
+
+    point: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    horizon: int
+
+
+class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
+    """Ridge regression of y[t] on lags of y at horizon H, one model per series.
+
+    Two ways in, sharing the same math:
+
+    - as a scikit-learn regressor, `fit(X, y)` / `predict(X)`: rows of X are
+      lag vectors (see `features.lag_matrix`) in time order, y the targets;
+    - batched over many series, `fit_series(Y)` / `forecast(Y)` with Y of
+      shape (n_series, n_time): every series gets its own coefficients, all
+      fitted in chunks of `chunk_size` series with a few array operations
+      each (no Python loop per series). The lags come from `window`,
+      `period`, `n_periods` and the horizon (`features.LagSpec`). Afterwards
+      `coef_` is (n_series, n_lags), as for a multi-output regressor, and
+      `predict(X)` returns one column per series.
+
+    The model works in the space of `transform.forward(., log)`: with `log`,
+    a linear model of log demand, i.e. multiplicative effects, and its point
+    forecast is a median rather than a mean, which suits skewed, bursty
+    demand. `alpha` (> 0) is the ridge penalty on the lag coefficients (the
+    intercept is free). Intervals at `level` are split-conformal (see
+    `conformal`) from the newest `calibration_fraction` of the rows.
+
+    The horizon is `horizon` steps, or `horizon_seconds` rounded up to whole
+    steps of `step_seconds` when that is given.
+    """
+
+    def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
+                 horizon: int = 1, horizon_seconds: float | None = None,
+                 step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
+                 level: float = 0.9, calibration_fraction: float = 0.2, chunk_size: int = 16):
+        self.window = window
+        self.period = period
+        self.n_periods = n_periods
+        self.horizon = horizon
+        self.horizon_seconds = horizon_seconds
+        self.step_seconds = step_seconds
+        self.log = log
+        self.alpha = alpha
+        self.level = level
+        self.calibration_fraction = calibration_fraction
+        self.chunk_size = chunk_size
+
+    # -- parameters ---------------------------------------------------------
+
+    def horizon_steps(self) -> int:
+        """The horizon in steps (from `horizon_seconds` and `step_seconds` when set)."""
+        if self.horizon_seconds is None:
+            _require_int("horizon", self.horizon, 1)
+            return int(self.horizon)
+        if self.step_seconds is None or not self.step_seconds > 0:
+            raise ValueError("horizon_seconds needs step_seconds > 0")
+        if not self.horizon_seconds > 0:
+            raise ValueError(f"horizon_seconds must be > 0 (got {self.horizon_seconds})")
+        return max(1, math.ceil(self.horizon_seconds / self.step_seconds - 1e-9))
+
+    def lag_spec(self) -> LagSpec:
+        """The lags this configuration uses."""
+        _require_int("window", self.window, 1)
+        _require_int("n_periods", self.n_periods, 0)
+        if self.period is not None:
+            _require_int("period", self.period, 1)
+        return LagSpec(int(self.window), self.horizon_steps(),
+                       None if self.period is None else int(self.period), int(self.n_periods))
+
+    def _check_fit_params(self) -> None:
+        if not (isinstance(self.alpha, numbers.Real) and self.alpha > 0):
+            raise ValueError(f"alpha must be a number > 0 (got {self.alpha!r})")
+        if not (isinstance(self.level, numbers.Real) and 0 < self.level < 1):
+            raise ValueError(f"level must be in (0, 1) (got {self.level!r})")
+        if not (isinstance(self.calibration_fraction, numbers.Real)
+                and 0 < self.calibration_fraction < 1):
+            raise ValueError(
+                f"calibration_fraction must be in (0, 1) (got {self.calibration_fraction!r})")
+        _require_int("chunk_size", self.chunk_size, 1)
+
+    # -- scikit-learn regressor ---------------------------------------------
+
+    def fit(self, X, y, sample_weight=None, prior_coef=None) -> SlidingWindowForecaster:
+        """Fit on lag rows X (n_samples, n_features) in time order and targets y.
+
+        `sample_weight` weights rows (as repetitions would); `prior_coef`
+        (n_features,) is the coefficient vector the ridge penalty shrinks
+        towards instead of zero.
+        """
+        self._check_fit_params()
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, ensure_non_negative=True)[None, :]
+        windows = np.concatenate([transform.forward(y, self.log)[None, :],
+                                  transform.forward(X, self.log).T])[None]
+        n_cal = calibration_rows(windows.shape[-1], self.calibration_fraction)
+
+        def moments_of(start: int, stop: int):
+            part = None if weights is None else weights[:, start:stop]
+            return direct_moments(windows[:, :, start:stop], part)
+
+        prior = _prior(prior_coef, X.shape[1], 1)
+        coef, intercept, radius = fit_calibrated(windows, n_cal, moments_of, self.alpha,
+                                                 self.level, prior, weights)
+        self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
+        self.lags_ = self.horizon_ = None
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series."""
+        return transform.inverse(self._predict_transformed(X), self.log)
+
+    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper bounds of the `level` interval for lag rows X (shapes as `predict`)."""
+        z = self._predict_transformed(X)
+        return (transform.inverse(z - self.radius_, self.log),
+                transform.inverse(z + self.radius_, self.log))
+
+    def _predict_transformed(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        z = transform.forward(X, self.log)
+        return z @ np.asarray(self.coef_).T + self.intercept_
+
+    # -- many series at once ------------------------------------------------
+
+    def fit_series(self, Y, prior_coef=None) -> SlidingWindowForecaster:
+        """Fit one model per row of Y (n_series, n_time), vectorised across series.
+
+        Each series gives n_time - lookback rows (targets y[lookback:]); it
+        needs at least two. `prior_coef` (n_lags,) or (n_series, n_lags) is
+        the shrinkage target of the penalty (the hook for profile priors).
+        """
+        self._check_fit_params()
+        spec = self.lag_spec()
+        Y = _series_array(Y)
+        lags = np.r_[0, spec.lags]
+        first_target = spec.lookback
+        n_rows = Y.shape[1] - first_target
+        if n_rows < 2:
+            raise ValueError(f"series too short: {Y.shape[1]} points, the lags need "
+                             f"{first_target} before the first target and 2 targets")
+        n_series = Y.shape[0]
+        prior = _prior(prior_coef, lags.size - 1, n_series)
+        n_cal = calibration_rows(n_rows, self.calibration_fraction)
+        coef = np.empty((n_series, lags.size - 1))
+        intercept = np.empty(n_series)
+        radius = np.empty(n_series)
+        for lo in range(0, n_series, int(self.chunk_size)):
+            part = slice(lo, min(lo + int(self.chunk_size), n_series))
+            z = transform.forward(Y[part], self.log)
+            level = z.mean(axis=1)
+            z -= level[:, None]  # lag_moments wants a small mean; slopes are unchanged
+            windows = lag_windows(z, lags, first_target, n_rows)
+
+            def moments_of(start: int, stop: int, z=z, windows=windows):
+                return lag_moments(z, lags, windows[:, :, start:stop], first_target + start)
+
+            c, b, r = fit_calibrated(windows, n_cal, moments_of, self.alpha, self.level,
+                                     None if prior is None else prior[part])
+            coef[part], radius[part] = c, r
+            intercept[part] = b + level * (1.0 - c.sum(axis=1))
+        self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
+        self.lags_ = spec.lags
+        self.horizon_ = spec.horizon
+        self.n_features_in_ = spec.lags.size
+        return self
+
+    def forecast(self, Y) -> SeriesForecast:
+        """Point and interval `horizon` steps after the end of each series of Y (n_series, n_time).
+
+        Y holds the same series, in the same order, as the fit (newer data
+        is the point: the model is reused between refits).
+        """
+        check_is_fitted(self, "lags_")
+        if self.lags_ is None:
+            raise ValueError("forecast needs a model fitted with fit_series")
+        Y = _series_array(Y)
+        if Y.shape[0] != self.coef_.shape[0]:
+            raise ValueError(f"Y has {Y.shape[0]} series, the model was fitted on "
+                             f"{self.coef_.shape[0]}")
+        x = transform.forward(origin_features(Y, self.lags_, self.horizon_), self.log)
+        z = np.einsum("sp,sp->s", x, self.coef_) + self.intercept_
+        return SeriesForecast(transform.inverse(z, self.log),
+                              transform.inverse(z - self.radius_, self.log),
+                              transform.inverse(z + self.radius_, self.log), self.horizon_)
+
+
+def _require_int(name: str, value, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
+
+
+def _series_array(Y) -> np.ndarray:
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2:
+        raise ValueError(f"Y must be 2-D (n_series, n_time), got shape {Y.shape}")
+    if not np.isfinite(Y).all():
+        raise ValueError("Y contains NaN or infinity")
+    return Y
+
+
+def _prior(prior_coef, n_features: int, n_series: int) -> np.ndarray | None:
+    if prior_coef is None:
+        return None
+    prior = np.asarray(prior_coef, dtype=float)
+    if prior.shape not in {(n_features,), (n_series, n_features)}:
+        raise ValueError(f"prior_coef must have shape ({n_features},) or "
+                         f"({n_series}, {n_features}), got {prior.shape}")
+    return np.broadcast_to(prior, (n_series, n_features))
