@@ -85,13 +85,13 @@ def _toeplitz_block(z: np.ndarray, first: np.ndarray, a: int, n_rows: int, m: in
     head = np.concatenate([z[:, a - 1 - k], pad], axis=1)  # zeros past i+d > m-2: unused
     tail = np.concatenate([z[:, a + n_rows - 1 - k], pad], axis=1)
     shifted = np.lib.stride_tricks.sliding_window_view
-    # terms[s, d, i]; cumulative sums along the last axis run over i
-    terms = head[:, None, : m - 1] * shifted(head, m - 1, axis=1)[:, :m, :]
-    terms -= tail[:, None, : m - 1] * shifted(tail, m - 1, axis=1)[:, :m, :]
-    f = np.empty((n_series, m, m))  # f[s, d, j]
-    f[:, :, 0] = first
-    np.cumsum(terms, axis=2, out=f[:, :, 1:])
-    f[:, :, 1:] += first[:, :, None]
+    # f[s, d, j] = f(0, d) + sum_{i<j} term(i, d): column 0 holds no term, column i+1 term i
+    f = np.empty((n_series, m, m))
+    f[:, :, 0] = 0.0
+    np.multiply(head[:, None, : m - 1], shifted(head, m - 1, axis=1)[:, :m, :], out=f[:, :, 1:])
+    f[:, :, 1:] -= tail[:, None, : m - 1] * shifted(tail, m - 1, axis=1)[:, :m, :]
+    np.cumsum(f, axis=2, out=f)
+    f += first[:, :, None]
     j, col = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")
     flat = (np.abs(col - j) * m + np.minimum(j, col)).ravel()
     return np.take(f.reshape(n_series, m * m), flat, axis=1).reshape(n_series, m, m)

@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from sdn_shadow.forecast import transform
 from sdn_shadow.forecast.conformal import calibration_rows, fit_calibrated
 from sdn_shadow.forecast.features import LagSpec, lag_windows, origin_features
-from sdn_shadow.forecast.gram import lag_moments
+from sdn_shadow.forecast.gram import cumulative, lag_moments
 from sdn_shadow.forecast.ridge import direct_moments
 
 
@@ -177,9 +177,11 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
             level = z.mean(axis=1)
             z -= level[:, None]  # lag_moments wants a small mean; slopes are unchanged
             windows = lag_windows(z, lags, first_target, n_rows)
+            prefix = cumulative(z)
 
-            def moments_of(start: int, stop: int, z=z, windows=windows):
-                return lag_moments(z, lags, windows[:, :, start:stop], first_target + start)
+            def moments_of(start: int, stop: int, z=z, windows=windows, prefix=prefix):
+                return lag_moments(z, lags, windows[:, :, start:stop], first_target + start,
+                                   prefix)
 
             c, b, r = fit_calibrated(windows, n_cal, moments_of, self.alpha, self.level,
                                      None if prior is None else prior[part])
