@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,7 @@ def _loop(Y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     return time.perf_counter() - start, points, radii
 
 
-def forecast_fit_ratio(progress) -> Figure:
+def forecast_fit_ratio(progress: Callable[[str], None]) -> Figure:
     """Fit + forecast of 10,000 series at once vs a per-series Ridge loop, runs interleaved.
 
     The loop takes 30-90 s for all series here, so each run times it on a
@@ -179,7 +180,7 @@ def _figures(result: dict) -> dict[str, Figure]:
     }
 
 
-def forecast_accuracy(progress) -> dict[str, Figure]:
+def forecast_accuracy(progress: Callable[[str], None]) -> dict[str, Figure]:
     """MAPE ratio to the better baseline and 90% coverage, h=12 and h=1, per shared series."""
     if not DATA.is_dir():
         raise RuntimeError(f"shared data not found at {DATA}")

@@ -3,17 +3,20 @@
 Why split conformal, not quantile regression: it needs only absolute
 residuals of forecasts the model did not see, it holds its coverage for any
 model and any residual distribution as long as the calibration errors are
-representative of the next ones (for a series: the recent past), and it costs
-one more ridge solve, which the moments make nearly free. Quantile regression
-would need its own fit per bound and level, and its coverage is only
-asymptotic.
+representative of the next ones (for a series: the recent past), and it
+costs one more ridge solve on moments already computed, not a second pass
+over the data. Quantile regression would need its own fit per bound and
+level, and its coverage is only asymptotic.
 
 The procedure: fit on the older part of the training rows, forecast the
 newest `n_cal` rows, take the ceil((n+1)*level)-th smallest absolute error
-(weights count as repetitions), then refit on all rows for the point forecast.
-The newest rows calibrate because they are the best guide to the next error.
-With a log transform this is a symmetric band in log space, hence an
-asymmetric one in the data: a multiplicative error, as demand has.
+(weights count as repetitions), then refit on all rows for the point
+forecast. The newest rows calibrate because they are the best guide to the
+next error. The refit trades the exact finite-sample guarantee (which holds
+for the calibrated model, not a newer one) for a model that has seen the
+latest data; the backtest measures the coverage this actually gets. With a
+log transform the band is symmetric in log space, hence asymmetric in the
+data: a multiplicative error, as demand has.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -56,7 +57,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
     def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
                  horizon: int = 1, horizon_seconds: float | None = None,
                  step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
-                 level: float = 0.9, calibration_fraction: float = 0.2, chunk_size: int = 16):
+                 level: float = 0.9, calibration_fraction: float = 0.2,
+                 chunk_size: int = 16) -> None:
         self.window = window
         self.period = period
         self.n_periods = n_periods
@@ -104,7 +106,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
 
     # -- scikit-learn regressor ---------------------------------------------
 
-    def fit(self, X, y, sample_weight=None, prior_coef=None) -> SlidingWindowForecaster:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            prior_coef: ArrayLike | None = None) -> SlidingWindowForecaster:
         """Fit on lag rows X (n_samples, n_features) in time order and targets y.
 
         `sample_weight` weights rows (as repetitions would); `prior_coef`
@@ -131,17 +134,17 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         self.lags_ = self.horizon_ = None
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series."""
         return transform.inverse(self._predict_transformed(X), self.log)
 
-    def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bounds of the `level` interval for lag rows X (shapes as `predict`)."""
         z = self._predict_transformed(X)
         return (transform.inverse(z - self.radius_, self.log),
                 transform.inverse(z + self.radius_, self.log))
 
-    def _predict_transformed(self, X) -> np.ndarray:
+    def _predict_transformed(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         z = transform.forward(X, self.log)
@@ -149,7 +152,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
 
     # -- many series at once ------------------------------------------------
 
-    def fit_series(self, Y, prior_coef=None) -> SlidingWindowForecaster:
+    def fit_series(self, Y: ArrayLike, prior_coef: ArrayLike | None = None
+                   ) -> SlidingWindowForecaster:
         """Fit one model per row of Y (n_series, n_time), vectorised across series.
 
         Each series gives n_time - lookback rows (targets y[lookback:]); it
@@ -174,8 +178,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         for lo in range(0, n_series, int(self.chunk_size)):
             part = slice(lo, min(lo + int(self.chunk_size), n_series))
             z = transform.forward(Y[part], self.log)
-            level = z.mean(axis=1)
-            z -= level[:, None]  # lag_moments wants a small mean; slopes are unchanged
+            offset = z.mean(axis=1)
+            z -= offset[:, None]  # lag_moments wants a small mean; slopes are unchanged
             windows = lag_windows(z, lags, first_target, n_rows)
             prefix = cumulative(z)
 
@@ -186,14 +190,14 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
             c, b, r = fit_calibrated(windows, n_cal, moments_of, self.alpha, self.level,
                                      None if prior is None else prior[part])
             coef[part], radius[part] = c, r
-            intercept[part] = b + level * (1.0 - c.sum(axis=1))
+            intercept[part] = b + offset * (1.0 - c.sum(axis=1))
         self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
         self.lags_ = spec.lags
         self.horizon_ = spec.horizon
         self.n_features_in_ = spec.lags.size
         return self
 
-    def forecast(self, Y) -> SeriesForecast:
+    def forecast(self, Y: ArrayLike) -> SeriesForecast:
         """Point and interval `horizon` steps after the end of each series of Y (n_series, n_time).
 
         Y holds the same series, in the same order, as the fit (newer data
@@ -213,12 +217,12 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
                               transform.inverse(z + self.radius_, self.log), self.horizon_)
 
 
-def _require_int(name: str, value, minimum: int) -> None:
+def _require_int(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
 
 
-def _series_array(Y) -> np.ndarray:
+def _series_array(Y: ArrayLike) -> np.ndarray:
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 2:
         raise ValueError(f"Y must be 2-D (n_series, n_time), got shape {Y.shape}")
@@ -227,7 +231,7 @@ def _series_array(Y) -> np.ndarray:
     return Y
 
 
-def _prior(prior_coef, n_features: int, n_series: int) -> np.ndarray | None:
+def _prior(prior_coef: ArrayLike | None, n_features: int, n_series: int) -> np.ndarray | None:
     if prior_coef is None:
         return None
     prior = np.asarray(prior_coef, dtype=float)

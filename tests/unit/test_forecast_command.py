@@ -1,0 +1,81 @@
+"""The backtest command's pieces: lengths in steps or durations, progress lines, CSV reading."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from sdn_shadow.forecast import command
+from sdn_shadow.forecast.command import Progress, UsageError, fraction, step_of, steps
+from sdn_shadow.forecast.series_csv import SeriesFileError, read_series_csv
+
+
+@pytest.mark.parametrize("text,step,whole,expected", [
+    ("12", 1800.0, False, 12), ("6h", 1800.0, False, 12), ("6.1h", 1800.0, False, 13),
+    ("30min", 1800.0, False, 1), ("1d", 1800.0, True, 48), ("1d", 300.0, True, 288),
+    ("90s", 60.0, False, 2), ("48", None, True, 48),
+])
+def test_steps(text, step, whole, expected) -> None:
+    assert steps("--x", text, step, whole) == expected
+
+
+@pytest.mark.parametrize("text,step,whole,message", [
+    ("0", 60.0, False, "at least 1 step"), ("-1", 60.0, False, "expected"),
+    ("1.5", 60.0, False, "whole"), ("90s", 60.0, True, "not a whole number of 1min steps"),
+    ("1h", None, False, "needs timestamps"), ("3 weeks", 60.0, False, "expected"),
+])
+def test_bad_steps(text, step, whole, message) -> None:
+    with pytest.raises(UsageError, match=message):
+        steps("--x", text, step, whole)
+
+
+def test_fraction() -> None:
+    assert fraction("--level", "0.9") == 0.9
+    for bad in ("0", "1", "nine", "-0.2"):
+        with pytest.raises(UsageError, match="--level"):
+            fraction("--level", bad)
+
+
+def test_step_is_the_median_gap() -> None:
+    assert step_of(np.array([0.0, 300.0, 600.0, 1500.0, 1800.0])) == 300.0
+    assert step_of(np.array([5.0])) is None
+
+
+def test_progress_is_quiet_for_quick_runs_and_rate_limited(monkeypatch) -> None:
+    clock = iter([0.0, 0.2, 0.4, 0.6])
+    monkeypatch.setattr(command.time, "monotonic", lambda: next(clock))
+    stream = io.StringIO()
+    quick = Progress(stream)
+    quick(1, 3)
+    quick(2, 3)
+    quick(3, 3)
+    assert stream.getvalue() == ""
+
+    clock = iter([0.0, 1.5, 1.7, 3.0, 3.1])
+    monkeypatch.setattr(command.time, "monotonic", lambda: next(clock))
+    slow = Progress(stream)
+    for done in (1, 2, 3, 4):
+        slow(done, 4)
+    assert stream.getvalue().splitlines() == ["backtest: 1/4 refits (25%)",
+                                              "backtest: 3/4 refits (75%)",
+                                              "backtest: 4/4 refits (100%)"]
+
+
+def test_csv_reader_accepts_iso_and_epoch_times_and_skips_blank_lines(tmp_path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text("timestamp,value\n2015-01-27 00:00:00,5\n\n2015-01-27 00:30:00,6.5\n")
+    times, values = read_series_csv(path)
+    assert np.diff(times).tolist() == [1800.0] and values.tolist() == [5.0, 6.5]
+    path.write_text("Timestamp , Value\n0,1\n60,2\n")
+    assert read_series_csv(path)[1].tolist() == [1.0, 2.0]
+
+
+def test_csv_reader_rejects_a_directory_and_binary(tmp_path) -> None:
+    with pytest.raises(SeriesFileError, match="directory"):
+        read_series_csv(tmp_path)
+    binary = tmp_path / "b.csv"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SeriesFileError, match="UTF-8"):
+        read_series_csv(binary)
