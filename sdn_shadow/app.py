@@ -95,6 +95,7 @@ class ShadowApp(app_manager.OSKenApp):
         self.requests: dict[tuple[int, int], tuple[str, float]] = {}  # (dpid, xid) -> kind
         self.last_sent: dict[tuple[int, str], float] = {}
         self.xid = 0x10000000
+        self.state_written = 0.0
         tel = config.telemetry
         self.polls = [_Poll("ports", tel.port_interval), _Poll("demand", tel.flow_interval),
                       _Poll("mirror", config.controller.stats_interval)]
@@ -281,7 +282,7 @@ class ShadowApp(app_manager.OSKenApp):
                             due.append((dp, poll.name))
             for dp, kind in due:
                 self._send_poll(dp, kind)
-            if due:
+            if now - self.state_written >= 1.0:
                 self._write_state()
 
     def _send_poll(self, dp, kind: str) -> None:
@@ -360,8 +361,9 @@ class ShadowApp(app_manager.OSKenApp):
         if not Settings.state_file:
             return
         with self.lock:
-            state = {"updated": time.time(), "pid": os.getpid(), "config": Settings.config_path,
-                     **self.core.status()}
+            self.state_written = time.time()
+            state = {"updated": self.state_written, "pid": os.getpid(),
+                     "config": Settings.config_path, **self.core.status()}
             path = Path(Settings.state_file)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps(state, indent=1, sort_keys=True))

@@ -96,7 +96,7 @@ _EMPTY_MATCH = _MATCH_HEADER.pack(OFPMT_OXM, 4) + _PAD[4]
 _BARRIER_LEN = _HEADER.size
 
 #: OXM_OF_* field numbers (OpenFlow 1.3 table 12) and value sizes in bytes.
-_OXM_FIELDS: dict[str, tuple[int, int]] = {
+OXM_FIELDS: dict[str, tuple[int, int]] = {
     "in_port": (0, 4),
     "metadata": (2, 8),
     "eth_dst": (3, 6),
@@ -117,7 +117,7 @@ _OXM_FIELDS: dict[str, tuple[int, int]] = {
     "arp_sha": (24, 6),
     "arp_tha": (25, 6),
 }
-assert _OXM_FIELDS.keys() == MATCH_FIELDS.keys(), "wire.py must cover messages.MATCH_FIELDS"
+assert OXM_FIELDS.keys() == MATCH_FIELDS.keys(), "wire.py must cover messages.MATCH_FIELDS"
 
 #: Width in bits of each field as a `RegMove` source or destination. OVS gives
 #: vlan_vid 12 bits there (the VID without OFPVID_PRESENT), not the 13 of its mask.
@@ -158,7 +158,7 @@ _OXM: dict[str, tuple[int, int, Callable[[object], bytes]]] = {
         (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9) | 0x100 | (2 * size),
         _value_encoder(name, size),
     )
-    for name, (num, size) in _OXM_FIELDS.items()
+    for name, (num, size) in OXM_FIELDS.items()
 }
 
 
@@ -254,12 +254,12 @@ def _port16(port: int) -> int:
 def _set_field_frame(name: str) -> tuple[bytes, Callable[[object], bytes], bytes]:
     """(OFPAT_SET_FIELD header + OXM header, value encoder, padding) for field `name`."""
     header, _, encode = _OXM[name]
-    length = 8 + _OXM_FIELDS[name][1]
+    length = 8 + OXM_FIELDS[name][1]
     pad = -length % 8
     return _ACT_SET_FIELD.pack(_OFPAT_SET_FIELD, length + pad, header), encode, _PAD[pad]
 
 
-_SET_FIELD = {name: _set_field_frame(name) for name in _OXM_FIELDS}
+_SET_FIELD = {name: _set_field_frame(name) for name in OXM_FIELDS}
 
 
 def _pack_set_field(action: SetField) -> bytes:

@@ -10,7 +10,7 @@ from operator import itemgetter
 from sdn_shadow.openflow.messages import MATCH_FIELDS, Match, MatchValue, canonical_match
 
 # The one table of OXM field numbers and sizes is the packer's.
-from sdn_shadow.openflow.wire import _OXM_FIELDS, OFPXMC_OPENFLOW_BASIC
+from sdn_shadow.openflow.wire import OFPXMC_OPENFLOW_BASIC, OXM_FIELDS
 from sdn_shadow.telemetry.multipart import DecodeError
 
 _OXM_HEADER = struct.Struct("!I")
@@ -28,7 +28,7 @@ _DECODERS: dict[str, Callable[[bytes], int | str]] = {
 def _known_headers() -> dict[int, tuple[str, int, str, bool]]:
     """Full OXM header -> (name, value size, kind, masked) for each field of `MATCH_FIELDS`."""
     table = {}
-    for name, (num, size) in _OXM_FIELDS.items():
+    for name, (num, size) in OXM_FIELDS.items():
         kind = MATCH_FIELDS[name][1]
         base = (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9)
         table[base | size] = (name, size, kind, False)
@@ -38,7 +38,7 @@ def _known_headers() -> dict[int, tuple[str, int, str, bool]]:
 
 _KNOWN = _known_headers()
 #: OXM field number -> (name, value size) of the OFPXMC_OPENFLOW_BASIC fields we model.
-_BASIC_BY_NUMBER = {num: (name, size) for name, (num, size) in _OXM_FIELDS.items()}
+_BASIC_BY_NUMBER = {num: (name, size) for name, (num, size) in OXM_FIELDS.items()}
 
 _CACHE_LIMIT = 1 << 16
 #: raw OXM TLV bytes -> canonical match (polls report the same matches again and again).
