@@ -1,0 +1,82 @@
+"""Primary and shadow paths: disjointness, headroom tie-break, fallbacks, symmetry."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdn_shadow.config.model import Config, Link, PortRef, Switch
+from sdn_shadow.paths import network_paths, path_pair
+from sdn_shadow.topology import Fabric
+
+
+def fabric(*edges: tuple[str, str] | tuple[str, str, float]) -> Fabric:
+    """A fabric from (a, b[, capacity]) edges; ports numbered per switch."""
+    names = sorted({n for e in edges for n in e[:2]})
+    next_port = dict.fromkeys(names, 10)
+    links = []
+    for edge in edges:
+        a, b = edge[0], edge[1]
+        links.append(Link(PortRef(a, next_port[a]), PortRef(b, next_port[b]),
+                          edge[2] if len(edge) > 2 else None))
+        next_port[a] += 1
+        next_port[b] += 1
+    switches = tuple(Switch(n, i + 1) for i, n in enumerate(names))
+    return Fabric(Config(switches, tuple(links), ()))
+
+
+RING = fabric(("s1", "s2"), ("s2", "s3"), ("s3", "s4"), ("s4", "s1"))
+
+
+def test_ring_neighbours_get_the_long_way_round_as_shadow() -> None:
+    pair = path_pair(RING, "s1", "s2")
+    assert pair.primary == ("s1", "s2")
+    assert pair.shadow == ("s1", "s4", "s3", "s2")
+    assert pair.disjoint == "nodes"
+
+
+def test_ring_opposite_corners_use_both_halves() -> None:
+    pair = path_pair(RING, "s1", "s3")
+    assert {pair.primary, pair.shadow} == {("s1", "s2", "s3"), ("s1", "s4", "s3")}
+    assert pair.disjoint == "nodes"
+
+
+def test_single_link_has_no_shadow() -> None:
+    pair = path_pair(fabric(("s1", "s2")), "s1", "s2")
+    assert pair.primary == pair.shadow == ("s1", "s2") and pair.disjoint == "none"
+
+
+def test_cut_switch_falls_back_to_link_disjoint() -> None:
+    bowtie = fabric(("s1", "s2"), ("s2", "s3"), ("s1", "s4"), ("s4", "s2"), ("s2", "s5"),
+                    ("s5", "s3"))
+    pair = path_pair(bowtie, "s1", "s3")
+    assert pair.primary == ("s1", "s2", "s3")
+    assert pair.shadow == ("s1", "s4", "s2", "s5", "s3") and pair.disjoint == "links"
+
+
+def test_bridge_link_falls_back_to_fewest_shared_links() -> None:
+    chain = fabric(("s1", "s2"), ("s2", "s3"), ("s1", "s4"), ("s4", "s2"))
+    pair = path_pair(chain, "s1", "s3")
+    assert pair.primary == ("s1", "s2", "s3")
+    assert pair.shadow == ("s1", "s4", "s2", "s3") and pair.disjoint == "partial"
+
+
+def test_headroom_breaks_ties_between_equal_length_paths() -> None:
+    square = fabric(("s1", "s2", 100), ("s2", "s4", 100), ("s1", "s3", 1000), ("s3", "s4", 400))
+    pair = path_pair(square, "s1", "s4")
+    assert pair.primary == ("s1", "s3", "s4")  # bottleneck 400 beats 100
+    assert pair.shadow == ("s1", "s2", "s4")
+
+
+def test_same_switch_and_symmetry() -> None:
+    paths = network_paths(RING, ["s1", "s2", "s3"])
+    assert paths[("s1", "s1")].primary == ("s1",)
+    for (a, b), pair in paths.items():
+        back = paths[(b, a)]
+        assert pair.primary == back.primary[::-1] and pair.shadow == back.shadow[::-1]
+        assert pair.primary[0] == a and pair.primary[-1] == b
+
+
+def test_unreachable_pair_is_an_error() -> None:
+    split = fabric(("s1", "s2"), ("s3", "s4"))
+    with pytest.raises(ValueError, match="no fabric path from s1 to s3"):
+        path_pair(split, "s1", "s3")
