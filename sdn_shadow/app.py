@@ -35,10 +35,12 @@ from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.pipeline import Subsystem, Table
 from sdn_shadow.telemetry.decode import FlowStats, decode_flow_stats, decode_port_stats
 from sdn_shadow.telemetry.multipart import DecodeError
+from sdn_shadow.telemetry.profile_store import ProfileStore
 from sdn_shadow.telemetry.store import SeriesStore
 
 LOG = logging.getLogger("sdn_shadow")
 TICK = 0.1  # seconds between poll-loop checks
+PROFILE_SAVE = 60.0  # seconds between saves of the client profiles
 FORECAST_SERIES = ("network:", "client:", "link:")
 
 
@@ -100,9 +102,12 @@ class ShadowApp(app_manager.OSKenApp):
         self.polls = [_Poll("ports", tel.port_interval), _Poll("demand", tel.flow_interval),
                       _Poll("mirror", config.controller.stats_interval)]
         self.store = SeriesStore(tel.history, tel.window, tel.retention)
-        if tel.history:
-            LOG.info("series history in %s: %d series reloaded", tel.history,
-                     len(self.store.series_keys()))
+        self.profile_store = ProfileStore(tel.history) if tel.history else None
+        self.profiles_saved = time.time()
+        if self.profile_store is not None:
+            self.core.profiles = self.profile_store.load(**self.core.profiles.settings())
+            LOG.info("history in %s: %d series, %d client profiles reloaded", tel.history,
+                     len(self.store.series_keys()), len(self.core.profiles))
         self.metrics_server = None
         listen = Settings.metrics or tel.metrics
         if listen:
@@ -190,7 +195,7 @@ class ShadowApp(app_manager.OSKenApp):
                 pending.flows += installed_flows(stats)
                 pending.flows_done = stats.complete
             elif kind == "demand":
-                self.store.append(now, self.core.demand.flow_stats(now, dpid, stats))
+                self.store.append(now, self.core.flow_demand(now, dpid, stats))
                 return
             elif kind == "mirror":
                 self.core.mirror_flow_stats(now, dpid, installed_flows(stats))
@@ -344,6 +349,9 @@ class ShadowApp(app_manager.OSKenApp):
             depth = min(self.core.config.telemetry.window, max(needed, 256))
             history = self.store.matrix(keys, depth)
             allocations = self.core.forecast(started, keys, history)
+            if self.profile_store is not None and started - self.profiles_saved >= PROFILE_SAVE:
+                self.profile_store.save(self.core.profiles)
+                self.profiles_saved = started
             for name, alloc in allocations.items():
                 if alloc.changed:
                     LOG.info("allocation %s (%s): hold %.0f B/s (forecast %.0f, upper %.0f)%s",

@@ -22,6 +22,8 @@ from sdn_shadow.openflow.messages import (
     Message,
 )
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
+from sdn_shadow.telemetry.decode import FlowStats
+from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
 
 FlowKey = tuple[int, int, Match]
 
@@ -111,6 +113,8 @@ class ShadowCore:
         self.forecasts: dict[str, SeriesForecastView] = {}
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
+        self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
+        self.prior: np.ndarray | None = None  # population prior of established clients
 
     @property
     def step_seconds(self) -> float:
@@ -144,20 +148,31 @@ class ShadowCore:
         `history` has a row per key, oldest point first, NaN where a series has no point.
         """
         forecasts: dict[str, SeriesForecastView] = {}
+        names = np.asarray(keys, dtype=object)
+        is_client = np.array([k.startswith("client:") for k in keys], dtype=bool)
         if history.size:
             needed = min(self.history_needed(), history.shape[1])
             full = ~np.isnan(history).any(axis=1)
             recent = ~full & ~np.isnan(history[:, -needed:]).any(axis=1)
-            # Young series (NaN-padded in front) are fitted on the points they have.
-            for rows, Y in ((full, history), (recent, history[:, -needed:])):
-                if not rows.any():
-                    continue
-                Y = np.maximum(Y[rows], 0.0)
-                result = self.forecaster().fit_series(Y).forecast(Y)
-                for key, p, lo, hi in zip(np.asarray(keys)[rows], result.point, result.lower,
-                                          result.upper, strict=True):
-                    if np.isfinite([p, lo, hi]).all():  # no half-calibrated intervals
-                        forecasts[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
+            # Established series fit on their whole window; their client models
+            # become the population prior that young clients are shrunk towards.
+            model = self._fit_into(forecasts, names[full], history[full])
+            if model is not None and is_client[full].any():
+                self.prior = population_prior(model.coef_[is_client[full]])
+            young = history[recent][:, -needed:]
+            prior = None
+            if self.prior is not None and young.size:
+                prior = np.where(is_client[recent][:, None], self.prior, 0.0)
+            self._fit_into(forecasts, names[recent], young, prior)
+        # Clients too young even for that are forecast from their profile alone.
+        rest = [k for k in self.profiles.client_keys() if k not in forecasts]
+        if rest:
+            target = now + self.config.forecast.horizon
+            for key, p, lo, hi in zip(rest, *self.profiles.forecast(rest, target, self.config
+                                                                    .forecast.level),
+                                      strict=True):
+                if np.isfinite([p, lo, hi]).all():
+                    forecasts[key] = SeriesForecastView(float(p), float(lo), float(hi))
         self.forecasts = forecasts
         self.forecast_at = now
         for network in self.allocator.policies:
@@ -262,6 +277,25 @@ class ShadowCore:
             for key, counts in by_flow.items():
                 totals[self.plans[dpid].mirror_flows[key]].add(*counts)
         return totals
+
+    def _fit_into(self, out: dict[str, SeriesForecastView], keys: np.ndarray, Y: np.ndarray,
+                  prior: np.ndarray | None = None) -> SlidingWindowForecaster | None:
+        """Fit and forecast the rows of Y; keep finite forecasts (no half-calibrated ones)."""
+        if not len(keys):
+            return None
+        Y = np.maximum(Y, 0.0)
+        model = self.forecaster().fit_series(Y, prior_coef=prior)
+        result = model.forecast(Y)
+        for key, p, lo, hi in zip(keys, result.point, result.lower, result.upper, strict=True):
+            if np.isfinite([p, lo, hi]).all():
+                out[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
+        return model
+
+    def flow_demand(self, now: float, dpid: int, stats: FlowStats) -> dict[str, float]:
+        """Client and network rates from a flow stats reply; clients' profiles learn from them."""
+        values = self.demand.flow_stats(now, dpid, stats)
+        self.profiles.observe(now, values)
+        return values
 
     def metrics(self) -> dict:
         """Snapshot for the Prometheus endpoint: status plus rates, forecasts, allocations."""

@@ -1,4 +1,4 @@
-"""Datapath-free OpenFlow 1.3 messages: flows, groups, actions as frozen, hashable values.
+"""Datapath-free OpenFlow 1.3 messages: flows, groups, meters, actions as frozen, hashable values.
 
 Decision code builds these; `wire.py` packs them to bytes for the switch and
 `ofctl.py` renders them as `ovs-ofctl` text. Every value is canonical (MACs in
@@ -20,6 +20,8 @@ OFPP_CONTROLLER = 0xFFFFFFFD
 OFPP_ANY = 0xFFFFFFFF
 OFPG_ANY = 0xFFFFFFFF
 OFPTT_ALL = 0xFF
+OFPM_MAX = 0xFFFF0000
+OFPM_ALL = 0xFFFFFFFF
 ETH_TYPE_IP = 0x0800
 ETH_TYPE_ARP = 0x0806
 ETH_TYPE_VLAN = 0x8100
@@ -200,10 +202,20 @@ class GotoTable:
     table_id: int
 
 
-Instruction = ApplyActions | WriteActions | WriteMetadata | GotoTable
+@dataclass(frozen=True, slots=True)
+class MeterInstruction:
+    """Send the packet through meter `meter_id` (OFPIT_METER) before anything else."""
 
-#: Instruction order required by OpenFlow 1.3 (and checked by OVS).
-INSTRUCTION_ORDER = {ApplyActions: 0, WriteActions: 2, WriteMetadata: 3, GotoTable: 4}
+    meter_id: int
+
+
+Instruction = MeterInstruction | ApplyActions | WriteActions | WriteMetadata | GotoTable
+
+#: Instruction order required by OpenFlow 1.3 (and checked by OVS): meter,
+#: apply-actions, (clear-actions,) write-actions, write-metadata, goto-table.
+INSTRUCTION_ORDER = {
+    MeterInstruction: 0, ApplyActions: 1, WriteActions: 3, WriteMetadata: 4, GotoTable: 5,
+}  # fmt: skip
 
 
 def content_hash(*parts: object) -> int:
@@ -260,6 +272,40 @@ class Group:
     buckets: tuple[Bucket, ...]
 
 
+#: Meter rate units (OFPMF_KBPS, OFPMF_PKTPS) and band types (OFPMBT_*).
+METER_UNITS = {"kbps": 1, "pktps": 2}
+METER_BAND_TYPES = {"drop": 1, "dscp_remark": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class MeterBand:
+    """Above `rate` drop (or dscp_remark by `prec_level`); `burst_size` needs a burst meter."""
+
+    rate: int
+    burst_size: int = 0
+    type: str = "drop"
+    prec_level: int = 0
+
+
+def _band_key(band: MeterBand) -> tuple[int, str, int, int]:
+    """Canonical band order: by rate (the switch picks the highest band exceeded)."""
+    return (band.rate, band.type, band.burst_size, band.prec_level)
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """A meter entry (rates in kbit/s or packets/s); bands are kept sorted by rate."""
+
+    meter_id: int
+    bands: tuple[MeterBand, ...]
+    unit: str = "kbps"
+    burst: bool = False
+    stats: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", tuple(sorted(self.bands, key=_band_key)))
+
+
 # --- messages --------------------------------------------------------------
 
 
@@ -304,11 +350,35 @@ class GroupDelete:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterAdd:
+    """Add `meter` (the switch rejects an id already in use)."""
+
+    meter: Meter
+
+
+@dataclass(frozen=True, slots=True)
+class MeterModify:
+    """Replace the flags and bands of an existing meter (its flows keep using it)."""
+
+    meter: Meter
+
+
+@dataclass(frozen=True, slots=True)
+class MeterDelete:
+    """Delete meter `meter_id` and every flow using it (OFPM_ALL deletes every meter)."""
+
+    meter_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Barrier:
     """Barrier request: the switch answers when everything before it is done."""
 
 
-Message = FlowAdd | FlowDelete | GroupAdd | GroupModify | GroupDelete | Barrier
+Message = (
+    FlowAdd | FlowDelete | GroupAdd | GroupModify | GroupDelete
+    | MeterAdd | MeterModify | MeterDelete | Barrier
+)  # fmt: skip
 
 
 def delete_strict(flow: Flow) -> FlowDelete:

@@ -1,4 +1,4 @@
-"""Render `messages` flows and groups as `ovs-ofctl -O OpenFlow13` add-flows / add-groups text."""
+"""Render `messages` flows, groups and meters as `ovs-ofctl -O OpenFlow13` text."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from sdn_shadow.openflow.messages import (
     Instruction,
     Match,
     MatchValue,
+    Meter,
+    MeterInstruction,
     Output,
     OutputTrunc,
     PopVlan,
@@ -28,7 +30,7 @@ from sdn_shadow.openflow.messages import (
     WriteActions,
     WriteMetadata,
 )
-from sdn_shadow.openflow.wire import MOVE_BITS, check_group
+from sdn_shadow.openflow.wire import MOVE_BITS, check_group, check_meter
 
 #: OXM name -> the name ovs-ofctl parses in a match (ovs-fields(7)).
 MATCH_NAMES: dict[str, str] = {
@@ -178,6 +180,8 @@ def _instruction(inst: Instruction) -> str:
         return f"write_metadata:{inst.metadata:#x}/{inst.mask:#x}"
     if isinstance(inst, GotoTable):
         return f"goto_table:{inst.table_id}"
+    if isinstance(inst, MeterInstruction):
+        return f"meter:{inst.meter_id}"
     raise TypeError(f"not an instruction: {inst!r}")
 
 
@@ -212,3 +216,19 @@ def group_to_ofctl(group: Group) -> str:
     check_group(group)
     buckets = "".join("," + _bucket(b, group.type) for b in group.buckets)
     return f"group_id={group.group_id},type={group.type}{buckets}"
+
+
+def meter_to_ofctl(meter: Meter) -> str:
+    """The argument of `ovs-ofctl -O OpenFlow13 add-meter` (ValueError if OVS would reject it)."""
+    check_meter(meter)
+    flags = [meter.unit] + ["burst"] * meter.burst + ["stats"] * meter.stats
+    bands = []
+    for band in meter.bands:
+        text = f"type={band.type},rate={band.rate}"
+        if band.burst_size:
+            text += f",burst_size={band.burst_size}"
+        if band.type == "dscp_remark":
+            text += f",prec_level={band.prec_level}"
+        bands.append(text)
+    # ovs-ofctl takes `band=` once: each further band starts at its `type=`
+    return f"meter={meter.meter_id},{','.join(flags)},band={','.join(bands)}"

@@ -9,7 +9,10 @@ from collections.abc import Callable, Iterable
 from sdn_shadow.openflow.messages import (
     GROUP_TYPES,
     MATCH_FIELDS,
+    METER_BAND_TYPES,
+    METER_UNITS,
     OFPG_ANY,
+    OFPM_MAX,
     OFPP_ANY,
     OFPVID_PRESENT,
     Action,
@@ -27,6 +30,11 @@ from sdn_shadow.openflow.messages import (
     Match,
     MatchValue,
     Message,
+    Meter,
+    MeterAdd,
+    MeterDelete,
+    MeterInstruction,
+    MeterModify,
     Output,
     OutputTrunc,
     PopVlan,
@@ -45,12 +53,20 @@ OFPT_FLOW_MOD = 14
 OFPT_GROUP_MOD = 15
 OFPT_BARRIER_REQUEST = 20
 OFPT_BARRIER_REPLY = 21
+OFPT_METER_MOD = 29
 OFPFC_ADD = 0
 OFPFC_DELETE = 3
 OFPFC_DELETE_STRICT = 4
 OFPGC_ADD = 0
 OFPGC_MODIFY = 1
 OFPGC_DELETE = 2
+OFPMC_ADD = 0
+OFPMC_MODIFY = 1
+OFPMC_DELETE = 2
+OFPMF_BURST = 1 << 2
+OFPMF_STATS = 1 << 3
+#: Most bands per meter in OVS 3.1's userspace datapath (`ovs-ofctl meter-features`).
+OVS_MAX_BANDS = 8
 OFP_NO_BUFFER = 0xFFFFFFFF
 OFPMT_OXM = 1
 OFPXMC_OPENFLOW_BASIC = 0x8000
@@ -62,6 +78,7 @@ _OFPIT_GOTO_TABLE = 1
 _OFPIT_WRITE_METADATA = 2
 _OFPIT_WRITE_ACTIONS = 3
 _OFPIT_APPLY_ACTIONS = 4
+_OFPIT_METER = 6
 _OFPAT_OUTPUT = 0
 _OFPAT_PUSH_VLAN = 17
 _OFPAT_POP_VLAN = 18
@@ -84,6 +101,9 @@ _OXM_HEADER = struct.Struct("!I")
 _INST_GOTO = struct.Struct("!HHB3x")
 _INST_METADATA = struct.Struct("!HH4xQQ")
 _INST_ACTIONS = struct.Struct("!HH4x")
+_INST_METER = struct.Struct("!HHI")
+_METER_MOD = struct.Struct("!BBHIHHI")  # header + command, flags, meter_id
+_METER_BAND = struct.Struct("!HHIIB3x")  # type, len, rate, burst_size, prec_level, pad
 _ACT_OUTPUT = struct.Struct("!HHIH6x")
 _ACT_GROUP = struct.Struct("!HHI")
 _ACT_PUSH_VLAN = struct.Struct("!HHH2x")
@@ -337,6 +357,7 @@ _INSTRUCTION_PACKERS: dict[type, Callable[..., bytes]] = {
     WriteActions: _pack_action_list(_OFPIT_WRITE_ACTIONS),
     WriteMetadata: lambda i: _INST_METADATA.pack(_OFPIT_WRITE_METADATA, 24, i.metadata, i.mask),
     GotoTable: lambda i: _INST_GOTO.pack(_OFPIT_GOTO_TABLE, 8, i.table_id),
+    MeterInstruction: lambda i: _INST_METER.pack(_OFPIT_METER, 8, i.meter_id),
 }
 
 
@@ -426,12 +447,68 @@ def _pack_group_delete(msg: GroupDelete, xid: int) -> bytes:
     return _GROUP_MOD.pack(OFP_VERSION, OFPT_GROUP_MOD, 16, xid, OFPGC_DELETE, 0, msg.group_id)
 
 
+def check_meter(meter: Meter) -> None:
+    """Raise ValueError if OVS would reject `meter` (id, unit, rates, burst sizes, band count)."""
+    name = f"meter {meter.meter_id}"
+    if not 0 < meter.meter_id <= OFPM_MAX:
+        raise ValueError(f"{name}: id must be in 1..{OFPM_MAX:#x}")
+    if meter.unit not in METER_UNITS:
+        raise ValueError(f"{name}: unknown unit {meter.unit!r}")
+    if not 0 < len(meter.bands) <= OVS_MAX_BANDS:
+        raise ValueError(f"{name}: needs 1 to {OVS_MAX_BANDS} bands")
+    for band in meter.bands:
+        if band.type not in METER_BAND_TYPES:
+            raise ValueError(f"{name}: unknown band type {band.type!r}")
+        if not 0 < band.rate <= 0xFFFFFFFF:
+            raise ValueError(f"{name}: band rate must be in 1..2**32-1")
+        # over the wire OVS ignores a burst size without the flag, and makes one up with it
+        if meter.burst and not 0 < band.burst_size <= 0xFFFFFFFF:
+            raise ValueError(f"{name}: a burst meter needs burst_size in 1..2**32-1")
+        if not meter.burst and band.burst_size:
+            raise ValueError(f"{name}: burst_size needs burst=True")
+        if band.type == "dscp_remark" and not 0 < band.prec_level <= 0xFF:
+            raise ValueError(f"{name}: a dscp_remark band needs prec_level in 1..255")
+        if band.type != "dscp_remark" and band.prec_level:
+            raise ValueError(f"{name}: only dscp_remark bands have a prec_level")
+
+
+def meter_flags(meter: Meter) -> int:
+    """The OFPMF_* flags of `meter`."""
+    flags = METER_UNITS[meter.unit]
+    if meter.burst:
+        flags |= OFPMF_BURST
+    if meter.stats:
+        flags |= OFPMF_STATS
+    return flags
+
+
+def _meter_mod(command: int, meter: Meter, xid: int) -> bytes:
+    """OFPT_METER_MOD carrying `meter`'s flags and bands."""
+    check_meter(meter)
+    bands = b"".join(
+        _METER_BAND.pack(METER_BAND_TYPES[b.type], 16, b.rate, b.burst_size, b.prec_level)
+        for b in meter.bands
+    )
+    return _METER_MOD.pack(
+        OFP_VERSION, OFPT_METER_MOD, 16 + len(bands), xid,
+        command, meter_flags(meter), meter.meter_id,
+    ) + bands  # fmt: skip
+
+
+def _pack_meter_delete(msg: MeterDelete, xid: int) -> bytes:
+    """OFPT_METER_MOD / OFPMC_DELETE (no flags, no bands)."""
+    return _METER_MOD.pack(OFP_VERSION, OFPT_METER_MOD, 16, xid, OFPMC_DELETE, 0, msg.meter_id)
+
+
 _PACKERS: dict[type, Callable[..., bytes]] = {
     FlowAdd: _pack_flow_add,
     FlowDelete: _pack_flow_delete,
     GroupAdd: lambda msg, xid: _group_mod(OFPGC_ADD, msg.group, xid),
     GroupModify: lambda msg, xid: _group_mod(OFPGC_MODIFY, msg.group, xid),
     GroupDelete: _pack_group_delete,
+    MeterAdd: lambda msg, xid: _meter_mod(OFPMC_ADD, msg.meter, xid),
+    MeterModify: lambda msg, xid: _meter_mod(OFPMC_MODIFY, msg.meter, xid),
+    MeterDelete: _pack_meter_delete,
     Barrier: lambda msg, xid: _HEADER.pack(OFP_VERSION, OFPT_BARRIER_REQUEST, _BARRIER_LEN, xid),
 }
 

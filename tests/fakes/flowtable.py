@@ -2,7 +2,9 @@
 
 Used by component tests to drive the real compiler and core without a switch:
 apply the messages the core returns, inject a packet at a port, and see which
-ports it (and its copies) come out of, across fabric links.
+ports it (and its copies) come out of, across fabric links. Meters don't police
+here (that is rate-based); a packet records the ids of the meters it passed in
+`packet["meters"]`, in order, across switches.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sdn_shadow.config.model import Config
 from sdn_shadow.core import InstalledFlow
 from sdn_shadow.openflow.messages import (
     MATCH_FIELDS,
+    OFPM_ALL,
     OFPP_IN_PORT,
     OFPTT_ALL,
     ApplyActions,
@@ -28,6 +31,11 @@ from sdn_shadow.openflow.messages import (
     GroupDelete,
     GroupModify,
     Message,
+    Meter,
+    MeterAdd,
+    MeterDelete,
+    MeterInstruction,
+    MeterModify,
     Output,
     OutputTrunc,
     PopVlan,
@@ -38,6 +46,7 @@ from sdn_shadow.openflow.messages import (
     WriteMetadata,
     content_hash,
 )
+from sdn_shadow.openflow.wire import check_meter
 
 Packet = dict[str, object]
 
@@ -72,12 +81,13 @@ def _match_subset(general: tuple, specific: tuple) -> bool:
 
 @dataclass
 class FakeSwitch:
-    """Flow tables and groups of one switch."""
+    """Flow tables, groups and meters of one switch."""
 
     dpid: int
     name: str
     flows: dict[tuple, Flow] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
+    meters: dict[int, Meter] = field(default_factory=dict)
 
     def apply(self, msgs: list[Message]) -> None:
         """Apply messages in order, as OVS would (rejecting what it would reject)."""
@@ -88,6 +98,9 @@ class FakeSwitch:
                         if isinstance(action, GroupAction) and action.group_id not in self.groups:
                             raise FakeSwitchError(f"{self.name}: flow uses missing group "
                                                   f"{action.group_id:#x}")
+                for meter_id in _meters_used(msg.flow):
+                    if meter_id not in self.meters:
+                        raise FakeSwitchError(f"{self.name}: flow uses missing meter {meter_id}")
                 self.flows[msg.flow.key] = msg.flow
             elif isinstance(msg, FlowDelete):
                 self._delete(msg)
@@ -102,8 +115,31 @@ class FakeSwitch:
                 for key, flow in list(self.flows.items()):
                     if msg.group_id in _groups_used(flow):
                         del self.flows[key]  # OpenFlow deletes flows using a deleted group
+            elif isinstance(msg, MeterAdd | MeterModify):
+                self._set_meter(msg.meter, replace=isinstance(msg, MeterModify))
+            elif isinstance(msg, MeterDelete):
+                gone = set(self.meters) if msg.meter_id == OFPM_ALL else {msg.meter_id}
+                for meter_id in gone:
+                    self.meters.pop(meter_id, None)  # OVS: no error for a missing meter
+                for key, flow in list(self.flows.items()):
+                    if gone & _meters_used(flow):
+                        del self.flows[key]  # OpenFlow deletes flows using a deleted meter
             elif not isinstance(msg, Barrier):
                 raise FakeSwitchError(f"unknown message {msg!r}")
+
+    def _set_meter(self, meter: Meter, replace: bool) -> None:
+        """Add or modify a meter, rejecting what OVS 3.1's userspace datapath rejects."""
+        try:
+            check_meter(meter)
+        except ValueError as exc:
+            raise FakeSwitchError(f"{self.name}: {exc}") from None
+        if any(band.type != "drop" for band in meter.bands):
+            raise FakeSwitchError(f"{self.name}: meter {meter.meter_id}: OVS only has drop bands")
+        if replace and meter.meter_id not in self.meters:
+            raise FakeSwitchError(f"{self.name}: meter {meter.meter_id} does not exist")
+        if not replace and meter.meter_id in self.meters:
+            raise FakeSwitchError(f"{self.name}: meter {meter.meter_id} exists")
+        self.meters[meter.meter_id] = meter
 
     def _delete(self, msg: FlowDelete) -> None:
         for key, flow in list(self.flows.items()):
@@ -121,6 +157,10 @@ class FakeSwitch:
         """The table as a flow stats reply would show it."""
         return [InstalledFlow(f.table_id, f.priority, f.match, f.cookie)
                 for f in self.flows.values()]
+
+    def installed_meters(self) -> list[Meter]:
+        """The meters, by id, as a meter config stats reply would show them."""
+        return [self.meters[meter_id] for meter_id in sorted(self.meters)]
 
     def lookup(self, table_id: int, packet: Packet) -> Flow | None:
         """The highest-priority flow of `table_id` matching `packet` (ties are an error)."""
@@ -157,6 +197,8 @@ class FakeSwitch:
                     pkt["metadata"] = (old & ~inst.mask) | (inst.metadata & inst.mask)
                 elif isinstance(inst, GotoTable):
                     table_id = inst.table_id
+                elif isinstance(inst, MeterInstruction):
+                    pkt["meters"] = (*pkt.get("meters", ()), inst.meter_id)  # type: ignore[misc]
         self._run(tuple(action_set.values()), pkt, outputs)
         return outputs
 
@@ -206,6 +248,10 @@ class FakeSwitch:
 def _groups_used(flow: Flow) -> set[int]:
     return {a.group_id for i in flow.instructions for a in getattr(i, "actions", ())
             if isinstance(a, GroupAction)}
+
+
+def _meters_used(flow: Flow) -> set[int]:
+    return {i.meter_id for i in flow.instructions if isinstance(i, MeterInstruction)}
 
 
 @dataclass(frozen=True)

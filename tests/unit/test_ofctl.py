@@ -15,6 +15,8 @@ import pytest
 
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import (
+    OFPM_ALL,
+    OFPM_MAX,
     OFPP_CONTROLLER,
     OFPP_IN_PORT,
     ApplyActions,
@@ -27,6 +29,12 @@ from sdn_shadow.openflow.messages import (
     GroupAction,
     GroupAdd,
     Match,
+    Meter,
+    MeterAdd,
+    MeterBand,
+    MeterDelete,
+    MeterInstruction,
+    MeterModify,
     Output,
     OutputTrunc,
     PopVlan,
@@ -43,6 +51,7 @@ from sdn_shadow.openflow.ofctl import (
     group_to_ofctl,
     instructions_to_ofctl,
     match_to_ofctl,
+    meter_to_ofctl,
 )
 
 OFPP_LOCAL = 0xFFFFFFFE
@@ -138,6 +147,9 @@ def test_action(action, text: str):
              WriteMetadata(1, 1), GotoTable(7)),
             "pop_vlan,output:1,write_actions(output:2),write_metadata:0x1/0x1,goto_table:7",
         ),
+        ((MeterInstruction(3),), "meter:3"),
+        ((MeterInstruction(3), ApplyActions(()), GotoTable(1)), "meter:3,goto_table:1"),
+        ((MeterInstruction(OFPM_MAX), ApplyActions((Output(1),))), "meter:4294901760,output:1"),
     ],
 )  # fmt: skip
 def test_instructions(instructions, text: str):
@@ -148,6 +160,12 @@ def test_flow_sorts_instructions_and_renders_match_all():
     flow = Flow(1, 0, 0, match(), (GotoTable(2), ApplyActions((Output(1),))))
     expected = f"table=1,priority=0,cookie={flow.cookie:#x},actions=output:1,goto_table:2"
     assert flow_to_ofctl(flow) == expected
+
+
+def test_meter_comes_first_in_flow_text():
+    # ovs-ofctl: "invalid instruction ordering: meter must appear before apply_actions"
+    flow = Flow(1, 5, 0, match(in_port=1), (ApplyActions((Output(2),)), MeterInstruction(4)))
+    assert flow_to_ofctl(flow).endswith(",in_port=1,actions=meter:4,output:2")
 
 
 @pytest.mark.parametrize(
@@ -171,6 +189,23 @@ def test_group(group: Group, text: str):
 
 
 @pytest.mark.parametrize(
+    ("meter", "text"),
+    [
+        (Meter(1, (MeterBand(50_000),)), "meter=1,kbps,stats,band=type=drop,rate=50000"),
+        (Meter(2, (MeterBand(100),), unit="pktps", stats=False),
+         "meter=2,pktps,band=type=drop,rate=100"),
+        (Meter(3, (MeterBand(2000, 200), MeterBand(1000, 100)), burst=True),
+         "meter=3,kbps,burst,stats,band=type=drop,rate=1000,burst_size=100,"
+         "type=drop,rate=2000,burst_size=200"),
+        (Meter(4, (MeterBand(10, 5, "dscp_remark", 2),), unit="pktps", burst=True, stats=False),
+         "meter=4,pktps,burst,band=type=dscp_remark,rate=10,burst_size=5,prec_level=2"),
+    ],
+)  # fmt: skip
+def test_meter(meter: Meter, text: str):
+    assert meter_to_ofctl(meter) == text
+
+
+@pytest.mark.parametrize(
     "render",
     [
         lambda: action_to_ofctl(SetField("ipv4_dst", "10.0.0.0/24")),  # masked: OpenFlow 1.5
@@ -183,6 +218,14 @@ def test_group(group: Group, text: str):
         lambda: group_to_ofctl(Group(1, "all", (Bucket((Output(1),), weight=2),))),
         lambda: group_to_ofctl(Group(1, "ff", (Bucket((Output(1),)),))),
         lambda: group_to_ofctl(Group(1, "indirect", ())),
+        lambda: meter_to_ofctl(Meter(0, (MeterBand(1),))),
+        lambda: meter_to_ofctl(Meter(OFPM_ALL, (MeterBand(1),))),
+        lambda: meter_to_ofctl(Meter(1, ())),  # ovs-ofctl: must specify bands
+        lambda: meter_to_ofctl(Meter(1, (MeterBand(0),))),  # ovs-ofctl: band must have 'rate'
+        lambda: meter_to_ofctl(Meter(1, (MeterBand(5, 1),))),  # burst_size needs 'burst'
+        lambda: meter_to_ofctl(Meter(1, (MeterBand(5),), burst=True)),  # 'burst' needs one
+        lambda: meter_to_ofctl(Meter(1, (MeterBand(5, type="dscp_remark"),))),  # prec_level
+        lambda: meter_to_ofctl(Meter(1, (MeterBand(5),), unit="bps")),
     ],
 )
 def test_what_ovs_would_reject_raises_value_error(render):
@@ -247,6 +290,23 @@ FLOWS = [
     Flow(4, 2, 5, match(in_port=3, metadata=1), (ApplyActions((GroupAction(6),)),)),
 ]  # fmt: skip
 
+#: Meters OVS 3.1's userspace datapath accepts (drop bands only), and flows using them.
+METERS = [
+    Meter(1, (MeterBand(50_000),)),
+    Meter(2, (MeterBand(1000, 100), MeterBand(500, 50)), burst=True, stats=False),
+    Meter(3, (MeterBand(100),), unit="pktps", stats=False),
+    Meter(4, (MeterBand(200, 20),), unit="pktps", burst=True),
+    Meter(OFPM_MAX, tuple(MeterBand(1000 * (i + 1)) for i in range(wire.OVS_MAX_BANDS))),
+]
+METER_FLOWS = [
+    Flow(0, 100, 6, match(in_port=1), (MeterInstruction(1), ApplyActions((Output(2),)))),
+    Flow(0, 90, 6, match(in_port=2, eth_type=IP),
+         (GotoTable(1), WriteMetadata(5), MeterInstruction(2))),
+    Flow(0, 80, 6, match(in_port=3), (MeterInstruction(OFPM_MAX), WriteActions((Output(1),)))),
+    Flow(1, 10, 6, match(metadata=5), (MeterInstruction(3),)),
+    Flow(1, 20, 6, match(metadata=6), (ApplyActions((Output(3),)), MeterInstruction(4))),
+]  # fmt: skip
+
 
 # --- OVS tooling ---------------------------------------------------------------------
 
@@ -293,7 +353,7 @@ def _decoded(text: str) -> str:
     return lines[0].split("): ", 1)[1]
 
 
-@pytest.mark.parametrize("flow", FLOWS, ids=lambda f: f"t{f.table_id}p{f.priority}")
+@pytest.mark.parametrize("flow", FLOWS + METER_FLOWS, ids=lambda f: f"t{f.table_id}p{f.priority}")
 def test_ovs_reads_our_text_and_our_bytes_the_same(flow: Flow):
     """ovs-ofctl parses the text and decodes the bytes of the same flow to the same flow mod."""
     _require_ovs_ofctl()
@@ -303,16 +363,44 @@ def test_ovs_reads_our_text_and_our_bytes_the_same(flow: Flow):
     assert _decoded(from_wire) == _decoded(from_text)
 
 
+def _meter_tokens(ofctl_text: str) -> list[str]:
+    """`meter=1,kbps,band=type=drop,rate=5` as ["meter=1", "kbps", "type=drop", "rate=5"]."""
+    return [token.removeprefix("band=") for token in ofctl_text.split(",")]
+
+
+def _printed_meter_tokens(printed: str) -> list[str]:
+    """The same tokens from ovs-ofctl's print of a meter mod (`ADD meter=1 kbps bands=...`)."""
+    assert "decode error" not in printed, printed
+    body = printed.split("): ", 1)[1]
+    command, rest = body.split(" ", 1)
+    assert command in ("ADD", "MOD"), printed
+    return rest.replace("bands=", "").split()
+
+
+#: Beyond METERS: what ovs-ofctl can decode though OVS's datapaths reject it (dscp_remark).
+PRINT_METERS = METERS + [
+    Meter(5, (MeterBand(8000, type="dscp_remark", prec_level=1), MeterBand(10_000))),
+    Meter(6, (MeterBand(10, 5, "dscp_remark", 255),), unit="pktps", burst=True),
+]
+
+
+@pytest.mark.parametrize("meter", PRINT_METERS, ids=lambda m: f"meter{m.meter_id}")
+@pytest.mark.parametrize("kind", [MeterAdd, MeterModify])
+def test_ovs_decodes_our_meter_bytes_to_our_meter_text(kind, meter: Meter):
+    _require_ovs_ofctl()
+    printed = _run("ovs-ofctl", "ofp-print", wire.pack(kind(meter), 1).hex())
+    assert _printed_meter_tokens(printed) == _meter_tokens(meter_to_ofctl(meter))
+
+
 # --- a real bridge ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def bridge() -> Iterator[str]:
-    """A fresh OpenFlow 1.3 netdev bridge with internal ports 1-3; deleted afterwards."""
+def _fresh_bridge(prefix: str) -> Iterator[str]:
+    """A fresh OpenFlow 1.3 netdev bridge `prefix*` with internal ports 1-3; deleted afterwards."""
     _require_ovs()
-    name = f"shwire{secrets.token_hex(2)}"
+    name = f"{prefix}{secrets.token_hex(2)}"
     while subprocess.run(["ovs-vsctl", "br-exists", name]).returncode == 0:
-        name = f"shwire{secrets.token_hex(2)}"  # never touch a bridge we did not create
+        name = f"{prefix}{secrets.token_hex(2)}"  # never touch a bridge we did not create
     created = False
     try:
         _run("ovs-vsctl", "add-br", name, "--", "set", "bridge", name, "datapath_type=netdev",
@@ -326,6 +414,18 @@ def bridge() -> Iterator[str]:
     finally:
         if created:
             subprocess.run(["ovs-vsctl", "--if-exists", "del-br", name], check=False)
+
+
+@pytest.fixture
+def bridge() -> Iterator[str]:
+    """A fresh netdev bridge for flows and groups."""
+    yield from _fresh_bridge("shwire")
+
+
+@pytest.fixture
+def meter_bridge() -> Iterator[str]:
+    """A fresh netdev bridge for meters (the netdev datapath implements them)."""
+    yield from _fresh_bridge("shmeter")
 
 
 def _ofctl(*args: str) -> str:
@@ -431,3 +531,84 @@ def test_wire_bytes_install_what_the_text_installs(bridge: str, tmp_path: Path):
         controller.close()
     assert errors == []
     assert by_wire == by_text
+
+
+def _dump_meters(bridge: str) -> list[str]:
+    """Meters as sorted one-line entries (`meter=1 kbps stats bands= type=drop rate=5`)."""
+    text = _ofctl("dump-meters", bridge)
+    header, _, body = text.partition("\n")
+    assert header.startswith("OFPST_METER_CONFIG reply"), text
+    entries = [" ".join(entry.split()) for entry in body.split("\n\n")]
+    return sorted(entry for entry in entries if entry)
+
+
+@pytest.mark.integration
+def test_meters_through_text_and_bytes_install_the_same(meter_bridge: str, tmp_path: Path):
+    """Meters and flows using them: once with ovs-ofctl text, once with wire.pack_many."""
+    for meter in METERS:
+        _ofctl("add-meter", meter_bridge, meter_to_ofctl(meter))
+    flows = tmp_path / "flows.txt"
+    flows.write_text("".join(flow_to_ofctl(f) + "\n" for f in METER_FLOWS))
+    _ofctl("add-flows", meter_bridge, str(flows))
+    by_text = (_dump_meters(meter_bridge), _dump(meter_bridge)[0])
+    assert len(by_text[0]) == len(METERS)
+    assert len(by_text[1]) == len(METER_FLOWS)
+    assert all(" actions=meter:" in line for line in by_text[1])
+    _ofctl("del-flows", meter_bridge)
+    _ofctl("del-meters", meter_bridge)
+    assert (_dump_meters(meter_bridge), _dump(meter_bridge)[0]) == ([], [])
+
+    msgs = [MeterAdd(m) for m in METERS] + [FlowAdd(f) for f in METER_FLOWS] + [Barrier()]
+    controller = _Controller(meter_bridge)
+    try:
+        errors = controller.push(wire.pack_many(msgs, 100), barrier_xid=100 + len(msgs) - 1)
+        by_wire = (_dump_meters(meter_bridge), _dump(meter_bridge)[0])
+    finally:
+        controller.close()
+    assert errors == []
+    assert by_wire == by_text
+
+
+OFPET_METER_MOD_FAILED = 12
+OFPMMFC_METER_EXISTS = 1
+OFPMMFC_INVALID_METER = 2
+OFPMMFC_UNKNOWN_METER = 3
+OFPMMFC_BAD_BAND = 8
+
+
+@pytest.mark.integration
+def test_ovs_meter_semantics_the_fake_switch_copies(meter_bridge: str):
+    """What tests/fakes/flowtable.py mimics, checked on a real switch over the wire."""
+    meter, other = METERS[0], METERS[2]
+    uses = [f for f in METER_FLOWS if MeterInstruction(meter.meter_id) in f.instructions]
+    dscp = Meter(9, (MeterBand(100, type="dscp_remark", prec_level=1),))
+    missing = Flow(0, 5, 6, match(in_port=2), (MeterInstruction(77), ApplyActions(())))
+    controller = _Controller(meter_bridge)
+    try:
+        msgs = [
+            MeterAdd(meter), MeterAdd(other), FlowAdd(uses[0]), MeterAdd(meter),  # exists
+            MeterModify(Meter(42, (MeterBand(1),))),  # unknown
+            FlowAdd(missing),  # invalid meter
+            MeterAdd(dscp),  # no dscp_remark in OVS
+            MeterDelete(1234),  # missing: no error
+            Barrier(),
+        ]  # fmt: skip
+        errors = controller.push(wire.pack_many(msgs, 1), barrier_xid=len(msgs))
+        assert [(xid, code) for xid, _, code in errors] == [
+            (4, OFPMMFC_METER_EXISTS), (5, OFPMMFC_UNKNOWN_METER),
+            (6, OFPMMFC_INVALID_METER), (7, OFPMMFC_BAD_BAND),
+        ]  # fmt: skip
+        assert {kind for _, kind, _ in errors} == {OFPET_METER_MOD_FAILED}
+        assert len(_dump_meters(meter_bridge)) == 2
+        assert len(_dump(meter_bridge)[0]) == 1
+
+        # deleting a meter deletes the flows that use it; OFPM_ALL deletes every meter
+        errors = controller.push(wire.pack_many([MeterDelete(meter.meter_id), Barrier()]), 2)
+        assert errors == []
+        assert _dump(meter_bridge)[0] == []
+        assert [line.split()[0] for line in _dump_meters(meter_bridge)] == ["meter=3"]
+        errors = controller.push(wire.pack_many([MeterDelete(OFPM_ALL), Barrier()]), 2)
+        assert errors == []
+        assert _dump_meters(meter_bridge) == []
+    finally:
+        controller.close()

@@ -15,7 +15,11 @@ from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import (
     GROUP_TYPES,
     MATCH_FIELDS,
+    METER_BAND_TYPES,
+    METER_UNITS,
     OFPG_ANY,
+    OFPM_ALL,
+    OFPM_MAX,
     OFPP_ANY,
     OFPP_CONTROLLER,
     OFPP_IN_PORT,
@@ -31,6 +35,12 @@ from sdn_shadow.openflow.messages import (
     GroupAdd,
     GroupDelete,
     GroupModify,
+    Meter,
+    MeterAdd,
+    MeterBand,
+    MeterDelete,
+    MeterInstruction,
+    MeterModify,
     Output,
     OutputTrunc,
     PopVlan,
@@ -101,7 +111,28 @@ def oken_instruction(inst):
         return parser.OFPInstructionWriteMetadata(inst.metadata, inst.mask)
     if isinstance(inst, GotoTable):
         return parser.OFPInstructionGotoTable(inst.table_id)
+    if isinstance(inst, MeterInstruction):
+        return parser.OFPInstructionMeter(inst.meter_id)
     raise TypeError(inst)
+
+
+def oken_band(band):
+    """OS-Ken equivalent of one of our meter bands."""
+    if band.type == "drop":
+        return parser.OFPMeterBandDrop(band.rate, band.burst_size)
+    if band.type == "dscp_remark":
+        return parser.OFPMeterBandDscpRemark(band.rate, band.burst_size, band.prec_level)
+    raise TypeError(band)
+
+
+def oken_meter_flags(meter) -> int:
+    """OFPMF_* flags of one of our meters, from OS-Ken's constants."""
+    flags = {"kbps": ofp.OFPMF_KBPS, "pktps": ofp.OFPMF_PKTPS}[meter.unit]
+    if meter.burst:
+        flags |= ofp.OFPMF_BURST
+    if meter.stats:
+        flags |= ofp.OFPMF_STATS
+    return flags
 
 
 def oken_message(msg):
@@ -137,6 +168,15 @@ def oken_message(msg):
         return parser.OFPGroupMod(DP, command, types[group.type], group.group_id, buckets)
     if isinstance(msg, GroupDelete):
         return parser.OFPGroupMod(DP, ofp.OFPGC_DELETE, ofp.OFPGT_ALL, msg.group_id, [])
+    if isinstance(msg, MeterAdd | MeterModify):
+        meter = msg.meter
+        command = ofp.OFPMC_ADD if isinstance(msg, MeterAdd) else ofp.OFPMC_MODIFY
+        return parser.OFPMeterMod(
+            DP, command=command, flags=oken_meter_flags(meter), meter_id=meter.meter_id,
+            bands=[oken_band(b) for b in meter.bands],
+        )  # fmt: skip
+    if isinstance(msg, MeterDelete):
+        return parser.OFPMeterMod(DP, ofp.OFPMC_DELETE, 0, msg.meter_id, [])
     if isinstance(msg, Barrier):
         return parser.OFPBarrierRequest(DP)
     raise TypeError(msg)
@@ -210,9 +250,13 @@ INSTRUCTIONS = [
     (WriteMetadata(0x64),),
     (WriteMetadata(0x64, 0xFFFF), GotoTable(2)),
     (WriteActions((Output(3), GroupAction(1))),),
+    (MeterInstruction(1),),
+    (MeterInstruction(OFPM_MAX), ApplyActions((Output(2),))),
     # given out of order on purpose: Flow sorts them
     (GotoTable(9), WriteActions((PopVlan(),)), WriteMetadata(1, 1), ApplyActions(tuple(ACTIONS))),
-]
+    (GotoTable(1), WriteMetadata(7), WriteActions((Output(1),)), ApplyActions((PopVlan(),)),
+     MeterInstruction(3)),
+]  # fmt: skip
 
 
 def _flow(i: int, m, insts) -> Flow:
@@ -233,6 +277,16 @@ GROUPS = [
     Group(6, "all", ()),
 ]  # fmt: skip
 
+METERS = [
+    Meter(1, (MeterBand(50_000),)),
+    Meter(2, (MeterBand(1000, 100), MeterBand(500, 50)), burst=True, stats=False),
+    Meter(3, (MeterBand(100),), unit="pktps", stats=False),
+    Meter(4, (MeterBand(200, 20),), unit="pktps", burst=True),
+    Meter(5, (MeterBand(8000, type="dscp_remark", prec_level=1), MeterBand(10_000))),
+    Meter(OFPM_MAX, tuple(MeterBand(1000 * (i + 1)) for i in range(wire.OVS_MAX_BANDS))),
+    Meter(7, (MeterBand(0xFFFFFFFF, 0xFFFFFFFF, "dscp_remark", 0xFF),), burst=True),
+]
+
 MESSAGES = (
     [FlowAdd(f) for f in FLOWS]
     + [FlowDelete(), FlowDelete(table_id=3), FlowDelete(match=match(in_port=2))]
@@ -241,7 +295,10 @@ MESSAGES = (
     + [FlowDelete(table_id=2, match=MATCHES[3], priority=7, strict=True)]
     + [GroupAdd(g) for g in GROUPS]
     + [GroupModify(g) for g in GROUPS]
-    + [GroupDelete(3), GroupDelete(OFPG_ALL), Barrier()]
+    + [GroupDelete(3), GroupDelete(OFPG_ALL)]
+    + [MeterAdd(m) for m in METERS]
+    + [MeterModify(m) for m in METERS]
+    + [MeterDelete(1), MeterDelete(OFPM_ALL), Barrier()]
 )
 
 
@@ -260,12 +317,19 @@ def test_samples_cover_every_field_action_instruction_and_group_type():
     kinds = {type(a) for a in ACTIONS}
     assert kinds == {Output, OutputTrunc, GroupAction, PushVlan, PopVlan, SetField, RegMove}
     insts = {type(i) for group in INSTRUCTIONS for i in group}
-    assert insts == {ApplyActions, WriteActions, WriteMetadata, GotoTable}
+    assert insts == {MeterInstruction, ApplyActions, WriteActions, WriteMetadata, GotoTable}
     assert {g.type for g in GROUPS} == {"all", "select", "indirect", "ff"}
+    assert {m.unit for m in METERS} == set(METER_UNITS)
+    assert {b.type for m in METERS for b in m.bands} == set(METER_BAND_TYPES)
+    assert {(m.burst, m.stats) for m in METERS} == {(False, False), (False, True),
+                                                     (True, False), (True, True)}  # fmt: skip
+    assert any(len(m.bands) > 1 for m in METERS)
     assert {type(m) for m in MESSAGES} == {
-        FlowAdd, FlowDelete, GroupAdd, GroupModify, GroupDelete, Barrier,
+        FlowAdd, FlowDelete, GroupAdd, GroupModify, GroupDelete,
+        MeterAdd, MeterModify, MeterDelete, Barrier,
     }  # fmt: skip
     assert {m.strict for m in MESSAGES if isinstance(m, FlowDelete)} == {True, False}
+    assert OFPM_ALL in {m.meter_id for m in MESSAGES if isinstance(m, MeterDelete)}
 
 
 # --- byte equality with OS-Ken ------------------------------------------------
@@ -348,7 +412,7 @@ def _check_flow_mod_layout(buf: bytes) -> None:
     while offset < len(buf):
         inst_type, inst_len = struct.unpack_from("!HH", buf, offset)
         assert inst_len >= 8 and inst_len % 8 == 0, f"instruction length {inst_len}"
-        assert inst_type in (1, 2, 3, 4), f"instruction type {inst_type}"
+        assert inst_type in (1, 2, 3, 4, 6), f"instruction type {inst_type}"
         if inst_type in (ofp.OFPIT_WRITE_ACTIONS, ofp.OFPIT_APPLY_ACTIONS):
             _check_action_list_layout(buf, offset + 8, offset + inst_len)
         offset += inst_len
@@ -452,6 +516,9 @@ def test_flow_add_round_trip(flow):
         elif isinstance(ours, WriteMetadata):
             assert isinstance(theirs, parser.OFPInstructionWriteMetadata)
             assert (theirs.metadata, theirs.metadata_mask) == (ours.metadata, ours.mask)
+        elif isinstance(ours, MeterInstruction):
+            assert isinstance(theirs, parser.OFPInstructionMeter)
+            assert theirs.meter_id == ours.meter_id
         else:
             assert isinstance(theirs, parser.OFPInstructionGotoTable)
             assert theirs.table_id == ours.table_id
@@ -495,9 +562,52 @@ def test_group_mod_round_trip(group):
     ]
 
 
+def _parsed_band(band) -> tuple:
+    """What matters in a meter band OS-Ken parsed from our bytes."""
+    if isinstance(band, parser.OFPMeterBandDrop):
+        return ("drop", band.rate, band.burst_size, 0)
+    if isinstance(band, parser.OFPMeterBandDscpRemark):
+        return ("dscp_remark", band.rate, band.burst_size, band.prec_level)
+    raise AssertionError(f"unexpected band {band!r}")
+
+
+@pytest.mark.parametrize("meter", METERS, ids=lambda m: f"meter{m.meter_id}")
+@pytest.mark.parametrize("kind", [MeterAdd, MeterModify])
+def test_meter_mod_round_trip(kind, meter):
+    # OS-Ken has no OFPMeterMod parser: read the fixed part by hand, bands with its band parser
+    buf = wire.pack(kind(meter), 6)
+    version, msg_type, length, xid, command, flags, meter_id = struct.unpack_from("!BBHIHHI", buf)
+    assert (version, msg_type, length, xid) == (4, ofp.OFPT_METER_MOD, len(buf), 6)
+    assert command == (ofp.OFPMC_ADD if kind is MeterAdd else ofp.OFPMC_MODIFY)
+    assert (flags, meter_id) == (oken_meter_flags(meter), meter.meter_id)
+    offset, bands = 16, []
+    while offset < len(buf):
+        band = parser.OFPMeterBandHeader.parser(buf, offset)
+        bands.append(band)
+        offset += band.len
+    assert offset == len(buf)
+    assert [_parsed_band(b) for b in bands] == [
+        (b.type, b.rate, b.burst_size, b.prec_level) for b in meter.bands
+    ]
+
+
+def test_meter_instruction_comes_first_on_the_wire():
+    flow = Flow(0, 1, 0, match(in_port=1), (GotoTable(1), ApplyActions(()), MeterInstruction(9)))
+    buf = wire.pack(FlowAdd(flow))
+    assert struct.unpack_from("!HHI", buf, 48 + 16) == (ofp.OFPIT_METER, 8, 9)
+    assert [type(i) for i in _parse(buf).instructions] == [
+        parser.OFPInstructionMeter, parser.OFPInstructionActions, parser.OFPInstructionGotoTable,
+    ]  # fmt: skip
+
+
 def test_group_delete_and_barrier_layout():
     assert wire.pack(GroupDelete(9), 2) == struct.pack("!BBHIHBxI", 4, 15, 16, 2, 2, 0, 9)
     assert wire.pack(Barrier(), 2) == struct.pack("!BBHI", 4, 20, 8, 2)
+
+
+def test_meter_delete_layout():
+    assert wire.pack(MeterDelete(9), 2) == struct.pack("!BBHIHHI", 4, 29, 16, 2, 2, 0, 9)
+    assert wire.pack(MeterDelete(OFPM_ALL), 3)[-4:] == b"\xff" * 4
 
 
 # --- what OpenFlow 1.3 / OVS can't carry --------------------------------------
@@ -527,6 +637,23 @@ def _add(*actions) -> FlowAdd:
         GroupAdd(Group(1, "indirect", (Bucket((Output(1),), watch_port=1),))),
         GroupAdd(Group(1, "ff", (Bucket((Output(1),)),))),
         GroupAdd(Group(1, "fast", ())),
+        MeterAdd(Meter(0, (MeterBand(100),))),  # OVS: OFPMMFC_INVALID_METER
+        MeterAdd(Meter(OFPM_MAX + 1, (MeterBand(100),))),  # a virtual meter, or OFPM_ALL
+        MeterAdd(Meter(OFPM_ALL, (MeterBand(100),))),
+        MeterModify(Meter(1, (MeterBand(100),), unit="mbps")),
+        MeterAdd(Meter(1, ())),  # OVS: OFPMMFC_OUT_OF_BANDS
+        MeterAdd(Meter(1, tuple(MeterBand(i + 1) for i in range(wire.OVS_MAX_BANDS + 1)))),
+        MeterAdd(Meter(1, (MeterBand(0),))),  # OVS: OFPMMFC_BAD_RATE
+        MeterAdd(Meter(1, (MeterBand(1 << 32),))),
+        MeterAdd(Meter(1, (MeterBand(100, type="remark"),))),
+        MeterAdd(Meter(1, (MeterBand(100, 10),))),  # OVS would drop the burst size
+        MeterAdd(Meter(1, (MeterBand(100),), burst=True)),  # OVS would make one up
+        MeterAdd(Meter(1, (MeterBand(100, 1 << 32),), burst=True)),
+        MeterAdd(Meter(1, (MeterBand(100, prec_level=1),))),  # drop bands have none
+        MeterAdd(Meter(1, (MeterBand(100, type="dscp_remark", prec_level=256),))),
+        MeterAdd(Meter(1, (MeterBand(100, type="dscp_remark"),))),  # ovs-ofctl: needs prec_level
+        MeterDelete(1 << 32),
+        FlowAdd(Flow(0, 1, 0, (), (MeterInstruction(1 << 32),))),
     ],
     ids=repr,
 )
