@@ -32,6 +32,7 @@ from sdn_shadow import osken_raw
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
+from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import Subsystem, Table
 from sdn_shadow.telemetry.decode import FlowStats, decode_flow_stats, decode_port_stats
 from sdn_shadow.telemetry.multipart import DecodeError
@@ -59,8 +60,10 @@ class _Pending:
     def __init__(self) -> None:
         self.flows: list[InstalledFlow] = []
         self.groups: list[int] = []
+        self.meters: list[Meter] = []
         self.flows_done = False
         self.groups_done = False
+        self.meters_done = False
 
 
 @dataclass
@@ -143,6 +146,7 @@ class ShadowApp(app_manager.OSKenApp):
         self._request(dp, "reconcile", parser.OFPFlowStatsRequest(
             dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, 0, 0, parser.OFPMatch()))
         dp.send_msg(parser.OFPGroupDescStatsRequest(dp, 0))
+        dp.send_msg(parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
         self._write_state()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -215,14 +219,32 @@ class ShadowApp(app_manager.OSKenApp):
             pending.groups_done = not msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE
         self._maybe_reconcile(msg.datapath)
 
+    @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
+    def _meter_config(self, ev) -> None:
+        msg = ev.msg
+        ofp = msg.datapath.ofproto
+        with self.lock:
+            pending = self.pending.get(msg.datapath.id)
+            if pending is None:
+                return
+            for m in msg.body:
+                bands = tuple(MeterBand(b.rate, b.burst_size) for b in m.bands if b.type == 1)
+                pending.meters.append(Meter(
+                    m.meter_id, bands, "pktps" if m.flags & ofp.OFPMF_PKTPS else "kbps",
+                    bool(m.flags & ofp.OFPMF_BURST), bool(m.flags & ofp.OFPMF_STATS)))
+            pending.meters_done = not msg.flags & ofp.OFPMPF_REPLY_MORE
+        self._maybe_reconcile(msg.datapath)
+
     def _maybe_reconcile(self, dp) -> None:
         with self.lock:
             pending = self.pending.get(dp.id)
-            if not (pending and pending.flows_done and pending.groups_done):
+            if not (pending and pending.flows_done and pending.groups_done
+                    and pending.meters_done):
                 return
             del self.pending[dp.id]
             start = time.time()
-            msgs = self.core.reconcile(start, dp.id, pending.flows, pending.groups)
+            msgs = self.core.reconcile(start, dp.id, pending.flows, pending.groups,
+                                       pending.meters)
             first = self._next_xids(len(msgs))
             self.barriers[dp.id] = ((first + len(msgs) - 1) & 0xFFFFFFFF, start)
             sync = self.core.switches[dp.id].last_sync
@@ -349,6 +371,12 @@ class ShadowApp(app_manager.OSKenApp):
             depth = min(self.core.config.telemetry.window, max(needed, 256))
             history = self.store.matrix(keys, depth)
             allocations = self.core.forecast(started, keys, history)
+            updates = self.core.allocation_messages(started)
+            targets = [(self.datapaths[dpid], msgs) for dpid, msgs in updates.items()
+                       if dpid in self.datapaths and self.core.switches[dpid].synced]
+            for dp, msgs in targets:
+                dp.send(wire.pack_many([*msgs, Barrier()], first_xid=self._next_xids(
+                    len(msgs) + 1)))
             if self.profile_store is not None and started - self.profiles_saved >= PROFILE_SAVE:
                 self.profile_store.save(self.core.profiles)
                 self.profiles_saved = started

@@ -20,6 +20,10 @@ from sdn_shadow.openflow.messages import (
     GroupDelete,
     Match,
     Message,
+    Meter,
+    MeterAdd,
+    MeterDelete,
+    MeterModify,
 )
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 from sdn_shadow.telemetry.decode import FlowStats
@@ -65,6 +69,7 @@ class SwitchState:
     synced_at: float | None = None
     flows: int = 0
     groups: int = 0
+    meters: int = 0
     last_sync: dict[str, int] = field(default_factory=dict)
 
 
@@ -210,20 +215,29 @@ class ShadowCore:
         dpid: int,
         installed_flows: Iterable[InstalledFlow],
         installed_groups: Iterable[int],
+        installed_meters: Iterable[Meter] = (),
     ) -> list[Message]:
         """Messages that bring switch `dpid` from what it has to exactly the desired state.
 
-        Order is make-before-break: new groups, then new or changed flows (an add
-        replaces an entry with the same key atomically), then stale flows, then
-        stale groups once nothing points at them, then a barrier. Flows whose
-        cookie already equals the desired one are left alone, so reconnecting
-        changes nothing and interrupts nothing.
+        Order is make-before-break: new groups and meters (and meter rate
+        changes), then new or changed flows (an add replaces an entry with the
+        same key atomically), then stale flows, then stale groups and meters
+        once nothing points at them, then a barrier. Flows whose cookie already
+        equals the desired one are left alone, so reconnecting changes nothing
+        and interrupts nothing.
         """
         plan = self.plan(dpid)
         have = {f.key: f.cookie for f in installed_flows}
         have_groups = set(installed_groups)
+        have_meters = {m.meter_id: m for m in installed_meters}
+        if not self.allocations:
+            # A restarted controller has not forecast yet: keep the holds the switch
+            # enforces (its last good state) until the first allocation round.
+            for meter_id in plan.meters.keys() & have_meters.keys():
+                plan.meters[meter_id] = have_meters[meter_id]
         msgs: list[Message] = [GroupAdd(g) for gid, g in plan.groups.items()
                                if gid not in have_groups]
+        msgs += _meter_changes(have_meters, plan.meters)
         msgs += [FlowAdd(f) for key, f in plan.flows.items() if have.get(key) != f.cookie]
         added = len(msgs)
         stale = [(key, cookie) for key, cookie in have.items() if key not in plan.flows]
@@ -233,6 +247,7 @@ class ShadowCore:
             for (t, p, m), cookie in stale
         ]
         msgs += [GroupDelete(gid) for gid in sorted(have_groups - set(plan.groups))]
+        msgs += [MeterDelete(mid) for mid in sorted(set(have_meters) - set(plan.meters))]
         msgs.append(Barrier())
         state = self.switches[dpid]
         state.last_sync = {"added": added, "deleted": len(msgs) - 1 - added}
@@ -243,7 +258,8 @@ class ShadowCore:
         state = self.switches[dpid]
         plan = self.plan(dpid)
         state.synced, state.synced_at = True, now
-        state.flows, state.groups = len(plan.flows), len(plan.groups)
+        state.flows, state.groups, state.meters = len(plan.flows), len(plan.groups), len(
+            plan.meters)
 
     def group_stats(self, now: float, dpid: int, counters: Iterable[GroupCounters]) -> None:
         """Take a group stats reply; mirror counters are derived from it."""
@@ -277,6 +293,22 @@ class ShadowCore:
             for key, counts in by_flow.items():
                 totals[self.plans[dpid].mirror_flows[key]].add(*counts)
         return totals
+
+    def held(self) -> dict[str, float]:
+        """Bytes/s each shadow network holds on its links now (forecast_only ones hold none)."""
+        return {name: a.held for name, a in self.allocations.items() if a.install}
+
+    def allocation_messages(self, now: float) -> dict[int, list[Message]]:
+        """Meter modifies that make every switch hold the current allocations."""
+        held = self.held()
+        out: dict[int, list[Message]] = {}
+        for dpid, plan in self.plans.items():
+            want = {spec.meter_id: spec.meter(held) for spec in plan.best_effort.values()}
+            msgs = _meter_changes(plan.meters, want)
+            if msgs:
+                plan.meters.update(want)
+                out[dpid] = msgs
+        return out
 
     def _fit_into(self, out: dict[str, SeriesForecastView], keys: np.ndarray, Y: np.ndarray,
                   prior: np.ndarray | None = None) -> SlidingWindowForecaster | None:
@@ -341,6 +373,11 @@ class ShadowCore:
                     "synced": s.synced,
                     "flows": s.flows,
                     "groups": s.groups,
+                    "meters": s.meters,
+                    "best_effort_kbps": {
+                        f"{spec.network}@{spec.link[0]}>{spec.link[1]}":
+                            self.plans[s.dpid].meters[spec.meter_id].bands[0].rate
+                        for spec in self.plans[s.dpid].best_effort.values()},
                     "connected_at": s.connected_at,
                     "synced_at": s.synced_at,
                     "last_sync": s.last_sync,
@@ -352,6 +389,17 @@ class ShadowCore:
                 for name, c in self.mirror_counters().items()
             },
         }
+
+
+def _meter_changes(have: dict[int, Meter], want: dict[int, Meter]) -> list[Message]:
+    """Adds for missing meters, modifies for meters whose bands differ."""
+    msgs: list[Message] = []
+    for meter_id, meter in sorted(want.items()):
+        if meter_id not in have:
+            msgs.append(MeterAdd(meter))
+        elif have[meter_id] != meter:
+            msgs.append(MeterModify(meter))
+    return msgs
 
 
 def _sum_buckets(counters: GroupCounters, copy_buckets: tuple[int, ...]) -> tuple[int, int]:

@@ -13,6 +13,7 @@ others never are; over many flows the copied fraction is k/2**m.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -30,6 +31,9 @@ from sdn_shadow.openflow.messages import (
     GotoTable,
     Group,
     GroupAction,
+    Meter,
+    MeterBand,
+    MeterInstruction,
     Output,
     OutputTrunc,
     PopVlan,
@@ -41,9 +45,11 @@ from sdn_shadow.openflow.messages import (
     match,
 )
 from sdn_shadow.openflow.pipeline import Subsystem, Table
+from sdn_shadow.paths import network_paths
 from sdn_shadow.topology import Fabric
 
 MAX_SAMPLE_BUCKETS = 256
+MIN_BEST_EFFORT = 0.01  # best-effort traffic always keeps this share of a link
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,9 @@ class SwitchPlan:
     """Flows that copy inline (no group); their counters are the session's."""
     demand: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     """Cookie -> (network, host, "tx"|"rx"): flows whose counters are a client's demand."""
+    meters: dict[int, Meter] = field(default_factory=dict)
+    best_effort: dict[tuple[int, str], BestEffortMeter] = field(default_factory=dict)
+    """(fabric port, network) -> the meter policing that network's traffic out of the port."""
 
     def add(self, flow: Flow) -> None:
         """Add a flow after checking it against the pipeline; a clashing key is a bug."""
@@ -75,6 +84,24 @@ class SwitchPlan:
         if existing is not None and existing != flow:
             raise pl.PipelineError(f"{self.name}: two different flows for key {flow.key}")
         self.flows[flow.key] = flow
+
+
+@dataclass(frozen=True, slots=True)
+class BestEffortMeter:
+    """Polices one network's traffic on a link to what other networks' holds leave free."""
+
+    meter_id: int
+    link: tuple[str, str]
+    network: str
+    capacity_kbps: int
+    reserved_by: tuple[str, ...]
+
+    def meter(self, held: Mapping[str, float]) -> Meter:
+        """The meter for allocations `held` (bytes/s per network)."""
+        reserved = sum(held.get(n, 0.0) for n in self.reserved_by) * 8 / 1000
+        floor = max(1, int(self.capacity_kbps * MIN_BEST_EFFORT))
+        rate = max(floor, int(self.capacity_kbps - reserved))
+        return Meter(self.meter_id, (MeterBand(rate),))
 
 
 def sample_fraction(sample: float) -> Fraction:
@@ -90,12 +117,18 @@ def vid(vlan: int) -> int:
     return OFPVID_PRESENT | vlan
 
 
-def compile_config(config: Config) -> dict[int, SwitchPlan]:
-    """Every switch's desired flows and groups for `config`."""
+def compile_config(config: Config, held: Mapping[str, float] | None = None
+                   ) -> dict[int, SwitchPlan]:
+    """Every switch's desired flows, groups and meters for `config`.
+
+    `held` is the capacity (bytes/s) each shadow network holds now; it only
+    changes meter rates, never flows, so a new allocation is a meter modify.
+    """
     fabric = Fabric(config)
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
     for plan in plans.values():
         _table_misses(plan)
+    _best_effort_meters(plans, fabric, config, held or {})
     for network in config.networks:
         _forwarding(plans, fabric, network)
         _arp_responders(plans, network)
@@ -104,6 +137,38 @@ def compile_config(config: Config) -> dict[int, SwitchPlan]:
             for index, session in enumerate(network.shadow.mirror):
                 _mirror_session(plans, fabric, network, session, index)
     return {plan.dpid: plan for plan in plans.values()}
+
+
+def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
+                        held: Mapping[str, float]) -> None:
+    """A meter per (link direction, network) wherever other networks hold capacity.
+
+    A shadow network holds capacity on every link of its shadow paths (both
+    directions) that has a known capacity. There, each *other* network's
+    traffic is policed down to what those holds leave free; a network never
+    competes with its own hold.
+    """
+    holders: dict[tuple[str, str], set[str]] = {}
+    for network in config.networks:
+        if network.shadow is None:
+            continue
+        switches = {h.switch for h in network.hosts} | {h.switch for h in network.shadow.hosts}
+        for pair in network_paths(fabric, switches).values():
+            for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
+                holders.setdefault((a, b), set()).add(network.name)
+    for (a, b), reservers in sorted(holders.items()):
+        capacity = fabric.graph.edges[a, b].get("capacity_mbps")
+        if not capacity:
+            continue
+        plan, port = plans[a], fabric.port_towards(a, b)
+        for network in sorted(n.name for n in config.networks):
+            others = tuple(sorted(reservers - {network}))
+            if not others:
+                continue
+            meter_id = len(plan.best_effort) + 1
+            spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
+            plan.best_effort[(port, network)] = spec
+            plan.meters[meter_id] = spec.meter(held)
 
 
 def _table_misses(plan: SwitchPlan) -> None:
@@ -155,6 +220,9 @@ def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) 
                 instructions = (
                     ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
                 )
+                policed = plan.best_effort.get((port, network.name))
+                if policed is not None:
+                    instructions += (MeterInstruction(policed.meter_id),)
             delivered = Flow(Table.FORWARD, pl.FORWARD_HOSTS.priority(), Subsystem.FORWARD,
                              key, instructions)
             plan.add(delivered)

@@ -236,11 +236,13 @@ def test_reconnect_and_restart_change_nothing(lab) -> None:
     core, fabric = lab
     for dpid, switch in fabric.switches.items():
         before = dict(switch.flows)
-        msgs = core.reconcile(1.0, dpid, switch.installed_flows(), list(switch.groups))
+        msgs = core.reconcile(1.0, dpid, switch.installed_flows(), list(switch.groups),
+                              switch.installed_meters())
         assert msgs == [Barrier()]
         restarted = ShadowCore(core.config)
         assert restarted.reconcile(2.0, dpid, switch.installed_flows(),
-                                   list(switch.groups)) == [Barrier()]
+                                   list(switch.groups),
+                                   switch.installed_meters()) == [Barrier()]
         assert switch.flows == before
 
 
@@ -251,11 +253,13 @@ def test_reconcile_removes_stale_state_and_reaches_the_desired_table() -> None:
     data["networks"]["tenant-b"]["hosts"]["b2"]["port"] = 5
     new_core = ShadowCore(parse_config(data))
     for dpid, switch in fabric.switches.items():
-        msgs = new_core.reconcile(0.0, dpid, switch.installed_flows(), list(switch.groups))
+        msgs = new_core.reconcile(0.0, dpid, switch.installed_flows(), list(switch.groups),
+                                  switch.installed_meters())
         switch.apply(msgs)
         plan = new_core.plan(dpid)
         assert switch.flows == plan.flows
         assert switch.groups == plan.groups
+        assert {m.meter_id: m for m in switch.installed_meters()} == plan.meters
     fresh = FakeFabric(new_core.config)
     for dpid, switch in fresh.switches.items():
         switch.apply(new_core.reconcile(0.0, dpid, [], []))

@@ -1,0 +1,76 @@
+"""Held capacity on real OVS: meters sized from the forecast police other networks, and resize."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.lab.session import Lab, running_lab
+from sdn_shadow.lab.traffic import iperf3_udp
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+CAPACITY_KBPS = 100_000
+
+
+@pytest.fixture(scope="module")
+def mlab(tmp_path_factory) -> Iterator[Lab]:
+    from topologies.lab import LabTopo
+
+    data = yaml.safe_load((EXAMPLES / "lab.yaml").read_text())
+    data["fabric"]["links"][0]["capacity"] = CAPACITY_KBPS // 1000
+    with running_lab(LabTopo(), data, tmp_path_factory.mktemp("meters")) as lab:
+        yield lab
+
+
+def meter_rate(switch: str) -> int:
+    """The drop-band rate (kbit/s) of the switch's one best-effort meter."""
+    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", switch],
+                         capture_output=True, text=True, check=True).stdout
+    [rate] = re.findall(r"rate=(\d+)", out)
+    return int(rate)
+
+
+def background(lab: Lab, src: str, dst: str, rate: str, seconds: float, port: int,
+               into: dict) -> threading.Thread:
+    thread = threading.Thread(target=lambda: into.update(
+        iperf3_udp(lab.host(src), lab.host(dst), rate, seconds=seconds, port=port)))
+    thread.start()
+    return thread
+
+
+def test_meter_is_sized_from_the_forecast_polices_and_resizes(mlab) -> None:
+    assert meter_rate("s1") == CAPACITY_KBPS  # nothing held yet
+    demand: dict = {}
+    tenant_a = background(mlab, "h1", "h2", "40M", 75, 5401, demand)
+    deadline = time.time() + 60
+    while meter_rate("s1") > 0.7 * CAPACITY_KBPS:
+        assert time.time() < deadline, mlab.controller.state()["allocation"]
+        time.sleep(1)
+    state = mlab.controller.state()
+    held_kbps = state["allocation"]["tenant-a"]["held"] * 8 / 1000
+    assert abs(meter_rate("s1") - (CAPACITY_KBPS - held_kbps)) < 0.15 * CAPACITY_KBPS
+    assert 35_000 < held_kbps < 60_000  # 40 Mbit/s of payload, upper bound of the forecast
+
+    best_effort = iperf3_udp(mlab.host("b1"), mlab.host("b2"), "95M", seconds=5, port=5402)
+    policed_to = meter_rate("s1") * 1000
+    assert best_effort["bits_per_second"] < 0.85 * 95e6  # policed, not carried in full
+    assert best_effort["bits_per_second"] < 1.35 * policed_to  # OVS meters run loose
+    tenant_a.join()
+
+    low = meter_rate("s1")
+    deadline = time.time() + 60
+    while meter_rate("s1") <= low + 10_000:  # demand stopped: the hold shrinks, meter grows
+        assert time.time() < deadline, mlab.controller.state()["allocation"]
+        time.sleep(1)
+    flows = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "s1", "table=3"],
+                           capture_output=True, text=True, check=True).stdout
+    assert "meter:1" in flows and flows.count("meter:") == 1  # only tenant-b is policed
