@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sdn_shadow.config.model import Config
+from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.openflow.compiler import SwitchPlan, compile_config
@@ -99,6 +99,17 @@ class SeriesForecastView:
     upper: float
 
 
+def allocation_policy(settings: AllocationSettings, level: float) -> AllocationPolicy:
+    """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside)."""
+    to_bytes = 1e6 / 8
+    return AllocationPolicy(
+        settings.strategy, settings.floor * to_bytes, settings.hysteresis,
+        settings.forecast_only, level,
+        instance_capacity=(settings.instance_capacity * to_bytes
+                           if settings.instance_capacity else None),
+        instances=settings.instances)
+
+
 class ShadowCore:
     """Desired switch state, reconciliation, counters, demand and forecasts; decisions only."""
 
@@ -112,7 +123,7 @@ class ShadowCore:
         self._flow_counters: dict[int, dict[FlowKey, tuple[int, int]]] = {}
         self.demand = Demand(config, self.plans)
         self.allocator = Allocator({
-            n.name: AllocationPolicy(level=config.forecast.level)
+            n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
             for n in config.networks if n.shadow is not None
         })
         self.forecasts: dict[str, SeriesForecastView] = {}

@@ -95,20 +95,25 @@ def run_demo(config_path: Path, seconds: float, workdir: Path) -> int:
         state = lab.controller.state()
         measured = state["demand"].get("network:tenant-a:tx", 0.0)
         fc = state["forecast"]["series"].get("network:tenant-a:tx")
-        summary.append(f"demand tenant-a now: {measured / 1e6:.2f} MB/s "
-                       f"(32 Mbit/s of UDP payload = 4.0 MB/s, plus headers)")
+        summary.append(f"demand tenant-a now: {measured * 8 / 1e6:.1f} Mbit/s "
+                       "(32 Mbit/s of UDP payload, plus headers)")
         if fc is None:
             problems.append("no forecast for tenant-a after the ramp")
         else:
             lo, point, hi = fc
             summary.append(f"forecast tenant-a in {state['forecast']['horizon_s']:g} s: "
-                           f"{point / 1e6:.2f} MB/s, {state['forecast']['level']:.0%} interval "
-                           f"{lo / 1e6:.2f}-{hi / 1e6:.2f} MB/s")
+                           f"{point * 8 / 1e6:.1f} Mbit/s, {state['forecast']['level']:.0%} "
+                           f"interval {lo * 8 / 1e6:.1f}-{hi * 8 / 1e6:.1f} Mbit/s")
         alloc = state["allocation"].get("tenant-a")
-        if alloc is not None:
+        if alloc is None:
+            problems.append("no allocation for tenant-a after the ramp")
+        else:
+            policed = state["switches"]["1"]["best_effort_kbps"].get("tenant-b@s1>s2")
             summary.append(f"capacity held for tenant-a's shadow ({alloc['strategy']}): "
-                           f"{alloc['held'] / 1e6:.2f} MB/s (computed; enforcing it with meters "
-                           "on the shadow path comes with shadow paths)")
+                           f"{alloc['held'] * 8 / 1e6:.1f} Mbit/s; tenant-b policed to "
+                           f"{policed / 1000:.1f} Mbit/s on s1->s2 (meter, 1000 Mbit/s link)")
+            if alloc["recommendation"]:
+                summary.append(f"shadow compute for tenant-a: {alloc['recommendation']}")
 
         _step("reading mirror counters back from the switches")
         time.sleep(config.controller.stats_interval * 2 + 0.5)

@@ -2,6 +2,8 @@
 
 from .model import (
     DIRECTIONS,
+    STRATEGIES,
+    AllocationSettings,
     Config,
     ConfigError,
     ControllerSettings,
@@ -21,6 +23,8 @@ from .parse import load_config, parse_config
 
 __all__ = [
     "DIRECTIONS",
+    "STRATEGIES",
+    "AllocationSettings",
     "Config",
     "ConfigError",
     "ControllerSettings",

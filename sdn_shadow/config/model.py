@@ -99,6 +99,27 @@ class MirrorSession:
     to: tuple[str, ...]
 
 
+STRATEGIES = ("conservative", "aggressive", "dynamic")
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationSettings:
+    """How much capacity a shadow holds, sized from its network's forecast (Mbit/s)."""
+
+    strategy: str = "conservative"
+    """conservative: the interval's upper bound; aggressive: the point; dynamic: between."""
+    floor: float = 0.0
+    """Never hold less than this (Mbit/s)."""
+    hysteresis: float = 0.1
+    """Re-size only when the target moves by more than this fraction of what is held."""
+    forecast_only: bool = False
+    """Compute and report, but police nothing on the switches."""
+    instance_capacity: float | None = None
+    """Mbit/s one shadow instance serves: enables the scale up/down recommendation."""
+    instances: int = 1
+    """Shadow instances running now."""
+
+
 @dataclass(frozen=True, slots=True)
 class Shadow:
     """The shadow of one primary network: its twins and mirror sessions."""
@@ -106,6 +127,7 @@ class Shadow:
     vlan: int
     hosts: tuple[ShadowHost, ...]
     mirror: tuple[MirrorSession, ...]
+    allocation: AllocationSettings = AllocationSettings()
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""

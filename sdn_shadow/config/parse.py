@@ -50,6 +50,8 @@ import yaml
 
 from .model import (
     DIRECTIONS,
+    STRATEGIES,
+    AllocationSettings,
     Config,
     ConfigError,
     ControllerSettings,
@@ -90,7 +92,7 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("hosts", "mirror", "vlan")
+_SHADOW_KEYS = ("allocation", "hosts", "mirror", "vlan")
 _SHADOW_HOST_KEYS = ("mac", "mirror_vlan", "port", "switch", "twin")
 _SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
@@ -195,6 +197,7 @@ class _ShadowDraft:
     hosts: dict[str, dict[str, Any]] = field(default_factory=dict)
     mirror: Any = None  # the raw `mirror` list, parsed once every network's ports are known
     sessions: list[MirrorSession] = field(default_factory=list)
+    allocation: AllocationSettings = field(default_factory=AllocationSettings)
 
 
 @dataclass
@@ -639,7 +642,28 @@ class _Parser:
             for name, host_path, item in self.named(f["hosts"], f"{path}.hosts"):
                 shadow.hosts[name] = self.shadow_host(net, name, host_path, item, macs)
         shadow.mirror = f.get("mirror")
+        shadow.allocation = self.settings(f.get("allocation"), f"{path}.allocation",
+                                          AllocationSettings, {
+            "strategy": self.strategy, "floor": self.non_negative,
+            "hysteresis": self.non_negative, "forecast_only": self.boolean,
+            "instance_capacity": self.positive,
+            "instances": lambda v, p: self.int_in(v, p, 0, 100_000),
+        })
         return shadow
+
+    def strategy(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path)
+        if text is not None and text not in STRATEGIES:
+            self.err(path, f"must be one of: {', '.join(STRATEGIES)}")
+            return None
+        return text
+
+    def non_negative(self, value: Any, path: str) -> float | None:
+        number = self.number(value, path)
+        if number is not None and number < 0:
+            self.err(path, "must be >= 0")
+            return None
+        return None if number is None else float(number)
 
     def sessions(self, net: _NetDraft, shadow: _ShadowDraft) -> None:
         items = self.items(shadow.mirror, f"{shadow.path}.mirror")
@@ -904,7 +928,8 @@ class _Parser:
                     for s in net.shadow.hosts.values()
                 )
                 assert net.shadow.vlan is not None
-                shadow = Shadow(net.shadow.vlan, twins, tuple(net.shadow.sessions))
+                shadow = Shadow(net.shadow.vlan, twins, tuple(net.shadow.sessions),
+                                net.shadow.allocation)
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

@@ -63,11 +63,11 @@ class Recommendation:
     instance_capacity: float
 
     def text(self) -> str:
-        """`scale up by 2 (held 3.1 MB/s needs 4 x 1.0 MB/s, have 2)` and similar."""
+        """`scale up by 2 (held 42.7 Mbit/s needs 3 x 20.0 Mbit/s, have 1)` and similar."""
         verb = "scale up by" if self.delta > 0 else "scale down by" if self.delta < 0 else "keep"
         count = abs(self.delta) if self.delta else self.current
-        return (f"{verb} {count} (held {self.held / 1e6:.2f} MB/s needs {self.needed} x "
-                f"{self.instance_capacity / 1e6:.2f} MB/s, have {self.current})")
+        return (f"{verb} {count} (held {self.held * 8 / 1e6:.1f} Mbit/s needs {self.needed} x "
+                f"{self.instance_capacity * 8 / 1e6:.1f} Mbit/s, have {self.current})")
 
 
 @dataclass

@@ -32,6 +32,8 @@ def test_demo_runs_and_prints_its_summary() -> None:
                      "primary throughput h1 -> h2", "copies seen on shadow h2s (100.0%)",
                      "0/200 frames delivered (receive-only holds)", "forecast tenant-a in 2 s:",
                      "90% interval", "capacity held for tenant-a's shadow (conservative)",
+                     "tenant-b policed to",
+                     "shadow compute for tenant-a: scale up by",
                      "all checks passed"):
         assert expected in out, out
 

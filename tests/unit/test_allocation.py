@@ -85,7 +85,11 @@ def test_compute_recommendation() -> None:
     policy = AllocationPolicy("conservative", instance_capacity=50.0, instances=1)
     rec = _one(policy).recommendation
     assert rec is not None and rec.needed == 3 and rec.delta == 2
-    assert rec.text() == "scale up by 2 (held 0.00 MB/s needs 3 x 0.00 MB/s, have 1)"
+    assert rec.text() == "scale up by 2 (held 0.0 Mbit/s needs 3 x 0.0 Mbit/s, have 1)"
+    big = _one(AllocationPolicy("conservative", instance_capacity=2.5e6), 4e6, 5.3375e6)
+    assert big.recommendation is not None
+    assert big.recommendation.text() == (
+        "scale up by 2 (held 42.7 Mbit/s needs 3 x 20.0 Mbit/s, have 1)")
     down = _one(AllocationPolicy("aggressive", instance_capacity=200.0, instances=3))
     assert down.recommendation is not None and down.recommendation.delta == -2
     assert _one(AllocationPolicy("aggressive")).recommendation is None

@@ -419,7 +419,7 @@ BAD = [
     ({f"{A}.shadow.hosts": DELETE}, f"{A}.shadow.hosts: required"),
     (
         {f"{A}.shadow.cidr": "10.9.0.0/24"},
-        f"{A}.shadow.cidr: unknown key (expected one of: hosts, mirror, vlan)",
+        f"{A}.shadow.cidr: unknown key (expected one of: allocation, hosts, mirror, vlan)",
     ),
     ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
     (
@@ -871,3 +871,30 @@ def test_bad_settings_sections(section, value, line) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     assert line in info.value.lines()
+
+
+def test_shadow_allocation_settings() -> None:
+    data = _base()
+    shadow = data["networks"]["tenant-a"]["shadow"]
+    assert parse_config(data).network("tenant-a").shadow.allocation.strategy == "conservative"
+    shadow["allocation"] = {"strategy": "dynamic", "floor": 5, "hysteresis": 0.2,
+                            "forecast_only": True, "instance_capacity": 100, "instances": 2}
+    alloc = parse_config(data).network("tenant-a").shadow.allocation  # type: ignore[union-attr]
+    assert (alloc.strategy, alloc.floor, alloc.hysteresis, alloc.forecast_only,
+            alloc.instance_capacity, alloc.instances) == ("dynamic", 5.0, 0.2, True, 100.0, 2)
+
+
+@pytest.mark.parametrize("value,line", [
+    ({"strategy": "greedy"},
+     "shadow.allocation.strategy: must be one of: conservative, aggressive, dynamic"),
+    ({"floor": -1}, "shadow.allocation.floor: must be >= 0"),
+    ({"instance_capacity": 0}, "shadow.allocation.instance_capacity: must be > 0"),
+    ({"forecast_only": 1}, "shadow.allocation.forecast_only: must be true or false"),
+    ({"instances": -1}, "shadow.allocation.instances: must be in 0..100000"),
+])
+def test_bad_allocation_settings(value, line) -> None:
+    data = _base()
+    data["networks"]["tenant-a"]["shadow"]["allocation"] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert f"networks.tenant-a.{line}" in info.value.lines()
