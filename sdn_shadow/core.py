@@ -129,6 +129,8 @@ class ShadowCore:
         self.forecasts: dict[str, SeriesForecastView] = {}
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
+        self.moved: frozenset[tuple[str, str]] = frozenset()
+        self.events: list[dict] = []
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: np.ndarray | None = None  # population prior of established clients
 
@@ -246,23 +248,47 @@ class ShadowCore:
             # enforces (its last good state) until the first allocation round.
             for meter_id in plan.meters.keys() & have_meters.keys():
                 plan.meters[meter_id] = have_meters[meter_id]
-        msgs: list[Message] = [GroupAdd(g) for gid, g in plan.groups.items()
-                               if gid not in have_groups]
-        msgs += _meter_changes(have_meters, plan.meters)
-        msgs += [FlowAdd(f) for key, f in plan.flows.items() if have.get(key) != f.cookie]
-        added = len(msgs)
-        stale = [(key, cookie) for key, cookie in have.items() if key not in plan.flows]
-        msgs += [
-            FlowDelete(table_id=t, priority=p, match=m, cookie=cookie,
-                       cookie_mask=0xFFFFFFFFFFFFFFFF, strict=True)
-            for (t, p, m), cookie in stale
-        ]
-        msgs += [GroupDelete(gid) for gid in sorted(have_groups - set(plan.groups))]
-        msgs += [MeterDelete(mid) for mid in sorted(set(have_meters) - set(plan.meters))]
+        msgs, added = _changes(plan, have, have_groups, have_meters)
         msgs.append(Barrier())
         state = self.switches[dpid]
         state.last_sync = {"added": added, "deleted": len(msgs) - 1 - added}
         return msgs
+
+    def set_client_path(self, now: float, network: str, host: str, path: str,
+                        reason: str) -> dict[int, list[Message]]:
+        """Move a client's traffic (both ways) onto its shadow paths or back; edge rules only.
+
+        Returns the messages per switch (empty when nothing changes) and records
+        the change as an event with its reason.
+        """
+        net = self.config.network(network) if any(
+            n.name == network for n in self.config.networks) else None
+        if net is None or net.shadow is None:
+            raise ValueError(f"{network}: no such network with a shadow")
+        if host not in {h.name for h in net.hosts}:
+            raise ValueError(f"{network}: no primary host {host}")
+        if path not in ("primary", "shadow"):
+            raise ValueError(f"path must be primary or shadow, not {path!r}")
+        key = (network, host)
+        moved = self.moved | {key} if path == "shadow" else self.moved - {key}
+        if moved == self.moved:
+            return {}
+        plans = compile_config(self.config, self.held(), frozenset(moved))
+        out: dict[int, list[Message]] = {}
+        for dpid, plan in plans.items():
+            old = self.plans[dpid]
+            msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
+                               set(old.groups), dict(old.meters))
+            plan.meters = old.meters  # rates follow allocation_messages, not moves
+            if msgs:
+                out[dpid] = [*msgs, Barrier()]
+            state = self.switches[dpid]
+            state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
+                                                       len(plan.meters))
+        self.plans, self.moved = plans, frozenset(moved)
+        self.events.append({"t": now, "network": network, "client": host, "path": path,
+                            "reason": reason})
+        return out
 
     def switch_synced(self, now: float, dpid: int) -> None:
         """The barrier after reconciliation came back: the switch holds the desired state."""
@@ -400,6 +426,24 @@ class ShadowCore:
                 for name, c in self.mirror_counters().items()
             },
         }
+
+
+def _changes(plan: SwitchPlan, have: dict[FlowKey, int], have_groups: set[int],
+             have_meters: dict[int, Meter]) -> tuple[list[Message], int]:
+    """Messages from `have` to `plan`, make-before-break; and how many add or replace."""
+    msgs: list[Message] = [GroupAdd(g) for gid, g in plan.groups.items()
+                           if gid not in have_groups]
+    msgs += _meter_changes(have_meters, plan.meters)
+    msgs += [FlowAdd(f) for key, f in plan.flows.items() if have.get(key) != f.cookie]
+    added = len(msgs)
+    msgs += [
+        FlowDelete(table_id=t, priority=p, match=m, cookie=cookie,
+                   cookie_mask=0xFFFFFFFFFFFFFFFF, strict=True)
+        for (t, p, m), cookie in have.items() if (t, p, m) not in plan.flows
+    ]
+    msgs += [GroupDelete(gid) for gid in sorted(have_groups - set(plan.groups))]
+    msgs += [MeterDelete(mid) for mid in sorted(set(have_meters) - set(plan.meters))]
+    return msgs, added
 
 
 def _meter_changes(have: dict[int, Meter], want: dict[int, Meter]) -> list[Message]:

@@ -45,7 +45,7 @@ from sdn_shadow.openflow.messages import (
     match,
 )
 from sdn_shadow.openflow.pipeline import Subsystem, Table
-from sdn_shadow.paths import network_paths
+from sdn_shadow.paths import PathPair, network_paths
 from sdn_shadow.topology import Fabric
 
 MAX_SAMPLE_BUCKETS = 256
@@ -117,12 +117,14 @@ def vid(vlan: int) -> int:
     return OFPVID_PRESENT | vlan
 
 
-def compile_config(config: Config, held: Mapping[str, float] | None = None
-                   ) -> dict[int, SwitchPlan]:
+def compile_config(config: Config, held: Mapping[str, float] | None = None,
+                   moved: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
     changes meter rates, never flows, so a new allocation is a meter modify.
+    `moved` holds the (network, host) clients whose traffic takes the shadow
+    paths: a move changes only entries at the edges (see `_moved_clients`).
     """
     fabric = Fabric(config)
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
@@ -134,6 +136,10 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None
         _arp_responders(plans, network)
         if network.shadow is not None:
             _shadow_guard(plans, network)
+            paths = network_paths(fabric, {h.switch for h in network.hosts})
+            _shadow_paths(plans, fabric, network, paths)
+            _moved_clients(plans, fabric, network, paths,
+                           {host for net, host in moved if net == network.name})
             for index, session in enumerate(network.shadow.mirror):
                 _mirror_session(plans, fabric, network, session, index)
     return {plan.dpid: plan for plan in plans.values()}
@@ -169,6 +175,71 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
             spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
             plan.best_effort[(port, network)] = spec
             plan.meters[meter_id] = spec.meter(held)
+
+
+def _shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
+                  paths: Mapping[tuple[str, str], PathPair]) -> None:
+    """Every shadow path of the network, installed ahead of time (tagged with the shadow VLAN).
+
+    Traffic on a shadow path keeps the tag through transit switches, matched
+    by in_port and destination MAC, and is untagged at the destination's
+    switch into the ordinary local delivery (so mirrors still see it). A move
+    is then one rewrite at the edge; no path is ever built while traffic waits.
+    """
+    assert network.shadow is not None
+    tag = vid(network.shadow.vlan)
+    band = pl.INGRESS_SHADOW_PATH.priority()
+    for (src, dst), pair in sorted(paths.items()):
+        if src == dst:
+            continue
+        for host in (h for h in network.hosts if h.switch == dst):
+            for hop, in_port, out_port in _hops(fabric, pair.shadow):
+                actions = ((ApplyActions((Output(out_port),)),) if out_port else
+                           (ApplyActions((PopVlan(),)), WriteMetadata(network.vlan),
+                            GotoTable(Table.FORWARD)))
+                plans[hop].add(Flow(Table.INGRESS, band, Subsystem.ROUTING,
+                                    match(in_port=in_port, vlan_vid=tag, eth_dst=host.mac),
+                                    actions))
+
+
+def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """(switch, in_port, out_port or 0 at the end) for each switch after the first."""
+    return [(path[i], fabric.port_towards(path[i], path[i - 1]),
+             fabric.port_towards(path[i], path[i + 1]) if i + 1 < len(path) else 0)
+            for i in range(1, len(path))]
+
+
+def _moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
+                   paths: Mapping[tuple[str, str], PathPair], moved: set[str]) -> None:
+    """Edge entries sending a moved client's traffic, both ways, onto the shadow paths.
+
+    At the client's switch, what it sends to each remote host leaves on the
+    shadow path (eth_src + eth_dst, the more specific entry); at every other
+    host's port, what that host sends *to* it does (in_port + eth_dst). The primary
+    entries stay installed underneath, so moving back is only deleting these:
+    both moves are make-before-break, and packets already on a path arrive.
+    """
+    assert network.shadow is not None
+    tag = vid(network.shadow.vlan)
+    for client in (h for h in network.hosts if h.name in moved):
+        for other in network.hosts:
+            if other.switch == client.switch:
+                continue
+            out_path = paths[(client.switch, other.switch)].shadow
+            plans[client.switch].add(Flow(
+                Table.FORWARD, pl.FORWARD_MOVED.priority(1), Subsystem.ROUTING,
+                match(metadata=network.vlan, eth_src=client.mac, eth_dst=other.mac),
+                (ApplyActions((PushVlan(), SetField("vlan_vid", tag),
+                               Output(fabric.port_towards(client.switch, out_path[1])))),)))
+        # Only traffic entering at the sender's own port: a switch that is merely a
+        # transit hop of someone's primary path must not turn that traffic around.
+        for sender in (h for h in network.hosts if h.switch != client.switch):
+            in_path = paths[(sender.switch, client.switch)].shadow
+            plans[sender.switch].add(Flow(
+                Table.FORWARD, pl.FORWARD_MOVED.priority(0), Subsystem.ROUTING,
+                match(metadata=network.vlan, in_port=sender.port, eth_dst=client.mac),
+                (ApplyActions((PushVlan(), SetField("vlan_vid", tag),
+                               Output(fabric.port_towards(sender.switch, in_path[1])))),)))
 
 
 def _table_misses(plan: SwitchPlan) -> None:

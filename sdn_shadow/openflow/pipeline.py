@@ -41,6 +41,7 @@ class Subsystem(IntEnum):
     ARP = 0x03
     MIRROR = 0x04
     SHADOW = 0x05  # receive-only guard of shadow host ports
+    ROUTING = 0x06  # shadow paths and the clients moved onto them
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,8 @@ MIRROR_SESSIONS = {
 ARP_DROP = _band(Table.ARP, "drop", 100, 100, Subsystem.ARP)
 ARP_RESPONDER = _band(Table.ARP, "responder", 1000, 1000, Subsystem.ARP)
 FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
+FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
+INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
 
 BANDS: tuple[Band, ...] = (
     *MISS.values(),
@@ -88,6 +91,8 @@ BANDS: tuple[Band, ...] = (
     ARP_DROP,
     ARP_RESPONDER,
     FORWARD_HOSTS,
+    FORWARD_MOVED,
+    INGRESS_SHADOW_PATH,
 )
 
 #: Group ids: top nibble names the owner, the rest is a content hash.

@@ -282,6 +282,7 @@ class FakeFabric:
             name, in_port, pkt, hops = work.pop()
             if hops > max_hops:
                 raise FakeSwitchError("forwarding loop")
+            pkt = {**pkt, "trail": (*pkt.get("trail", ()), name)}  # switches visited
             for out_port, out in self.by_name[name].process(in_port, pkt):
                 peer = self.peer.get((name, out_port))
                 if peer is None:
