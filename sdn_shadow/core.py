@@ -115,7 +115,10 @@ class ShadowCore:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.plans: dict[int, SwitchPlan] = compile_config(config)
+        self.moved: frozenset[tuple[str, str]] = frozenset(
+            (n.name, host) for n in config.networks if n.shadow
+            for host, path in n.shadow.clients if path == "shadow")
+        self.plans: dict[int, SwitchPlan] = compile_config(config, moved=self.moved)
         self.switches = {
             dpid: SwitchState(dpid, plan.name) for dpid, plan in self.plans.items()
         }
@@ -129,7 +132,6 @@ class ShadowCore:
         self.forecasts: dict[str, SeriesForecastView] = {}
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
-        self.moved: frozenset[tuple[str, str]] = frozenset()
         self.events: list[dict] = []
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: np.ndarray | None = None  # population prior of established clients

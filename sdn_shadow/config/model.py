@@ -128,6 +128,8 @@ class Shadow:
     hosts: tuple[ShadowHost, ...]
     mirror: tuple[MirrorSession, ...]
     allocation: AllocationSettings = AllocationSettings()
+    clients: tuple[tuple[str, str], ...] = ()
+    """(primary host, "primary"|"shadow"): which paths carry each client's traffic."""
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""

@@ -92,7 +92,7 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("allocation", "hosts", "mirror", "vlan")
+_SHADOW_KEYS = ("allocation", "clients", "hosts", "mirror", "vlan")
 _SHADOW_HOST_KEYS = ("mac", "mirror_vlan", "port", "switch", "twin")
 _SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
@@ -198,6 +198,7 @@ class _ShadowDraft:
     mirror: Any = None  # the raw `mirror` list, parsed once every network's ports are known
     sessions: list[MirrorSession] = field(default_factory=list)
     allocation: AllocationSettings = field(default_factory=AllocationSettings)
+    clients: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -649,6 +650,18 @@ class _Parser:
             "instance_capacity": self.positive,
             "instances": lambda v, p: self.int_in(v, p, 0, 100_000),
         })
+        if f.get("clients") is not None:
+            for name, client_path, item in self.named(f["clients"], f"{path}.clients"):
+                if net.hosts_known and name not in net.hosts:
+                    self.err(client_path, f"no primary host {name} in {net.name}")
+                c = self.fields(item, client_path, ("path",), ("path",))
+                if c is None or "path" not in c:
+                    continue
+                route = self.string(c["path"], f"{client_path}.path")
+                if route is not None and route not in ("primary", "shadow"):
+                    self.err(f"{client_path}.path", "must be primary or shadow")
+                elif route is not None:
+                    shadow.clients.append((name, route))
         return shadow
 
     def strategy(self, value: Any, path: str) -> str | None:
@@ -929,7 +942,7 @@ class _Parser:
                 )
                 assert net.shadow.vlan is not None
                 shadow = Shadow(net.shadow.vlan, twins, tuple(net.shadow.sessions),
-                                net.shadow.allocation)
+                                net.shadow.allocation, tuple(sorted(net.shadow.clients)))
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

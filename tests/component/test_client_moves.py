@@ -108,3 +108,18 @@ def test_bad_moves_are_rejected_and_change_nothing(ring, args, error) -> None:
         core.set_client_path(0.0, *args, "t")
     assert {dpid: dict(plan.flows) for dpid, plan in core.plans.items()} == before
     assert core.set_client_path(0.0, "tenant-a", "h1", "primary", "t") == {}
+
+
+def test_policy_from_config_starts_moved() -> None:
+    import yaml
+
+    from sdn_shadow.config import parse_config
+
+    data = yaml.safe_load(RING.read_text())
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
+    config = parse_config(data)
+    core, fabric = ShadowCore(config), FakeFabric(config)
+    for dpid, switch in fabric.switches.items():
+        switch.apply(core.reconcile(0.0, dpid, [], []))
+    assert deliver(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+    assert core.set_client_path(0.0, "tenant-a", "h1", "shadow", "t") == {}

@@ -419,7 +419,7 @@ BAD = [
     ({f"{A}.shadow.hosts": DELETE}, f"{A}.shadow.hosts: required"),
     (
         {f"{A}.shadow.cidr": "10.9.0.0/24"},
-        f"{A}.shadow.cidr: unknown key (expected one of: allocation, hosts, mirror, vlan)",
+        f"{A}.shadow.cidr: unknown key (expected one of: allocation, clients, hosts, mirror, vlan)",
     ),
     ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
     (
@@ -898,3 +898,17 @@ def test_bad_allocation_settings(value, line) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(data)
     assert f"networks.tenant-a.{line}" in info.value.lines()
+
+
+def test_client_policy() -> None:
+    data = _base()
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
+    shadow = parse_config(data).network("tenant-a").shadow
+    assert shadow is not None and shadow.clients == (("h1", "shadow"),)
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h9": {"path": "sideways"}}
+    with pytest.raises(ConfigError) as info:
+        parse_config(data)
+    assert "networks.tenant-a.shadow.clients.h9: no primary host h9 in tenant-a" in \
+        info.value.lines()
+    assert "networks.tenant-a.shadow.clients.h9.path: must be primary or shadow" in \
+        info.value.lines()
