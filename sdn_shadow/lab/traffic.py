@@ -192,9 +192,10 @@ def _iperf3(client: Node, server: Node, extra: list[str], seconds: float,
             server_proc.stderr.close()
 
 
-def iperf3_tcp(client: Node, server: Node, seconds: float = 5, port: int = 5201) -> float:
-    """Run a one-off iperf3 TCP test client -> server; return received bits/s."""
-    data = _iperf3(client, server, [], seconds, port)
+def iperf3_tcp(client: Node, server: Node, seconds: float = 5, port: int = 5201,
+               rate: str | None = None) -> float:
+    """Run a one-off iperf3 TCP test client -> server (capped at `rate`); received bits/s."""
+    data = _iperf3(client, server, ['-b', rate] if rate else [], seconds, port)
     return float(data['end']['sum_received']['bits_per_second'])
 
 
