@@ -42,7 +42,6 @@ from sdn_shadow.telemetry.store import SeriesStore
 LOG = logging.getLogger("sdn_shadow")
 TICK = 0.1  # seconds between poll-loop checks
 PROFILE_SAVE = 60.0  # seconds between saves of the client profiles
-FORECAST_SERIES = ("network:", "client:", "link:")
 
 
 class Settings:
@@ -366,9 +365,7 @@ class ShadowApp(app_manager.OSKenApp):
     def _forecast_once(self) -> None:
         started = time.time()
         with self.lock:
-            keys = [k for k in self.store.series_keys() if k.startswith(FORECAST_SERIES)]
-            needed = self.core.history_needed()
-            depth = min(self.core.config.telemetry.window, max(needed, 256))
+            keys, depth = self.core.forecast_inputs(self.store.series_keys())
             history = self.store.matrix(keys, depth)
             allocations = self.core.forecast(started, keys, history)
             updates = self.core.allocation_messages(started)

@@ -30,6 +30,7 @@ from sdn_shadow.telemetry.decode import FlowStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
 
 FlowKey = tuple[int, int, Match]
+FORECAST_SERIES = ("network:", "client:", "link:")  # port series are not forecast
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,12 @@ class ShadowCore:
         rows = max(16, math.ceil(calibration / model.calibration_fraction))
         return spec.lookback + rows
 
+    def forecast_inputs(self, series: Iterable[str]) -> tuple[list[str], int]:
+        """Which of the stored series to forecast, and how many points of each to read."""
+        keys = [k for k in series if k.startswith(FORECAST_SERIES)]
+        depth = min(self.config.telemetry.window, max(self.history_needed(), 256))
+        return keys, depth
+
     def forecast(self, now: float, keys: list[str], history: np.ndarray) -> dict[str, Allocation]:
         """Forecast each series with enough history, then size each shadow's allocation.
 
@@ -263,8 +270,7 @@ class ShadowCore:
         Returns the messages per switch (empty when nothing changes) and records
         the change as an event with its reason.
         """
-        net = self.config.network(network) if any(
-            n.name == network for n in self.config.networks) else None
+        net = next((n for n in self.config.networks if n.name == network), None)
         if net is None or net.shadow is None:
             raise ValueError(f"{network}: no such network with a shadow")
         if host not in {h.name for h in net.hosts}:

@@ -130,13 +130,17 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
     for plan in plans.values():
         _table_misses(plan)
-    _best_effort_meters(plans, fabric, config, held or {})
+    shadow_paths = {
+        n.name: network_paths(fabric, {h.switch for h in n.hosts})
+        for n in config.networks if n.shadow is not None
+    }
+    _best_effort_meters(plans, fabric, config, shadow_paths, held or {})
     for network in config.networks:
         _forwarding(plans, fabric, network)
         _arp_responders(plans, network)
         if network.shadow is not None:
             _shadow_guard(plans, network)
-            paths = network_paths(fabric, {h.switch for h in network.hosts})
+            paths = shadow_paths[network.name]
             _shadow_paths(plans, fabric, network, paths)
             _moved_clients(plans, fabric, network, paths,
                            {host for net, host in moved if net == network.name})
@@ -146,6 +150,7 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
 
 
 def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
+                        shadow_paths: Mapping[str, Mapping[tuple[str, str], PathPair]],
                         held: Mapping[str, float]) -> None:
     """A meter per (link direction, network) wherever other networks hold capacity.
 
@@ -155,13 +160,10 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
     competes with its own hold.
     """
     holders: dict[tuple[str, str], set[str]] = {}
-    for network in config.networks:
-        if network.shadow is None:
-            continue
-        switches = {h.switch for h in network.hosts} | {h.switch for h in network.shadow.hosts}
-        for pair in network_paths(fabric, switches).values():
+    for name, paths in shadow_paths.items():  # the same paths moved clients take
+        for pair in paths.values():
             for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
-                holders.setdefault((a, b), set()).add(network.name)
+                holders.setdefault((a, b), set()).add(name)
     for (a, b), reservers in sorted(holders.items()):
         capacity = fabric.graph.edges[a, b].get("capacity_mbps")
         if not capacity:

@@ -117,3 +117,33 @@ def test_a_restarted_controller_keeps_the_holds_until_it_has_forecast() -> None:
     hold(restarted, 1e6)  # its first allocation round: now it resizes
     updates = restarted.allocation_messages(1.0)
     assert {m.meter.bands[0].rate for msgs in updates.values() for m in msgs} == {92_000}
+
+
+def test_holds_sit_exactly_on_the_shadow_paths_moved_clients_take() -> None:
+    from sdn_shadow.paths import network_paths
+    from sdn_shadow.topology import Fabric
+
+    data = ring_with_bystanders()
+    # tenant-a's hosts only on s1 and s2: their shadow path is s1-s4-s3-s2, whatever
+    # switches its twins sit on.
+    for name in ("h3", "h4"):
+        del data["networks"]["tenant-a"]["hosts"][name]
+        del data["networks"]["tenant-a"]["shadow"]["hosts"][f"{name}s"]
+    data["networks"]["tenant-a"]["shadow"]["mirror"] = []
+    data["networks"]["tenant-a"]["shadow"]["hosts"]["h2s"].update(switch="s3", port=5)
+    config = parse_config(data)
+    core = ShadowCore(config)
+    pair = network_paths(Fabric(config), {"s1", "s2"})[("s1", "s2")]
+    on_path = set(zip(pair.shadow, pair.shadow[1:], strict=False))
+    on_path |= {(b, a) for a, b in on_path}
+    held_links = {spec.link for plan in core.plans.values()
+                  for spec in plan.best_effort.values()}
+    assert held_links == on_path
+
+
+def test_forecast_inputs_pick_demand_series_and_depth() -> None:
+    core, _ = build()
+    keys, depth = core.forecast_inputs(["port:s1:1:rx", "client:tenant-a:h1:tx",
+                                        "network:tenant-a:tx", "link:s1:s2"])
+    assert keys == ["client:tenant-a:h1:tx", "network:tenant-a:tx", "link:s1:s2"]
+    assert core.history_needed() <= depth <= core.config.telemetry.window
