@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from sdn_shadow.forecast import transform
 from sdn_shadow.forecast.conformal import calibration_rows, fit_calibrated
@@ -38,7 +42,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
     - batched over many series, `fit_series(Y)` / `forecast(Y)` with Y of
       shape (n_series, n_time): every series gets its own coefficients, all
       fitted in chunks of `chunk_size` series with a few array operations
-      each (no Python loop per series). The lags come from `window`,
+      each (no Python loop per series), spread over `n_jobs` threads
+      (None: one, -1: one per CPU). The lags come from `window`,
       `period`, `n_periods` and the horizon (`features.LagSpec`). Afterwards
       `coef_` is (n_series, n_lags), as for a multi-output regressor, and
       `predict(X)` returns one column per series.
@@ -58,7 +63,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
                  horizon: int = 1, horizon_seconds: float | None = None,
                  step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
                  level: float = 0.9, calibration_fraction: float = 0.2,
-                 chunk_size: int = 16) -> None:
+                 chunk_size: int = 16, n_jobs: int | None = None) -> None:
         self.window = window
         self.period = period
         self.n_periods = n_periods
@@ -70,6 +75,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         self.level = level
         self.calibration_fraction = calibration_fraction
         self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
 
     # -- parameters ---------------------------------------------------------
 
@@ -103,6 +109,10 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"calibration_fraction must be in (0, 1) (got {self.calibration_fraction!r})")
         _require_int("chunk_size", self.chunk_size, 1)
+        if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
+                                        or not isinstance(self.n_jobs, numbers.Integral)
+                                        or self.n_jobs == 0 or self.n_jobs < -1):
+            raise ValueError(f"n_jobs must be None, -1 or an integer >= 1 (got {self.n_jobs!r})")
 
     # -- scikit-learn regressor ---------------------------------------------
 
@@ -175,7 +185,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         coef = np.empty((n_series, lags.size - 1))
         intercept = np.empty(n_series)
         radius = np.empty(n_series)
-        for lo in range(0, n_series, int(self.chunk_size)):
+        def fit_chunk(lo: int) -> None:
             part = slice(lo, min(lo + int(self.chunk_size), n_series))
             z = transform.forward(Y[part], self.log)
             offset = z.mean(axis=1)
@@ -183,7 +193,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
             windows = lag_windows(z, lags, first_target, n_rows)
             prefix = cumulative(z)
 
-            def moments_of(start: int, stop: int, z=z, windows=windows, prefix=prefix):
+            def moments_of(start: int, stop: int):
                 return lag_moments(z, lags, windows[:, :, start:stop], first_target + start,
                                    prefix)
 
@@ -191,6 +201,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
                                      None if prior is None else prior[part])
             coef[part], radius[part] = c, r
             intercept[part] = b + offset * (1.0 - c.sum(axis=1))
+
+        _run_chunks(fit_chunk, range(0, n_series, int(self.chunk_size)), self.n_jobs)
         self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
         self.lags_ = spec.lags
         self.horizon_ = spec.horizon
@@ -215,6 +227,25 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         return SeriesForecast(transform.inverse(z, self.log),
                               transform.inverse(z - self.radius_, self.log),
                               transform.inverse(z + self.radius_, self.log), self.horizon_)
+
+
+def _run_chunks(work: Callable[[int], None], starts: range, n_jobs: int | None) -> None:
+    """Run `work` for every chunk start, on `n_jobs` threads (-1: one per CPU).
+
+    Threads, not processes: numpy releases the GIL in the array operations
+    that dominate a chunk, and the workers write disjoint rows of shared
+    arrays. BLAS is held to one thread meanwhile so the two pools don't
+    oversubscribe the cores.
+    """
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else (n_jobs or 1)
+    workers = min(workers, len(starts))
+    if workers <= 1:
+        for lo in starts:
+            work(lo)
+        return
+    with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
+        for _ in pool.map(work, starts):
+            pass
 
 
 def _require_int(name: str, value: object, minimum: int) -> None:

@@ -112,11 +112,24 @@ def test_prior_coef_pulls_a_short_history_towards_the_prior() -> None:
     ({"window": 0}, "window"),
     ({"horizon": 0}, "horizon"),
     ({"period": 0}, "period"),
+    ({"n_jobs": 0}, "n_jobs"),
+    ({"n_jobs": -2}, "n_jobs"),
 ])
 def test_bad_parameters_are_reported_at_fit(params, message) -> None:
     model = SlidingWindowForecaster(**params)  # __init__ only stores
     with pytest.raises(ValueError, match=message):
         model.fit_series(_daily_series(1, 300))
+
+
+@pytest.mark.parametrize("n_jobs", [2, -1])
+def test_threads_fit_exactly_the_models_one_thread_fits(n_jobs) -> None:
+    Y = _daily_series(37, 300)  # chunks of 4: the last one is short
+    one = SlidingWindowForecaster(window=8, period=24, n_periods=2, chunk_size=4).fit_series(Y)
+    many = SlidingWindowForecaster(window=8, period=24, n_periods=2, chunk_size=4,
+                                   n_jobs=n_jobs).fit_series(Y)
+    np.testing.assert_array_equal(many.coef_, one.coef_)
+    np.testing.assert_array_equal(many.intercept_, one.intercept_)
+    np.testing.assert_array_equal(many.radius_, one.radius_)
 
 
 def test_too_short_series_is_a_clear_error() -> None:
