@@ -40,5 +40,16 @@ class RingTopo(FixedPortTopo):
         return specs
 
 
-topos = {'ring': RingTopo}
+class RingBulkTopo(RingTopo):
+    """The ring plus a best-effort host b<i> on port 3 of every switch (another network)."""
+
+    @classmethod
+    def host_ports(cls) -> list[tuple[str, str, int, str, str]]:
+        """The ring's hosts, then b1..b4 at 00:00:00:00:0b:<i>, 10.0.0.1<i>/24."""
+        return super().host_ports() + [
+            (f'b{i}', f's{i}', 3, f'00:00:00:00:0b:{i:02x}', f'10.0.0.1{i}/24')
+            for i in range(1, cls.SIZE + 1)]
+
+
+topos = {'ring': RingTopo, 'ring-bulk': RingBulkTopo}
 hosts = {'nooffload': NoOffloadHost}
