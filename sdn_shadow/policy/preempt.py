@@ -257,13 +257,13 @@ class Preempter:
 
     def _scales(self, r: _Round) -> list[Decision]:
         upper, decisions = self.policy.upper, []
-        used: dict[str, set[str]] = defaultdict(set)
+        touched: dict[str, set[str]] = defaultdict(set)  # shadow key -> reliefs using it
         for key in self._relieved:
             for shadow_key in r.detour(key):
-                used[shadow_key].add(key[1])
+                touched[shadow_key].add(key[1])
         for shadow_key, reliefs in r.blocked_reliefs.items():
-            used[shadow_key] |= reliefs
-        for shadow_key in sorted(used):
+            touched[shadow_key] |= reliefs
+        for shadow_key, reliefs in sorted(touched.items()):
             spare = r.spare.get(shadow_key)
             if spare is None or not _known(spare.capacity):
                 continue

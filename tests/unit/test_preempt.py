@@ -8,8 +8,8 @@ from sdn_shadow.policy.preempt import (
     Contribution,
     Decision,
     Detour,
-    PreemptPolicy,
     Preempter,
+    PreemptPolicy,
     Relieved,
     Resource,
     ShadowResource,
@@ -170,10 +170,6 @@ def test_twin_steering_leaves_the_clients_links_alone() -> None:
     # the link then crosses: b is still on its primary path, so it moves too
     decisions = preempter.decide(10.0, [svc, _link("L", 90.0)], contributions)
     assert _brief(decisions) == [("move", B, "L", "path", 10.0, 0)]
-
-
-def _overloaded_shadow(shadow_capacity: float, policy: PreemptPolicy) -> Preempter:
-    return Preempter(policy)
 
 
 def test_shadow_overload_asks_for_instances_instead_of_moving() -> None:
