@@ -30,6 +30,8 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "forecast_fit_ratio": lazy("forecast", "forecast_fit_ratio"),
         # one entry, many figures: forecast_mape_ratio_<series>, forecast_coverage_<series>, ...
         "forecast_accuracy": lazy("forecast", "forecast_accuracy"),
+        "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
+        "outage_silent_ms": lazy("failover", "outage_silent_ms"),
     }
 
 

@@ -27,14 +27,20 @@ from os_ken.controller.handler import (
 )
 from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
+from os_ken.ofproto.ofproto_v1_3 import OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPPS_LIVE
 
-from sdn_shadow import osken_raw
+from sdn_shadow import osken_raw, ovsdb
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import Subsystem, Table
-from sdn_shadow.telemetry.decode import FlowStats, decode_flow_stats, decode_port_stats
+from sdn_shadow.telemetry.decode import (
+    FlowStats,
+    decode_flow_stats,
+    decode_meter_stats,
+    decode_port_stats,
+)
 from sdn_shadow.telemetry.multipart import DecodeError
 from sdn_shadow.telemetry.profile_store import ProfileStore
 from sdn_shadow.telemetry.store import SeriesStore
@@ -73,6 +79,12 @@ class _Poll:
     interval: float
 
 
+def port_live(desc) -> bool:
+    """Whether a port (OFPPort) can carry traffic: up, not disabled, and LIVE (BFD included)."""
+    return bool(desc.state & OFPPS_LIVE) and not desc.state & OFPPS_LINK_DOWN and not (
+        desc.config & OFPPC_PORT_DOWN)
+
+
 def installed_flows(stats: FlowStats) -> list[InstalledFlow]:
     """Decoded flow stats as the core's InstalledFlow records (keys need the match parsed)."""
     return [InstalledFlow(t, p, m, int(c), int(n), int(b))
@@ -99,10 +111,13 @@ class ShadowApp(app_manager.OSKenApp):
         self.requests: dict[tuple[int, int], tuple[str, float]] = {}  # (dpid, xid) -> kind
         self.last_sent: dict[tuple[int, str], float] = {}
         self.xid = 0x10000000
+        self.port_names: dict[tuple[int, int], str] = {}
+        self.bfd_enabled: set[tuple[int, int]] = set()
         self.state_written = 0.0
         tel = config.telemetry
         self.polls = [_Poll("ports", tel.port_interval), _Poll("demand", tel.flow_interval),
-                      _Poll("mirror", config.controller.stats_interval)]
+                      _Poll("mirror", config.controller.stats_interval),
+                      _Poll("meters", tel.meter_interval)]
         self.store = SeriesStore(tel.history, tel.window, tel.retention)
         self.profile_store = ProfileStore(tel.history) if tel.history else None
         self.profiles_saved = time.time()
@@ -146,6 +161,7 @@ class ShadowApp(app_manager.OSKenApp):
             dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, 0, 0, parser.OFPMatch()))
         dp.send_msg(parser.OFPGroupDescStatsRequest(dp, 0))
         dp.send_msg(parser.OFPMeterConfigStatsRequest(dp, 0, ofp.OFPM_ALL))
+        dp.send_msg(parser.OFPPortDescStatsRequest(dp, 0))
         self._write_state()
 
     @set_ev_cls(ofp_event.EventOFPStateChange, [MAIN_DISPATCHER, DEAD_DISPATCHER])
@@ -278,12 +294,64 @@ class ShadowApp(app_manager.OSKenApp):
         LOG.error("switch dpid %#x reported error type=%d code=%d for xid %#x: %s",
                   msg.datapath.id or 0, msg.type, msg.code, msg.xid, bytes(msg.data[:64]).hex())
 
+    # --- ports, failover and failback -------------------------------------------
+
     @set_ev_cls(ofp_event.EventOFPPortStatus, MAIN_DISPATCHER)
     def _port_status(self, ev) -> None:
         msg = ev.msg
         reasons = {0: "added", 1: "deleted", 2: "modified"}
-        LOG.info("switch dpid %#x port %s %s (state %#x)", msg.datapath.id, msg.desc.port_no,
-                 reasons.get(msg.reason, msg.reason), msg.desc.state)
+        live = port_live(msg.desc) and msg.reason != 1
+        LOG.info("switch dpid %#x port %s %s (state %#x%s)", msg.datapath.id, msg.desc.port_no,
+                 reasons.get(msg.reason, msg.reason), msg.desc.state, "" if live else ", down")
+        with self.lock:
+            updates = self.core.port_status(time.time(), msg.datapath.id, msg.desc.port_no, live)
+        self._send_updates(updates)
+
+    @set_ev_cls(ofp_event.EventOFPPortDescStatsReply, MAIN_DISPATCHER)
+    def _port_desc(self, ev) -> None:
+        msg = ev.msg
+        dpid = msg.datapath.id
+        now = time.time()
+        updates: dict[int, list] = {}
+        with self.lock:
+            for port in msg.body:
+                if port.port_no >= 0xFFFFFF00:  # LOCAL and other reserved ports
+                    continue
+                self.port_names[(dpid, port.port_no)] = port.name.decode(errors="replace")
+                for k, v in self.core.port_status(now, dpid, port.port_no,
+                                                  port_live(port)).items():
+                    updates.setdefault(k, []).extend(v)
+        self._send_updates(updates)
+        if self.core.config.failover.bfd:
+            self._enable_bfd(dpid)
+
+    def _enable_bfd(self, dpid: int) -> None:
+        """Turn BFD on for this switch's fabric interfaces (once), ignoring its start-up flap."""
+        fo = self.core.config.failover
+        with self.lock:
+            todo = [(port, name) for (d, port), name in self.port_names.items()
+                    if d == dpid and (d, port) in self.core.fabric_ports
+                    and (d, port) not in self.bfd_enabled]
+            for port, _ in todo:
+                self.bfd_enabled.add((dpid, port))
+                self.core.ignore_link_flaps(time.time(), dpid, port, fo.bfd_grace)
+        for port, name in todo:
+            try:
+                ovsdb.enable_bfd(name, fo.bfd_interval_ms)
+                LOG.info("BFD on %s (switch dpid %#x port %d) every %d ms", name, dpid, port,
+                         fo.bfd_interval_ms)
+            except ovsdb.OvsdbError as err:
+                LOG.error("could not enable BFD on %s: %s", name, err)
+
+    def _send_updates(self, updates: dict[int, list]) -> None:
+        """Send the core's messages to each switch that is connected and synced."""
+        with self.lock:
+            targets = [(self.datapaths[dpid], msgs) for dpid, msgs in updates.items()
+                       if dpid in self.datapaths and self.core.switches[dpid].synced]
+            for dp, msgs in targets:
+                dp.send(wire.pack_many(msgs, first_xid=self._next_xids(len(msgs))))
+        if updates:
+            self._write_state()
 
     # --- statistics ---------------------------------------------------------------
 
@@ -308,6 +376,9 @@ class ShadowApp(app_manager.OSKenApp):
                             due.append((dp, poll.name))
             for dp, kind in due:
                 self._send_poll(dp, kind)
+            with self.lock:
+                updates = self.core.tick(now)
+            self._send_updates(updates)
             if now - self.state_written >= 1.0:
                 self._write_state()
 
@@ -319,6 +390,8 @@ class ShadowApp(app_manager.OSKenApp):
             self._request(dp, kind, parser.OFPFlowStatsRequest(
                 dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.FORWARD << 56,
                 0xFF << 56, parser.OFPMatch()))
+        elif kind == "meters":
+            self._request(dp, kind, parser.OFPMeterStatsRequest(dp, 0, ofp.OFPM_ALL))
         elif kind == "mirror":
             dp.send_msg(parser.OFPGroupStatsRequest(dp, 0, ofp.OFPG_ALL))
             for table in (Table.MIRROR_OUT, Table.MIRROR_IN):
@@ -338,6 +411,18 @@ class ShadowApp(app_manager.OSKenApp):
         with self.lock:
             if self._reply_kind(msg) == "ports":
                 self.store.append(now, self.core.demand.port_stats(now, msg.datapath.id, stats))
+
+    @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)
+    def _meter_stats(self, ev) -> None:
+        msg = ev.msg
+        try:
+            stats = decode_meter_stats(bytes(msg.buf))
+        except DecodeError as err:
+            LOG.error("switch dpid %#x: undecodable meter stats reply: %s", msg.datapath.id, err)
+            return
+        with self.lock:
+            if self._reply_kind(msg) == "meters":
+                self.core.meter_stats(time.time(), msg.datapath.id, stats)
 
     @set_ev_cls(ofp_event.EventOFPGroupStatsReply, MAIN_DISPATCHER)
     def _group_stats(self, ev) -> None:
@@ -374,6 +459,7 @@ class ShadowApp(app_manager.OSKenApp):
             for dp, msgs in targets:
                 dp.send(wire.pack_many([*msgs, Barrier()], first_xid=self._next_xids(
                     len(msgs) + 1)))
+            moves = self.core.preempt(started)
             if self.profile_store is not None and started - self.profiles_saved >= PROFILE_SAVE:
                 self.profile_store.save(self.core.profiles)
                 self.profiles_saved = started
@@ -382,6 +468,7 @@ class ShadowApp(app_manager.OSKenApp):
                     LOG.info("allocation %s (%s): hold %.0f B/s (forecast %.0f, upper %.0f)%s",
                              name, alloc.strategy, alloc.held, alloc.point, alloc.upper,
                              "" if alloc.install else " [forecast_only]")
+        self._send_updates(moves)
         self._write_state()
 
     # --- state file and metrics ---------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
-from sdn_shadow.openflow.compiler import SwitchPlan, compile_config
+from sdn_shadow.openflow.compiler import Link, SwitchPlan, compile_config
 from sdn_shadow.openflow.messages import (
     Barrier,
     FlowAdd,
@@ -25,9 +25,14 @@ from sdn_shadow.openflow.messages import (
     MeterDelete,
     MeterModify,
 )
+from sdn_shadow.paths import network_paths
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
-from sdn_shadow.telemetry.decode import FlowStats
+from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy
+from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
+from sdn_shadow.policy.routing import Planned, preempt_inputs
+from sdn_shadow.telemetry.decode import FlowStats, MeterStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
+from sdn_shadow.topology import Fabric
 
 FlowKey = tuple[int, int, Match]
 FORECAST_SERIES = ("network:", "client:", "link:")  # port series are not forecast
@@ -119,7 +124,25 @@ class ShadowCore:
         self.moved: frozenset[tuple[str, str]] = frozenset(
             (n.name, host) for n in config.networks if n.shadow
             for host, path in n.shadow.clients if path == "shadow")
+        self.failed: frozenset[Link] = frozenset()
         self.plans: dict[int, SwitchPlan] = compile_config(config, moved=self.moved)
+        fo = config.failover
+        self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
+        dpids = {s.name: s.dpid for s in config.switches}
+        self.fabric_ports: dict[tuple[int, int], Link] = {}
+        for link in config.links:
+            pair = frozenset((link.a.switch, link.b.switch))
+            for end in (link.a, link.b):
+                self.fabric_ports[(dpids[end.switch], end.port)] = pair
+        self.port_live: dict[tuple[int, int], bool] = {}
+        self.policed: dict[str, dict[str, float]] = {}  # best-effort meter counters
+        self.config_moved = self.moved
+        rt = config.routing
+        self.preempter = Preempter(PreemptPolicy(rt.upper, rt.lower, rt.hold))
+        fabric = Fabric(config)
+        self.fabric = fabric
+        self.shadow_paths = {n.name: network_paths(fabric, {h.switch for h in n.hosts})
+                             for n in config.networks if n.shadow is not None}
         self.switches = {
             dpid: SwitchState(dpid, plan.name) for dpid, plan in self.plans.items()
         }
@@ -281,21 +304,98 @@ class ShadowCore:
         moved = self.moved | {key} if path == "shadow" else self.moved - {key}
         if moved == self.moved:
             return {}
-        plans = compile_config(self.config, self.held(), frozenset(moved))
+        out = self._replan(frozenset(moved), self.failed)
+        self.events.append({"t": now, "kind": "move", "network": network, "client": host,
+                            "path": path, "reason": reason})
+        return out
+
+    def preempt(self, now: float) -> dict[int, list[Message]]:
+        """Move clients off links forecast to cross `routing.upper`, and back (hysteresis).
+
+        Runs after each forecast round; the moves are ordinary client path
+        moves (make-before-break) with the numbers behind them as the reason.
+        Clients placed by config are left where the config put them.
+        """
+        if not self.config.routing.enabled or not self.forecasts:
+            return {}
+        weights = {name: self.allocator.weight(name) for name in self.allocator.policies}
+        relieved = frozenset(r.client for r in self.preempter.relieved() if r.relief == "path")
+        inputs = preempt_inputs(
+            self.config, self.fabric, self.shadow_paths,
+            {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()}, weights, relieved)
+        decisions = self.preempter.decide(
+            now, inputs.resources,
+            [c for c in inputs.contributions if c.client not in self.config_moved],
+            inputs.shadow, [d for d in inputs.detours if d.client not in self.config_moved])
+        out: dict[int, list[Message]] = {}
+        for d in decisions:
+            if d.kind == "scale":
+                self.events.append({"t": now, "kind": "scale", "link": d.resource,
+                                    "instances": d.instances, "reason": d.reason})
+                continue
+            if d.relief != "path":
+                continue
+            network, host = d.client
+            path = "shadow" if d.kind == "move" else "primary"
+            for dpid, msgs in self.set_client_path(now, network, host, path,
+                                                   f"preempt: {d.reason}").items():
+                out.setdefault(dpid, []).extend(msgs)
+        return out
+
+    def port_status(self, now: float, dpid: int, port: int, live: bool,
+                    source: str = "port") -> dict[int, list[Message]]:
+        """A port's liveness (port status, port description); fabric links fail over on it.
+
+        A link is up when every end seen so far is live. Going down is acted on
+        at once (the fast-failover groups have already moved the traffic; this
+        pins it); coming back waits for wait-to-restore and the hold (`tick`).
+        """
+        self.port_live[(dpid, port)] = live
+        link = self.fabric_ports.get((dpid, port))
+        if link is None:
+            return {}
+        ends = [k for k, v in self.fabric_ports.items() if v == link]
+        up = all(self.port_live.get(end, True) for end in ends)
+        return self._health_decisions(now, self.health.observe(now, link, up, source))
+
+    def ignore_link_flaps(self, now: float, dpid: int, port: int, seconds: float) -> None:
+        """Ignore liveness changes of the link at `dpid:port` for a while (BFD starting)."""
+        link = self.fabric_ports.get((dpid, port))
+        if link is not None:
+            self.health.ignore_until(link, now + seconds)
+
+    def tick(self, now: float) -> dict[int, list[Message]]:
+        """Failbacks that have become due (wait-to-restore and hold have passed)."""
+        return self._health_decisions(now, self.health.tick(now))
+
+    def _health_decisions(self, now: float, decisions: list[Decision]
+                          ) -> dict[int, list[Message]]:
+        failed = set(self.failed)
+        for d in decisions:
+            link = "-".join(sorted(d.subject))
+            (failed.add if d.kind == "failover" else failed.discard)(d.subject)
+            self.events.append({"t": d.at, "kind": d.kind, "link": link, "reason": d.reason,
+                                "source": d.source})
+        if frozenset(failed) == self.failed:
+            return {}
+        return self._replan(self.moved, frozenset(failed))
+
+    def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link]
+                ) -> dict[int, list[Message]]:
+        """Recompile for new moves or failed links; the changes per switch, make-before-break."""
+        plans = compile_config(self.config, self.held(), moved, failed)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
             msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
                                set(old.groups), dict(old.meters))
-            plan.meters = old.meters  # rates follow allocation_messages, not moves
+            plan.meters = old.meters  # rates follow allocation_messages, not routes
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
             state = self.switches[dpid]
             state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
                                                        len(plan.meters))
-        self.plans, self.moved = plans, frozenset(moved)
-        self.events.append({"t": now, "network": network, "client": host, "path": path,
-                            "reason": reason})
+        self.plans, self.moved, self.failed = plans, moved, failed
         return out
 
     def switch_synced(self, now: float, dpid: int) -> None:
@@ -314,6 +414,21 @@ class ShadowCore:
             for c in counters
             if c.group_id in plan.mirror_groups
         )
+
+    def meter_stats(self, now: float, dpid: int, stats: MeterStats) -> None:
+        """Take a meter stats reply: what each best-effort meter let in and what it dropped."""
+        plan = self.plans.get(dpid)
+        if plan is None:
+            return
+        specs = {spec.meter_id: spec for spec in plan.best_effort.values()}
+        for i, meter_id in enumerate(stats.meter_id.tolist()):
+            spec = specs.get(meter_id)
+            if spec is None:
+                continue
+            _, band_bytes = stats.bands(i)
+            key = f"{spec.network}@{spec.link[0]}>{spec.link[1]}"
+            self.policed[key] = {"bytes": int(stats.byte_in_count[i]),
+                                 "dropped_bytes": int(band_bytes.sum()), "at": now}
 
     def mirror_flow_stats(self, now: float, dpid: int, flows: Iterable[InstalledFlow]) -> None:
         """Take flow stats of the mirror tables: counters of sessions that copy inline."""
@@ -433,6 +548,14 @@ class ShadowCore:
                 name: {"packets": c.packets, "bytes": c.bytes}
                 for name, c in self.mirror_counters().items()
             },
+            "policed": {k: {"bytes": v["bytes"], "dropped_bytes": v["dropped_bytes"]}
+                        for k, v in sorted(self.policed.items())},
+            "routing": {
+                "failed_links": sorted("-".join(sorted(link)) for link in self.failed),
+                "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
+                "health": self.health.snapshot(),
+            },
+            "events": self.events[-200:],
         }
 
 

@@ -58,6 +58,15 @@ class ShadowCollector(Collector):
         yield packets
         yield nbytes
 
+        policed = CounterMetricFamily(
+            "sdn_shadow_best_effort_dropped_bytes",
+            "Bytes a best-effort meter dropped to keep a shadow's hold free",
+            labels=["network", "link"])
+        for key, c in snap.get("policed", {}).items():
+            network, _, link = key.partition("@")
+            policed.add_metric([network, link], float(c["dropped_bytes"]))
+        yield policed
+
         families: dict[str, GaugeMetricFamily] = {}
         for key, value in snap.get("rates", {}).items():
             kind, labels = split_series(key)

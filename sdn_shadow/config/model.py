@@ -198,6 +198,38 @@ class ForecastSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FailoverSettings:
+    """When traffic leaves a failed link or host, and when it comes back."""
+
+    wait_to_restore: float = 5.0
+    """Seconds a link or host must stay healthy before traffic returns to it."""
+    hold: float = 10.0
+    """Seconds after a failover before failback may happen (flap damping)."""
+    bfd: bool = False
+    """Run BFD on every fabric link (set on the switch's interfaces through ovsdb)."""
+    bfd_interval_ms: int = 10
+    """BFD min_tx and min_rx in milliseconds; detection takes about 3 of them."""
+    bfd_grace: float = 3.0
+    """Seconds after BFD starts on a link in which its liveness flaps are ignored."""
+    probe_interval: float | None = None
+    """Seconds between health probes (ARP) of every primary host; None: no probes."""
+    probe_misses: int = 3
+    """Unanswered probes in a row that make a host down."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    """Preemptive routing: utilisation thresholds and the hold before moving back."""
+
+    enabled: bool = True
+    upper: float = 0.8
+    """Move clients off a link forecast above this share of its capacity."""
+    lower: float = 0.6
+    """Move them back once the forecast stays below this share for `hold` seconds."""
+    hold: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A whole validated configuration."""
 
@@ -207,6 +239,8 @@ class Config:
     controller: ControllerSettings = ControllerSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     forecast: ForecastSettings = ForecastSettings()
+    failover: FailoverSettings = FailoverSettings()
+    routing: RoutingSettings = RoutingSettings()
 
     def switch(self, name: str) -> Switch:
         """The switch called `name`."""

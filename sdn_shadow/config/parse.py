@@ -36,6 +36,7 @@ to the others. Quote MAC addresses and colon-written dpids: YAML 1.1 reads e.g. 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import os
@@ -55,6 +56,7 @@ from .model import (
     Config,
     ConfigError,
     ControllerSettings,
+    FailoverSettings,
     ForecastSettings,
     Host,
     Link,
@@ -62,6 +64,7 @@ from .model import (
     MirrorSession,
     Network,
     PortRef,
+    RoutingSettings,
     Shadow,
     ShadowHost,
     Switch,
@@ -409,8 +412,8 @@ class _Parser:
     # sections
 
     def config(self, data: Any) -> Config | None:
-        top = self.fields(data, "", ("controller", "fabric", "forecast", "networks", "telemetry"),
-                          ("fabric", "networks"))
+        top = self.fields(data, "", ("controller", "fabric", "failover", "forecast", "networks",
+                                     "routing", "telemetry"), ("fabric", "networks"))
         if top is None:
             return None
         controller = self.controller(top.get("controller"))
@@ -425,6 +428,13 @@ class _Parser:
             "level": self.fraction, "window": lambda v, p: self.int_in(v, p, 1, 4096),
             "log": self.boolean,
         })
+        failover = self.settings(top.get("failover"), "failover", FailoverSettings, {
+            "wait_to_restore": self.non_negative, "hold": self.non_negative,
+            "bfd": self.boolean, "bfd_interval_ms": lambda v, p: self.int_in(v, p, 1, 10_000),
+            "bfd_grace": self.non_negative, "probe_interval": self.positive,
+            "probe_misses": lambda v, p: self.int_in(v, p, 1, 100),
+        })
+        routing = self.routing(top.get("routing"))
         if "fabric" in top:
             self.fabric(top["fabric"])
         nets = []
@@ -441,7 +451,27 @@ class _Parser:
             self.check_reachability(nets)
         if self.problems:
             return None
-        return self.build(nets, controller, telemetry, forecast)
+        config = self.build(nets, controller, telemetry, forecast)
+        if config is None:
+            return None
+        return dataclasses.replace(config, failover=failover, routing=routing)
+
+    def routing(self, value: Any) -> RoutingSettings:
+        """The routing section; `lower` must stay below `upper`."""
+        routing = self.settings(value, "routing", RoutingSettings, {
+            "enabled": self.boolean, "upper": self.share, "lower": self.share,
+            "hold": self.non_negative,
+        })
+        if routing.lower >= routing.upper:
+            self.err("routing.lower", f"must be below routing.upper ({routing.upper})")
+        return routing
+
+    def share(self, value: Any, path: str) -> float | None:
+        number = self.number(value, path)
+        if number is not None and not 0 < number <= 1:
+            self.err(path, "must be in (0, 1]")
+            return None
+        return None if number is None else float(number)
 
     def settings(self, value: Any, path: str, cls: type, checks: dict[str, Any]) -> Any:
         """A flat settings section: every key optional, each checked by its function."""

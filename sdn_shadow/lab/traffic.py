@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -106,7 +107,12 @@ def parse_ping(output: str, count: int, duration: float) -> PingResult:
 
 
 class PingRun:
-    """A ping running in the background in a host; result() waits for it and parses it."""
+    """A ping running in the background in a host; result() waits for it and parses it.
+
+    Its output is drained continuously by a thread: a fast ping that nobody reads
+    fills the 64 KiB pipe in under a second, and then ping stops sending (the
+    pause would look like an outage).
+    """
 
     def __init__(self, src: Node, dst_ip: str, count: int, interval: float) -> None:
         """Start `ping -D -n -c count -i interval -W 1 dst_ip` in src."""
@@ -116,18 +122,27 @@ class PingRun:
         self._proc = src.popen(
             ['ping', '-D', '-n', '-c', str(count), '-i', f'{interval:g}', '-W', '1', dst_ip],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self._chunks: list[bytes] = []
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self._proc.stdout is not None
+        for chunk in iter(lambda: self._proc.stdout.read1(65536), b''):
+            self._chunks.append(chunk)
 
     def result(self, timeout: float | None = None) -> PingResult:
         """Wait for ping to end (default timeout: its expected length + 15 s) and parse it."""
         if timeout is None:
             timeout = self.count * self.interval + 15
         try:
-            out, _ = self._proc.communicate(timeout=timeout)
+            self._proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._proc.kill()
-            out, _ = self._proc.communicate()
+            self._proc.wait()
+        self._reader.join(timeout=10)
         duration = time.time() - self.started
-        return parse_ping(out.decode(errors='replace'), self.count, duration)
+        return parse_ping(b''.join(self._chunks).decode(errors='replace'), self.count, duration)
 
     def stop(self) -> PingResult:
         """Interrupt ping (SIGINT, it prints its summary) and parse what it saw."""

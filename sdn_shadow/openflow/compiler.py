@@ -117,14 +117,20 @@ def vid(vlan: int) -> int:
     return OFPVID_PRESENT | vlan
 
 
+Link = frozenset[str]  # an undirected fabric link: its two switch names
+
+
 def compile_config(config: Config, held: Mapping[str, float] | None = None,
-                   moved: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
+                   moved: frozenset[tuple[str, str]] = frozenset(),
+                   failed: frozenset[Link] = frozenset()) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
     changes meter rates, never flows, so a new allocation is a meter modify.
     `moved` holds the (network, host) clients whose traffic takes the shadow
     paths: a move changes only entries at the edges (see `_moved_clients`).
+    `failed` holds the fabric links the controller has failed over: traffic
+    whose route crosses one is pinned to its shadow path (see `_failover_group`).
     """
     fabric = Fabric(config)
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
@@ -136,14 +142,14 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     }
     _best_effort_meters(plans, fabric, config, shadow_paths, held or {})
     for network in config.networks:
-        _forwarding(plans, fabric, network)
+        paths = shadow_paths.get(network.name, {})
+        _forwarding(plans, fabric, network, paths, failed)
         _arp_responders(plans, network)
         if network.shadow is not None:
             _shadow_guard(plans, network)
-            paths = shadow_paths[network.name]
             _shadow_paths(plans, fabric, network, paths)
             _moved_clients(plans, fabric, network, paths,
-                           {host for net, host in moved if net == network.name})
+                           {host for net, host in moved if net == network.name}, failed)
             for index, session in enumerate(network.shadow.mirror):
                 _mirror_session(plans, fabric, network, session, index)
     return {plan.dpid: plan for plan in plans.values()}
@@ -212,7 +218,8 @@ def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:
 
 
 def _moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
-                   paths: Mapping[tuple[str, str], PathPair], moved: set[str]) -> None:
+                   paths: Mapping[tuple[str, str], PathPair], moved: set[str],
+                   failed: frozenset[Link]) -> None:
     """Edge entries sending a moved client's traffic, both ways, onto the shadow paths.
 
     At the client's switch, what it sends to each remote host leaves on the
@@ -222,26 +229,74 @@ def _moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Networ
     both moves are make-before-break, and packets already on a path arrive.
     """
     assert network.shadow is not None
-    tag = vid(network.shadow.vlan)
     for client in (h for h in network.hosts if h.name in moved):
         for other in network.hosts:
             if other.switch == client.switch:
                 continue
-            out_path = paths[(client.switch, other.switch)].shadow
             plans[client.switch].add(Flow(
                 Table.FORWARD, pl.FORWARD_MOVED.priority(1), Subsystem.ROUTING,
                 match(metadata=network.vlan, eth_src=client.mac, eth_dst=other.mac),
-                (ApplyActions((PushVlan(), SetField("vlan_vid", tag),
-                               Output(fabric.port_towards(client.switch, out_path[1])))),)))
+                _path_instructions(plans[client.switch], fabric, network,
+                                   paths[(client.switch, other.switch)], failed, True)))
         # Only traffic entering at the sender's own port: a switch that is merely a
         # transit hop of someone's primary path must not turn that traffic around.
         for sender in (h for h in network.hosts if h.switch != client.switch):
-            in_path = paths[(sender.switch, client.switch)].shadow
             plans[sender.switch].add(Flow(
                 Table.FORWARD, pl.FORWARD_MOVED.priority(0), Subsystem.ROUTING,
                 match(metadata=network.vlan, in_port=sender.port, eth_dst=client.mac),
-                (ApplyActions((PushVlan(), SetField("vlan_vid", tag),
-                               Output(fabric.port_towards(sender.switch, in_path[1])))),)))
+                _path_instructions(plans[sender.switch], fabric, network,
+                                   paths[(sender.switch, client.switch)], failed, True)))
+
+
+def _path_instructions(plan: SwitchPlan, fabric: Fabric, network: Network, pair: PathPair,
+                       failed: frozenset[Link], prefer_shadow: bool) -> tuple:
+    """Send towards `pair`'s far end through a fast-failover group over both paths.
+
+    Without a distinct shadow first hop (no redundant path) it is a plain
+    output on the primary path, or on the shadow path if that is preferred.
+    """
+    assert network.shadow is not None
+    src, dst = pair.primary[0], pair.primary[-1]
+    route = tuple(fabric.path(src, dst) or pair.primary)  # what forwarding really takes
+    primary_port = fabric.port_towards(src, route[1])
+    shadow_port = fabric.port_towards(src, pair.shadow[1])
+    primary = (PushVlan(), SetField("vlan_vid", vid(network.vlan)), Output(primary_port))
+    shadow = (PushVlan(), SetField("vlan_vid", vid(network.shadow.vlan)), Output(shadow_port))
+    if shadow_port == primary_port:
+        return (ApplyActions(shadow if prefer_shadow else primary),)
+    group = _failover_group(plan, route, pair.shadow, primary, shadow, failed, prefer_shadow)
+    return (ApplyActions((GroupAction(group),)),)
+
+
+def _failover_group(plan: SwitchPlan, route: tuple[str, ...], shadow_path: tuple[str, ...],
+                    primary: tuple[Action, ...], shadow: tuple[Action, ...],
+                    failed: frozenset[Link], prefer_shadow: bool) -> int:
+    """A fast-failover group: the preferred path first, the other one behind it.
+
+    Each bucket watches its own output port, so when the preferred path's
+    first link goes down the switch moves the traffic by itself, without
+    waiting for the controller. The controller's part is to *pin*: when a link
+    anywhere on the preferred path has failed, the other path goes first, so
+    traffic stays off the link however often it flaps until failback (and a
+    failure beyond the first hop, which the switch cannot see, is routed
+    around too). Both paths stay installed, so every change is make-before-break.
+    """
+    def crosses(path: tuple[str, ...]) -> bool:
+        return any(frozenset(hop) in failed for hop in zip(path, path[1:], strict=False))
+
+    first_shadow = prefer_shadow
+    if crosses(route) != crosses(shadow_path):
+        first_shadow = crosses(route)
+    buckets = (Bucket(primary, watch_port=_output_port(primary)),
+               Bucket(shadow, watch_port=_output_port(shadow)))
+    if first_shadow:
+        buckets = buckets[::-1]
+    return pl.shared_group(Group(0, "ff", buckets), plan.groups,
+                           pl.GROUP_OWNER_ROUTING).group_id
+
+
+def _output_port(actions: tuple[Action, ...]) -> int:
+    return next(a.port for a in actions if isinstance(a, Output))
 
 
 def _table_misses(plan: SwitchPlan) -> None:
@@ -256,8 +311,14 @@ def _table_misses(plan: SwitchPlan) -> None:
         plan.add(Flow(table, pl.MISS[table].priority(), Subsystem.PIPELINE, (), instructions))
 
 
-def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) -> None:
-    """Host classification, fabric VLAN in/out, and per-destination forwarding."""
+def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
+                paths: Mapping[tuple[str, str], PathPair], failed: frozenset[Link]) -> None:
+    """Host classification, fabric VLAN in/out, and per-destination forwarding.
+
+    A network with a shadow leaves every switch that has shadow paths (its
+    hosts' switches) through a fast-failover group: primary path first,
+    shadow path behind it (see `_failover_group`).
+    """
     classify = pl.INGRESS_CLASSIFY.priority()
     tag = vid(network.vlan)
     for host in network.hosts:
@@ -290,9 +351,13 @@ def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network) 
                 port = fabric.next_hop_port(name, host.switch)
                 if port is None:
                     continue
-                instructions = (
-                    ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
-                )
+                pair = paths.get((name, host.switch))
+                if pair is not None:
+                    instructions = _path_instructions(plan, fabric, network, pair, failed, False)
+                else:
+                    instructions = (
+                        ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
+                    )
                 policed = plan.best_effort.get((port, network.name))
                 if policed is not None:
                     instructions += (MeterInstruction(policed.meter_id),)

@@ -97,6 +97,7 @@ BANDS: tuple[Band, ...] = (
 
 #: Group ids: top nibble names the owner, the rest is a content hash.
 GROUP_OWNER_MIRROR = 0x1
+GROUP_OWNER_ROUTING = 0x2
 
 
 class PipelineError(ValueError):
@@ -135,3 +136,17 @@ def with_content_id(group: Group, taken: set[int], owner: int = GROUP_OWNER_MIRR
     while (gid := group_id(owner, (group.type, group.buckets), salt)) in taken:
         salt += 1
     return Group(gid, group.type, group.buckets)
+
+
+def shared_group(group: Group, groups: dict[int, Group], owner: int) -> Group:
+    """The group in `groups` with `group`'s content, added under its content id if new."""
+    salt = 0
+    while True:
+        gid = group_id(owner, (group.type, group.buckets), salt)
+        existing = groups.get(gid)
+        if existing is None:
+            groups[gid] = Group(gid, group.type, group.buckets)
+            return groups[gid]
+        if (existing.type, existing.buckets) == (group.type, group.buckets):
+            return existing
+        salt += 1

@@ -8,8 +8,15 @@ import pytest
 
 from sdn_shadow.config import load_config
 from sdn_shadow.core import ShadowCore
-from sdn_shadow.openflow.messages import ETH_TYPE_IP, Barrier, FlowAdd, FlowDelete
-from sdn_shadow.openflow.pipeline import Subsystem
+from sdn_shadow.openflow.messages import (
+    ETH_TYPE_IP,
+    Barrier,
+    FlowAdd,
+    FlowDelete,
+    GroupAdd,
+    GroupDelete,
+)
+from sdn_shadow.openflow.pipeline import GROUP_OWNER_ROUTING, Subsystem
 from tests.fakes.flowtable import FakeFabric
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
@@ -57,14 +64,16 @@ def test_move_to_shadow_and_back_both_directions(ring) -> None:
     core, fabric = ring
     updates = core.set_client_path(1.0, "tenant-a", "h1", "shadow", "test")
     msgs = [m for ms in updates.values() for m in ms if not isinstance(m, Barrier)]
-    assert msgs and all(isinstance(m, FlowAdd) and m.flow.subsystem == Subsystem.ROUTING
-                        for m in msgs), "a move only adds edge rules"
+    assert msgs and all(
+        (isinstance(m, FlowAdd) and m.flow.subsystem == Subsystem.ROUTING)
+        or (isinstance(m, GroupAdd) and m.group.group_id >> 28 == GROUP_OWNER_ROUTING)
+        for m in msgs), "a move only adds edge rules (and their shadow-first groups)"
     apply(fabric, updates)
     assert deliver(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
     assert deliver(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
     assert deliver(fabric, 3, 2) == ("s3", "s2"), "other clients stay on the primary"
     back = core.set_client_path(2.0, "tenant-a", "h1", "primary", "test")
-    assert all(isinstance(m, FlowDelete) for ms in back.values() for m in ms
+    assert all(isinstance(m, FlowDelete | GroupDelete) for ms in back.values() for m in ms
                if not isinstance(m, Barrier)), "moving back only removes edge rules"
     apply(fabric, back)
     assert deliver(fabric, 1, 2) == ("s1", "s2")

@@ -88,6 +88,8 @@ class FakeSwitch:
     flows: dict[tuple, Flow] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
     meters: dict[int, Meter] = field(default_factory=dict)
+    down: set[int] = field(default_factory=set)
+    """Ports whose link is down: fast-failover skips them, output to them is lost."""
 
     def apply(self, msgs: list[Message]) -> None:
         """Apply messages in order, as OVS would (rejecting what it would reject)."""
@@ -239,6 +241,8 @@ class FakeSwitch:
             best = max(range(len(group.buckets)),
                        key=lambda i: content_hash(i, flow_hash) * group.buckets[i].weight)
             buckets = (group.buckets[best],)
+        elif group.type == "ff":  # the first bucket whose watched port is up
+            buckets = tuple(b for b in group.buckets if b.watch_port not in self.down)[:1]
         else:
             buckets = group.buckets[:1]
         for bucket in buckets:
@@ -274,6 +278,13 @@ class FakeFabric:
             self.peer[(link.a.switch, link.a.port)] = (link.b.switch, link.b.port)
             self.peer[(link.b.switch, link.b.port)] = (link.a.switch, link.a.port)
 
+    def set_link(self, a: str, b: str, up: bool) -> None:
+        """Take the link between switches `a` and `b` down (both ends) or up again."""
+        ends = [(sw, port) for (sw, port), (peer, _) in self.peer.items()
+                if {sw, peer} == {a, b}]
+        for sw, port in ends:
+            (self.by_name[sw].down.discard if up else self.by_name[sw].down.add)(port)
+
     def send(self, switch: str, port: int, packet: Packet, max_hops: int = 16) -> list[Delivery]:
         """Inject `packet` at `switch:port`; follow it over links; return what leaves."""
         deliveries: list[Delivery] = []
@@ -284,6 +295,8 @@ class FakeFabric:
                 raise FakeSwitchError("forwarding loop")
             pkt = {**pkt, "trail": (*pkt.get("trail", ()), name)}  # switches visited
             for out_port, out in self.by_name[name].process(in_port, pkt):
+                if out_port in self.by_name[name].down:
+                    continue  # lost on a dead link
                 peer = self.peer.get((name, out_port))
                 if peer is None:
                     deliveries.append(Delivery(name, out_port, out))

@@ -64,6 +64,11 @@ def test_meter_is_sized_from_the_forecast_polices_and_resizes(mlab) -> None:
     policed_to = meter_rate("s1") * 1000
     assert best_effort["bits_per_second"] < 0.85 * 95e6  # policed, not carried in full
     assert best_effort["bits_per_second"] < 1.35 * policed_to  # OVS meters run loose
+    deadline = time.time() + 15  # meter stats are polled every telemetry.meter_interval
+    while not mlab.controller.state().get("policed", {}).get("tenant-b@s1>s2", {}).get(
+            "dropped_bytes"):
+        assert time.time() < deadline, mlab.controller.state().get("policed")
+        time.sleep(1)
     tenant_a.join()
 
     low = meter_rate("s1")

@@ -1,0 +1,108 @@
+"""Preemptive routing on the ring's fake fabric: forecasts in, client moves out, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.config import parse_config
+from sdn_shadow.core import SeriesForecastView, ShadowCore
+from sdn_shadow.openflow.messages import ETH_TYPE_IP
+from tests.fakes.flowtable import FakeFabric
+
+RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
+CAPACITY = 100e6 / 8  # ring.yaml: every link 100 Mbit/s, in bytes/s
+
+
+def udp(a: int, b: int) -> dict:
+    return {"eth_src": f"00:00:00:00:0a:0{a}", "eth_dst": f"00:00:00:00:0a:0{b}",
+            "eth_type": ETH_TYPE_IP, "ip_proto": 17, "ipv4_src": f"10.0.0.{a}",
+            "ipv4_dst": f"10.0.0.{b}", "udp_src": 1000, "udp_dst": 7000, "length": 200}
+
+
+def trail(fabric: FakeFabric, a: int, b: int) -> tuple[str, ...]:
+    [got] = [d for d in fabric.send(f"s{a}", 1, udp(a, b)) if (d.switch, d.port) == (f"s{b}", 1)]
+    return got.packet["trail"]
+
+
+def two_host_ring() -> dict:
+    """The ring with tenant-a on s1 and s2 only: h1's shadow path is s1 -> s4 -> s3 -> s2."""
+    data = yaml.safe_load(RING.read_text())
+    net = data["networks"]["tenant-a"]
+    for host in ("h3", "h4"):
+        del net["hosts"][host]
+        del net["shadow"]["hosts"][f"{host}s"]
+    net["shadow"]["mirror"] = []
+    return data
+
+
+@pytest.fixture
+def ring() -> tuple[ShadowCore, FakeFabric]:
+    data = two_host_ring()
+    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10}
+    config = parse_config(data)
+    core, fabric = ShadowCore(config), FakeFabric(config)
+    for dpid, switch in fabric.switches.items():
+        switch.apply(core.reconcile(0.0, dpid, [], []))
+    return core, fabric
+
+
+def forecast(core: ShadowCore, link: float, clients: dict[str, float]) -> None:
+    """Forecasts (bytes/s, upper = point) for link s1 -> s2 and clients' tx."""
+    core.forecasts = {"link:s1:s2": SeriesForecastView(link, link, link)}
+    for host, rate in clients.items():
+        core.forecasts[f"client:tenant-a:{host}:tx"] = SeriesForecastView(rate, rate, rate)
+
+
+def run(core: ShadowCore, fabric: FakeFabric, now: float) -> None:
+    for dpid, msgs in core.preempt(now).items():
+        fabric.switches[dpid].apply(msgs)
+
+
+def test_the_top_client_moves_before_the_link_saturates_and_comes_back(ring) -> None:
+    core, fabric = ring
+    forecast(core, 0.7 * CAPACITY, {"h1": 0.5 * CAPACITY, "h2": 0.01 * CAPACITY})
+    run(core, fabric, 0.0)
+    assert core.moved == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
+
+    forecast(core, 0.9 * CAPACITY, {"h1": 0.6 * CAPACITY, "h2": 0.01 * CAPACITY})
+    run(core, fabric, 10.0)  # 90% forecast > 80%: the biggest contributor moves
+    assert core.moved == {("tenant-a", "h1")}
+    assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+    [event] = core.events
+    assert event["path"] == "shadow" and event["reason"].startswith("preempt: link link:s1:s2")
+
+    forecast(core, 0.3 * CAPACITY, {"h1": 0.1 * CAPACITY})  # demand falls
+    run(core, fabric, 20.0)
+    assert core.moved == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
+    run(core, fabric, 31.0)
+    assert core.moved == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
+    assert [e["path"] for e in core.events] == ["shadow", "primary"]
+
+
+def test_a_detour_over_the_hot_link_asks_for_scaling_instead() -> None:
+    core = ShadowCore(parse_config(yaml.safe_load(RING.read_text())))
+    # h1 talks to h2, h3 and h4: its detour to h4 (s1-s2-s3-s4) crosses s1 -> s2 itself.
+    forecast(core, 0.9 * CAPACITY, {"h1": 2.4 * CAPACITY})
+    assert core.preempt(0.0) == {} and core.moved == frozenset()
+    assert core.events and {e["kind"] for e in core.events} == {"scale"}
+
+
+def test_clients_placed_by_config_are_left_alone(ring) -> None:
+    data = two_host_ring()
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
+    core = ShadowCore(parse_config(data))
+    forecast(core, 0.1 * CAPACITY, {"h1": 0.05 * CAPACITY})
+    for now in (0.0, 100.0, 200.0):
+        assert core.preempt(now) == {}
+    assert core.moved == {("tenant-a", "h1")}
+
+
+def test_disabled_routing_never_moves(ring) -> None:
+    data = yaml.safe_load(RING.read_text())
+    data["routing"] = {"enabled": False}
+    core = ShadowCore(parse_config(data))
+    forecast(core, 0.99 * CAPACITY, {"h1": 0.9 * CAPACITY})
+    assert core.preempt(0.0) == {} and core.moved == frozenset()
