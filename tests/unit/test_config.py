@@ -256,7 +256,8 @@ MAC = 'must be a MAC address like "00:00:00:00:00:01"'
 BAD = [
     # top level
     ({"colour": "red"},
-     "colour: unknown key (expected one of: controller, fabric, forecast, networks, telemetry)"),
+     "colour: unknown key (expected one of: controller, fabric, failover, forecast, networks, "
+     "routing, telemetry)"),
     ({"fabric": DELETE}, "fabric: required"),
     ({"networks": DELETE}, "networks: required"),
     ({"fabric": None}, "fabric: must be a mapping"),
@@ -642,8 +643,8 @@ def test_every_problem_is_reported() -> None:
         parse_config(data, source="bad.yaml")
     assert info.value.source == "bad.yaml"
     assert info.value.lines() == [
-        "bad.yaml: colour: unknown key (expected one of: controller, fabric, forecast, networks, "
-        "telemetry)",
+        "bad.yaml: colour: unknown key (expected one of: controller, fabric, failover, forecast, "
+        "networks, routing, telemetry)",
         "bad.yaml: fabric.switches.s2.dpid: dpid 1 already used by fabric.switches.s1",
         "bad.yaml: fabric.links[0].capacity: must be > 0",
         f"bad.yaml: {A}.hosts.h1.ip: 10.0.1.5 is not in 10.0.0.0/24",
@@ -912,3 +913,25 @@ def test_client_policy() -> None:
         info.value.lines()
     assert "networks.tenant-a.shadow.clients.h9.path: must be primary or shadow" in \
         info.value.lines()
+
+
+@pytest.mark.parametrize("section,value,message", [
+    ("failover", {"hold": -1}, "failover.hold: must be >= 0"),
+    ("failover", {"bfd": "yes"}, "failover.bfd: must be true or false"),
+    ("failover", {"bfd_interval_ms": 0}, "failover.bfd_interval_ms"),
+    ("failover", {"probe_misses": 0}, "failover.probe_misses"),
+    ("routing", {"upper": 1.5}, "routing.upper: must be in (0, 1]"),
+    ("routing", {"upper": 0.5, "lower": 0.7}, "routing.lower: must be below routing.upper"),
+    ("routing", {"hold": "long"}, "routing.hold"),
+])
+def test_bad_failover_and_routing_settings_are_reported(section, value, message) -> None:
+    assert any(message in p for p in _problems(_edit(_base(), {section: value}))), message
+
+
+def test_failover_and_routing_defaults() -> None:
+    from sdn_shadow.config import parse_config
+
+    config = parse_config(_base())
+    assert (config.failover.wait_to_restore, config.failover.hold, config.failover.bfd) == (
+        5.0, 10.0, False)
+    assert (config.routing.upper, config.routing.lower, config.routing.hold) == (0.8, 0.6, 30.0)
