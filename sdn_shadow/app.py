@@ -111,8 +111,6 @@ class ShadowApp(app_manager.OSKenApp):
         self.requests: dict[tuple[int, int], tuple[str, float]] = {}  # (dpid, xid) -> kind
         self.last_sent: dict[tuple[int, str], float] = {}
         self.xid = 0x10000000
-        self.port_names: dict[tuple[int, int], str] = {}
-        self.bfd_enabled: set[tuple[int, int]] = set()
         self.state_written = 0.0
         tel = config.telemetry
         self.polls = [_Poll("ports", tel.port_interval), _Poll("demand", tel.flow_interval),
@@ -312,34 +310,17 @@ class ShadowApp(app_manager.OSKenApp):
         msg = ev.msg
         dpid = msg.datapath.id
         now = time.time()
-        updates: dict[int, list] = {}
+        ports = [p for p in msg.body if p.port_no < 0xFFFFFF00]  # not LOCAL and other reserved
+        names = {p.port_no: p.name.decode(errors="replace") for p in ports}
         with self.lock:
-            for port in msg.body:
-                if port.port_no >= 0xFFFFFF00:  # LOCAL and other reserved ports
-                    continue
-                self.port_names[(dpid, port.port_no)] = port.name.decode(errors="replace")
-                for k, v in self.core.port_status(now, dpid, port.port_no,
-                                                  port_live(port)).items():
-                    updates.setdefault(k, []).extend(v)
+            updates = self.core.ports_seen(now, dpid, {p.port_no: port_live(p) for p in ports})
+            interfaces = self.core.bfd_to_enable(now, dpid, names)
         self._send_updates(updates)
-        if self.core.config.failover.bfd:
-            self._enable_bfd(dpid)
-
-    def _enable_bfd(self, dpid: int) -> None:
-        """Turn BFD on for this switch's fabric interfaces (once), ignoring its start-up flap."""
-        fo = self.core.config.failover
-        with self.lock:
-            todo = [(port, name) for (d, port), name in self.port_names.items()
-                    if d == dpid and (d, port) in self.core.fabric_ports
-                    and (d, port) not in self.bfd_enabled]
-            for port, _ in todo:
-                self.bfd_enabled.add((dpid, port))
-                self.core.ignore_link_flaps(time.time(), dpid, port, fo.bfd_grace)
-        for port, name in todo:
+        interval = self.core.config.failover.bfd_interval_ms
+        for name in interfaces:
             try:
-                ovsdb.enable_bfd(name, fo.bfd_interval_ms)
-                LOG.info("BFD on %s (switch dpid %#x port %d) every %d ms", name, dpid, port,
-                         fo.bfd_interval_ms)
+                ovsdb.enable_bfd(name, interval)
+                LOG.info("BFD on %s every %d ms", name, interval)
             except ovsdb.OvsdbError as err:
                 LOG.error("could not enable BFD on %s: %s", name, err)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
-from sdn_shadow.openflow.compiler import Link, SwitchPlan, compile_config
+from sdn_shadow.openflow.compiler import Link, SwitchPlan, compile_config, shadow_paths
 from sdn_shadow.openflow.messages import (
     Barrier,
     FlowAdd,
@@ -25,7 +25,6 @@ from sdn_shadow.openflow.messages import (
     MeterDelete,
     MeterModify,
 )
-from sdn_shadow.paths import network_paths
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
@@ -105,6 +104,11 @@ class SeriesForecastView:
     upper: float
 
 
+def link_name(link: Link) -> str:
+    """A fabric link as events and the state file name it: `s1-s2`."""
+    return "-".join(sorted(link))
+
+
 def allocation_policy(settings: AllocationSettings, level: float) -> AllocationPolicy:
     """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside)."""
     to_bytes = 1e6 / 8
@@ -125,7 +129,10 @@ class ShadowCore:
             (n.name, host) for n in config.networks if n.shadow
             for host, path in n.shadow.clients if path == "shadow")
         self.failed: frozenset[Link] = frozenset()
-        self.plans: dict[int, SwitchPlan] = compile_config(config, moved=self.moved)
+        self.fabric = Fabric(config)
+        self.shadow_paths = shadow_paths(config, self.fabric)
+        self.plans: dict[int, SwitchPlan] = compile_config(
+            config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths)
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         dpids = {s.name: s.dpid for s in config.switches}
@@ -134,15 +141,15 @@ class ShadowCore:
             pair = frozenset((link.a.switch, link.b.switch))
             for end in (link.a, link.b):
                 self.fabric_ports[(dpids[end.switch], end.port)] = pair
+        self.link_ends: dict[Link, list[tuple[int, int]]] = {}
+        for end, link in self.fabric_ports.items():
+            self.link_ends.setdefault(link, []).append(end)
         self.port_live: dict[tuple[int, int], bool] = {}
-        self.policed: dict[str, dict[str, float]] = {}  # best-effort meter counters
+        self.bfd_enabled: set[tuple[int, int]] = set()
+        self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
         self.config_moved = self.moved
         rt = config.routing
         self.preempter = Preempter(PreemptPolicy(rt.upper, rt.lower, rt.hold))
-        fabric = Fabric(config)
-        self.fabric = fabric
-        self.shadow_paths = {n.name: network_paths(fabric, {h.switch for h in n.hosts})
-                             for n in config.networks if n.shadow is not None}
         self.switches = {
             dpid: SwitchState(dpid, plan.name) for dpid, plan in self.plans.items()
         }
@@ -350,19 +357,35 @@ class ShadowCore:
         at once (the fast-failover groups have already moved the traffic; this
         pins it); coming back waits for wait-to-restore and the hold (`tick`).
         """
-        self.port_live[(dpid, port)] = live
-        link = self.fabric_ports.get((dpid, port))
-        if link is None:
-            return {}
-        ends = [k for k, v in self.fabric_ports.items() if v == link]
-        up = all(self.port_live.get(end, True) for end in ends)
-        return self._health_decisions(now, self.health.observe(now, link, up, source))
+        return self.ports_seen(now, dpid, {port: live}, source)
 
-    def ignore_link_flaps(self, now: float, dpid: int, port: int, seconds: float) -> None:
-        """Ignore liveness changes of the link at `dpid:port` for a while (BFD starting)."""
-        link = self.fabric_ports.get((dpid, port))
-        if link is not None:
-            self.health.ignore_until(link, now + seconds)
+    def ports_seen(self, now: float, dpid: int, live: Mapping[int, bool],
+                   source: str = "port") -> dict[int, list[Message]]:
+        """Several ports' liveness at once (a port description reply): one replan at most."""
+        decisions = []
+        for port, up in live.items():
+            self.port_live[(dpid, port)] = up
+            link = self.fabric_ports.get((dpid, port))
+            if link is not None:
+                link_up = all(self.port_live.get(end, True) for end in self.link_ends[link])
+                decisions += self.health.observe(now, link, link_up, source)
+        return self._health_decisions(now, decisions)
+
+    def bfd_to_enable(self, now: float, dpid: int, names: dict[int, str]) -> list[str]:
+        """Interfaces (of `names`: port -> name) to turn BFD on for, each fabric port once.
+
+        Empty unless `failover.bfd`. Their links' liveness flaps are ignored
+        for `bfd_grace` seconds from now: enabling BFD flaps the LIVE bit.
+        """
+        fo = self.config.failover
+        if not fo.bfd:
+            return []
+        todo = [port for port in sorted(names) if (dpid, port) in self.fabric_ports
+                and (dpid, port) not in self.bfd_enabled]
+        for port in todo:
+            self.bfd_enabled.add((dpid, port))
+            self.health.ignore_until(self.fabric_ports[(dpid, port)], now + fo.bfd_grace)
+        return [names[port] for port in todo]
 
     def tick(self, now: float) -> dict[int, list[Message]]:
         """Failbacks that have become due (wait-to-restore and hold have passed)."""
@@ -372,10 +395,9 @@ class ShadowCore:
                           ) -> dict[int, list[Message]]:
         failed = set(self.failed)
         for d in decisions:
-            link = "-".join(sorted(d.subject))
             (failed.add if d.kind == "failover" else failed.discard)(d.subject)
-            self.events.append({"t": d.at, "kind": d.kind, "link": link, "reason": d.reason,
-                                "source": d.source})
+            self.events.append({"t": d.at, "kind": d.kind, "link": link_name(d.subject),
+                                "reason": d.reason, "source": d.source})
         if frozenset(failed) == self.failed:
             return {}
         return self._replan(self.moved, frozenset(failed))
@@ -383,7 +405,8 @@ class ShadowCore:
     def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link]
                 ) -> dict[int, list[Message]]:
         """Recompile for new moves or failed links; the changes per switch, make-before-break."""
-        plans = compile_config(self.config, self.held(), moved, failed)
+        plans = compile_config(self.config, self.held(), moved, failed, fabric=self.fabric,
+                               paths=self.shadow_paths)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -428,7 +451,7 @@ class ShadowCore:
             _, band_bytes = stats.bands(i)
             key = f"{spec.network}@{spec.link[0]}>{spec.link[1]}"
             self.policed[key] = {"bytes": int(stats.byte_in_count[i]),
-                                 "dropped_bytes": int(band_bytes.sum()), "at": now}
+                                 "dropped_bytes": int(band_bytes.sum())}
 
     def mirror_flow_stats(self, now: float, dpid: int, flows: Iterable[InstalledFlow]) -> None:
         """Take flow stats of the mirror tables: counters of sessions that copy inline."""
@@ -548,10 +571,9 @@ class ShadowCore:
                 name: {"packets": c.packets, "bytes": c.bytes}
                 for name, c in self.mirror_counters().items()
             },
-            "policed": {k: {"bytes": v["bytes"], "dropped_bytes": v["dropped_bytes"]}
-                        for k, v in sorted(self.policed.items())},
+            "policed": dict(sorted(self.policed.items())),
             "routing": {
-                "failed_links": sorted("-".join(sorted(link)) for link in self.failed),
+                "failed_links": sorted(link_name(link) for link in self.failed),
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
                 "health": self.health.snapshot(),
             },

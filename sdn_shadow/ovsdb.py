@@ -33,14 +33,3 @@ def enable_bfd(interface: str, interval_ms: int) -> None:
     vsctl("set", "interface", interface, "bfd:enable=true", f"bfd:min_tx={interval_ms}",
           f"bfd:min_rx={interval_ms}")
 
-
-def bfd_status(interface: str) -> dict[str, str]:
-    """The interface's bfd_status column (state, forwarding, diagnostic, ...)."""
-    out = vsctl("--format=json", "get", "interface", interface, "bfd_status").strip()
-    # `get` prints the map in ovsdb syntax: {diagnostic="...", forwarding="true", ...}
-    pairs = out.strip("{}").split(", ") if out not in ("{}", "") else []
-    status = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        status[key.strip()] = value.strip().strip('"')
-    return status

@@ -118,11 +118,23 @@ def vid(vlan: int) -> int:
 
 
 Link = frozenset[str]  # an undirected fabric link: its two switch names
+ShadowPaths = Mapping[str, Mapping[tuple[str, str], PathPair]]
+
+
+def shadow_paths(config: Config, fabric: Fabric) -> dict[str, dict[tuple[str, str], PathPair]]:
+    """Each shadow network's path pairs between its primary hosts' switches.
+
+    The one place they are chosen: held capacity, installed shadow paths,
+    moved clients, failover groups and preemptive routing all use these.
+    """
+    return {n.name: network_paths(fabric, {h.switch for h in n.hosts})
+            for n in config.networks if n.shadow is not None}
 
 
 def compile_config(config: Config, held: Mapping[str, float] | None = None,
                    moved: frozenset[tuple[str, str]] = frozenset(),
-                   failed: frozenset[Link] = frozenset()) -> dict[int, SwitchPlan]:
+                   failed: frozenset[Link] = frozenset(), *, fabric: Fabric | None = None,
+                   paths: ShadowPaths | None = None) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
@@ -131,24 +143,23 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     paths: a move changes only entries at the edges (see `_moved_clients`).
     `failed` holds the fabric links the controller has failed over: traffic
     whose route crosses one is pinned to its shadow path (see `_failover_group`).
+    A caller recompiling often passes the config's `fabric` and `shadow_paths`
+    so they are not derived again each time.
     """
-    fabric = Fabric(config)
+    fabric = fabric or Fabric(config)
+    all_paths = shadow_paths(config, fabric) if paths is None else paths
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
     for plan in plans.values():
         _table_misses(plan)
-    shadow_paths = {
-        n.name: network_paths(fabric, {h.switch for h in n.hosts})
-        for n in config.networks if n.shadow is not None
-    }
-    _best_effort_meters(plans, fabric, config, shadow_paths, held or {})
+    _best_effort_meters(plans, fabric, config, all_paths, held or {})
     for network in config.networks:
-        paths = shadow_paths.get(network.name, {})
-        _forwarding(plans, fabric, network, paths, failed)
+        net_paths = all_paths.get(network.name, {})
+        _forwarding(plans, fabric, network, net_paths, failed)
         _arp_responders(plans, network)
         if network.shadow is not None:
             _shadow_guard(plans, network)
-            _shadow_paths(plans, fabric, network, paths)
-            _moved_clients(plans, fabric, network, paths,
+            _install_shadow_paths(plans, fabric, network, net_paths)
+            _moved_clients(plans, fabric, network, net_paths,
                            {host for net, host in moved if net == network.name}, failed)
             for index, session in enumerate(network.shadow.mirror):
                 _mirror_session(plans, fabric, network, session, index)
@@ -156,8 +167,7 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
 
 
 def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
-                        shadow_paths: Mapping[str, Mapping[tuple[str, str], PathPair]],
-                        held: Mapping[str, float]) -> None:
+                        paths: ShadowPaths, held: Mapping[str, float]) -> None:
     """A meter per (link direction, network) wherever other networks hold capacity.
 
     A shadow network holds capacity on every link of its shadow paths (both
@@ -166,8 +176,8 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
     competes with its own hold.
     """
     holders: dict[tuple[str, str], set[str]] = {}
-    for name, paths in shadow_paths.items():  # the same paths moved clients take
-        for pair in paths.values():
+    for name, pairs in paths.items():  # the same paths moved clients take
+        for pair in pairs.values():
             for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
                 holders.setdefault((a, b), set()).add(name)
     for (a, b), reservers in sorted(holders.items()):
@@ -185,7 +195,7 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
             plan.meters[meter_id] = spec.meter(held)
 
 
-def _shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
+def _install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
                   paths: Mapping[tuple[str, str], PathPair]) -> None:
     """Every shadow path of the network, installed ahead of time (tagged with the shadow VLAN).
 

@@ -17,6 +17,8 @@ rest is a hash of the flow's content (see `messages.Flow`).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -130,23 +132,23 @@ def group_id(owner: int, group_content: object, salt: int = 0) -> int:
     return (owner << 28) | (content_hash(group_content, salt) & 0x0FFFFFFF)
 
 
+def _content_ids(group: Group, owner: int) -> Iterator[int]:
+    """`group`'s content id, then salted ones for when an id is taken."""
+    content = (group.type, group.buckets)
+    return (group_id(owner, content, salt) for salt in itertools.count())
+
+
 def with_content_id(group: Group, taken: set[int], owner: int = GROUP_OWNER_MIRROR) -> Group:
     """`group` renumbered to its content id, salted past ids already `taken`."""
-    salt = 0
-    while (gid := group_id(owner, (group.type, group.buckets), salt)) in taken:
-        salt += 1
+    gid = next(g for g in _content_ids(group, owner) if g not in taken)
     return Group(gid, group.type, group.buckets)
 
 
 def shared_group(group: Group, groups: dict[int, Group], owner: int) -> Group:
     """The group in `groups` with `group`'s content, added under its content id if new."""
-    salt = 0
-    while True:
-        gid = group_id(owner, (group.type, group.buckets), salt)
-        existing = groups.get(gid)
-        if existing is None:
-            groups[gid] = Group(gid, group.type, group.buckets)
-            return groups[gid]
-        if (existing.type, existing.buckets) == (group.type, group.buckets):
-            return existing
-        salt += 1
+    def free_or_same(gid: int) -> bool:
+        have = groups.get(gid)
+        return have is None or (have.type, have.buckets) == (group.type, group.buckets)
+
+    gid = next(g for g in _content_ids(group, owner) if free_or_same(g))
+    return groups.setdefault(gid, Group(gid, group.type, group.buckets))

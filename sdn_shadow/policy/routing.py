@@ -80,8 +80,8 @@ def preempt_inputs(config: Config, fabric: Fabric,
                 for key in _links(paths[network.name][(host.switch, switch)].shadow):
                     shadow[key] = shadow.get(key, 0.0) + share
             client_routes[(network.name, host.name)] = (primary, shadow)
-    weight = max(weights.values(), default=1.0)
-    measured = {key: max(0.0, f.at(weight)) for key, f in forecasts.items()
+    link_weight = max(weights.values(), default=1.0)  # the most cautious network's
+    measured = {key: max(0.0, f.at(link_weight)) for key, f in forecasts.items()
                 if key.startswith("link:")}
     # Relieved clients' traffic is on their shadow links now, not on their primary ones.
     on_primary = dict(measured)

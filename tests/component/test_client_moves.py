@@ -9,7 +9,6 @@ import pytest
 from sdn_shadow.config import load_config
 from sdn_shadow.core import ShadowCore
 from sdn_shadow.openflow.messages import (
-    ETH_TYPE_IP,
     Barrier,
     FlowAdd,
     FlowDelete,
@@ -18,46 +17,20 @@ from sdn_shadow.openflow.messages import (
 )
 from sdn_shadow.openflow.pipeline import GROUP_OWNER_ROUTING, Subsystem
 from tests.fakes.flowtable import FakeFabric
+from tests.fakes.ring import apply, reconciled, trail, udp
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 
 
-def mac(i: int) -> str:
-    return f"00:00:00:00:0a:0{i}"
-
-
-def udp(a: int, b: int, sport: int = 1000) -> dict:
-    return {"eth_src": mac(a), "eth_dst": mac(b), "eth_type": ETH_TYPE_IP, "ip_proto": 17,
-            "ipv4_src": f"10.0.0.{a}", "ipv4_dst": f"10.0.0.{b}", "udp_src": sport,
-            "udp_dst": 7000, "length": 200}
-
-
 @pytest.fixture
 def ring() -> tuple[ShadowCore, FakeFabric]:
-    config = load_config(RING)
-    core, fabric = ShadowCore(config), FakeFabric(config)
-    for dpid, switch in fabric.switches.items():
-        switch.apply(core.reconcile(0.0, dpid, [], []))
-    return core, fabric
-
-
-def deliver(fabric: FakeFabric, a: int, b: int) -> tuple[str, ...]:
-    """Send h<a> -> h<b>; the one primary delivery's switch trail (checks exactly once)."""
-    got = [d for d in fabric.send(f"s{a}", 1, udp(a, b)) if (d.switch, d.port) == (f"s{b}", 1)]
-    assert len(got) == 1, got
-    assert got[0].packet["vlan_vid"] == 0 and got[0].packet["eth_dst"] == mac(b)
-    return got[0].packet["trail"]
-
-
-def apply(fabric: FakeFabric, updates: dict) -> None:
-    for dpid, msgs in updates.items():
-        fabric.switches[dpid].apply(msgs)
+    return reconciled(load_config(RING))
 
 
 def test_primary_paths_until_moved(ring) -> None:
     _, fabric = ring
-    assert deliver(fabric, 1, 2) == ("s1", "s2")
-    assert deliver(fabric, 2, 1) == ("s2", "s1")
+    assert trail(fabric, 1, 2) == ("s1", "s2")
+    assert trail(fabric, 2, 1) == ("s2", "s1")
 
 
 def test_move_to_shadow_and_back_both_directions(ring) -> None:
@@ -69,14 +42,14 @@ def test_move_to_shadow_and_back_both_directions(ring) -> None:
         or (isinstance(m, GroupAdd) and m.group.group_id >> 28 == GROUP_OWNER_ROUTING)
         for m in msgs), "a move only adds edge rules (and their shadow-first groups)"
     apply(fabric, updates)
-    assert deliver(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
-    assert deliver(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
-    assert deliver(fabric, 3, 2) == ("s3", "s2"), "other clients stay on the primary"
+    assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+    assert trail(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
+    assert trail(fabric, 3, 2) == ("s3", "s2"), "other clients stay on the primary"
     back = core.set_client_path(2.0, "tenant-a", "h1", "primary", "test")
     assert all(isinstance(m, FlowDelete | GroupDelete) for ms in back.values() for m in ms
                if not isinstance(m, Barrier)), "moving back only removes edge rules"
     apply(fabric, back)
-    assert deliver(fabric, 1, 2) == ("s1", "s2")
+    assert trail(fabric, 1, 2) == ("s1", "s2")
     assert [e["path"] for e in core.events] == ["shadow", "primary"]
 
 
@@ -87,7 +60,7 @@ def test_every_intermediate_state_delivers_exactly_once(ring) -> None:
             for msg in msgs:
                 fabric.switches[dpid].apply([msg])
                 for a, b in ((1, 2), (2, 1), (1, 3), (3, 1), (4, 1)):
-                    deliver(fabric, a, b)
+                    trail(fabric, a, b)
 
 
 def test_moved_traffic_is_still_mirrored(ring) -> None:
@@ -130,5 +103,5 @@ def test_policy_from_config_starts_moved() -> None:
     core, fabric = ShadowCore(config), FakeFabric(config)
     for dpid, switch in fabric.switches.items():
         switch.apply(core.reconcile(0.0, dpid, [], []))
-    assert deliver(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+    assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
     assert core.set_client_path(0.0, "tenant-a", "h1", "shadow", "t") == {}

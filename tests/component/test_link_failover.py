@@ -9,41 +9,19 @@ import yaml
 
 from sdn_shadow.config import parse_config
 from sdn_shadow.core import ShadowCore
-from sdn_shadow.openflow.messages import ETH_TYPE_IP, Barrier
+from sdn_shadow.openflow.messages import Barrier
 from tests.fakes.flowtable import FakeFabric
+from tests.fakes.ring import apply, reconciled, trail, udp
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 S1_S2 = [(1, 10), (2, 11)]  # (dpid, port) at each end of the s1-s2 link
-
-
-def udp(a: int, b: int) -> dict:
-    return {"eth_src": f"00:00:00:00:0a:0{a}", "eth_dst": f"00:00:00:00:0a:0{b}",
-            "eth_type": ETH_TYPE_IP, "ip_proto": 17, "ipv4_src": f"10.0.0.{a}",
-            "ipv4_dst": f"10.0.0.{b}", "udp_src": 1000, "udp_dst": 7000, "length": 200}
 
 
 @pytest.fixture
 def ring() -> tuple[ShadowCore, FakeFabric]:
     data = yaml.safe_load(RING.read_text())
     data["failover"] = {"wait_to_restore": 3, "hold": 10}
-    config = parse_config(data)
-    core, fabric = ShadowCore(config), FakeFabric(config)
-    for dpid, switch in fabric.switches.items():
-        switch.apply(core.reconcile(0.0, dpid, [], []))
-    return core, fabric
-
-
-def trail(fabric: FakeFabric, a: int, b: int) -> tuple[str, ...]:
-    """h<a> -> h<b>: the switches the one delivery took (exactly one copy arrives)."""
-    got = [d for d in fabric.send(f"s{a}", 1, udp(a, b)) if (d.switch, d.port) == (f"s{b}", 1)]
-    assert len(got) == 1, got
-    assert got[0].packet["vlan_vid"] == 0
-    return got[0].packet["trail"]
-
-
-def apply(fabric: FakeFabric, updates: dict) -> None:
-    for dpid, msgs in updates.items():
-        fabric.switches[dpid].apply(msgs)
+    return reconciled(parse_config(data))
 
 
 def link_down(core: ShadowCore, fabric: FakeFabric, now: float, up: bool = False) -> dict:
@@ -141,3 +119,21 @@ def test_reconnect_while_failed_over_changes_nothing(ring) -> None:
     for dpid, sw in fabric.switches.items():
         assert core.reconcile(2.0, dpid, sw.installed_flows(), list(sw.groups),
                               sw.installed_meters()) == [Barrier()]
+
+
+def test_bfd_goes_on_each_fabric_interface_once_and_its_start_up_flap_is_ignored() -> None:
+    data = yaml.safe_load(RING.read_text())
+    data["failover"] = {"bfd": True, "bfd_grace": 3}
+    core, _ = reconciled(parse_config(data))
+    names = {1: "s1-eth1", 2: "s1-eth2", 10: "s1-eth10", 11: "s1-eth11"}
+    assert core.bfd_to_enable(0.0, 1, names) == ["s1-eth10", "s1-eth11"]  # fabric ports only
+    assert core.bfd_to_enable(1.0, 1, names) == []  # once
+    assert core.port_status(0.5, 1, 10, False, "bfd") == {}  # the LIVE flap: ignored
+    assert core.port_status(0.8, 1, 10, True, "bfd") == {}  # BFD session up
+    assert core.tick(3.5) == {} and core.failed == frozenset()
+    assert core.events == []
+
+
+def test_bfd_stays_off_unless_configured(ring) -> None:
+    core, _ = ring
+    assert core.bfd_to_enable(0.0, 1, {10: "s1-eth10"}) == []

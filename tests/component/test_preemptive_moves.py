@@ -9,22 +9,11 @@ import yaml
 
 from sdn_shadow.config import parse_config
 from sdn_shadow.core import SeriesForecastView, ShadowCore
-from sdn_shadow.openflow.messages import ETH_TYPE_IP
 from tests.fakes.flowtable import FakeFabric
+from tests.fakes.ring import apply, reconciled, trail
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 CAPACITY = 100e6 / 8  # ring.yaml: every link 100 Mbit/s, in bytes/s
-
-
-def udp(a: int, b: int) -> dict:
-    return {"eth_src": f"00:00:00:00:0a:0{a}", "eth_dst": f"00:00:00:00:0a:0{b}",
-            "eth_type": ETH_TYPE_IP, "ip_proto": 17, "ipv4_src": f"10.0.0.{a}",
-            "ipv4_dst": f"10.0.0.{b}", "udp_src": 1000, "udp_dst": 7000, "length": 200}
-
-
-def trail(fabric: FakeFabric, a: int, b: int) -> tuple[str, ...]:
-    [got] = [d for d in fabric.send(f"s{a}", 1, udp(a, b)) if (d.switch, d.port) == (f"s{b}", 1)]
-    return got.packet["trail"]
 
 
 def two_host_ring() -> dict:
@@ -42,11 +31,7 @@ def two_host_ring() -> dict:
 def ring() -> tuple[ShadowCore, FakeFabric]:
     data = two_host_ring()
     data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10}
-    config = parse_config(data)
-    core, fabric = ShadowCore(config), FakeFabric(config)
-    for dpid, switch in fabric.switches.items():
-        switch.apply(core.reconcile(0.0, dpid, [], []))
-    return core, fabric
+    return reconciled(parse_config(data))
 
 
 def forecast(core: ShadowCore, link: float, clients: dict[str, float]) -> None:
@@ -57,8 +42,7 @@ def forecast(core: ShadowCore, link: float, clients: dict[str, float]) -> None:
 
 
 def run(core: ShadowCore, fabric: FakeFabric, now: float) -> None:
-    for dpid, msgs in core.preempt(now).items():
-        fabric.switches[dpid].apply(msgs)
+    apply(fabric, core.preempt(now))
 
 
 def test_the_top_client_moves_before_the_link_saturates_and_comes_back(ring) -> None:
