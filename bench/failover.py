@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from bench.figures import Figure, median
+from sdn_shadow.lab.net import wait_bfd_up
 from sdn_shadow.lab.session import Lab, running_lab
 from sdn_shadow.lab.traffic import start_ping
 
@@ -50,7 +51,9 @@ def _runs(bfd: bool, fail: Callable[[Lab], None], repair: Callable[[Lab], None],
 
     outages, jitter = [], []
     with running_lab(RingTopo(), _config(bfd), Path(tempfile.mkdtemp(prefix="bench-ff-"))) as lab:
-        time.sleep(3.0 if bfd else 0.5)  # BFD sessions up, start-up grace over
+        if bfd:
+            wait_bfd_up([f"s{i}-eth{p}" for i in range(1, 5) for p in (10, 11)])
+        time.sleep(2.0 if bfd else 0.5)  # the start-up grace is over
         for i in range(RUNS):
             run = start_ping(lab.host("h1"), "10.0.0.2", count=3000, interval=0.001)
             time.sleep(1.0)

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -79,6 +80,20 @@ def existing_bridges(names: list[str]) -> list[str]:
                           text=True, timeout=20, check=True)
     present = set(proc.stdout.split())
     return [name for name in names if name in present]
+
+
+def wait_bfd_up(interfaces: list[str], timeout: float = 15.0) -> None:
+    """Wait until BFD reports `up` on every one of `interfaces` (RuntimeError after timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        down = [name for name in interfaces if subprocess.run(
+            ['ovs-vsctl', '--timeout=10', 'get', 'interface', name, 'bfd_status:state'],
+            capture_output=True, text=True, timeout=20).stdout.strip().strip('"') != 'up']
+        if not down:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f'BFD not up on {", ".join(down)} after {timeout:g} s')
+        time.sleep(0.1)
 
 
 def start_net(topo: Topo, of_port: int, *, replace_existing: bool = False) -> Mininet:
