@@ -27,6 +27,7 @@ from sdn_shadow.openflow.messages import (
 )
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy
+from sdn_shadow.policy.preempt import Decision as PreemptDecision
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
 from sdn_shadow.policy.routing import Planned, preempt_inputs
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
@@ -164,6 +165,7 @@ class ShadowCore:
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
         self.events: list[dict] = []
+        self.scaling: dict[str, int] = {}  # shadow resource -> instances requested now
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: np.ndarray | None = None  # population prior of established clients
 
@@ -335,12 +337,9 @@ class ShadowCore:
             [c for c in inputs.contributions if c.client not in self.config_moved],
             inputs.shadow, [d for d in inputs.detours if d.client not in self.config_moved])
         out: dict[int, list[Message]] = {}
+        self._scaling_events(now, [d for d in decisions if d.kind == "scale"])
         for d in decisions:
-            if d.kind == "scale":
-                self.events.append({"t": now, "kind": "scale", "link": d.resource,
-                                    "instances": d.instances, "reason": d.reason})
-                continue
-            if d.relief != "path":
+            if d.relief != "path" or d.kind == "scale":
                 continue
             network, host = d.client
             path = "shadow" if d.kind == "move" else "primary"
@@ -348,6 +347,18 @@ class ShadowCore:
                                                    f"preempt: {d.reason}").items():
                 out.setdefault(dpid, []).extend(msgs)
         return out
+
+    def _scaling_events(self, now: float, scales: list[PreemptDecision]) -> None:
+        """Record a scaling request when it appears, changes size or clears; not every round."""
+        requested = {d.resource: d.instances for d in scales}
+        for d in scales:
+            if self.scaling.get(d.resource) != d.instances:
+                self.events.append({"t": now, "kind": "scale", "link": d.resource,
+                                    "instances": d.instances, "reason": d.reason})
+        for resource in sorted(set(self.scaling) - set(requested)):
+            self.events.append({"t": now, "kind": "scale", "link": resource, "instances": 0,
+                                "reason": f"shadow {resource} fits again: no instances needed"})
+        self.scaling = requested
 
     def port_status(self, now: float, dpid: int, port: int, live: bool,
                     source: str = "port") -> dict[int, list[Message]]:
@@ -501,7 +512,10 @@ class ShadowCore:
         Y = np.maximum(Y, 0.0)
         model = self.forecaster().fit_series(Y, prior_coef=prior)
         result = model.forecast(Y)
-        for key, p, lo, hi in zip(keys, result.point, result.lower, result.upper, strict=True):
+        cap = self.config.forecast.max_growth * Y.max(axis=1)
+        point, lower, upper = (np.minimum(v, cap) for v in (result.point, result.lower,
+                                                             result.upper))
+        for key, p, lo, hi in zip(keys, point, lower, upper, strict=True):
             if np.isfinite([p, lo, hi]).all():
                 out[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
         return model
@@ -575,6 +589,7 @@ class ShadowCore:
             "routing": {
                 "failed_links": sorted(link_name(link) for link in self.failed),
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
+                "scaling": dict(sorted(self.scaling.items())),
                 "health": self.health.snapshot(),
             },
             "events": self.events[-200:],

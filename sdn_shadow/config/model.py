@@ -195,6 +195,14 @@ class ForecastSettings:
     """Recent points the model regresses on."""
     log: bool = True
     """Model log(1 + rate): rates are positive and multiplicative."""
+    max_growth: float = 2.0
+    """A forecast (point and bounds) is at most this times the series' peak in its history.
+
+    A series that jumps (a link that starts carrying a moved client, a client
+    waking up) leaves calibration errors the size of the jump; in log space
+    they become a multiplicative interval that can claim astronomic rates for
+    a while. Demand growing more than this within one horizon is not planned for.
+    """
 
 
 @dataclass(frozen=True, slots=True)

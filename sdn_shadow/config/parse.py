@@ -426,7 +426,7 @@ class _Parser:
         forecast = self.settings(top.get("forecast"), "forecast", ForecastSettings, {
             "interval": self.positive, "horizon": self.positive, "period": self.positive,
             "level": self.fraction, "window": lambda v, p: self.int_in(v, p, 1, 4096),
-            "log": self.boolean,
+            "log": self.boolean, "max_growth": self.at_least_one,
         })
         failover = self.settings(top.get("failover"), "failover", FailoverSettings, {
             "wait_to_restore": self.non_negative, "hold": self.non_negative,
@@ -492,6 +492,13 @@ class _Parser:
         number = self.number(value, path)
         if number is not None and number <= 0:
             self.err(path, "must be > 0")
+            return None
+        return None if number is None else float(number)
+
+    def at_least_one(self, value: Any, path: str) -> float | None:
+        number = self.number(value, path)
+        if number is not None and number < 1:
+            self.err(path, "must be >= 1")
             return None
         return None if number is None else float(number)
 

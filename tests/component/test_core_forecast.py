@@ -64,3 +64,21 @@ def test_series_without_enough_history_get_no_regression_forecast() -> None:
     core.forecast(0.0, ["link:s1:s2"], history)
     assert core.forecasts == {}
     assert core.allocations == {}
+
+
+def test_a_series_that_jumps_from_idle_is_not_forecast_to_astronomic_rates() -> None:
+    """An idle link that starts carrying a moved client: calibration errors are the jump."""
+    core = _core()
+    depth = 200
+    keys = ["link:s1:s2"]
+    history = np.zeros((1, depth))
+    history[0, -6:] = 4e6  # idle, then 32 Mbit/s for the last 6 points
+    core.forecast(1000.0, keys, history)
+    f = core.forecasts["link:s1:s2"]
+    assert f.upper <= 2.0 * 4e6 and f.point <= f.upper
+
+    data = yaml.safe_load(LAB.read_text())
+    data["forecast"] = {"horizon": 2, "window": 8, "max_growth": 1.0}
+    capped = ShadowCore(parse_config(data))
+    capped.forecast(1000.0, keys, history)
+    assert capped.forecasts["link:s1:s2"].upper <= 4e6

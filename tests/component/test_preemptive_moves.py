@@ -90,3 +90,25 @@ def test_disabled_routing_never_moves(ring) -> None:
     core = ShadowCore(parse_config(data))
     forecast(core, 0.99 * CAPACITY, {"h1": 0.9 * CAPACITY})
     assert core.preempt(0.0) == {} and core.moved == frozenset()
+
+
+def test_a_scaling_request_is_an_event_when_it_appears_changes_or_clears() -> None:
+    core = ShadowCore(parse_config(yaml.safe_load(RING.read_text())))
+    forecast(core, 0.9 * CAPACITY, {"h1": 2.4 * CAPACITY})
+    core.preempt(0.0)
+    first = [e for e in core.events if e["kind"] == "scale"]
+    assert first and core.status()["routing"]["scaling"] == {e["link"]: e["instances"]
+                                                             for e in first}
+    core.preempt(2.0)  # the same request again: no new events
+    assert [e for e in core.events if e["kind"] == "scale"] == first
+
+    forecast(core, 0.9 * CAPACITY, {"h1": 6.0 * CAPACITY})  # bigger: the sizes change
+    core.preempt(4.0)
+    grown = [e for e in core.events if e["kind"] == "scale"][len(first):]
+    assert grown and all(e["instances"] > 0 and e["t"] == 4.0 for e in grown)
+
+    forecast(core, 0.1 * CAPACITY, {"h1": 0.05 * CAPACITY})  # demand gone: requests clear
+    core.preempt(6.0)
+    cleared = [e for e in core.events if e["kind"] == "scale" and e["t"] == 6.0]
+    assert cleared and all(e["instances"] == 0 for e in cleared)
+    assert core.status()["routing"]["scaling"] == {}

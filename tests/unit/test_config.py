@@ -846,6 +846,7 @@ def test_telemetry_and_forecast_sections_have_defaults_and_overrides() -> None:
     assert config.telemetry.metrics == "127.0.0.1:9108"
     assert config.forecast.horizon == 60.0 and config.forecast.period == 86400.0
     assert config.forecast.level == 0.8 and config.forecast.log is False
+    assert config.forecast.max_growth == 2.0
 
 
 @pytest.mark.parametrize(
@@ -862,6 +863,7 @@ def test_telemetry_and_forecast_sections_have_defaults_and_overrides() -> None:
          "meter_interval, metrics, port_interval, retention, window)"),
         ("forecast", {"level": 1.0}, "forecast.level: must be in (0, 1)"),
         ("forecast", {"log": "yes"}, "forecast.log: must be true or false"),
+        ("forecast", {"max_growth": 0.5}, "forecast.max_growth: must be >= 1"),
         ("forecast", {"horizon": "soon"}, "forecast.horizon: must be a number"),
         ("forecast", [], "forecast: must be a mapping"),
     ],

@@ -1,0 +1,178 @@
+"""The preemption scenario: a UDP ramp on the ring's s1 -> s2 link until the controller moves h1.
+
+Tenant-a has h1 (s1) and h2 (s2) only, so h1's primary path to h2 is the
+s1 -> s2 link and its shadow path goes round the ring (s1 -> s4 -> s3 -> s2).
+The link is shaped to its configured capacity (tbf on s1-eth10), so "at
+capacity" is real, not a planning number. h1 sends a paced ramp to h2
+(`ramp.RampSchedule`); the controller forecasts the link, sees the ramp cross
+`routing.upper` within its horizon and moves h1 onto the shadow path. The
+lead is the time from that move to the moment the ramp's offered rate
+reaches the link's capacity; the link's delivered rate (s2's rx counter on
+the link port, sampled every half second) shows whether it ever got there.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from sdn_shadow.lab.ramp import RampSchedule
+from sdn_shadow.lab.traffic import child_env
+
+if TYPE_CHECKING:
+    from sdn_shadow.lab.session import Lab
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+LINK_IFACE = "s1-eth10"  # s1 -> s2
+SAMPLE_S = 0.5
+AT_CAPACITY = 0.95  # a sample at or above this share of capacity counts as "at capacity"
+SINK_PORT = 5999
+
+
+def ramp_config(capacity_mbps: float, hold: float = 10.0) -> dict:
+    """examples/ring.yaml with tenant-a on s1 and s2 only, the lab's cadence, s1-s2 at capacity."""
+    data = yaml.safe_load((EXAMPLES / "ring.yaml").read_text())
+    lab = yaml.safe_load((EXAMPLES / "lab.yaml").read_text())
+    data["telemetry"], data["forecast"] = lab["telemetry"], lab["forecast"]
+    net = data["networks"]["tenant-a"]
+    for host in ("h3", "h4"):
+        del net["hosts"][host]
+        del net["shadow"]["hosts"][f"{host}s"]
+    net["shadow"]["mirror"] = []
+    for link in data["fabric"]["links"]:
+        if link["a"] == "s1:10":
+            link["capacity"] = capacity_mbps
+    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": hold}
+    return data
+
+
+@contextmanager
+def shaped_link(capacity_mbps: float) -> Iterator[None]:
+    """s1 -> s2 shaped to `capacity_mbps` (tbf) for the duration; always removed."""
+    subprocess.run(["tc", "qdisc", "replace", "dev", LINK_IFACE, "root", "tbf", "rate",
+                    f"{capacity_mbps:g}mbit", "burst", "32kb", "latency", "20ms"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["tc", "qdisc", "del", "dev", LINK_IFACE, "root"], check=False,
+                       capture_output=True)
+
+
+def _link_rx_bytes() -> int:
+    """Bytes s2 has received on the link port from s1."""
+    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", "s2", "11"],
+                         capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        if "rx pkts=" in line:
+            return int(line.split("bytes=")[1].split(",")[0])
+    raise RuntimeError(f"no rx counters for s2 port 11 in: {out!r}")
+
+
+@dataclass
+class RampOutcome:
+    """What one ramp showed; times are wall-clock seconds."""
+
+    started: float
+    saturates_at: float
+    moved_at: float | None
+    capacity_mbps: float
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (time, link Mbit/s)
+    sender: dict = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+
+    @property
+    def lead_s(self) -> float | None:
+        """Seconds between the move and the moment the ramp reaches capacity (None: no move)."""
+        return None if self.moved_at is None else self.saturates_at - self.moved_at
+
+    def seconds_at_capacity(self, until: float | None = None) -> float:
+        """Time the link delivered >= AT_CAPACITY of its capacity (before `until` if given)."""
+        limit = AT_CAPACITY * self.capacity_mbps
+        return SAMPLE_S * sum(1 for t, mbps in self.samples
+                              if mbps >= limit and (until is None or t <= until))
+
+    def peak_mbps(self, until: float | None = None) -> float:
+        """The link's highest delivered rate in a sample (before `until` if given)."""
+        return max((mbps for t, mbps in self.samples if until is None or t <= until),
+                   default=0.0)
+
+
+def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: float,
+             progress: Callable[[str], None] = lambda line: None) -> RampOutcome:
+    """Ramp h1 -> h2 for `seconds`, sampling the link; the move comes from the events."""
+    known = len(lab.controller.state().get("events", []))
+    h1, h2 = lab.host("h1"), lab.host("h2")
+    python = sys.executable
+    sink = h2.popen([python, "-m", "sdn_shadow.lab.ramp", "sink", "--port", str(SINK_PORT),
+                     "--seconds", f"{seconds + 5:g}"], env=child_env(),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    sender = h1.popen([python, "-m", "sdn_shadow.lab.ramp", "send", "--dst", h2.IP(),
+                       "--port", str(SINK_PORT), "--start", f"{schedule.start_mbps:g}",
+                       "--slope", f"{schedule.slope:g}", "--peak", f"{schedule.peak_mbps:g}",
+                       "--flat", f"{schedule.flat:g}", "--seconds", f"{seconds:g}"],
+                      env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE)
+    samples: list[tuple[float, float]] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        last_t, last_b = time.time(), _link_rx_bytes()
+        while not done.wait(SAMPLE_S):
+            t, b = time.time(), _link_rx_bytes()
+            samples.append((t, (b - last_b) * 8 / 1e6 / (t - last_t)))
+            last_t, last_b = t, b
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    begun = time.time()
+    try:
+        while sender.poll() is None:
+            time.sleep(1.0)
+            elapsed = time.time() - begun
+            rate = samples[-1][1] if samples else 0.0
+            progress(f"ramp {elapsed:4.0f}/{seconds:g} s: offered "
+                     f"{schedule.mbps_at(elapsed):5.1f} Mbit/s, link s1->s2 delivers {rate:5.1f}")
+        out, err = sender.communicate(timeout=10)
+        if sender.returncode != 0:
+            raise RuntimeError(f"ramp sender failed ({sender.returncode}): {err.decode()[-500:]}")
+        sent = json.loads(out)
+    finally:
+        done.set()
+        sampler.join(timeout=5)
+        if sender.poll() is None:
+            sender.kill()
+            sender.wait()
+        sink.terminate()
+        sink.communicate(timeout=10)
+    events = lab.controller.state().get("events", [])[known:]
+    moves = [e for e in events if e.get("kind") == "move" and e.get("client") == "h1"
+             and e.get("path") == "shadow"]
+    reach = schedule.reaches(capacity_mbps)
+    saturates = sent["started"] + (reach if reach is not None else float("inf"))
+    return RampOutcome(sent["started"], saturates, moves[0]["t"] if moves else None,
+                       capacity_mbps, samples, sent, events)
+
+
+def wait_moved_back(lab: Lab, after: float, timeout: float) -> float:
+    """Wait until the controller has moved h1 back to its primary path after `after`; when."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = lab.controller.state()
+        back = [e for e in state.get("events", []) if e.get("kind") == "move"
+                and e.get("client") == "h1" and e.get("path") == "primary" and e["t"] > after]
+        if back and not state.get("routing", {}).get("moved_clients"):
+            return back[-1]["t"]
+        time.sleep(0.5)
+    raise RuntimeError(f"h1 not moved back within {timeout} s: "
+                       f"{lab.controller.state().get('routing')}")
