@@ -32,6 +32,7 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "forecast_accuracy": lazy("forecast", "forecast_accuracy"),
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
+        "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
     }
 
 

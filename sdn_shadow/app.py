@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from os_ken.ofproto import ofproto_v1_3
 from os_ken.ofproto.ofproto_v1_3 import OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPPS_LIVE
 
 from sdn_shadow import osken_raw, ovsdb
+from sdn_shadow.config import ConfigError, load_config
 from sdn_shadow.config.model import Config
-from sdn_shadow.core import GroupCounters, InstalledFlow, ShadowCore, UnknownSwitch
+from sdn_shadow.core import GroupCounters, InstalledFlow, ReloadRefused, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import Subsystem, Table
@@ -130,8 +132,37 @@ class ShadowApp(app_manager.OSKenApp):
 
             self.metrics_server = serve(listen, self._metrics_snapshot)
             LOG.info("Prometheus metrics on http://%s/metrics", listen)
+        self.reload_requested = False
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGHUP, self._on_sighup)
         self.threads.append(hub.spawn(self._poll_loop))
         self.threads.append(hub.spawn(self._forecast_loop))
+        self._write_state()
+
+    # --- configuration reload -----------------------------------------------------
+
+    def _on_sighup(self, _signum, _frame) -> None:
+        self.reload_requested = True  # acted on in the poll loop, not in the handler
+
+    def _reload(self) -> None:
+        """Re-read the configuration file and take it live; a bad one changes nothing."""
+        self.reload_requested = False
+        now = time.time()
+        try:
+            config = load_config(Settings.config_path)
+            with self.lock:
+                updates = self.core.reload(now, config)
+        except (ConfigError, ReloadRefused) as err:
+            lines = err.lines() if isinstance(err, ConfigError) else [str(err)]
+            for line in lines:
+                LOG.error("reload refused, the running configuration stays: %s", line)
+            with self.lock:
+                self.core.reload_rejected(now, lines)
+            self._write_state()
+            return
+        LOG.info("configuration reloaded from %s: %s", Settings.config_path,
+                 self.core.events[-1]["reason"])
+        self._send_updates(updates)
         self._write_state()
 
     # --- connection life cycle ------------------------------------------------
@@ -357,6 +388,8 @@ class ShadowApp(app_manager.OSKenApp):
                             due.append((dp, poll.name))
             for dp, kind in due:
                 self._send_poll(dp, kind)
+            if self.reload_requested:
+                self._reload()
             with self.lock:
                 updates = self.core.tick(now)
             self._send_updates(updates)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -96,6 +96,10 @@ class UnknownSwitch(KeyError):
     """A datapath that is not in the configuration."""
 
 
+class ReloadRefused(ValueError):
+    """A new configuration that cannot be taken live (the running one stays)."""
+
+
 @dataclass(frozen=True, slots=True)
 class SeriesForecastView:
     """One series' forecast at the horizon (bytes/s)."""
@@ -136,15 +140,7 @@ class ShadowCore:
             config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths)
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
-        dpids = {s.name: s.dpid for s in config.switches}
-        self.fabric_ports: dict[tuple[int, int], Link] = {}
-        for link in config.links:
-            pair = frozenset((link.a.switch, link.b.switch))
-            for end in (link.a, link.b):
-                self.fabric_ports[(dpids[end.switch], end.port)] = pair
-        self.link_ends: dict[Link, list[tuple[int, int]]] = {}
-        for end, link in self.fabric_ports.items():
-            self.link_ends.setdefault(link, []).append(end)
+        self.fabric_ports, self.link_ends = _fabric_index(config)
         self.port_live: dict[tuple[int, int], bool] = {}
         self.bfd_enabled: set[tuple[int, int]] = set()
         self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
@@ -166,6 +162,7 @@ class ShadowCore:
         self.forecast_at: float | None = None
         self.events: list[dict] = []
         self.scaling: dict[str, int] = {}  # shadow resource -> instances requested now
+        self.reloads: dict = {"generation": 0, "at": None, "errors": []}
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: np.ndarray | None = None  # population prior of established clients
 
@@ -432,6 +429,72 @@ class ShadowCore:
         self.plans, self.moved, self.failed = plans, moved, failed
         return out
 
+    def reload(self, now: float, config: Config) -> dict[int, list[Message]]:
+        """Take a new configuration live; the changes per switch, make-before-break.
+
+        The runtime state carries over where the new configuration still has
+        its subject: failed links, clients preemptive routing has moved,
+        rates, forecasts, profiles, allocation scores and events. The switches
+        must stay the same ones (ReloadRefused otherwise): a switch joins or
+        leaves with a restart. Settings read only at start (telemetry's
+        history, window and metrics) keep their old values until then.
+        """
+        if {s.dpid for s in config.switches} != set(self.plans):
+            raise ReloadRefused("fabric.switches: adding or removing switches needs a "
+                                "controller restart")
+        started_with = replace(config, controller=self.config.controller,
+                               telemetry=self.config.telemetry)
+        waiting = "" if started_with == config else (
+            "; controller and telemetry changes take effect at the next restart")
+        config = started_with
+        fabric = Fabric(config)
+        paths = shadow_paths(config, fabric)
+        config_moved = frozenset((n.name, host) for n in config.networks if n.shadow
+                                 for host, path in n.shadow.clients if path == "shadow")
+        clients = {(n.name, h.name) for n in config.networks if n.shadow for h in n.hosts}
+        relieved = (self.moved - self.config_moved) & clients
+        moved = config_moved | relieved
+        fabric_ports, link_ends = _fabric_index(config)
+        failed = self.failed & link_ends.keys()
+        self.config, self.fabric, self.shadow_paths = config, fabric, paths
+        self.fabric_ports, self.link_ends = fabric_ports, link_ends
+        self.config_moved = config_moved
+        self.allocator = self.allocator.retuned({
+            n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
+            for n in config.networks if n.shadow is not None})
+        self.allocations = {k: v for k, v in self.allocations.items()
+                            if k in self.allocator.policies}
+        fo, rt = config.failover, config.routing
+        self.health.policy = HealthPolicy(fo.wait_to_restore, fo.hold)
+        self.preempter.policy = PreemptPolicy(rt.upper, rt.lower, rt.hold)
+        # A client the new config places itself is no longer preemptive routing's to move.
+        self.preempter.forget(lambda client: client not in clients or client in config_moved)
+        plans = compile_config(config, self.held(), moved, failed, fabric=fabric, paths=paths)
+        out: dict[int, list[Message]] = {}
+        for dpid, plan in plans.items():
+            old = self.plans[dpid]
+            msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
+                               set(old.groups), dict(old.meters))
+            if msgs:
+                out[dpid] = [*msgs, Barrier()]
+        demand = Demand(config, plans)
+        demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
+                                                     self.demand.latest)
+        self.plans, self.moved, self.failed, self.demand = plans, moved, failed, demand
+        for dpid, plan in plans.items():
+            self.switches[dpid].name = plan.name
+        changed = sum(len(msgs) - 1 for msgs in out.values())
+        self.reloads = {"generation": self.reloads["generation"] + 1, "at": now, "errors": []}
+        self.events.append({"t": now, "kind": "config", "result": "applied", "reason":
+                            f"reloaded: {changed} changes on {len(out)} switches{waiting}"})
+        return out
+
+    def reload_rejected(self, now: float, errors: list[str]) -> None:
+        """A reload that failed validation: recorded; the running configuration stays."""
+        self.reloads = {**self.reloads, "at": now, "errors": list(errors)}
+        self.events.append({"t": now, "kind": "config", "result": "rejected",
+                            "reason": "; ".join(errors)})
+
     def switch_synced(self, now: float, dpid: int) -> None:
         """The barrier after reconciliation came back: the switch holds the desired state."""
         state = self.switches[dpid]
@@ -592,8 +655,24 @@ class ShadowCore:
                 "scaling": dict(sorted(self.scaling.items())),
                 "health": self.health.snapshot(),
             },
+            "reload": dict(self.reloads),
             "events": self.events[-200:],
         }
+
+
+def _fabric_index(config: Config) -> tuple[dict[tuple[int, int], Link],
+                                           dict[Link, list[tuple[int, int]]]]:
+    """Each fabric port's link, and each link's ends, as (dpid, port)."""
+    dpids = {s.name: s.dpid for s in config.switches}
+    ports: dict[tuple[int, int], Link] = {}
+    for link in config.links:
+        pair = frozenset((link.a.switch, link.b.switch))
+        for end in (link.a, link.b):
+            ports[(dpids[end.switch], end.port)] = pair
+    ends: dict[Link, list[tuple[int, int]]] = {}
+    for end, link in ports.items():
+        ends.setdefault(link, []).append(end)
+    return ports, ends
 
 
 def _changes(plan: SwitchPlan, have: dict[FlowKey, int], have_groups: set[int],

@@ -113,6 +113,12 @@ class ControllerProcess:
                                           preexec_fn=_die_with_parent)
         return self
 
+    def request_reload(self) -> None:
+        """SIGHUP the controller: it re-reads its configuration file."""
+        if not self.running:
+            raise ControllerError('controller is not running')
+        self._proc.send_signal(signal.SIGHUP)
+
     def state(self) -> dict[str, Any]:
         """The controller's current state file contents ({} if not written yet)."""
         return read_state(self.state_file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,24 @@ class Lab:
             self.controller.stop()
         self.controller.start()
         return self.controller.wait_synced(self.dpids, timeout=60)
+
+    def reload(self, data: dict, timeout: float = 10.0) -> dict:
+        """Write new config, SIGHUP the controller, wait until it reports the reload; its state.
+
+        Raises RuntimeError if the controller rejects the configuration.
+        """
+        before = self.controller.state().get("reload", {})
+        Path(self.controller.config_path).write_text(yaml.safe_dump(data, sort_keys=False))
+        self.controller.request_reload()
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            now = self.controller.state().get("reload", {})
+            if now.get("at") != before.get("at"):
+                if now.get("errors"):
+                    raise RuntimeError(f"reload rejected: {now['errors']}")
+                return self.controller.state()
+            time.sleep(0.05)
+        raise RuntimeError(f"the controller did not report a reload within {timeout} s")
 
     def dump_flows(self, switch: str) -> list[str]:
         """`ovs-ofctl dump-flows --no-stats` lines of one switch."""

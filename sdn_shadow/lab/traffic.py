@@ -178,9 +178,12 @@ def _wait_listening(host: Node, port: int, proc: subprocess.Popen, timeout: floa
 
 
 def _iperf3(client: Node, server: Node, extra: list[str], seconds: float,
-            port: int) -> dict[str, Any]:
-    server_proc = server.popen(['iperf3', '-s', '-1', '-p', str(port)],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            port: int, receiver: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one iperf3 test; the client's JSON, and the server's into `receiver` if given."""
+    server_proc = server.popen(['iperf3', '-s', '-1', '-p', str(port), '--json'],
+                               stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE if receiver is not None
+                               else subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     try:
         _wait_listening(server, port, server_proc, timeout=10)
@@ -195,6 +198,9 @@ def _iperf3(client: Node, server: Node, extra: list[str], seconds: float,
         if rc != 0 or 'error' in data:
             raise RuntimeError(f'iperf3 {client.name} -> {server.name} failed: '
                                f'{data.get("error", rc)}')
+        if receiver is not None:
+            out, _ = server_proc.communicate(timeout=10)
+            receiver.update(json.loads(out))
         return data
     finally:
         if server_proc.poll() is None:
@@ -203,8 +209,9 @@ def _iperf3(client: Node, server: Node, extra: list[str], seconds: float,
             except subprocess.TimeoutExpired:
                 server_proc.kill()
                 server_proc.wait()
-        if server_proc.stderr:
-            server_proc.stderr.close()
+        for stream in (server_proc.stdout, server_proc.stderr):
+            if stream:
+                stream.close()
 
 
 def iperf3_tcp(client: Node, server: Node, seconds: float = 5, port: int = 5201,
@@ -216,11 +223,19 @@ def iperf3_tcp(client: Node, server: Node, seconds: float = 5, port: int = 5201,
 
 def iperf3_udp(client: Node, server: Node, rate: str | float, seconds: float = 5,
                length: int | None = None, port: int = 5201) -> dict[str, Any]:
-    """Run a one-off iperf3 UDP test at rate (bits/s or '10M'); packets sent/lost and bits/s."""
+    """Run a one-off iperf3 UDP test at rate (bits/s or '10M'); packets sent/lost and bits/s.
+
+    `received`, `receiver_lost` and `out_of_order` are the receiving server's own
+    counters; iperf3 counts a duplicate as out of order, so 0 lost and 0 out
+    of order means every datagram arrived exactly once, in order.
+    """
     extra = ['-u', '-b', rate if isinstance(rate, str) else str(int(rate))]
     if length is not None:
         extra += ['-l', str(length)]
-    data = _iperf3(client, server, extra, seconds, port)
+    receiver: dict[str, Any] = {}
+    data = _iperf3(client, server, extra, seconds, port, receiver)
+    streams = receiver.get('end', {}).get('streams', [])
+    got = [s.get('udp', {}) for s in streams]
     end = data['end']
     total = end.get('sum_received') or end.get('sum') or {}
     sent = end.get('sum_sent') or end.get('sum') or {}
@@ -233,6 +248,9 @@ def iperf3_udp(client: Node, server: Node, rate: str | float, seconds: float = 5
         'bits_per_second': float(total.get('bits_per_second', 0.0)),
         'sent_bits_per_second': float(sent.get('bits_per_second', 0.0)),
         'jitter_ms': float(total.get('jitter_ms', 0.0)),
+        'received': sum(int(u.get('packets', 0)) - int(u.get('lost_packets', 0)) for u in got),
+        'receiver_lost': sum(int(u.get('lost_packets', 0)) for u in got),
+        'out_of_order': sum(int(u.get('out_of_order', 0)) for u in got),
     }
 
 

@@ -84,6 +84,13 @@ class Allocator:
         self.policies = policies
         self._state = {name: _State() for name in policies}
 
+    def retuned(self, policies: dict[str, AllocationPolicy]) -> Allocator:
+        """An allocator for new policies that keeps the state of the networks it still has."""
+        fresh = Allocator(policies)
+        for name in policies.keys() & self._state.keys():
+            fresh._state[name] = self._state[name]
+        return fresh
+
     def weight(self, network: str) -> float:
         """Where dynamic sits between aggressive (0) and conservative (1)."""
         return self._state[network].weight

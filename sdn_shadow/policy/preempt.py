@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
 
 Client = Hashable
@@ -167,6 +167,10 @@ class Preempter:
         """The clients currently off the primary, ordered by relief, resource and client."""
         return sorted(self._relieved.values(),
                       key=lambda e: (e.relief, e.resource, repr(e.client)))
+
+    def forget(self, gone: Callable[[Client], bool]) -> None:
+        """Drop the relief of every client `gone(client)` says no longer concerns us."""
+        self._relieved = {k: e for k, e in self._relieved.items() if not gone(e.client)}
 
     def decide(self, now: float, resources: Iterable[Resource],
                contributions: Iterable[Contribution], shadow: Iterable[ShadowResource] = (),

@@ -1,0 +1,116 @@
+"""Taking a new configuration live: the same edge changes as a move, state carried over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.config import parse_config
+from sdn_shadow.core import ReloadRefused, SeriesForecastView, ShadowCore
+from sdn_shadow.openflow.messages import Barrier
+from tests.fakes.flowtable import FakeFabric
+from tests.fakes.ring import apply, reconciled, trail
+
+RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
+
+
+def ring_data(**clients: str) -> dict:
+    data = yaml.safe_load(RING.read_text())
+    if clients:
+        data["networks"]["tenant-a"]["shadow"]["clients"] = {
+            host: {"path": path} for host, path in clients.items()}
+    return data
+
+
+@pytest.fixture
+def ring() -> tuple[ShadowCore, FakeFabric]:
+    return reconciled(parse_config(ring_data()))
+
+
+def changes(updates: dict) -> list:
+    return [m for msgs in updates.values() for m in msgs if not isinstance(m, Barrier)]
+
+
+def test_the_same_configuration_changes_nothing(ring) -> None:
+    core, _ = ring
+    assert core.reload(1.0, parse_config(ring_data())) == {}
+    assert core.reloads["generation"] == 1 and core.events[-1]["result"] == "applied"
+
+
+def test_a_client_placed_on_its_shadow_path_by_config_moves_like_set_client_path(ring) -> None:
+    core, fabric = ring
+    twin, _ = reconciled(parse_config(ring_data()))
+    expected = twin.set_client_path(1.0, "tenant-a", "h1", "shadow", "test")
+    updates = core.reload(1.0, parse_config(ring_data(h1="shadow")))
+    assert {dpid: [repr(m) for m in msgs] for dpid, msgs in updates.items()} == {
+        dpid: [repr(m) for m in msgs] for dpid, msgs in expected.items()}
+    apply(fabric, updates)
+    assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+    assert trail(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
+    assert core.moved == {("tenant-a", "h1")} == core.config_moved
+
+    apply(fabric, core.reload(2.0, parse_config(ring_data(h1="primary"))))
+    assert trail(fabric, 1, 2) == ("s1", "s2") and core.moved == frozenset()
+    assert core.reloads["generation"] == 2
+
+
+def test_switches_joining_or_leaving_are_refused_and_nothing_changes(ring) -> None:
+    core, _ = ring
+    data = ring_data(h1="shadow")
+    data["fabric"]["switches"]["s5"] = {"dpid": 5}
+    plans, config = dict(core.plans), core.config
+    with pytest.raises(ReloadRefused, match="fabric.switches"):
+        core.reload(1.0, parse_config(data))
+    assert core.plans == plans and core.config is config and core.moved == frozenset()
+    core.reload_rejected(1.0, ["fabric.switches: needs a restart"])
+    assert core.status()["reload"] == {"generation": 0, "at": 1.0,
+                                       "errors": ["fabric.switches: needs a restart"]}
+    assert core.events[-1]["result"] == "rejected"
+
+
+def test_failed_links_and_preemptive_moves_survive_a_reload(ring) -> None:
+    core, fabric = ring
+    apply(fabric, core.port_status(0.0, 1, 10, False))  # s1-s2 down
+    core.forecasts = {"link:s1:s4": SeriesForecastView(0.9e8 / 8, 0.9e8 / 8, 0.9e8 / 8),
+                      "client:tenant-a:h3:tx": SeriesForecastView(1e5, 1e5, 1e5)}
+    apply(fabric, core.set_client_path(1.0, "tenant-a", "h2", "shadow", "operator"))
+    data = ring_data()
+    data["routing"] = {"hold": 99}
+    updates = core.reload(2.0, parse_config(data))
+    assert changes(updates) == []
+    assert core.failed == {frozenset({"s1", "s2"})} and ("tenant-a", "h2") in core.moved
+    assert core.preempter.policy.hold == 99
+    assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
+
+
+def test_a_client_the_new_config_places_is_forgotten_by_preemptive_routing(ring) -> None:
+    core, _ = ring
+    core.forecasts = {"link:s1:s2": SeriesForecastView(1.2e7, 1.2e7, 1.2e7),
+                      "client:tenant-a:h1:tx": SeriesForecastView(3e6, 3e6, 3e6)}
+    data = ring_data()
+    data["networks"]["tenant-a"]["hosts"].pop("h3")
+    data["networks"]["tenant-a"]["hosts"].pop("h4")
+    data["networks"]["tenant-a"]["shadow"]["hosts"].pop("h3s")
+    data["networks"]["tenant-a"]["shadow"]["hosts"].pop("h4s")
+    data["networks"]["tenant-a"]["shadow"]["mirror"] = []
+    core.reload(0.0, parse_config(data))
+    core.preempt(1.0)
+    assert [r.client for r in core.preempter.relieved()] == [("tenant-a", "h1")]
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
+    core.reload(2.0, parse_config(data))
+    assert core.preempter.relieved() == [] and core.config_moved == {("tenant-a", "h1")}
+    for now in (100.0, 200.0):  # nothing ever moves the pinned client back
+        core.forecasts["link:s1:s2"] = SeriesForecastView(0.0, 0.0, 0.0)
+        core.preempt(now)
+    assert core.moved == {("tenant-a", "h1")}
+
+
+def test_telemetry_changes_wait_for_a_restart(ring) -> None:
+    core, _ = ring
+    data = ring_data()
+    data["telemetry"] = {"flow_interval": 7}
+    core.reload(1.0, parse_config(data))
+    assert core.config.telemetry.flow_interval == 1.0
+    assert "next restart" in core.events[-1]["reason"]
