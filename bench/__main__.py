@@ -33,6 +33,7 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
+        "switchover_lost_datagrams": lazy("switchover", "switchover_lost_datagrams"),
     }
 
 

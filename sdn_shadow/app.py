@@ -388,6 +388,12 @@ class ShadowApp(app_manager.OSKenApp):
                             due.append((dp, poll.name))
             for dp, kind in due:
                 self._send_poll(dp, kind)
+            with self.lock:
+                probes = [(self.datapaths[dpid], port, frame)
+                          for dpid, port, frame in self.core.probes_due(now)
+                          if dpid in self.datapaths]
+            for dp, port, frame in probes:
+                self._send_probe(dp, port, frame)
             if self.reload_requested:
                 self._reload()
             with self.lock:
@@ -395,6 +401,24 @@ class ShadowApp(app_manager.OSKenApp):
             self._send_updates(updates)
             if now - self.state_written >= 1.0:
                 self._write_state()
+
+    def _send_probe(self, dp, port: int, frame: bytes) -> None:
+        parser, ofp = dp.ofproto_parser, dp.ofproto
+        dp.send_msg(parser.OFPPacketOut(dp, ofp.OFP_NO_BUFFER, ofp.OFPP_CONTROLLER,
+                                        [parser.OFPActionOutput(port)], frame))
+
+    @set_ev_cls(ofp_event.EventOFPPacketIn, MAIN_DISPATCHER)
+    def _packet_in(self, ev) -> None:
+        """Only probe answers are sent here; the core ignores anything else."""
+        msg = ev.msg
+        try:
+            in_port = int(msg.match["in_port"])
+            frame = bytes(msg.data)
+        except (KeyError, TypeError, ValueError):
+            return
+        with self.lock:
+            updates = self.core.probe_answered(time.time(), msg.datapath.id, in_port, frame)
+        self._send_updates(updates)
 
     def _send_poll(self, dp, kind: str) -> None:
         parser, ofp = dp.ofproto_parser, dp.ofproto

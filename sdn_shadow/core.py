@@ -26,10 +26,12 @@ from sdn_shadow.openflow.messages import (
     MeterModify,
 )
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
-from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy
+from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy, ProbeCounter
 from sdn_shadow.policy.preempt import Decision as PreemptDecision
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
 from sdn_shadow.policy.routing import Planned, preempt_inputs
+from sdn_shadow.policy.takeover import serving, standable
+from sdn_shadow.probe import arp_probe, probe_answer
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
 from sdn_shadow.topology import Fabric
@@ -134,12 +136,15 @@ class ShadowCore:
             (n.name, host) for n in config.networks if n.shadow
             for host, path in n.shadow.clients if path == "shadow")
         self.failed: frozenset[Link] = frozenset()
+        self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
         self.plans: dict[int, SwitchPlan] = compile_config(
             config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths)
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
+        self.probes = ProbeCounter(fo.probe_misses)
+        self.probed_at: float | None = None
         self.fabric_ports, self.link_ends = _fabric_index(config)
         self.port_live: dict[tuple[int, int], bool] = {}
         self.bfd_enabled: set[tuple[int, int]] = set()
@@ -396,25 +401,99 @@ class ShadowCore:
         return [names[port] for port in todo]
 
     def tick(self, now: float) -> dict[int, list[Message]]:
-        """Failbacks that have become due (wait-to-restore and hold have passed)."""
-        return self._health_decisions(now, self.health.tick(now))
+        """Failbacks that have become due, and hosts whose probes went unanswered."""
+        decisions = []
+        interval = self.config.failover.probe_interval
+        if interval is not None:
+            for subject, up in self.probes.expired(now, interval):
+                decisions += self.health.observe(now, subject, up, "probe")
+        return self._health_decisions(now, decisions + self.health.tick(now))
+
+    def probes_due(self, now: float) -> list[tuple[int, int, bytes]]:
+        """(dpid, port, frame) of this round's health probes, one per host a twin can stand for.
+
+        Every `failover.probe_interval` seconds; only to synced switches. The
+        probe goes to the host's own port even while its twin stands in: that
+        is how the controller sees it come back.
+        """
+        interval = self.config.failover.probe_interval
+        if interval is None or (self.probed_at is not None and now - self.probed_at < interval):
+            return []
+        self.probed_at = now
+        out = []
+        for net, name in sorted(standable(self.config)):
+            host = self.config.network(net).host(name)
+            dpid = self.config.switch(host.switch).dpid
+            if self.switches[dpid].synced:
+                self.probes.sent(now, ("host", net, name))
+                out.append((dpid, host.port, arp_probe(host.mac, str(host.ip))))
+        return out
+
+    def probe_answered(self, now: float, dpid: int, port: int, frame: bytes
+                       ) -> dict[int, list[Message]]:
+        """A frame sent to the controller by the probe-answer flow; anything else is ignored."""
+        answer = probe_answer(frame)
+        if answer is None:
+            return {}
+        mac, ip = answer
+        for net, name in standable(self.config):
+            host = self.config.network(net).host(name)
+            if ((self.config.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+                    == (dpid, port, mac, ip)):
+                decisions = []
+                for subject, up in self.probes.answered(now, ("host", net, name)):
+                    decisions += self.health.observe(now, subject, up, "probe")
+                return self._health_decisions(now, decisions)
+        return {}
 
     def _health_decisions(self, now: float, decisions: list[Decision]
                           ) -> dict[int, list[Message]]:
-        failed = set(self.failed)
+        failed, taken = set(self.failed), set(self.taken_over)
         for d in decisions:
-            (failed.add if d.kind == "failover" else failed.discard)(d.subject)
+            add = d.kind == "failover"
+            if isinstance(d.subject, tuple) and d.subject[:1] == ("host",):
+                _, net, name = d.subject
+                (taken.add if add else taken.discard)((net, name))
+                self.events.append({"t": d.at, "kind": "takeover" if add else "restore",
+                                    "network": net, "host": name, "reason": d.reason,
+                                    "source": d.source})
+                continue
+            (failed.add if add else failed.discard)(d.subject)
             self.events.append({"t": d.at, "kind": d.kind, "link": link_name(d.subject),
                                 "reason": d.reason, "source": d.source})
-        if frozenset(failed) == self.failed:
+        if frozenset(failed) == self.failed and frozenset(taken) == self.taken_over:
             return {}
-        return self._replan(self.moved, frozenset(failed))
+        return self._replan(self.moved, frozenset(failed), frozenset(taken))
 
-    def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link]
+    def set_host_served(self, now: float, network: str, host: str, by: str,
+                        reason: str) -> dict[int, list[Message]]:
+        """Serve a primary host from its twin (`by="twin"`: takeover) or itself again.
+
+        The twin's port becomes the host's attachment (see `policy.takeover`);
+        the changes come as one make-before-break diff and an event with the reason.
+        """
+        if by not in ("primary", "twin"):
+            raise ValueError(f"by must be primary or twin, not {by!r}")
+        key = (network, host)
+        if by == "twin" and key not in standable(self.config):
+            raise ValueError(f"{network}/{host}: no twin with its MAC and IP to stand in")
+        taken = self.taken_over | {key} if by == "twin" else self.taken_over - {key}
+        if taken == self.taken_over:
+            return {}
+        out = self._replan(self.moved, self.failed, frozenset(taken))
+        self.events.append({"t": now, "kind": "takeover" if by == "twin" else "restore",
+                            "network": network, "host": host, "reason": reason})
+        return out
+
+    def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link],
+                taken_over: frozenset[tuple[str, str]] | None = None
                 ) -> dict[int, list[Message]]:
-        """Recompile for new moves or failed links; the changes per switch, make-before-break."""
-        plans = compile_config(self.config, self.held(), moved, failed, fabric=self.fabric,
-                               paths=self.shadow_paths)
+        """Recompile for new moves, failed links or takeovers; the changes per switch."""
+        taken_over = self.taken_over if taken_over is None else taken_over
+        config = serving(self.config, taken_over)
+        paths = self.shadow_paths if not taken_over else shadow_paths(config, self.fabric)
+        plans = compile_config(config, self.held(), moved, failed, fabric=self.fabric,
+                               paths=paths)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -426,7 +505,8 @@ class ShadowCore:
             state = self.switches[dpid]
             state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
                                                        len(plan.meters))
-        self.plans, self.moved, self.failed = plans, moved, failed
+        self.plans, self.moved, self.failed, self.taken_over = plans, moved, failed, taken_over
+        self.demand.track(plans)
         return out
 
     def reload(self, now: float, config: Config) -> dict[int, list[Message]]:
@@ -466,10 +546,14 @@ class ShadowCore:
                             if k in self.allocator.policies}
         fo, rt = config.failover, config.routing
         self.health.policy = HealthPolicy(fo.wait_to_restore, fo.hold)
+        self.probes.misses = fo.probe_misses
         self.preempter.policy = PreemptPolicy(rt.upper, rt.lower, rt.hold)
         # A client the new config places itself is no longer preemptive routing's to move.
         self.preempter.forget(lambda client: client not in clients or client in config_moved)
-        plans = compile_config(config, self.held(), moved, failed, fabric=fabric, paths=paths)
+        taken_over = frozenset(k for k in self.taken_over if k in standable(config))
+        served = serving(config, taken_over)
+        plans = compile_config(served, self.held(), moved, failed, fabric=fabric,
+                               paths=paths if not taken_over else shadow_paths(served, fabric))
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -481,6 +565,7 @@ class ShadowCore:
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
                                                      self.demand.latest)
         self.plans, self.moved, self.failed, self.demand = plans, moved, failed, demand
+        self.taken_over = taken_over
         for dpid, plan in plans.items():
             self.switches[dpid].name = plan.name
         changed = sum(len(msgs) - 1 for msgs in out.values())
@@ -652,6 +737,7 @@ class ShadowCore:
             "routing": {
                 "failed_links": sorted(link_name(link) for link in self.failed),
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
+                "taken_over": sorted(f"{n}/{h}" for n, h in self.taken_over),
                 "scaling": dict(sorted(self.scaling.items())),
                 "health": self.health.snapshot(),
             },

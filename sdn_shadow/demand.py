@@ -44,10 +44,7 @@ class Demand:
             for neighbour in fabric.graph[name]:
                 self.links[(dpid, fabric.port_towards(name, neighbour))] = \
                     f"link:{name}:{neighbour}"
-        self.clients = {
-            dpid: {cookie: client_key(*owner) for cookie, owner in plan.demand.items()}
-            for dpid, plan in plans.items()
-        }
+        self.track(plans)
         self.networks = {
             network_key(n.name): [client_key(n.name, h.name, "tx") for h in n.hosts]
             for n in config.networks
@@ -55,6 +52,13 @@ class Demand:
         self.ports = RateTracker(expire_after=expire_after)
         self.flows = RateTracker(expire_after=expire_after)
         self.latest: dict[str, float] = {}
+
+    def track(self, plans: dict[int, SwitchPlan]) -> None:
+        """Which flow (by cookie) counts which client's traffic, from the plans in force."""
+        self.clients = {
+            dpid: {cookie: client_key(*owner) for cookie, owner in plan.demand.items()}
+            for dpid, plan in plans.items()
+        }
 
     def port_stats(self, now: float, dpid: int, stats: PortStats) -> dict[str, float]:
         """New port and link rates of switch `dpid` (bytes/s), by series key."""

@@ -22,6 +22,7 @@ from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
     ETH_TYPE_ARP,
     ETH_TYPE_IP,
+    OFPP_CONTROLLER,
     OFPP_IN_PORT,
     OFPVID_PRESENT,
     Action,
@@ -46,6 +47,7 @@ from sdn_shadow.openflow.messages import (
 )
 from sdn_shadow.openflow.pipeline import Subsystem, Table
 from sdn_shadow.paths import PathPair, network_paths
+from sdn_shadow.probe import PROBE_MAC
 from sdn_shadow.topology import Fabric
 
 MAX_SAMPLE_BUCKETS = 256
@@ -151,6 +153,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     plans = {s.name: SwitchPlan(s.dpid, s.name) for s in config.switches}
     for plan in plans.values():
         _table_misses(plan)
+        if config.failover.probe_interval is not None:
+            _probe_answers(plan)
     _best_effort_meters(plans, fabric, config, all_paths, held or {})
     for network in config.networks:
         net_paths = all_paths.get(network.name, {})
@@ -400,6 +404,13 @@ def _arp_responder(ip: str, mac: str, metadata: int) -> Flow:
             ),
         ),
     )
+
+
+def _probe_answers(plan: SwitchPlan) -> None:
+    """Answers to the controller's health probes go to it, from whichever port they come."""
+    plan.add(Flow(Table.INGRESS, pl.INGRESS_PROBE_ANSWER.priority(), Subsystem.HEALTH,
+                  match(eth_type=ETH_TYPE_ARP, eth_dst=PROBE_MAC),
+                  (ApplyActions((Output(OFPP_CONTROLLER, 128),)),)))
 
 
 def _arp_responders(plans: dict[str, SwitchPlan], network: Network) -> None:

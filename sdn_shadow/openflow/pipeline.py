@@ -2,7 +2,8 @@
 
 Packets walk the tables in order:
 
-    0 ingress     classify the in_port: host port -> network metadata, fabric
+    0 ingress     answers to host health probes -> controller (any port);
+                  classify the in_port: host port -> network metadata, fabric
                   VLAN -> network metadata (tag popped), mirror VLAN -> carry
                   the copy on; shadow ports are receive-only; anything else drops.
     1 mirror_out  copy what mirrored hosts *send* (direction out/both).
@@ -44,6 +45,7 @@ class Subsystem(IntEnum):
     MIRROR = 0x04
     SHADOW = 0x05  # receive-only guard of shadow host ports
     ROUTING = 0x06  # shadow paths and the clients moved onto them
+    HEALTH = 0x07  # answers to the controller's host health probes
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ ARP_RESPONDER = _band(Table.ARP, "responder", 1000, 1000, Subsystem.ARP)
 FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
 FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
+INGRESS_PROBE_ANSWER = _band(Table.INGRESS, "probe-answer", 1200, 1200, Subsystem.HEALTH)
 
 BANDS: tuple[Band, ...] = (
     *MISS.values(),
@@ -95,6 +98,7 @@ BANDS: tuple[Band, ...] = (
     FORWARD_HOSTS,
     FORWARD_MOVED,
     INGRESS_SHADOW_PATH,
+    INGRESS_PROBE_ANSWER,
 )
 
 #: Group ids: top nibble names the owner, the rest is a content hash.

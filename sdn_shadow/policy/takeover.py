@@ -1,0 +1,63 @@
+"""Twin takeover as a configuration: the network as it is served while twins stand in (pure).
+
+When a primary host stops answering, its twin takes its place: the twin's
+port becomes the host's attachment (same IP and MAC, so nobody has to learn
+anything new), the twin stops being a mirror destination, and the dead
+host's old port is simply not classified any more. Expressed as a
+transformation of the configuration, the compiler needs no second code path:
+`serving(config, taken_over)` is compiled like any configuration, and the
+usual make-before-break diff moves the traffic. A twin with its own MAC
+cannot stand in (senders would address the dead host's MAC): `standable`
+says which hosts can be taken over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sdn_shadow.config.model import Config, Network
+
+Client = tuple[str, str]  # (network, primary host)
+
+
+def standable(config: Config) -> dict[Client, str]:
+    """Every primary host that has a twin with its MAC and IP, and that twin's name."""
+    out: dict[Client, str] = {}
+    for network in config.networks:
+        if network.shadow is None:
+            continue
+        for twin in network.shadow.hosts:
+            host = network.host(twin.twin)
+            if twin.mac == host.mac and twin.ip == host.ip:
+                out.setdefault((network.name, host.name), twin.name)
+    return out
+
+
+def serving(config: Config, taken_over: frozenset[Client]) -> Config:
+    """`config` with each taken-over host attached at its twin's port, the twin retired."""
+    if not taken_over:
+        return config
+    twins = standable(config)
+    networks = []
+    for network in config.networks:
+        mine = {host: twins[(network.name, host)] for net, host in taken_over
+                if net == network.name and (net, host) in twins}
+        networks.append(_stand_in(network, mine) if mine else network)
+    return replace(config, networks=tuple(networks))
+
+
+def _stand_in(network: Network, twin_of: dict[str, str]) -> Network:
+    assert network.shadow is not None
+    shadow = network.shadow
+    retired = set(twin_of.values())
+    at = {t.name: t for t in shadow.hosts}
+    hosts = tuple(replace(h, switch=at[twin_of[h.name]].switch, port=at[twin_of[h.name]].port)
+                  if h.name in twin_of else h for h in network.hosts)
+    sessions = []
+    for session in shadow.mirror:
+        to = tuple(name for name in session.to if name not in retired)
+        if to:
+            sessions.append(replace(session, to=to))
+    shadow = replace(shadow, hosts=tuple(t for t in shadow.hosts if t.name not in retired),
+                     mirror=tuple(sessions))
+    return replace(network, hosts=hosts, shadow=shadow)

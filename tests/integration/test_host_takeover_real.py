@@ -1,0 +1,97 @@
+"""A primary host that stops answering is taken over by its twin, and gets its traffic back.
+
+Health probes (ARP from the controller every 0.2 s, 3 misses) watch h2 on the
+ring. A `pfifo limit 0` qdisc on h2's own interface silences it (carrier up,
+nothing sent: no port status to go by). New connections to 10.0.0.2 must then
+be answered by h2s within the probes' detection time; once h2 answers again
+and wait-to-restore and hold have passed, by h2 again.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from sdn_shadow.lab.session import Lab, running_lab
+from sdn_shadow.lab.switchover import switchover_config
+from sdn_shadow.lab.traffic import run_in
+
+pytestmark = pytest.mark.integration
+
+PORT = 7070
+INTERVAL, MISSES = 0.2, 3
+SERVER = (
+    "import socket, sys\n"
+    "s = socket.socket()\n"
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    f"s.bind(('0.0.0.0', {PORT}))\n"
+    "s.listen()\n"
+    "while True:\n"
+    "    c, _ = s.accept()\n"
+    "    c.sendall(sys.argv[1].encode())\n"
+    "    c.close()\n"
+)
+CLIENT = (f"import socket\ns = socket.create_connection(('10.0.0.2', {PORT}), timeout=2)\n"
+          "print(s.recv(100).decode())\n")
+
+
+@pytest.fixture(scope="module")
+def ring(tmp_path_factory) -> Iterator[Lab]:
+    from topologies.ring import RingTopo
+
+    data = switchover_config()
+    data["failover"] = {"probe_interval": INTERVAL, "probe_misses": MISSES,
+                        "wait_to_restore": 1.0, "hold": 2.0}
+    with running_lab(RingTopo(), data, tmp_path_factory.mktemp("takeover")) as lab:
+        servers = [lab.host(name).popen([sys.executable, "-c", SERVER, name],
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL) for name in ("h2", "h2s")]
+        try:
+            yield lab
+        finally:
+            for proc in servers:
+                proc.terminate()
+                proc.wait(timeout=5)
+            lab.host("h2").cmd("tc qdisc del dev h2-eth0 root 2>/dev/null")
+
+
+def who_answers(lab: Lab) -> str:
+    """A new TCP connection from h1 to 10.0.0.2: the name of the host that accepted it."""
+    rc, out, err = run_in(lab.host("h1"), [sys.executable, "-c", CLIENT], timeout=10)
+    assert rc == 0, err
+    return out.strip()
+
+
+def wait_for(lab: Lab, kind: str, timeout: float) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [e for e in lab.controller.state().get("events", []) if e["kind"] == kind]
+        if found:
+            return found[-1]
+        time.sleep(0.02)
+    raise AssertionError(f"no {kind} event within {timeout} s: "
+                         f"{lab.controller.state().get('routing')}")
+
+
+def test_a_silent_host_is_taken_over_by_its_twin_and_restored(ring) -> None:
+    time.sleep(1.0)
+    assert who_answers(ring) == "h2"
+    assert ring.controller.state()["routing"]["taken_over"] == []
+
+    cut = time.time()
+    ring.host("h2").cmd("tc qdisc replace dev h2-eth0 root pfifo limit 0")
+    takeover = wait_for(ring, "takeover", timeout=10)
+    detection = takeover["t"] - cut
+    print(f"taken over {detection:.2f} s after h2 went silent: {takeover['reason']}")
+    assert detection <= INTERVAL * (MISSES + 2) + 0.5, takeover
+    assert who_answers(ring) == "h2s"
+
+    ring.host("h2").cmd("tc qdisc del dev h2-eth0 root")
+    restore = wait_for(ring, "restore", timeout=15)
+    assert restore["t"] - takeover["t"] >= 2.0, "not before the hold"
+    assert who_answers(ring) == "h2"
+    assert ring.controller.state()["routing"]["taken_over"] == []
