@@ -100,7 +100,8 @@ def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> No
         assert best_effort_rate() == CAPACITY_KBPS  # nothing held yet: no history
         unprotected = delivered_share(bulk_ring)
         assert best_effort_rate() == CAPACITY_KBPS, "a hold appeared during the control"
-        assert unprotected < 0.85, f"the shaped link is not a bottleneck ({unprotected:.3f})"
+        # Under CPU load iperf3 may not reach 150 Mbit/s (0.872 seen with a busy box).
+        assert unprotected < 0.9, f"the shaped link is not a bottleneck ({unprotected:.3f})"
 
         deadline = time.time() + 75
         while best_effort_rate() > CAPACITY_KBPS - 30_000:
@@ -109,7 +110,7 @@ def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> No
         held = bulk_ring.controller.state()["allocation"]["tenant-a"]["held"] * 8 / 1e6
         protected = delivered_share(bulk_ring)
         print(f"held {held:.1f} Mbit/s; delivered {protected:.3f} (unprotected {unprotected:.3f})")
-        assert protected >= 0.9, (
+        assert protected >= max(0.9, unprotected + 0.05), (
             f"held {held:.1f} Mbit/s, policed to {best_effort_rate()} kbit/s, "
             f"delivered {protected:.3f} (unprotected {unprotected:.3f})")
     finally:
