@@ -4,9 +4,10 @@ Why split conformal, not quantile regression: it needs only absolute
 residuals of forecasts the model did not see, it holds its coverage for any
 model and any residual distribution as long as the calibration errors are
 representative of the next ones (for a series: the recent past), and it
-costs one more ridge solve on moments already computed, not a second pass
-over the data. Quantile regression would need its own fit per bound and
-level, and its coverage is only asymptotic.
+costs one more ridge solve, on products formed in the same pass over the
+data (the older rows' and the calibration rows', added for the final fit).
+Quantile regression would need its own fit per bound and level, and its
+coverage is only asymptotic.
 
 The procedure: fit on the older part of the training rows, forecast the
 newest `n_cal` rows, take the ceil((n+1)*level)-th smallest absolute error
@@ -25,9 +26,6 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-
-from sdn_shadow.forecast import ridge
-from sdn_shadow.forecast.ridge import Moments
 
 
 def calibration_rows(n_rows: int, fraction: float) -> int:
@@ -61,30 +59,38 @@ def conformal_quantile(abs_residuals: np.ndarray, level: float,
     return np.where(reached.any(axis=-1), radius, math.inf)
 
 
-def fit_calibrated(windows: np.ndarray, n_cal: int, moments_of: Callable[[int, int], Moments],
-                   alpha: float, level: float, prior: np.ndarray | None = None,
+def fit_calibrated(n_rows: int, n_cal: int,
+                   fit_of: Callable[[int], tuple[np.ndarray, np.ndarray]],
+                   errors_of: Callable[[int, np.ndarray, np.ndarray], np.ndarray], level: float,
                    weights: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Coefficients, intercepts (on all rows) and conformal radii for (S, F, N) windows.
+    """Coefficients, intercepts (on all n_rows rows) and conformal radii, per series.
 
-    `moments_of(start, stop)` returns the moments of rows start..stop-1, so the
-    caller chooses how (direct or lag-structured); `weights` (S, N) are row
+    `fit_of(split)` fits every series on rows 0..split-1 and on all rows and
+    returns the coefficients (2S, P) and intercepts (2S,) of the S older fits
+    then the S complete ones, so the caller chooses how and can share the
+    work between the two; `errors_of(split, coef, intercept)` returns the
+    absolute errors (S, n_rows - split) of fits (S, P), (S,) on the rows
+    from `split` on (see `held_out_errors`). `weights` (S, n_rows) are row
     weights for the calibration quantile. With no calibration rows, or no
     weight on either side, the radius is inf: nothing out of sample to go by.
     """
-    n_series, _, n_rows = windows.shape
     split = n_rows - n_cal
     if n_cal == 0 or (weights is not None
                       and ((weights[:, :split].sum(axis=1) == 0).any()
                            or (weights[:, split:].sum(axis=1) == 0).any())):
-        coef, intercept = ridge.solve(moments_of(0, n_rows), alpha, prior)
-        return coef, intercept, np.full(n_series, math.inf)
-    older = moments_of(0, split)
-    both = ridge.stack(older, ridge.combine(older, moments_of(split, n_rows)))
-    priors = None if prior is None else np.concatenate([prior, prior])
-    coef, intercept = ridge.solve(both, alpha, priors)
-    cal = windows[:, :, split:]
-    forecast = intercept[:n_series, None] + (coef[:n_series, None, :] @ cal[:, 1:, :])[:, 0, :]
-    radius = conformal_quantile(np.abs(cal[:, 0, :] - forecast), level,
-                                None if weights is None else weights[:, split:])
+        coef, intercept = fit_of(n_rows)
+        n_series = coef.shape[0] // 2
+        return coef[n_series:], intercept[n_series:], np.full(n_series, math.inf)
+    coef, intercept = fit_of(split)
+    n_series = coef.shape[0] // 2
+    errors = errors_of(split, coef[:n_series], intercept[:n_series])
+    radius = conformal_quantile(errors, level, None if weights is None else weights[:, split:])
     return coef[n_series:], intercept[n_series:], radius
+
+
+def held_out_errors(windows: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first."""
+    forecast = (coef[:, None, :] @ windows[:, 1:, :])[:, 0, :]
+    forecast += intercept[:, None]
+    return np.abs(np.subtract(windows[:, 0, :], forecast, out=forecast), out=forecast)

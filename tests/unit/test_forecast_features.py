@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from sdn_shadow.forecast.features import LagSpec, lag_matrix, lag_windows, origin_features
-from sdn_shadow.forecast.gram import lag_moments, longest_run
+from sdn_shadow.forecast.gram import (
+    WINDOW_BLOCK,
+    gram_order,
+    held_out_errors,
+    longest_run,
+    split_normal_equations,
+)
 from sdn_shadow.forecast.ridge import combine, direct_moments
 
 
@@ -56,20 +62,60 @@ def test_longest_run() -> None:
     assert longest_run(np.array([5])) == slice(0, 1)
 
 
+def test_gram_order_keeps_the_target_first_and_moves_the_run_tail_last() -> None:
+    lags = np.r_[0, LagSpec(window=4, horizon=12, period=48, n_periods=2).lags]
+    # lags 0, 12, 13, 14, 15, 48, 60, 96, 108: the run is 12..15
+    assert lags[gram_order(lags)].tolist() == [0, 12, 48, 60, 96, 108, 13, 14, 15]
+    one_step = np.r_[0, LagSpec(window=3, horizon=1).lags]  # the target is not in the run
+    assert one_step[gram_order(one_step)].tolist() == [0, 1, 2, 3]
+
+
 @pytest.mark.parametrize("window,horizon,period,n_periods", [
     (64, 12, 48, 7), (64, 1, 48, 7), (5, 1, None, 0), (2, 3, 4, 3), (24, 12, 288, 2), (1, 4, 7, 2),
+    (1, 1, None, 0),
 ])
-def test_lag_moments_equal_the_direct_product(window, horizon, period, n_periods) -> None:
+def test_split_normal_equations_equal_the_direct_product(window, horizon, period,
+                                                         n_periods) -> None:
     rng = np.random.default_rng(1)
     spec = LagSpec(window, horizon, period, n_periods)
     lags = np.r_[0, spec.lags]
-    z = 0.1 * rng.normal(size=(4, spec.lookback + 300)).cumsum(axis=1)
+    n_series = 2 * WINDOW_BLOCK + 3  # blocks of lag windows, the last one short
+    z = 0.1 * rng.normal(size=(n_series, spec.lookback + 300)).cumsum(axis=1)
     z -= z.mean(axis=1, keepdims=True)
-    first = spec.lookback + 7
-    windows = lag_windows(z, lags, first, 200)
-    fast, plain = lag_moments(z, lags, windows, first), direct_moments(windows)
-    np.testing.assert_allclose(fast.scatter, plain.scatter, atol=1e-9 * np.abs(plain.scatter).max())
-    np.testing.assert_allclose(fast.mean, plain.mean, atol=1e-12)
+    first, n_rows = spec.lookback + 7, 200
+    windows = lag_windows(z, lags[gram_order(lags)], first, n_rows)
+    for split in (1, 137, n_rows):
+        equations = split_normal_equations(z, lags, first, n_rows, split)
+        at = equations.intercept
+        for half, stop in enumerate((split, n_rows)):
+            features = windows[:, 1:, :stop]  # in gram order; the intercept goes in at `at`
+            v = np.concatenate([features[:, :at], np.ones((n_series, 1, stop)),
+                                features[:, at:]], axis=1)
+            plain = v @ v.transpose(0, 2, 1)
+            scale = np.abs(plain).max()
+            rows = slice(half * n_series, (half + 1) * n_series)
+            np.testing.assert_allclose(np.triu(equations.gram[rows]), np.triu(plain), rtol=0,
+                                       atol=1e-11 * scale)
+            plain_cross = np.einsum("sfn,sn->sf", v, windows[:, 0, :stop])
+            np.testing.assert_allclose(equations.cross[rows], plain_cross, rtol=0,
+                                       atol=1e-11 * scale)
+
+
+def test_held_out_errors_are_those_of_the_lag_rows() -> None:
+    rng = np.random.default_rng(5)
+    spec = LagSpec(6, 2, 10, 2)
+    lags = np.r_[0, spec.lags]
+    n_series = WINDOW_BLOCK + 2
+    z = rng.normal(size=(n_series, spec.lookback + 80))
+    first, n_rows, split = spec.lookback, 80, 60
+    coef, intercept = rng.normal(size=(n_series, lags.size - 1)), rng.normal(size=n_series)
+    errors = held_out_errors(z, lags, first, n_rows, split, coef, intercept)
+    order = gram_order(lags)
+    for s in range(n_series):
+        targets = np.arange(first + split, first + n_rows)
+        X = lag_matrix(z[s], lags[order][1:], targets)
+        np.testing.assert_allclose(errors[s], np.abs(z[s, targets] - X @ coef[s] - intercept[s]),
+                                   rtol=1e-12, atol=1e-12)
 
 
 def test_combined_moments_equal_moments_of_the_union() -> None:
