@@ -145,6 +145,7 @@ class ShadowCore:
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         self.probes = ProbeCounter(fo.probe_misses)
         self.probed_at: float | None = None
+        self._index_probes()
         self.fabric_ports, self.link_ends = _fabric_index(config)
         self.port_live: dict[tuple[int, int], bool] = {}
         self.bfd_enabled: set[tuple[int, int]] = set()
@@ -409,6 +410,15 @@ class ShadowCore:
                 decisions += self.health.observe(now, subject, up, "probe")
         return self._health_decisions(now, decisions + self.health.tick(now))
 
+    def _index_probes(self) -> None:
+        """Which hosts a twin can stand for, and where each one's probes go (per config)."""
+        self.standable = standable(self.config)
+        self.probe_targets: dict[tuple[int, int, str, str], tuple[str, str, str]] = {}
+        for net, name in sorted(self.standable):
+            host = self.config.network(net).host(name)
+            where = (self.config.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+            self.probe_targets[where] = ("host", net, name)
+
     def probes_due(self, now: float) -> list[tuple[int, int, bytes]]:
         """(dpid, port, frame) of this round's health probes, one per host a twin can stand for.
 
@@ -421,12 +431,10 @@ class ShadowCore:
             return []
         self.probed_at = now
         out = []
-        for net, name in sorted(standable(self.config)):
-            host = self.config.network(net).host(name)
-            dpid = self.config.switch(host.switch).dpid
+        for (dpid, port, mac, ip), subject in self.probe_targets.items():
             if self.switches[dpid].synced:
-                self.probes.sent(now, ("host", net, name))
-                out.append((dpid, host.port, arp_probe(host.mac, str(host.ip))))
+                self.probes.sent(now, subject)
+                out.append((dpid, port, arp_probe(mac, ip)))
         return out
 
     def probe_answered(self, now: float, dpid: int, port: int, frame: bytes
@@ -436,15 +444,13 @@ class ShadowCore:
         if answer is None:
             return {}
         mac, ip = answer
-        for net, name in standable(self.config):
-            host = self.config.network(net).host(name)
-            if ((self.config.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
-                    == (dpid, port, mac, ip)):
-                decisions = []
-                for subject, up in self.probes.answered(now, ("host", net, name)):
-                    decisions += self.health.observe(now, subject, up, "probe")
-                return self._health_decisions(now, decisions)
-        return {}
+        subject = self.probe_targets.get((dpid, port, mac, ip))
+        if subject is None:
+            return {}
+        decisions = []
+        for seen, up in self.probes.answered(now, subject):
+            decisions += self.health.observe(now, seen, up, "probe")
+        return self._health_decisions(now, decisions)
 
     def _health_decisions(self, now: float, decisions: list[Decision]
                           ) -> dict[int, list[Message]]:
@@ -475,7 +481,7 @@ class ShadowCore:
         if by not in ("primary", "twin"):
             raise ValueError(f"by must be primary or twin, not {by!r}")
         key = (network, host)
-        if by == "twin" and key not in standable(self.config):
+        if by == "twin" and key not in self.standable:
             raise ValueError(f"{network}/{host}: no twin with its MAC and IP to stand in")
         taken = self.taken_over | {key} if by == "twin" else self.taken_over - {key}
         if taken == self.taken_over:
@@ -486,9 +492,13 @@ class ShadowCore:
         return out
 
     def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link],
-                taken_over: frozenset[tuple[str, str]] | None = None
-                ) -> dict[int, list[Message]]:
-        """Recompile for new moves, failed links or takeovers; the changes per switch."""
+                taken_over: frozenset[tuple[str, str]] | None = None, *,
+                keep_meters: bool = True) -> dict[int, list[Message]]:
+        """Recompile for new moves, failed links, takeovers or config; the changes per switch.
+
+        `keep_meters`: meter rates follow `allocation_messages`, not routes, so
+        the installed ones stay in the plan (a reload may add or drop meters).
+        """
         taken_over = self.taken_over if taken_over is None else taken_over
         config = serving(self.config, taken_over)
         paths = self.shadow_paths if not taken_over else shadow_paths(config, self.fabric)
@@ -499,7 +509,8 @@ class ShadowCore:
             old = self.plans[dpid]
             msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
                                set(old.groups), dict(old.meters))
-            plan.meters = old.meters  # rates follow allocation_messages, not routes
+            if keep_meters:
+                plan.meters = old.meters
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
             state = self.switches[dpid]
@@ -550,23 +561,14 @@ class ShadowCore:
         self.preempter.policy = PreemptPolicy(rt.upper, rt.lower, rt.hold)
         # A client the new config places itself is no longer preemptive routing's to move.
         self.preempter.forget(lambda client: client not in clients or client in config_moved)
-        taken_over = frozenset(k for k in self.taken_over if k in standable(config))
-        served = serving(config, taken_over)
-        plans = compile_config(served, self.held(), moved, failed, fabric=fabric,
-                               paths=paths if not taken_over else shadow_paths(served, fabric))
-        out: dict[int, list[Message]] = {}
-        for dpid, plan in plans.items():
-            old = self.plans[dpid]
-            msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
-                               set(old.groups), dict(old.meters))
-            if msgs:
-                out[dpid] = [*msgs, Barrier()]
-        demand = Demand(config, plans)
+        self._index_probes()
+        demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
                                                      self.demand.latest)
-        self.plans, self.moved, self.failed, self.demand = plans, moved, failed, demand
-        self.taken_over = taken_over
-        for dpid, plan in plans.items():
+        self.demand = demand
+        out = self._replan(moved, failed, self.taken_over & self.standable.keys(),
+                           keep_meters=False)
+        for dpid, plan in self.plans.items():
             self.switches[dpid].name = plan.name
         changed = sum(len(msgs) - 1 for msgs in out.values())
         self.reloads = {"generation": self.reloads["generation"] + 1, "at": now, "errors": []}
