@@ -135,12 +135,14 @@ class ShadowCore:
         self.moved: frozenset[tuple[str, str]] = frozenset(
             (n.name, host) for n in config.networks if n.shadow
             for host, path in n.shadow.clients if path == "shadow")
+        self.steered = _config_steered(config)  # clients whose new connections go to twins
         self.failed: frozenset[Link] = frozenset()
         self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
         self.plans: dict[int, SwitchPlan] = compile_config(
-            config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths)
+            config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths,
+            steered=self.steered)
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         self.probes = ProbeCounter(fo.probe_misses)
@@ -151,6 +153,7 @@ class ShadowCore:
         self.bfd_enabled: set[tuple[int, int]] = set()
         self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
         self.config_moved = self.moved
+        self.config_steered = self.steered
         rt = config.routing
         self.preempter = Preempter(PreemptPolicy(rt.upper, rt.lower, rt.hold))
         self.switches = {
@@ -319,6 +322,32 @@ class ShadowCore:
         out = self._replan(frozenset(moved), self.failed)
         self.events.append({"t": now, "kind": "move", "network": network, "client": host,
                             "path": path, "reason": reason})
+        return out
+
+    def set_client_service(self, now: float, network: str, host: str, service: str,
+                           reason: str) -> dict[int, list[Message]]:
+        """Send a client's *new* connections to the service hosts' twins, or to the hosts again.
+
+        One entry per service host changes; established connections keep
+        their endpoint (connection tracking). Returns the messages per switch
+        (empty when nothing changes) and records an event with the reason.
+        """
+        net = next((n for n in self.config.networks if n.name == network), None)
+        if net is None or net.shadow is None:
+            raise ValueError(f"{network}: no such network with a shadow")
+        if host not in {h.name for h in net.hosts}:
+            raise ValueError(f"{network}: no primary host {host}")
+        if service not in ("primary", "twin"):
+            raise ValueError(f"service must be primary or twin, not {service!r}")
+        if service == "twin" and not net.shadow.services:
+            raise ValueError(f"{network}: no service hosts (shadow.services) to steer to")
+        key = (network, host)
+        steered = self.steered | {key} if service == "twin" else self.steered - {key}
+        if steered == self.steered:
+            return {}
+        out = self._replan(self.moved, self.failed, steered=frozenset(steered))
+        self.events.append({"t": now, "kind": "steer", "network": network, "client": host,
+                            "service": service, "reason": reason})
         return out
 
     def preempt(self, now: float) -> dict[int, list[Message]]:
@@ -493,17 +522,19 @@ class ShadowCore:
 
     def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link],
                 taken_over: frozenset[tuple[str, str]] | None = None, *,
-                keep_meters: bool = True) -> dict[int, list[Message]]:
+                keep_meters: bool = True,
+                steered: frozenset[tuple[str, str]] | None = None) -> dict[int, list[Message]]:
         """Recompile for new moves, failed links, takeovers or config; the changes per switch.
 
         `keep_meters`: meter rates follow `allocation_messages`, not routes, so
         the installed ones stay in the plan (a reload may add or drop meters).
         """
         taken_over = self.taken_over if taken_over is None else taken_over
+        steered = self.steered if steered is None else steered
         config = serving(self.config, taken_over)
         paths = self.shadow_paths if not taken_over else shadow_paths(config, self.fabric)
         plans = compile_config(config, self.held(), moved, failed, fabric=self.fabric,
-                               paths=paths)
+                               paths=paths, steered=steered)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -517,6 +548,7 @@ class ShadowCore:
             state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
                                                        len(plan.meters))
         self.plans, self.moved, self.failed, self.taken_over = plans, moved, failed, taken_over
+        self.steered = steered
         self.demand.track(plans)
         return out
 
@@ -545,11 +577,15 @@ class ShadowCore:
         clients = {(n.name, h.name) for n in config.networks if n.shadow for h in n.hosts}
         relieved = (self.moved - self.config_moved) & clients
         moved = config_moved | relieved
+        config_steered = _config_steered(config)
+        servable = {(n.name, h.name) for n in config.networks if n.shadow and n.shadow.services
+                    for h in n.hosts}
+        steered = config_steered | ((self.steered - self.config_steered) & servable)
         fabric_ports, link_ends = _fabric_index(config)
         failed = self.failed & link_ends.keys()
         self.config, self.fabric, self.shadow_paths = config, fabric, paths
         self.fabric_ports, self.link_ends = fabric_ports, link_ends
-        self.config_moved = config_moved
+        self.config_moved, self.config_steered = config_moved, config_steered
         self.allocator = self.allocator.retuned({
             n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
             for n in config.networks if n.shadow is not None})
@@ -567,7 +603,7 @@ class ShadowCore:
                                                      self.demand.latest)
         self.demand = demand
         out = self._replan(moved, failed, self.taken_over & self.standable.keys(),
-                           keep_meters=False)
+                           keep_meters=False, steered=steered)
         for dpid, plan in self.plans.items():
             self.switches[dpid].name = plan.name
         changed = sum(len(msgs) - 1 for msgs in out.values())
@@ -740,12 +776,19 @@ class ShadowCore:
                 "failed_links": sorted(link_name(link) for link in self.failed),
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
                 "taken_over": sorted(f"{n}/{h}" for n, h in self.taken_over),
+                "steered_clients": sorted(f"{n}/{h}" for n, h in self.steered),
                 "scaling": dict(sorted(self.scaling.items())),
                 "health": self.health.snapshot(),
             },
             "reload": dict(self.reloads),
             "events": self.events[-200:],
         }
+
+
+def _config_steered(config: Config) -> frozenset[tuple[str, str]]:
+    """The (network, host) clients the configuration sends to twins (`service: twin`)."""
+    return frozenset((n.name, host) for n in config.networks if n.shadow
+                     for host, service in n.shadow.client_services if service == "twin")
 
 
 def _fabric_index(config: Config) -> tuple[dict[tuple[int, int], Link],

@@ -130,6 +130,13 @@ class Shadow:
     allocation: AllocationSettings = AllocationSettings()
     clients: tuple[tuple[str, str], ...] = ()
     """(primary host, "primary"|"shadow"): which paths carry each client's traffic."""
+    services: tuple[tuple[str, float | None], ...] = ()
+    """(primary host, capacity in Mbit/s or None): hosts whose new connections can go to
+    their twins (connection tracking at their switch); the capacity is what preemptive
+    routing compares the host's forecast load with."""
+    client_services: tuple[tuple[str, str], ...] = ()
+    """(primary host, "primary"|"twin"): where each client's *new* connections to the
+    service hosts go; established ones stay where they started."""
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""

@@ -95,7 +95,7 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("allocation", "clients", "hosts", "mirror", "vlan")
+_SHADOW_KEYS = ("allocation", "clients", "hosts", "mirror", "services", "vlan")
 _SHADOW_HOST_KEYS = ("mac", "mirror_vlan", "port", "switch", "twin")
 _SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
@@ -202,6 +202,8 @@ class _ShadowDraft:
     sessions: list[MirrorSession] = field(default_factory=list)
     allocation: AllocationSettings = field(default_factory=AllocationSettings)
     clients: list[tuple[str, str]] = field(default_factory=list)
+    services: list[tuple[str, float | None]] = field(default_factory=list)
+    client_services: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -447,6 +449,7 @@ class _Parser:
         for net in nets:
             if net.shadow is not None and net.shadow.mirror is not None:
                 self.sessions(net, net.shadow)
+                self.steered_twins_unmirrored(net.shadow)
         if self.switches_known and self.links_ok:
             self.check_reachability(nets)
         if self.problems:
@@ -687,19 +690,77 @@ class _Parser:
             "instance_capacity": self.positive,
             "instances": lambda v, p: self.int_in(v, p, 0, 100_000),
         })
+        if f.get("services") is not None:
+            self.services(net, shadow, f["services"], f"{path}.services")
         if f.get("clients") is not None:
             for name, client_path, item in self.named(f["clients"], f"{path}.clients"):
                 if net.hosts_known and name not in net.hosts:
                     self.err(client_path, f"no primary host {name} in {net.name}")
-                c = self.fields(item, client_path, ("path",), ("path",))
-                if c is None or "path" not in c:
+                c = self.fields(item, client_path, ("path", "service"))
+                if c is None:
                     continue
-                route = self.string(c["path"], f"{client_path}.path")
-                if route is not None and route not in ("primary", "shadow"):
-                    self.err(f"{client_path}.path", "must be primary or shadow")
-                elif route is not None:
-                    shadow.clients.append((name, route))
+                if not c:
+                    self.err(client_path, "set path (primary|shadow), service (primary|twin) "
+                                          "or both")
+                if "path" in c:
+                    route = self.string(c["path"], f"{client_path}.path")
+                    if route is not None and route not in ("primary", "shadow"):
+                        self.err(f"{client_path}.path", "must be primary or shadow")
+                    elif route is not None:
+                        shadow.clients.append((name, route))
+                if "service" in c:
+                    self.client_service(shadow, name, c["service"], f"{client_path}.service")
         return shadow
+
+    def services(self, net: _NetDraft, shadow: _ShadowDraft, value: Any, path: str) -> None:
+        """`services`: primary hosts whose new connections may be steered to their twins."""
+        for name, host_path, item in self.named(value, path):
+            host = net.hosts.get(name)
+            if net.hosts_known and host is None:
+                self.err(host_path, f"no primary host {name} in {net.name}")
+                continue
+            twins = [t for t in shadow.hosts.values() if t["twin"] == name
+                     and t["mac"] == host["mac"] and t["ip"] == host["ip"]] if host else []
+            if host is not None and shadow.hosts_known and not twins:
+                self.err(host_path, f"{name} has no twin with its MAC and IP to steer to")
+                continue
+            if twins and not any(t["switch"] == host["switch"] for t in twins):
+                self.err(host_path, f"steering happens at {name}'s switch: its twin "
+                                    f"{twins[0]['name']} must be attached to {host['switch']}")
+                continue
+            capacity = None
+            if item is not None:
+                f = self.fields(item, host_path, ("capacity",))
+                if f is not None and "capacity" in f:
+                    capacity = self.positive(f["capacity"], f"{host_path}.capacity")
+            shadow.services.append((name, capacity))
+
+    def steered_twins_unmirrored(self, shadow: _ShadowDraft) -> None:
+        """A service's twin must not get copies of the service's traffic.
+
+        It would answer them, and its answers pass the same connection tracker
+        as the real connections it serves (a reset would end them there).
+        """
+        for name, _ in shadow.services:
+            twins = {t["name"] for t in shadow.hosts.values() if t["twin"] == name}
+            for index, session in enumerate(shadow.sessions):
+                both = twins & set(session.to)
+                if name in session.sources and both:
+                    self.err(f"{shadow.path}.mirror[{index}].to",
+                             f"{sorted(both)[0]} serves connections steered to it from service "
+                             f"{name}: it cannot also receive copies of {name}'s traffic")
+
+    def client_service(self, shadow: _ShadowDraft, name: str, value: Any, path: str) -> None:
+        """A client's `service: primary|twin`."""
+        where = self.string(value, path)
+        if where is None:
+            return
+        if where not in ("primary", "twin"):
+            self.err(path, "must be primary or twin")
+        elif where == "twin" and not shadow.services:
+            self.err(path, "twin needs service hosts: list them under shadow.services")
+        else:
+            shadow.client_services.append((name, where))
 
     def strategy(self, value: Any, path: str) -> str | None:
         text = self.string(value, path)
@@ -979,7 +1040,9 @@ class _Parser:
                 )
                 assert net.shadow.vlan is not None
                 shadow = Shadow(net.shadow.vlan, twins, tuple(net.shadow.sessions),
-                                net.shadow.allocation, tuple(sorted(net.shadow.clients)))
+                                net.shadow.allocation, tuple(sorted(net.shadow.clients)),
+                                tuple(net.shadow.services),
+                                tuple(sorted(net.shadow.client_services)))
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

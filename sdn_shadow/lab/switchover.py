@@ -4,14 +4,25 @@ On the ring, h1 sends UDP to h2 with iperf3 (100 Mbit/s by default) while h2
 sends a TCP stream to h1, so both directions of the moved client's traffic
 are in flight. Part way through, the configuration is changed to put h1 on
 its shadow path (s1 -> s4 -> s3 -> s2) and later back, each time by a live
-reload (SIGHUP), as an operator would. The receiving iperf3 server's own
-counters say whether any datagram was lost, duplicated or reordered, and the
-TCP stream must finish without an error.
+reload (SIGHUP), as an operator would. The UDP stream is numbered
+(`sequenced`), so the receiver tells apart a datagram lost, delivered twice
+or delivered late, with its send time next to the moves; the TCP stream must
+finish without an error.
+
+Late is not lost: a move back onto a *shorter* path (shadow -> primary here,
+three hops -> one) lets datagrams sent after the edge rewrite overtake those
+still queued on the longer path. Every datagram still arrives once (each
+follows one path whole), as a per-packet consistent update promises; only
+the order of the in-flight ones changes, which the move onto the longer path
+never does.
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sdn_shadow.lab.traffic import iperf3_tcp, iperf3_udp
+from sdn_shadow.lab.sequenced import StreamReport
+from sdn_shadow.lab.traffic import child_env, iperf3_tcp
 
 if TYPE_CHECKING:
     from sdn_shadow.lab.session import Lab
@@ -44,41 +56,54 @@ def with_path(data: dict, path: str, host: str = "h1") -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class Move:
+    """A path change asked for by reload at `asked` and confirmed by the controller at `applied`."""
+
+    path: str
+    asked: float
+    applied: float
+
+
 @dataclass
 class SwitchoverOutcome:
-    """The UDP receiver's counters, the TCP result and when the moves were applied."""
+    """The numbered UDP stream's report, the TCP result and the moves (wall-clock times)."""
 
-    udp: dict[str, Any]
+    udp: StreamReport
     tcp_bits_per_second: float | None
     tcp_error: str | None
-    moves: list[tuple[float, str]] = field(default_factory=list)
+    moves: list[Move] = field(default_factory=list)
 
-    @property
-    def lost_or_duplicated(self) -> int:
-        """The receiver's lost (gaps in the sequence) plus out of order (iperf3's duplicates)."""
-        return int(self.udp["receiver_lost"]) + int(self.udp["out_of_order"])
+    WINDOW = 0.5  # seconds after a move's confirmation in which a loss is the move's
 
-    @property
-    def tail_missing(self) -> int:
-        """Datagrams after the receiver's last one: iperf3 stops counting at the end of test.
+    def lost_at_moves(self) -> int:
+        """Datagrams lost from just before each move was asked to WINDOW after it applied."""
+        return sum(self.udp.lost_between(m.asked - 0.05, m.applied + self.WINDOW)
+                   for m in self.moves)
 
-        Under load the server can take the end-of-test message before the last
-        datagrams queued for it, so this is not a loss figure; it is reported.
-        """
-        return int(self.udp["packets"]) - int(self.udp["received"]) - int(
-            self.udp["receiver_lost"])
+    def late_at(self, move: Move) -> int:
+        """Datagrams delivered late that were sent around `move` (listed ones)."""
+        return self.udp.late_between(move.asked - 0.05, move.applied + self.WINDOW)
+
+    def line(self) -> str:
+        """One line for a test log or a benchmark's progress."""
+        moves = ", ".join(f"{m.path} at {m.asked - self.udp.started:.2f}-"
+                          f"{m.applied - self.udp.started:.2f} s" for m in self.moves)
+        bps = self.tcp_bits_per_second or 0.0
+        tcp = f"error {self.tcp_error}" if self.tcp_error else f"{bps / 1e6:.1f} Mbit/s"
+        return f"moves [{moves}]; udp {self.udp.summary()}; tcp {tcp}"
 
 
-def run_switchover(lab: Lab, data: dict, rate: str = "100M", seconds: float = 10.0,
+def run_switchover(lab: Lab, data: dict, mbps: float = 100.0, seconds: float = 10.0,
                    moves: tuple[tuple[float, str], ...] = ((3.0, "shadow"), (6.5, "primary")),
                    ) -> SwitchoverOutcome:
-    """UDP h1 -> h2 and TCP h2 -> h1 for `seconds`; reload h1's path at each (offset, path)."""
+    """Numbered UDP h1 -> h2, TCP h2 -> h1 for `seconds`; move h1's path at each (offset, path)."""
     h1, h2 = lab.host("h1"), lab.host("h2")
-    udp: dict[str, Any] = {}
+    sink = h2.popen([sys.executable, "-m", "sdn_shadow.lab.sequenced", "sink",
+                     "--port", str(UDP_PORT), "--seconds", f"{seconds + 60:g}"],
+                    env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True)
     tcp: dict[str, Any] = {}
-
-    def run_udp() -> None:
-        udp.update(iperf3_udp(h1, h2, rate, seconds=seconds, length=1200, port=UDP_PORT))
 
     def run_tcp() -> None:
         try:
@@ -86,22 +111,41 @@ def run_switchover(lab: Lab, data: dict, rate: str = "100M", seconds: float = 10
         except RuntimeError as err:
             tcp["error"] = str(err)
 
-    threads = [threading.Thread(target=run_udp), threading.Thread(target=run_tcp)]
-    for t in threads:
-        t.start()
-    started = time.time()
-    applied = []
+    applied: list[Move] = []
+    tcp_thread = threading.Thread(target=run_tcp)
+    sender = None
     try:
+        if "listening" not in (sink.stdout.readline() if sink.stdout else ""):
+            why = sink.stderr.read() if sink.stderr else ""
+            raise RuntimeError(f"the UDP sink did not start: {why}")
+        tcp_thread.start()
+        sender = h1.popen([sys.executable, "-m", "sdn_shadow.lab.sequenced", "send",
+                           "--dst", h2.IP(), "--port", str(UDP_PORT), "--mbps", f"{mbps:g}",
+                           "--seconds", f"{seconds:g}"], env=child_env(),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+        started = time.time()
         for offset, path in moves:
             time.sleep(max(0.0, started + offset - time.time()))
+            asked = time.time()
             state = lab.reload(with_path(data, path))
             moved = state.get("routing", {}).get("moved_clients", [])
             if ("tenant-a/h1" in moved) != (path == "shadow"):
                 raise RuntimeError(f"reload to {path} left moved clients {moved}")
-            applied.append((time.time() - started, path))
+            applied.append(Move(path, asked, time.time()))
+        out, err = sender.communicate(timeout=seconds + 30)
+        if sender.returncode != 0:
+            raise RuntimeError(f"the UDP sender failed ({sender.returncode}): {err[-500:]}")
+        sent = json.loads(out)
+        time.sleep(0.5)  # datagrams still in flight
     finally:
-        for t in threads:
-            t.join()
-    if not udp:
-        raise RuntimeError("the iperf3 UDP run produced no result")
-    return SwitchoverOutcome(udp, tcp.get("bps"), tcp.get("error"), applied)
+        if sender is not None and sender.poll() is None:
+            sender.kill()
+            sender.wait()
+        sink.terminate()
+        received_out, _ = sink.communicate(timeout=30)
+        if tcp_thread.ident is not None:
+            tcp_thread.join()
+    received = json.loads(received_out.strip().splitlines()[-1])
+    return SwitchoverOutcome(StreamReport.of(sent, received), tcp.get("bps"), tcp.get("error"),
+                             applied)

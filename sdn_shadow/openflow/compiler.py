@@ -20,6 +20,9 @@ from fractions import Fraction
 from sdn_shadow.config.model import Config, MatchFilter, MirrorSession, Network
 from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
+    CT_EST,
+    CT_NEW,
+    CT_TRK,
     ETH_TYPE_ARP,
     ETH_TYPE_IP,
     OFPP_CONTROLLER,
@@ -28,6 +31,7 @@ from sdn_shadow.openflow.messages import (
     Action,
     ApplyActions,
     Bucket,
+    Ct,
     Flow,
     GotoTable,
     Group,
@@ -120,6 +124,8 @@ def vid(vlan: int) -> int:
 
 
 Link = frozenset[str]  # an undirected fabric link: its two switch names
+#: ct_mark of a connection to a service host: who serves it (0: not committed yet).
+HOST_MARK, TWIN_MARK = 2, 1
 ShadowPaths = Mapping[str, Mapping[tuple[str, str], PathPair]]
 
 
@@ -136,7 +142,8 @@ def shadow_paths(config: Config, fabric: Fabric) -> dict[str, dict[tuple[str, st
 def compile_config(config: Config, held: Mapping[str, float] | None = None,
                    moved: frozenset[tuple[str, str]] = frozenset(),
                    failed: frozenset[Link] = frozenset(), *, fabric: Fabric | None = None,
-                   paths: ShadowPaths | None = None) -> dict[int, SwitchPlan]:
+                   paths: ShadowPaths | None = None,
+                   steered: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
@@ -145,6 +152,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     paths: a move changes only entries at the edges (see `_moved_clients`).
     `failed` holds the fabric links the controller has failed over: traffic
     whose route crosses one is pinned to its shadow path (see `_failover_group`).
+    `steered` holds the (network, host) clients whose new connections to the
+    service hosts go to their twins (see `_service_steering`).
     A caller recompiling often passes the config's `fabric` and `shadow_paths`
     so they are not derived again each time.
     """
@@ -165,6 +174,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
             _install_shadow_paths(plans, fabric, network, net_paths)
             _moved_clients(plans, fabric, network, net_paths,
                            {host for net, host in moved if net == network.name}, failed)
+            _service_steering(plans, network,
+                              {host for net, host in steered if net == network.name})
             for index, session in enumerate(network.shadow.mirror):
                 _mirror_session(plans, fabric, network, session, index)
     return {plan.dpid: plan for plan in plans.values()}
@@ -222,6 +233,68 @@ def _install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network:
                 plans[hop].add(Flow(Table.INGRESS, band, Subsystem.ROUTING,
                                     match(in_port=in_port, vlan_vid=tag, eth_dst=host.mac),
                                     actions))
+
+
+def _service_steering(plans: dict[str, SwitchPlan], network: Network, steered: set[str]) -> None:
+    """Connection tracking at each service host's switch: who serves each connection.
+
+    Both ends' IP packets pass the tracker (zone = the network's VLAN id),
+    so it follows each connection both ways. A connection's first packet to
+    the service commits it with a mark: TWIN_MARK when its client is
+    steered, HOST_MARK otherwise; every later packet goes by the mark, new
+    or established (a connection stays "new" to the tracker until it has
+    seen a reply, and a one-way stream never sends one). So steering a
+    client, or stopping, is one entry and changes only connections not yet
+    seen; nothing established is moved or reset. The twin's own packets
+    pass only for connections marked to it; the rest of what it sends stays
+    dropped by the shadow guard. A host its twin has taken over
+    (`policy.takeover`) has no twin left here: everything goes to the port
+    it is attached at now.
+    """
+    assert network.shadow is not None
+    zone, trk = network.vlan, CT_TRK
+    new, est = (trk | CT_NEW, trk | CT_NEW), (trk | CT_EST, trk | CT_EST)
+    for name, _capacity in network.shadow.services:
+        host = network.host(name)
+        twin = next((t for t in network.shadow.hosts if t.twin == name and t.mac == host.mac
+                     and t.ip == host.ip and t.switch == host.switch), None)
+        if twin is None:
+            continue
+        add = plans[host.switch].add
+        for port in (host.port, twin.port):
+            add(_service_flow(pl.INGRESS_SERVICE, 0,
+                              (ApplyActions((Ct(zone, table=Table.INGRESS),)),),
+                              in_port=port, eth_src=host.mac, vlan_vid=0, ct_state=(0, trk)))
+        add(_service_flow(pl.INGRESS_SERVICE, 1,
+                          (WriteMetadata(network.vlan), GotoTable(Table.FORWARD)),
+                          in_port=twin.port, eth_src=host.mac, vlan_vid=0, ct_state=est,
+                          ct_mark=TWIN_MARK))
+        to_host = {"metadata": network.vlan, "eth_dst": host.mac}
+        add(_service_flow(pl.FORWARD_SERVICE, 0,
+                          (ApplyActions((Ct(zone, table=Table.FORWARD),)),),
+                          ct_state=(0, trk), **to_host))
+        add(_service_flow(pl.FORWARD_SERVICE, 1,
+                          (ApplyActions((_commit(zone, HOST_MARK),)),
+                           WriteActions((Output(host.port),)), GotoTable(Table.MIRROR_IN)),
+                          ct_state=new, ct_mark=0, **to_host))
+        add(_service_flow(pl.FORWARD_SERVICE, 1, (ApplyActions((Output(twin.port),)),),
+                          ct_state=(trk, trk), ct_mark=TWIN_MARK, **to_host))
+        for client in sorted(steered - {name}):
+            add(_service_flow(pl.FORWARD_SERVICE, 2,
+                              (ApplyActions((_commit(zone, TWIN_MARK), Output(twin.port))),),
+                              ct_state=new, ct_mark=0, ipv4_src=str(network.host(client).ip),
+                              **to_host))
+
+
+def _commit(zone: int, mark: int) -> Ct:
+    """Commit the connection in `zone` with `mark`."""
+    return Ct(zone, commit=True, actions=(SetField("ct_mark", mark),))
+
+
+def _service_flow(band: pl.Band, offset: int, instructions: tuple, **fields: object) -> Flow:
+    """An IP flow of the service subsystem in `band`."""
+    return Flow(band.table, band.priority(offset), Subsystem.SERVICE,
+                match(eth_type=ETH_TYPE_IP, **fields), instructions)
 
 
 def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:

@@ -27,6 +27,9 @@ ETH_TYPE_ARP = 0x0806
 ETH_TYPE_VLAN = 0x8100
 IPPROTO = {"icmp": 1, "tcp": 6, "udp": 17}
 
+#: Bits of the Nicira `ct_state` match field (set after a `Ct` action recirculates).
+CT_NEW, CT_EST, CT_REL, CT_RPL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
+
 MatchValue = int | str | tuple[int, int] | tuple[str, str]
 Match = tuple[tuple[str, MatchValue], ...]
 
@@ -51,6 +54,10 @@ MATCH_FIELDS: dict[str, tuple[int, str]] = {
     "arp_tpa": (32, "ip"),
     "arp_sha": (48, "mac"),
     "arp_tha": (48, "mac"),
+    # Nicira extensions (NXM_NX_*, OXM class 0x0001): connection tracking state
+    "ct_state": (32, "int"),
+    "ct_zone": (16, "int"),
+    "ct_mark": (32, "int"),
 }
 
 
@@ -167,7 +174,31 @@ class RegMove:
     dst_ofs: int = 0
 
 
-Action = Output | OutputTrunc | GroupAction | PushVlan | PopVlan | SetField | RegMove
+@dataclass(frozen=True, slots=True)
+class Ct:
+    """Nicira `ct`: pass the packet through the connection tracker of `zone`.
+
+    With `table`, the tracked copy is recirculated into that table with
+    `ct_state` (and `ct_mark`) set, and the untracked original goes no
+    further. `commit` records the connection; `actions` (only
+    `SetField("ct_mark", ...)`) run on the committed entry, as `exec(...)`.
+    """
+
+    zone: int
+    commit: bool = False
+    table: int | None = None
+    actions: tuple[SetField, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.zone <= 0xFFFF:
+            raise ValueError(f"ct zone {self.zone} is not 16 bits")
+        if self.actions and not self.commit:
+            raise ValueError("ct exec() actions need commit")
+        if any(a.field != "ct_mark" for a in self.actions):
+            raise ValueError("ct exec() may only set ct_mark")
+
+
+Action = Output | OutputTrunc | GroupAction | PushVlan | PopVlan | SetField | RegMove | Ct
 
 
 # --- instructions ----------------------------------------------------------

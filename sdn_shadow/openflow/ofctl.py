@@ -12,6 +12,7 @@ from sdn_shadow.openflow.messages import (
     Action,
     ApplyActions,
     Bucket,
+    Ct,
     Flow,
     GotoTable,
     Group,
@@ -30,7 +31,7 @@ from sdn_shadow.openflow.messages import (
     WriteActions,
     WriteMetadata,
 )
-from sdn_shadow.openflow.wire import MOVE_BITS, check_group, check_meter
+from sdn_shadow.openflow.wire import CT_FIELDS, MOVE_BITS, check_group, check_meter
 
 #: OXM name -> the name ovs-ofctl parses in a match (ovs-fields(7)).
 MATCH_NAMES: dict[str, str] = {
@@ -53,6 +54,9 @@ MATCH_NAMES: dict[str, str] = {
     "arp_tpa": "arp_tpa",
     "arp_sha": "arp_sha",
     "arp_tha": "arp_tha",
+    "ct_state": "ct_state",
+    "ct_zone": "ct_zone",
+    "ct_mark": "ct_mark",
 }
 assert MATCH_NAMES.keys() == MATCH_FIELDS.keys(), "ofctl.py must cover messages.MATCH_FIELDS"
 
@@ -72,7 +76,14 @@ PORT_NAMES: dict[int, str] = {
     OFPP_ANY: "ANY",
 }
 
-_HEX_FIELDS = frozenset({"metadata", "eth_type", "vlan_vid"})
+_HEX_FIELDS = frozenset({"metadata", "eth_type", "vlan_vid", "ct_mark"})
+
+#: ct_state bits by the flag names ovs-ofctl parses (ovs-fields(7)), in bit order.
+CT_STATE_FLAGS: dict[int, str] = {
+    0x01: "new", 0x02: "est", 0x04: "rel", 0x08: "rpl",
+    0x10: "inv", 0x20: "trk", 0x40: "snat", 0x80: "dnat",
+}  # fmt: skip
+_CT_STATE_KNOWN = sum(CT_STATE_FLAGS)
 _ALL_ONES_METADATA = 0xFFFFFFFFFFFFFFFF
 
 
@@ -86,8 +97,28 @@ def port_to_ofctl(port: int) -> str:
         raise ValueError(f"port {port:#x} is not usable with Open vSwitch") from None
 
 
+def _ct_state(value: MatchValue) -> str:
+    """ct_state as flags (`+trk-new`: bit set / clear under the mask), or hex when exact.
+
+    An exact value matches all 32 bits, which flags cannot say (`+new` masks bit
+    0 only); OVS reads `0x21` as new|trk with mask 0xffffffff, as on the wire.
+    """
+    if not isinstance(value, tuple):
+        if int(value) & ~_CT_STATE_KNOWN:  # ovs-ofctl: "unknown ct_state flag(s)"
+            raise ValueError(f"ct_state {value:#x} has bits OVS does not know")
+        return f"{value:#x}"
+    val, mask = int(value[0]), int(value[1])
+    if mask & ~_CT_STATE_KNOWN:
+        raise ValueError(f"ct_state mask {mask:#x} has bits OVS does not know")
+    return "".join(
+        ("+" if val & bit else "-") + name for bit, name in CT_STATE_FLAGS.items() if mask & bit
+    )
+
+
 def _value(name: str, value: MatchValue) -> str:
     """A match or set_field value of field `name` (masked values as value/mask)."""
+    if name == "ct_state":
+        return _ct_state(value)
     kind = MATCH_FIELDS[name][1]
     if isinstance(value, tuple):
         val, mask = value
@@ -127,6 +158,36 @@ def _subfield(name: str, ofs: int, n_bits: int) -> str:
     return f"{ofctl}[{ofs}..{ofs + n_bits - 1}]"
 
 
+def _ct(action: Ct) -> str:
+    """`ct(commit,zone=...,table=...,exec(...))` with only the parts `action` has."""
+    params = ["commit"] * action.commit + [f"zone={action.zone}"]
+    if action.table is not None:
+        if not 0 <= action.table < 0xFF:  # ovs-ofctl: "invalid table 0xff"
+            raise ValueError(f"{action!r}: recirculation table must be in 0..254")
+        params.append(f"table={action.table}")
+    if action.actions:
+        params.append(f"exec({','.join(_set_field(a) for a in action.actions)})")
+    return f"ct({','.join(params)})"
+
+
+def _set_field(action: SetField) -> str:
+    """`set_field:value->field`, conntrack fields included (a `Ct` exec() may set ct_mark)."""
+    if action.field not in FIELD_NAMES:
+        raise ValueError(f"unsupported set_field field {action.field!r}")
+    if isinstance(action.value, tuple):
+        raise ValueError(f"OpenFlow 1.3 set_field cannot be masked: {action!r}")
+    if action.field == "vlan_vid" and not int(action.value) & OFPVID_PRESENT:
+        raise ValueError(f"set_field vlan_vid needs OFPVID_PRESENT (0x1000): {action!r}")
+    value = action.value
+    if action.field == "vlan_vid":  # decimal, the way OVS prints it (4196 = 0x1064)
+        text = str(value)
+    elif action.field == "in_port":
+        text = port_to_ofctl(int(value))
+    else:
+        text = _value(action.field, value)
+    return f"set_field:{text}->{FIELD_NAMES[action.field]}"
+
+
 def action_to_ofctl(action: Action) -> str:
     """One action in ovs-actions(7) syntax."""
     if isinstance(action, Output):
@@ -140,26 +201,19 @@ def action_to_ofctl(action: Action) -> str:
     if isinstance(action, PopVlan):
         return "pop_vlan"
     if isinstance(action, SetField):
-        if action.field not in FIELD_NAMES:
-            raise ValueError(f"unsupported set_field field {action.field!r}")
-        if isinstance(action.value, tuple):
-            raise ValueError(f"OpenFlow 1.3 set_field cannot be masked: {action!r}")
-        if action.field == "vlan_vid" and not int(action.value) & OFPVID_PRESENT:
-            raise ValueError(f"set_field vlan_vid needs OFPVID_PRESENT (0x1000): {action!r}")
-        value = action.value
-        if action.field == "vlan_vid":  # decimal, the way OVS prints it (4196 = 0x1064)
-            text = str(value)
-        elif action.field == "in_port":
-            text = port_to_ofctl(int(value))
-        else:
-            text = _value(action.field, value)
-        return f"set_field:{text}->{FIELD_NAMES[action.field]}"
+        if action.field in CT_FIELDS:  # ovs-ofctl: "cannot set CT fields outside of ct action"
+            raise ValueError(f"{action!r}: only a Ct action's exec() can set {action.field}")
+        return _set_field(action)
     if isinstance(action, OutputTrunc):
         return f"output(port={port_to_ofctl(action.port)},max_len={action.max_len})"
     if isinstance(action, RegMove):
         src = _subfield(action.src, action.src_ofs, action.n_bits)
         dst = _subfield(action.dst, action.dst_ofs, action.n_bits)
+        if action.dst in CT_FIELDS:  # ovs-ofctl: "cannot set CT fields outside of ct action"
+            raise ValueError(f"{action!r}: only a Ct action's exec() can set {action.dst}")
         return f"move:{src}->{dst}"
+    if isinstance(action, Ct):
+        return _ct(action)
     raise TypeError(f"not an action: {action!r}")
 
 

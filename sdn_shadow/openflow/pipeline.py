@@ -3,13 +3,17 @@
 Packets walk the tables in order:
 
     0 ingress     answers to host health probes -> controller (any port);
+                  IP from a service host or its twin -> connection tracking,
+                  back into ingress; the twin only for connections steered to it;
                   classify the in_port: host port -> network metadata, fabric
                   VLAN -> network metadata (tag popped), mirror VLAN -> carry
                   the copy on; shadow ports are receive-only; anything else drops.
     1 mirror_out  copy what mirrored hosts *send* (direction out/both).
     2 arp         answer ARP requests from the switch itself; never flood.
-    3 forward     by (network, eth_dst): local port (action set) or tagged to
-                  the next fabric hop.
+    3 forward     IP to a service host: connection tracking, back into forward;
+                  new connections of steered clients and established ones marked
+                  for the twin -> the twin's port; then by (network, eth_dst):
+                  local port (action set) or tagged to the next fabric hop.
     4 mirror_in   copy what mirrored hosts *receive* (direction in/both).
 
 The top byte of every cookie names the subsystem that owns the flow; the
@@ -46,6 +50,7 @@ class Subsystem(IntEnum):
     SHADOW = 0x05  # receive-only guard of shadow host ports
     ROUTING = 0x06  # shadow paths and the clients moved onto them
     HEALTH = 0x07  # answers to the controller's host health probes
+    SERVICE = 0x08  # connection tracking at service hosts; steering to their twins
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,8 @@ FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
 FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
 INGRESS_PROBE_ANSWER = _band(Table.INGRESS, "probe-answer", 1200, 1200, Subsystem.HEALTH)
+INGRESS_SERVICE = _band(Table.INGRESS, "service", 1150, 1151, Subsystem.SERVICE)
+FORWARD_SERVICE = _band(Table.FORWARD, "service", 1200, 1202, Subsystem.SERVICE)
 
 BANDS: tuple[Band, ...] = (
     *MISS.values(),
@@ -99,6 +106,8 @@ BANDS: tuple[Band, ...] = (
     FORWARD_MOVED,
     INGRESS_SHADOW_PATH,
     INGRESS_PROBE_ANSWER,
+    INGRESS_SERVICE,
+    FORWARD_SERVICE,
 )
 
 #: Group ids: top nibble names the owner, the rest is a content hash.

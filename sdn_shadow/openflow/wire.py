@@ -18,6 +18,7 @@ from sdn_shadow.openflow.messages import (
     Action,
     ApplyActions,
     Barrier,
+    Ct,
     FlowAdd,
     FlowDelete,
     GotoTable,
@@ -69,10 +70,14 @@ OFPMF_STATS = 1 << 3
 OVS_MAX_BANDS = 8
 OFP_NO_BUFFER = 0xFFFFFFFF
 OFPMT_OXM = 1
+OFPXMC_NXM_1 = 0x0001
 OFPXMC_OPENFLOW_BASIC = 0x8000
 NX_EXPERIMENTER_ID = 0x00002320
 NXAST_REG_MOVE = 6
+NXAST_CT = 35
 NXAST_OUTPUT_TRUNC = 39
+NX_CT_F_COMMIT = 1
+NX_CT_RECIRC_NONE = 0xFF
 
 _OFPIT_GOTO_TABLE = 1
 _OFPIT_WRITE_METADATA = 2
@@ -111,31 +116,38 @@ _ACT_POP_VLAN = struct.Struct("!HH4x")
 _ACT_SET_FIELD = struct.Struct("!HHI")  # type, len, OXM header (value follows)
 _NX_OUTPUT_TRUNC = struct.Struct("!HHIHHI")  # type, len, vendor, subtype, port16, max_len
 _NX_REG_MOVE = struct.Struct("!HHIHHHHII")  # ..., n_bits, src_ofs, dst_ofs, src, dst
+# ..., flags, zone_src, zone_imm (zone_ofs_nbits), recirc_table, pad[3], alg
+_NX_CT = struct.Struct("!HHIHHIHB3xH")
 _PAD = tuple(bytes(n) for n in range(8))
 _EMPTY_MATCH = _MATCH_HEADER.pack(OFPMT_OXM, 4) + _PAD[4]
 _BARRIER_LEN = _HEADER.size
 
-#: OXM_OF_* field numbers (OpenFlow 1.3 table 12) and value sizes in bytes.
-OXM_FIELDS: dict[str, tuple[int, int]] = {
-    "in_port": (0, 4),
-    "metadata": (2, 8),
-    "eth_dst": (3, 6),
-    "eth_src": (4, 6),
-    "eth_type": (5, 2),
-    "vlan_vid": (6, 2),
-    "ip_proto": (10, 1),
-    "ipv4_src": (11, 4),
-    "ipv4_dst": (12, 4),
-    "tcp_src": (13, 2),
-    "tcp_dst": (14, 2),
-    "udp_src": (15, 2),
-    "udp_dst": (16, 2),
-    "icmpv4_type": (19, 1),
-    "arp_op": (21, 2),
-    "arp_spa": (22, 4),
-    "arp_tpa": (23, 4),
-    "arp_sha": (24, 6),
-    "arp_tha": (25, 6),
+_BASIC, _NXM1 = OFPXMC_OPENFLOW_BASIC, OFPXMC_NXM_1
+#: OXM class, field number and value size in bytes of each field: OXM_OF_*
+#: (OpenFlow 1.3 table 12) and the Nicira NXM_NX_CT_* fields OVS takes in OXM matches.
+OXM_FIELDS: dict[str, tuple[int, int, int]] = {
+    "in_port": (_BASIC, 0, 4),
+    "metadata": (_BASIC, 2, 8),
+    "eth_dst": (_BASIC, 3, 6),
+    "eth_src": (_BASIC, 4, 6),
+    "eth_type": (_BASIC, 5, 2),
+    "vlan_vid": (_BASIC, 6, 2),
+    "ip_proto": (_BASIC, 10, 1),
+    "ipv4_src": (_BASIC, 11, 4),
+    "ipv4_dst": (_BASIC, 12, 4),
+    "tcp_src": (_BASIC, 13, 2),
+    "tcp_dst": (_BASIC, 14, 2),
+    "udp_src": (_BASIC, 15, 2),
+    "udp_dst": (_BASIC, 16, 2),
+    "icmpv4_type": (_BASIC, 19, 1),
+    "arp_op": (_BASIC, 21, 2),
+    "arp_spa": (_BASIC, 22, 4),
+    "arp_tpa": (_BASIC, 23, 4),
+    "arp_sha": (_BASIC, 24, 6),
+    "arp_tha": (_BASIC, 25, 6),
+    "ct_state": (_NXM1, 105, 4),
+    "ct_zone": (_NXM1, 106, 2),
+    "ct_mark": (_NXM1, 107, 4),
 }
 assert OXM_FIELDS.keys() == MATCH_FIELDS.keys(), "wire.py must cover messages.MATCH_FIELDS"
 
@@ -143,6 +155,9 @@ assert OXM_FIELDS.keys() == MATCH_FIELDS.keys(), "wire.py must cover messages.MA
 #: vlan_vid 12 bits there (the VID without OFPVID_PRESENT), not the 13 of its mask.
 MOVE_BITS: dict[str, int] = {name: bits for name, (bits, _) in MATCH_FIELDS.items()}
 MOVE_BITS["vlan_vid"] = 12
+
+#: Conntrack fields: OVS only lets a `Ct` action's exec() write them (ct_mark alone).
+CT_FIELDS = frozenset({"ct_state", "ct_zone", "ct_mark"})
 
 
 def _mac(value: str) -> bytes:
@@ -174,11 +189,11 @@ def _value_encoder(name: str, size: int) -> Callable[[object], bytes]:
 #: name -> (OXM header, masked OXM header, value encoder).
 _OXM: dict[str, tuple[int, int, Callable[[object], bytes]]] = {
     name: (
-        (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9) | size,
-        (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9) | 0x100 | (2 * size),
+        (oxm_class << 16) | (num << 9) | size,
+        (oxm_class << 16) | (num << 9) | 0x100 | (2 * size),
         _value_encoder(name, size),
     )
-    for name, (num, size) in OXM_FIELDS.items()
+    for name, (oxm_class, num, size) in OXM_FIELDS.items()
 }
 
 
@@ -241,12 +256,14 @@ _MATCH_FRAMES = tuple(_match_frame(n) for n in range(512))
 
 
 def _match(match: Match) -> bytes:
-    """An OFPMT_OXM `ofp_match` with fields in OXM number order, padded to 8 bytes.
+    """An OFPMT_OXM `ofp_match` with fields in (OXM class, number) order, padded to 8 bytes.
 
     OVS checks prerequisites field by field (eth_type before ipv4_src, ip_proto
-    before tcp_dst), so the name order of a canonical match won't do. All TLVs
-    share the OFPXMC_OPENFLOW_BASIC class and a field appears once, so sorting
-    the TLV bytes sorts by field number: the order OS-Ken uses too.
+    before tcp_dst), so the name order of a canonical match won't do. A TLV
+    starts with its class and field number and a field appears once, so sorting
+    the TLV bytes sorts by (class, number): the order OS-Ken uses too. That puts
+    the NXM_NX_CT_* fields (class 0x0001) first, which is fine: they have no
+    prerequisites.
     """
     if not match:
         return _EMPTY_MATCH
@@ -274,7 +291,7 @@ def _port16(port: int) -> int:
 def _set_field_frame(name: str) -> tuple[bytes, Callable[[object], bytes], bytes]:
     """(OFPAT_SET_FIELD header + OXM header, value encoder, padding) for field `name`."""
     header, _, encode = _OXM[name]
-    length = 8 + OXM_FIELDS[name][1]
+    length = 8 + OXM_FIELDS[name][2]
     pad = -length % 8
     return _ACT_SET_FIELD.pack(_OFPAT_SET_FIELD, length + pad, header), encode, _PAD[pad]
 
@@ -283,11 +300,18 @@ _SET_FIELD = {name: _set_field_frame(name) for name in OXM_FIELDS}
 
 
 def _pack_set_field(action: SetField) -> bytes:
-    """OFPAT_SET_FIELD with one OXM TLV, padded to 8 bytes."""
+    """OFPAT_SET_FIELD with one OXM TLV, padded to 8 bytes (never a conntrack field)."""
     key = (action.field, action.value)
     packed = _SET_FIELD_CACHE.get(key)
     if packed is not None:
         return packed
+    if action.field in CT_FIELDS:  # ovs-ofctl: "cannot set CT fields outside of ct action"
+        raise ValueError(f"{action!r}: only a Ct action's exec() can set {action.field}")
+    return _remember(_SET_FIELD_CACHE, key, _set_field_bytes(action))
+
+
+def _set_field_bytes(action: SetField) -> bytes:
+    """OFPAT_SET_FIELD with one OXM TLV, padded to 8 bytes, uncached."""
     try:
         prefix, encode, pad = _SET_FIELD[action.field]
     except KeyError:
@@ -296,7 +320,7 @@ def _pack_set_field(action: SetField) -> bytes:
         raise ValueError(f"OpenFlow 1.3 set_field cannot be masked: {action!r}")
     if action.field == "vlan_vid" and not action.value & OFPVID_PRESENT:  # type: ignore[operator]
         raise ValueError(f"set_field vlan_vid needs OFPVID_PRESENT (0x1000): {action!r}")
-    return _remember(_SET_FIELD_CACHE, key, prefix + encode(action.value) + pad)
+    return prefix + encode(action.value) + pad
 
 
 def _pack_output_trunc(action: OutputTrunc) -> bytes:
@@ -313,10 +337,27 @@ def _pack_reg_move(action: RegMove) -> bytes:
     for name, ofs in ((action.src, action.src_ofs), (action.dst, action.dst_ofs)):
         if action.n_bits < 1 or ofs < 0 or ofs + action.n_bits > MOVE_BITS[name]:
             raise ValueError(f"{action!r}: bits out of range for {name}")
+    if action.dst in CT_FIELDS:  # ovs-ofctl: "cannot set CT fields outside of ct action"
+        raise ValueError(f"{action!r}: only a Ct action's exec() can set {action.dst}")
     return _NX_REG_MOVE.pack(
         _OFPAT_EXPERIMENTER, _NX_REG_MOVE.size, NX_EXPERIMENTER_ID, NXAST_REG_MOVE,
         action.n_bits, action.src_ofs, action.dst_ofs, src, dst,
     )  # fmt: skip
+
+
+def _pack_ct(action: Ct) -> bytes:
+    """Nicira NXAST_CT with an immediate zone, then its exec() actions (OFPAT_SET_FIELDs)."""
+    if action.table is None:
+        table = NX_CT_RECIRC_NONE
+    elif 0 <= action.table < NX_CT_RECIRC_NONE:
+        table = action.table
+    else:  # ovs-ofctl: "invalid table 0xff"
+        raise ValueError(f"{action!r}: recirculation table must be in 0..254")
+    nested = b"".join(_set_field_bytes(a) for a in action.actions)
+    return _NX_CT.pack(
+        _OFPAT_EXPERIMENTER, _NX_CT.size + len(nested), NX_EXPERIMENTER_ID, NXAST_CT,
+        NX_CT_F_COMMIT if action.commit else 0, 0, action.zone, table, 0,
+    ) + nested  # fmt: skip
 
 
 _ACTION_PACKERS: dict[type, Callable[..., bytes]] = {
@@ -327,6 +368,7 @@ _ACTION_PACKERS: dict[type, Callable[..., bytes]] = {
     SetField: _pack_set_field,
     OutputTrunc: _pack_output_trunc,
     RegMove: _pack_reg_move,
+    Ct: _pack_ct,
 }
 
 

@@ -9,8 +9,8 @@ from operator import itemgetter
 
 from sdn_shadow.openflow.messages import MATCH_FIELDS, Match, MatchValue, canonical_match
 
-# The one table of OXM field numbers and sizes is the packer's.
-from sdn_shadow.openflow.wire import OFPXMC_OPENFLOW_BASIC, OXM_FIELDS
+# The one table of OXM classes, field numbers and sizes is the packer's.
+from sdn_shadow.openflow.wire import OXM_FIELDS
 from sdn_shadow.telemetry.multipart import DecodeError
 
 _OXM_HEADER = struct.Struct("!I")
@@ -28,17 +28,17 @@ _DECODERS: dict[str, Callable[[bytes], int | str]] = {
 def _known_headers() -> dict[int, tuple[str, int, str, bool]]:
     """Full OXM header -> (name, value size, kind, masked) for each field of `MATCH_FIELDS`."""
     table = {}
-    for name, (num, size) in OXM_FIELDS.items():
+    for name, (oxm_class, num, size) in OXM_FIELDS.items():
         kind = MATCH_FIELDS[name][1]
-        base = (OFPXMC_OPENFLOW_BASIC << 16) | (num << 9)
+        base = (oxm_class << 16) | (num << 9)
         table[base | size] = (name, size, kind, False)
         table[base | 0x100 | (2 * size)] = (name, size, kind, True)
     return table
 
 
 _KNOWN = _known_headers()
-#: OXM field number -> (name, value size) of the OFPXMC_OPENFLOW_BASIC fields we model.
-_BASIC_BY_NUMBER = {num: (name, size) for name, (num, size) in OXM_FIELDS.items()}
+#: (OXM class, field number) -> (name, value size) of the fields we model.
+_BY_NUMBER = {(cls, num): (name, size) for name, (cls, num, size) in OXM_FIELDS.items()}
 
 _CACHE_LIMIT = 1 << 16
 #: raw OXM TLV bytes -> canonical match (polls report the same matches again and again).
@@ -75,8 +75,8 @@ def _raw_item(header: int, body: bytes) -> tuple[str, MatchValue]:
     """An OXM field we don't model, kept as hex (DecodeError if it is a known field misframed)."""
     oxm_class, field, masked, length = header >> 16, header >> 9 & 0x7F, header >> 8 & 1, \
         header & 0xFF
-    if oxm_class == OFPXMC_OPENFLOW_BASIC and field in _BASIC_BY_NUMBER:
-        name, size = _BASIC_BY_NUMBER[field]
+    if (oxm_class, field) in _BY_NUMBER:
+        name, size = _BY_NUMBER[oxm_class, field]
         raise DecodeError(f"OXM field {name}: length {length}, expected {size * (1 + masked)}")
     name = raw_name(oxm_class, field)
     if oxm_class == OFPXMC_EXPERIMENTER and length >= 4:  # the body starts with its id

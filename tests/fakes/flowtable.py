@@ -5,22 +5,44 @@ apply the messages the core returns, inject a packet at a port, and see which
 ports it (and its copies) come out of, across fabric links. Meters don't police
 here (that is rate-based); a packet records the ids of the meters it passed in
 `packet["meters"]`, in order, across switches.
+
+Connection tracking follows OVS: packets start untracked (`ct_state` 0); a `Ct`
+looks the packet up in its zone of the switch's `connections` and, with
+`table`, forks the pipeline: a tracked copy (`ct_state`/`ct_zone`/`ct_mark`
+set) recirculates into that table with the metadata and action set frozen,
+while the packet itself continues the current actions untracked (OVS clears
+the ct fields after every `ct`, so without `table` nothing sees the result).
+An original-direction packet is +new until the connection has seen a reply
+(Linux conntrack; OVS's userspace one too for a repeated TCP SYN or ICMP echo,
+and the second UDP packet), then +est; reply-direction packets are +est+rpl.
+Each switch has its own table; bridges on one host (Mininet) share their
+datapath's one table: `FakeFabric(config, shared_conntrack=True)`. Not modelled:
+TCP flags and state, ICMP ids/types and related packets, NAT, timeouts.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import InstalledFlow
 from sdn_shadow.openflow.messages import (
+    CT_EST,
+    CT_INV,
+    CT_NEW,
+    CT_RPL,
+    CT_TRK,
+    ETH_TYPE_IP,
+    IPPROTO,
     MATCH_FIELDS,
     OFPM_ALL,
     OFPP_IN_PORT,
     OFPTT_ALL,
     ApplyActions,
     Barrier,
+    Ct,
     Flow,
     FlowAdd,
     FlowDelete,
@@ -49,6 +71,15 @@ from sdn_shadow.openflow.messages import (
 from sdn_shadow.openflow.wire import check_meter
 
 Packet = dict[str, object]
+ConnKey = tuple[int, int, str, str, int | None, int | None]
+"""A connection in its original direction: zone, ip_proto, src, dst, src port, dst port."""
+Fork = Callable[[Packet, int], None]
+
+CT_FIELDS = ("ct_state", "ct_zone", "ct_mark")
+UNTRACKED: Packet = dict.fromkeys(CT_FIELDS, 0)
+MAX_RECIRCULATIONS = 8
+"""Recirculations per packet before the fake calls it a loop (OVS silently drops)."""
+_PORTS = {IPPROTO["tcp"]: ("tcp_src", "tcp_dst"), IPPROTO["udp"]: ("udp_src", "udp_dst")}
 
 
 class FakeSwitchError(AssertionError):
@@ -73,6 +104,43 @@ def flow_matches(flow: Flow, packet: Packet) -> bool:
     return all(_field_matches(k, v, packet.get(k)) for k, v in flow.match)
 
 
+def conn_key(packet: Packet, zone: int) -> ConnKey | None:
+    """The conntrack key of `packet` in `zone`, as sent; None if it is not IPv4."""
+    if packet.get("eth_type") != ETH_TYPE_IP:
+        return None
+    proto = int(packet.get("ip_proto") or 0)  # type: ignore[call-overload]
+    src, dst = _PORTS.get(proto, (None, None))  # ICMP and others: addresses only
+    sport = None if src is None else packet.get(src)
+    dport = None if dst is None else packet.get(dst)
+    return (zone, proto, str(packet.get("ipv4_src")), str(packet.get("ipv4_dst")),
+            sport, dport)  # type: ignore[return-value]
+
+
+def _reversed(key: ConnKey) -> ConnKey:
+    """The key of the reply direction."""
+    zone, proto, src, dst, sport, dport = key
+    return (zone, proto, dst, src, dport, sport)
+
+
+@dataclass
+class Connection:
+    """A committed connection: its `ct_mark`, and whether a reply has been seen."""
+
+    mark: int = 0
+    replied: bool = False
+
+
+def _check_actions(actions: tuple, where: str, action_set: bool = False) -> None:
+    """Reject what OVS rejects: ct in an action set, writing ct fields outside `ct`."""
+    for action in actions:
+        if isinstance(action, Ct) and action_set:
+            raise FakeSwitchError(f"{where}: ct is not allowed in an action set")
+        if isinstance(action, SetField | RegMove):
+            dst = action.field if isinstance(action, SetField) else action.dst
+            if dst in CT_FIELDS:
+                raise FakeSwitchError(f"{where}: cannot set {dst} outside of a ct action")
+
+
 def _match_subset(general: tuple, specific: tuple) -> bool:
     """Non-strict delete semantics: every field of `general` is in `specific`."""
     spec = dict(specific)
@@ -90,12 +158,20 @@ class FakeSwitch:
     meters: dict[int, Meter] = field(default_factory=dict)
     down: set[int] = field(default_factory=set)
     """Ports whose link is down: fast-failover skips them, output to them is lost."""
+    connections: dict[ConnKey, Connection] = field(default_factory=dict)
+    """The conntrack table: committed connections by original-direction key."""
+
+    def flush_conntrack(self) -> None:
+        """Forget every connection (`ovs-appctl dpctl/flush-conntrack`)."""
+        self.connections.clear()
 
     def apply(self, msgs: list[Message]) -> None:
         """Apply messages in order, as OVS would (rejecting what it would reject)."""
         for msg in msgs:
             if isinstance(msg, FlowAdd):
                 for inst in msg.flow.instructions:
+                    _check_actions(getattr(inst, "actions", ()), self.name,
+                                   action_set=isinstance(inst, WriteActions))
                     for action in getattr(inst, "actions", ()):
                         if isinstance(action, GroupAction) and action.group_id not in self.groups:
                             raise FakeSwitchError(f"{self.name}: flow uses missing group "
@@ -106,11 +182,11 @@ class FakeSwitch:
                 self.flows[msg.flow.key] = msg.flow
             elif isinstance(msg, FlowDelete):
                 self._delete(msg)
-            elif isinstance(msg, GroupAdd):
-                if msg.group.group_id in self.groups:
+            elif isinstance(msg, GroupAdd | GroupModify):
+                for bucket in msg.group.buckets:
+                    _check_actions(bucket.actions, self.name)
+                if isinstance(msg, GroupAdd) and msg.group.group_id in self.groups:
                     raise FakeSwitchError(f"{self.name}: group {msg.group.group_id:#x} exists")
-                self.groups[msg.group.group_id] = msg.group
-            elif isinstance(msg, GroupModify):
                 self.groups[msg.group.group_id] = msg.group
             elif isinstance(msg, GroupDelete):
                 self.groups.pop(msg.group_id, None)
@@ -178,11 +254,22 @@ class FakeSwitch:
 
     def process(self, in_port: int, packet: Packet) -> list[tuple[int, Packet]]:
         """Run `packet` through the pipeline; return (port, packet) for every output."""
-        pkt = {**packet, "in_port": in_port, "metadata": 0}
+        pkt = {**packet, "in_port": in_port, "metadata": 0, **UNTRACKED}
         pkt.setdefault("vlan_vid", 0)
         outputs: list[tuple[int, Packet]] = []
-        action_set: dict[str, object] = {}
-        table_id: int | None = 0
+        self._pipeline(pkt, 0, {}, outputs, 0)
+        return outputs
+
+    def _pipeline(self, pkt: Packet, table_id: int | None, action_set: dict[str, object],
+                  outputs: list[tuple[int, Packet]], depth: int) -> None:
+        """Run `pkt` from `table_id` to the end of the pipeline, then its action set."""
+
+        def fork(tracked: Packet, table: int) -> None:
+            # ct(table=): the copy resumes with the metadata and action set frozen now
+            if depth >= MAX_RECIRCULATIONS:
+                raise FakeSwitchError(f"{self.name}: recirculation loop (table {table})")
+            self._pipeline(tracked, table, dict(action_set), outputs, depth + 1)
+
         while table_id is not None:
             flow = self.lookup(table_id, pkt)
             if flow is None:
@@ -190,7 +277,7 @@ class FakeSwitch:
             table_id = None
             for inst in flow.instructions:
                 if isinstance(inst, ApplyActions):
-                    self._run(inst.actions, pkt, outputs)
+                    self._run(inst.actions, pkt, outputs, fork)
                 elif isinstance(inst, WriteActions):
                     for action in inst.actions:
                         action_set[type(action).__name__] = action
@@ -201,21 +288,49 @@ class FakeSwitch:
                     table_id = inst.table_id
                 elif isinstance(inst, MeterInstruction):
                     pkt["meters"] = (*pkt.get("meters", ()), inst.meter_id)  # type: ignore[misc]
-        self._run(tuple(action_set.values()), pkt, outputs)
-        return outputs
+        actions = tuple(action_set.values())
+        action_set.clear()  # OVS empties it before executing it
+        self._run(actions, pkt, outputs, fork)
 
-    def _run(self, actions: tuple, pkt: Packet, outputs: list[tuple[int, Packet]]) -> None:
+    def _conntrack(self, ct: Ct, pkt: Packet) -> Packet:
+        """Pass `pkt` through zone `ct.zone` (committing if asked); return its ct fields."""
+        key = conn_key(pkt, ct.zone)
+        if key is None:
+            return {"ct_state": CT_TRK | CT_INV, "ct_zone": ct.zone, "ct_mark": 0}
+        conn = self.connections.get(key)
+        if conn is not None:
+            state = CT_TRK | (CT_EST if conn.replied else CT_NEW)
+        elif (conn := self.connections.get(_reversed(key))) is not None:
+            conn.replied = True
+            state = CT_TRK | CT_EST | CT_RPL
+        else:
+            state = CT_TRK | CT_NEW
+        if ct.commit:
+            if conn is None:
+                conn = self.connections[key] = Connection()
+            for action in ct.actions:  # exec(set_field:v->ct_mark)
+                conn.mark = int(action.value)
+        return {"ct_state": state, "ct_zone": ct.zone, "ct_mark": conn.mark if conn else 0}
+
+    def _run(self, actions: tuple, pkt: Packet, outputs: list[tuple[int, Packet]],
+             fork: Fork) -> None:
         for action in actions:
             if isinstance(action, Output | OutputTrunc):
                 port = pkt["in_port"] if action.port == OFPP_IN_PORT else action.port
                 if port == pkt["in_port"] and action.port != OFPP_IN_PORT:
                     continue  # OpenFlow never outputs to the in_port implicitly
-                out = {k: v for k, v in pkt.items() if k not in ("in_port", "metadata")}
+                out = {k: v for k, v in pkt.items()
+                       if k not in ("in_port", "metadata", *CT_FIELDS)}
                 if isinstance(action, OutputTrunc):
                     out["length"] = min(int(out.get("length", 100)), action.max_len)
                 outputs.append((int(port), out))
             elif isinstance(action, GroupAction):
-                self._group(self.groups[action.group_id], pkt, outputs)
+                self._group(self.groups[action.group_id], pkt, outputs, fork)
+            elif isinstance(action, Ct):
+                tracked = self._conntrack(action, pkt)
+                if action.table is not None:
+                    fork({**pkt, **tracked}, action.table)
+                pkt.update(UNTRACKED)  # OVS: ct fields live only in the recirculated copy
             elif isinstance(action, PushVlan):
                 if pkt.get("vlan_vid"):
                     raise FakeSwitchError("double tagging is not modelled")
@@ -229,7 +344,8 @@ class FakeSwitch:
             else:
                 raise FakeSwitchError(f"unknown action {action!r}")
 
-    def _group(self, group: Group, pkt: Packet, outputs: list[tuple[int, Packet]]) -> None:
+    def _group(self, group: Group, pkt: Packet, outputs: list[tuple[int, Packet]],
+               fork: Fork) -> None:
         if group.type == "all":
             buckets = group.buckets
         elif group.type == "select":
@@ -246,7 +362,7 @@ class FakeSwitch:
         else:
             buckets = group.buckets[:1]
         for bucket in buckets:
-            self._run(bucket.actions, dict(pkt), outputs)  # buckets act on a clone
+            self._run(bucket.actions, dict(pkt), outputs, fork)  # buckets act on a clone
 
 
 def _groups_used(flow: Flow) -> set[int]:
@@ -270,13 +386,22 @@ class Delivery:
 class FakeFabric:
     """Fake switches wired by a config's fabric links."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, shared_conntrack: bool = False) -> None:
         self.switches = {s.dpid: FakeSwitch(s.dpid, s.name) for s in config.switches}
+        if shared_conntrack:  # like Mininet: every bridge of one host uses one datapath
+            shared: dict[ConnKey, Connection] = {}
+            for switch in self.switches.values():
+                switch.connections = shared
         self.by_name = {s.name: s for s in self.switches.values()}
         self.peer: dict[tuple[str, int], tuple[str, int]] = {}
         for link in config.links:
             self.peer[(link.a.switch, link.a.port)] = (link.b.switch, link.b.port)
             self.peer[(link.b.switch, link.b.port)] = (link.a.switch, link.a.port)
+
+    def clear_conntrack(self) -> None:
+        """Forget every connection on every switch."""
+        for switch in self.switches.values():
+            switch.flush_conntrack()
 
     def set_link(self, a: str, b: str, up: bool) -> None:
         """Take the link between switches `a` and `b` down (both ends) or up again."""

@@ -46,6 +46,10 @@ def _flows() -> list[str]:
         "table=1,priority=6,icmp,icmp_type=8,actions=output:2",
         "table=1,priority=8,ip,nw_src=10.9.9.9,dl_src=02:00:00:00:00:aa/ff:ff:ff:ff:ff:00,"
         "actions=drop",
+        "table=1,priority=9,ip,ct_state=-trk,actions=ct(zone=5,table=2)",
+        "table=1,priority=9,ip,ct_state=+trk-new,ct_zone=5,ct_mark=0x1/0xff,actions=drop",
+        "table=1,priority=9,ip,ct_state=+new+trk,ct_mark=0,"
+        "actions=ct(commit,zone=5,exec(set_field:0x2->ct_mark)),output:2",
         "table=1,priority=0,actions=goto_table:2",
     ]
     flows += [f"table=2,priority={100 + i},udp,tp_dst={1000 + i},actions=output:2"

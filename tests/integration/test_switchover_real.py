@@ -25,29 +25,28 @@ def ring(tmp_path_factory) -> Iterator[Lab]:
 
 
 def test_primary_shadow_primary_under_load_loses_and_duplicates_nothing(ring) -> None:
-    """A move with 0 lost, 0 duplicated and 0 reordered datagrams, in one of 3 attempts.
+    """No datagram lost or delivered twice at either move; TCP the other way carries on.
 
-    Not in every attempt, measured: at 100 Mbit/s on this 2-core userspace
-    datapath, runs with no move at all drop 0-294 datagrams, and moving runs
-    have dropped 3-22 (a gap of ~2 ms, never a duplicate or a reordering),
-    also once right before a clean control. Each lossy attempt is printed
-    with a control run; `switchover_lost_datagrams` keeps every run's count.
+    Checked per datagram by the numbered stream: none delivered twice, none
+    lost from just before a move was asked until half a second after it
+    applied, none late on the move onto the longer (shadow) path. The move
+    back onto the one-hop primary path may deliver a few in-flight datagrams
+    late (measured 0-8; see `sdn_shadow.lab.switchover`), and only those sent
+    right at that move. Losses away from the moves happen on this loaded
+    2-core box with no move at all (controls: 0-397 of 104,000); they are
+    printed, with the time each gap opened, not failed on.
     """
-    attempts = []
-    for _ in range(3):
-        outcome = run_switchover(ring, switchover_config())
-        print(f"moves {outcome.moves}: udp {outcome.udp}, tcp {outcome.tcp_bits_per_second}")
-        assert [path for _, path in outcome.moves] == ["shadow", "primary"]
-        assert outcome.udp["packets"] > 0.9 * 100e6 / 8 / 1200 * 10, outcome.udp  # ~100 Mbit/s
-        assert outcome.tcp_error is None and outcome.tcp_bits_per_second > 10e6
-        assert outcome.udp["out_of_order"] == 0, "a duplicated or reordered datagram"
-        assert outcome.tail_missing < 100, outcome.udp  # see SwitchoverOutcome.tail_missing
-        if outcome.lost_or_duplicated == 0:
-            break
-        control = run_switchover(ring, switchover_config(), moves=())
-        attempts.append((outcome.lost_or_duplicated, control.lost_or_duplicated))
-        print(f"lost {attempts[-1][0]} with the move, {attempts[-1][1]} without")
-    assert outcome.lost_or_duplicated == 0, f"(with the move, without) per attempt: {attempts}"
+    outcome = run_switchover(ring, switchover_config())
+    print(outcome.line())
+    report = outcome.udp
+    assert [m.path for m in outcome.moves] == ["shadow", "primary"]
+    assert report.sent > 0.95 * 100e6 / 8 / 1200 * 10, report.summary()  # ~100 Mbit/s
+    assert outcome.tcp_error is None and outcome.tcp_bits_per_second > 10e6
+    assert report.duplicates == 0, report.summary()
+    assert outcome.lost_at_moves() == 0, report.summary()
+    to_shadow, to_primary = outcome.moves
+    assert outcome.late_at(to_shadow) == 0, report.summary()
+    assert report.late_count == outcome.late_at(to_primary), report.summary()
     events = [e for e in ring.controller.state()["events"] if e["kind"] == "config"]
     assert [e["result"] for e in events[-2:]] == ["applied", "applied"]
 

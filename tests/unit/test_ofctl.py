@@ -15,6 +15,12 @@ import pytest
 
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import (
+    CT_EST,
+    CT_INV,
+    CT_NEW,
+    CT_REL,
+    CT_RPL,
+    CT_TRK,
     OFPM_ALL,
     OFPM_MAX,
     OFPP_CONTROLLER,
@@ -22,6 +28,7 @@ from sdn_shadow.openflow.messages import (
     ApplyActions,
     Barrier,
     Bucket,
+    Ct,
     Flow,
     FlowAdd,
     GotoTable,
@@ -97,6 +104,19 @@ def test_example_flow():
                arp_spa="10.0.0.1", arp_sha=("00:11:00:00:00:00", "ff:ff:00:00:00:00")),
          "eth_type=0x806,arp_op=1,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/255.0.0.0,"
          "arp_sha=00:11:00:00:00:00/ff:ff:00:00:00:00,arp_tha=00:00:00:00:00:00"),
+        (match(ct_state=(CT_TRK | CT_NEW, CT_TRK | CT_NEW)), "ct_state=+new+trk"),
+        (match(ct_state=(0, CT_TRK)), "ct_state=-trk"),
+        (match(ct_state=(CT_TRK, CT_TRK | CT_NEW)), "ct_state=-new+trk"),
+        (match(ct_state=(CT_TRK | CT_EST | CT_RPL, CT_TRK | CT_EST | CT_REL | CT_RPL | CT_INV)),
+         "ct_state=+est-rel+rpl-inv+trk"),
+        (match(ct_state=(0x40, 0xC0)), "ct_state=+snat-dnat"),
+        (match(ct_state=CT_TRK | CT_EST), "ct_state=0x22"),  # exact: all 32 bits
+        (match(ct_state=(0, 0)), ""),
+        (match(ct_mark=1), "ct_mark=0x1"),
+        (match(ct_mark=(0x1, 0xFF)), "ct_mark=0x1/0xff"),
+        (match(ct_zone=100), "ct_zone=100"),
+        (match(ct_mark=(0x10, 0xF0), eth_type=IP, ct_zone=7, ct_state=(CT_TRK, CT_TRK)),
+         "eth_type=0x800,ct_state=+trk,ct_zone=7,ct_mark=0x10/0xf0"),
     ],
 )  # fmt: skip
 def test_match(m: Match, text: str):
@@ -126,8 +146,16 @@ def test_match(m: Match, text: str):
         (RegMove("ipv4_src", "ipv4_dst", 8, 0, 8), "move:ip_src[0..7]->ip_dst[8..15]"),
         (RegMove("in_port", "metadata", 32), "move:in_port_oxm[]->metadata[0..31]"),
         (RegMove("vlan_vid", "vlan_vid", 12), "move:vlan_vid[]->vlan_vid[]"),
+        (RegMove("ct_mark", "metadata", 32), "move:ct_mark[]->metadata[0..31]"),
+        (Ct(0), "ct(zone=0)"),
+        (Ct(100, commit=True), "ct(commit,zone=100)"),
+        (Ct(5, table=0), "ct(zone=5,table=0)"),
+        (Ct(100, commit=True, table=3, actions=(SetField("ct_mark", 1),)),
+         "ct(commit,zone=100,table=3,exec(set_field:0x1->ct_mark))"),
+        (Ct(1, commit=True, actions=(SetField("ct_mark", 0xFF), SetField("ct_mark", 0))),
+         "ct(commit,zone=1,exec(set_field:0xff->ct_mark,set_field:0x0->ct_mark))"),
     ],
-)
+)  # fmt: skip
 def test_action(action, text: str):
     assert action_to_ofctl(action) == text
 
@@ -214,6 +242,14 @@ def test_meter(meter: Meter, text: str):
         lambda: action_to_ofctl(RegMove("eth_src", "eth_dst", 48, 1, 0)),
         lambda: action_to_ofctl(RegMove("vlan_vid", "vlan_vid", 13)),
         lambda: action_to_ofctl(RegMove("reg0", "eth_dst", 8)),
+        # ovs-ofctl: "cannot set CT fields outside of ct action"
+        lambda: action_to_ofctl(SetField("ct_mark", 1)),
+        lambda: action_to_ofctl(SetField("ct_state", CT_TRK)),
+        lambda: action_to_ofctl(RegMove("metadata", "ct_mark", 32)),
+        lambda: action_to_ofctl(Ct(1, table=255)),  # ovs-ofctl: "invalid table 0xff"
+        lambda: action_to_ofctl(Ct(1, commit=True, actions=(SetField("ct_mark", (1, 1)),))),
+        lambda: match_to_ofctl(match(ct_state=(0x100, 0x100))),  # "unknown ct_state flag(s)"
+        lambda: match_to_ofctl(match(ct_state=0x121)),
         lambda: match_to_ofctl((("nw_src", "10.0.0.1"),)),
         lambda: group_to_ofctl(Group(1, "all", (Bucket((Output(1),), weight=2),))),
         lambda: group_to_ofctl(Group(1, "ff", (Bucket((Output(1),)),))),
@@ -290,6 +326,24 @@ FLOWS = [
     Flow(4, 2, 5, match(in_port=3, metadata=1), (ApplyActions((GroupAction(6),)),)),
 ]  # fmt: skip
 
+#: Conntrack flows: ct needs an IP match (else OFPBAC_MATCH_INCONSISTENT); only its exec()
+#: may set ct_mark. Checked with ovs-ofctl alone (not on the bridge: they recirculate).
+_CT_EXEC = Ct(0xFFFF, commit=True, table=254,
+              actions=(SetField("ct_mark", 0xFFFFFFFF), SetField("ct_mark", 0)))  # fmt: skip
+CT_FLOWS = [
+    Flow(0, 100, 7, match(eth_type=IP, ct_state=(0, CT_TRK)),
+         (ApplyActions((Ct(10, table=1),)),)),
+    Flow(1, 90, 7, match(eth_type=IP, ct_state=(CT_TRK | CT_NEW, CT_TRK | CT_NEW), ct_zone=10),
+         (ApplyActions((Ct(10, commit=True, actions=(SetField("ct_mark", 1),)), Output(2))),)),
+    Flow(1, 80, 7, match(eth_type=IP, ct_state=(CT_TRK | CT_EST, CT_TRK | CT_EST | CT_INV),
+                         ct_mark=(1, 0xFF)),
+         (ApplyActions((RegMove("ct_mark", "metadata", 32), Output(2))),)),
+    Flow(1, 70, 7, match(eth_type=IP, ip_proto=6, tcp_dst=22, ct_state=CT_TRK | CT_EST,
+                         ct_mark=0xDEADBEEF, ct_zone=0xFFFF),
+         (ApplyActions((_CT_EXEC,)), WriteActions((Ct(0, commit=True),)))),
+    Flow(1, 60, 7, match(eth_type=IP, ct_state=(0xC0, 0xFF)), (ApplyActions((Ct(3),)),)),
+]  # fmt: skip
+
 #: Meters OVS 3.1's userspace datapath accepts (drop bands only), and flows using them.
 METERS = [
     Meter(1, (MeterBand(50_000),)),
@@ -353,7 +407,9 @@ def _decoded(text: str) -> str:
     return lines[0].split("): ", 1)[1]
 
 
-@pytest.mark.parametrize("flow", FLOWS + METER_FLOWS, ids=lambda f: f"t{f.table_id}p{f.priority}")
+@pytest.mark.parametrize(
+    "flow", FLOWS + METER_FLOWS + CT_FLOWS, ids=lambda f: f"t{f.table_id}p{f.priority}"
+)
 def test_ovs_reads_our_text_and_our_bytes_the_same(flow: Flow):
     """ovs-ofctl parses the text and decodes the bytes of the same flow to the same flow mod."""
     _require_ovs_ofctl()

@@ -12,7 +12,7 @@ from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from bench.stats_decode import osken_parse
-from sdn_shadow.openflow.messages import MATCH_FIELDS, canonical_match
+from sdn_shadow.openflow.messages import MATCH_FIELDS, canonical_match, match
 from sdn_shadow.telemetry import multipart, oxm
 from sdn_shadow.telemetry.decode import (
     DecodeError,
@@ -94,6 +94,9 @@ MATCHES = [
     parser.OFPMatch(eth_type=0x0806, arp_op=1, arp_spa="10.0.0.1",
                     arp_tpa=("10.0.0.0", "255.255.255.0"), arp_sha="02:00:00:00:00:01",
                     arp_tha=("00:00:00:00:00:00", "00:00:00:00:00:00")),
+    parser.OFPMatch(eth_type=0x0800, ct_state=(0x21, 0x21), ct_zone=3, ct_mark=(0x1F, 0xF0)),
+    parser.OFPMatch(ct_state=0x22, ct_mark=5, in_port=1),
+    parser.OFPMatch(ct_state=(0x22, 0xFFFFFFFF), ct_mark=(0x7, 0)),  # all-ones and zero masks
 ]
 
 
@@ -173,6 +176,25 @@ def test_unknown_fields_are_kept_raw():
     )
 
 
+def test_ct_fields_decode_to_the_canonical_match():
+    nxm = 0x0001  # NXM_NX_CT_STATE 105, NXM_NX_CT_ZONE 106, NXM_NX_CT_MARK 107
+    tlvs = (tlv(nxm, 105, (0x23).to_bytes(4, "big"), (0x21).to_bytes(4, "big"))
+            + tlv(nxm, 106, (9).to_bytes(2, "big"))
+            + tlv(nxm, 107, (0xFFFF).to_bytes(4, "big"), (0xFF00).to_bytes(4, "big"))
+            + tlv(ofp.OFPXMC_OPENFLOW_BASIC, 5, b"\x08\x00"))
+    fs = decode_flow_stats(reply(ofp.OFPMP_FLOW, [flow_entry(oxm_match(tlvs))]))
+    expected = match(ct_state=(0x21, 0x21), ct_zone=9, ct_mark=(0xFF00, 0xFF00), eth_type=0x0800)
+    assert fs.match(0) == expected == (
+        ("ct_mark", (0xFF00, 0xFF00)), ("ct_state", (0x21, 0x21)), ("ct_zone", 9),
+        ("eth_type", 0x0800),
+    )
+    unmasked = tlv(nxm, 105, (0x22).to_bytes(4, "big")) + tlv(nxm, 107, (1).to_bytes(4, "big"))
+    assert oxm.parse(unmasked) == match(ct_state=0x22, ct_mark=1)
+    all_ones = tlv(nxm, 107, (3).to_bytes(4, "big"), b"\xff" * 4)
+    assert oxm.parse(all_ones) == (("ct_mark", 3),)
+    assert oxm.parse(tlv(nxm, 105, bytes(4), bytes(4))) == ()  # a zero mask matches anything
+
+
 def test_any_ipv4_mask_is_canonicalised_not_rejected():
     m = parser.OFPMatch(eth_type=0x0800, ipv4_dst=("10.1.2.3", "255.0.255.0"))
     fs = decode_flow_stats(reply(ofp.OFPMP_FLOW, [flow_entry(m)]))
@@ -218,6 +240,8 @@ def test_malformed_replies_raise_decode_error(raw, message):
 
 @pytest.mark.parametrize("tlvs, message", [
     (tlv(ofp.OFPXMC_OPENFLOW_BASIC, 0, b"\x00\x01"), "in_port: length 2, expected 4"),
+    (tlv(0x0001, 105, b"\x00\x21"), "ct_state: length 2, expected 4"),
+    (tlv(0x0001, 106, bytes(4)), "ct_zone: length 4, expected 2"),
     (tlv(0x8000, 0, bytes(4)) + tlv(0x8000, 0, bytes(4)), "twice"),
     (tlv(0x8000, 5, b"\x08\x00") + b"\x80\x00", "truncated OXM header"),
     (struct.pack("!I", 0x80000004 | 0x0A00) + b"\x01", "runs past"),

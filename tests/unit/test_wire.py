@@ -13,6 +13,9 @@ from os_ken.ofproto import ofproto_v1_3_parser as parser
 
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import (
+    CT_EST,
+    CT_NEW,
+    CT_TRK,
     GROUP_TYPES,
     MATCH_FIELDS,
     METER_BAND_TYPES,
@@ -26,6 +29,7 @@ from sdn_shadow.openflow.messages import (
     ApplyActions,
     Barrier,
     Bucket,
+    Ct,
     Flow,
     FlowAdd,
     FlowDelete,
@@ -59,6 +63,7 @@ OFPG_ALL = 0xFFFFFFFC
 MASKABLE = {
     "metadata", "eth_dst", "eth_src", "vlan_vid", "ipv4_src", "ipv4_dst", "tcp_src",
     "tcp_dst", "udp_src", "udp_dst", "arp_spa", "arp_tpa", "arp_sha", "arp_tha",
+    "ct_state", "ct_mark",
 }  # fmt: skip
 
 
@@ -95,6 +100,12 @@ def oken_action(action):
         return parser.NXActionRegMove(
             src_field=action.src, dst_field=action.dst, n_bits=action.n_bits,
             src_ofs=action.src_ofs, dst_ofs=action.dst_ofs,
+        )  # fmt: skip
+    if isinstance(action, Ct):
+        return parser.NXActionCT(
+            flags=int(action.commit), zone_src="", zone_ofs_nbits=action.zone,
+            recirc_table=0xFF if action.table is None else action.table, alg=0,
+            actions=[oken_action(a) for a in action.actions],
         )  # fmt: skip
     raise TypeError(action)
 
@@ -211,6 +222,10 @@ MATCHES = [
     match(eth_type=0x0806, arp_op=2, arp_spa="10.0.0.0/8", arp_tpa=("10.0.1.0", "255.255.255.0"),
           arp_sha=("00:00:00:00:00:00", "01:00:00:00:00:00"),
           arp_tha=("00:11:22:00:00:00", "ff:ff:ff:00:00:00")),
+    match(eth_type=0x0800, ct_state=CT_TRK | CT_EST, ct_zone=7, ct_mark=0xDEADBEEF),
+    match(eth_type=0x0800, ip_proto=6, tcp_dst=22, ct_state=(CT_TRK, CT_TRK | CT_NEW),
+          ct_mark=(0x10, 0xF0), in_port=2),
+    match(ct_state=(0, CT_TRK), ct_zone=0xFFFF),
 ]  # fmt: skip
 
 ACTIONS = [
@@ -240,6 +255,13 @@ ACTIONS = [
     RegMove("in_port", "metadata", 32, dst_ofs=16),
     RegMove("vlan_vid", "tcp_src", 12),
     RegMove("arp_sha", "arp_tha", 24, src_ofs=24, dst_ofs=0),
+    RegMove("ct_mark", "metadata", 32),
+    RegMove("ct_state", "tcp_dst", 8, dst_ofs=8),
+    Ct(0),
+    Ct(100, commit=True),
+    Ct(7, table=3),
+    Ct(0xFFFF, commit=True, table=254, actions=(SetField("ct_mark", 1),)),
+    Ct(1, commit=True, actions=(SetField("ct_mark", 0xFFFFFFFF), SetField("ct_mark", 0))),
 ]
 
 INSTRUCTIONS = [
@@ -315,7 +337,7 @@ def test_samples_cover_every_field_action_instruction_and_group_type():
     assert exact == set(MATCH_FIELDS)
     assert masked == MASKABLE
     kinds = {type(a) for a in ACTIONS}
-    assert kinds == {Output, OutputTrunc, GroupAction, PushVlan, PopVlan, SetField, RegMove}
+    assert kinds == {Output, OutputTrunc, GroupAction, PushVlan, PopVlan, SetField, RegMove, Ct}
     insts = {type(i) for group in INSTRUCTIONS for i in group}
     assert insts == {MeterInstruction, ApplyActions, WriteActions, WriteMetadata, GotoTable}
     assert {g.type for g in GROUPS} == {"all", "select", "indirect", "ff"}
@@ -371,6 +393,34 @@ def test_match_fields_in_oxm_order_whatever_the_canonical_order():
     assert _oxm_field_numbers(wire.pack(FlowAdd(Flow(0, 1, 0, arp)))) == [0, 5, 21, 23]
 
 
+def test_ct_fields_carry_the_nicira_class_and_come_first():
+    # NXM_NX_CT_* (class 0x0001) sort before OFPXMC_OPENFLOW_BASIC, as in OS-Ken
+    m = match(tcp_dst=80, ct_mark=(1, 1), eth_type=0x0800, ct_state=CT_TRK, ip_proto=6, ct_zone=3)
+    buf = wire.pack(FlowAdd(Flow(0, 1, 0, m)))
+    _, length = struct.unpack_from("!HH", buf, 48)
+    offset, headers = 52, []
+    while offset < 48 + length:
+        (header,) = struct.unpack_from("!I", buf, offset)
+        headers.append((header >> 16, (header >> 9) & 0x7F, bool(header & 0x100)))
+        offset += 4 + (header & 0xFF)
+    assert headers == [(1, 105, False), (1, 106, False), (1, 107, True),
+                       (0x8000, 5, False), (0x8000, 10, False), (0x8000, 14, False)]  # fmt: skip
+
+
+def test_ct_action_layout():
+    ct = Ct(0x1234, commit=True, table=5, actions=(SetField("ct_mark", 0xAB),))
+    buf = wire.pack(_add(ct))
+    action = buf[-40:]  # the only action, last in the only instruction
+    assert struct.unpack_from("!HHIHHIHB3xH", action) == (
+        0xFFFF, 40, 0x2320, 35, 1, 0, 0x1234, 5, 0,
+    )  # fmt: skip
+    # nested OFPAT_SET_FIELD with the NXM_NX_CT_MARK header, padded to 16 bytes
+    assert action[24:] == struct.pack("!HHII4x", 25, 16, 0x0001D604, 0xAB)
+    assert struct.unpack_from("!HHIHHIHB3xH", wire.pack(_add(Ct(9)))[-24:])[4:] == (
+        0, 0, 9, 0xFF, 0,
+    )  # fmt: skip
+
+
 def test_pack_many_uses_consecutive_xids():
     msgs = MESSAGES[:5] + [Barrier()]
     assert wire.pack_many(msgs, first_xid=40) == b"".join(
@@ -400,6 +450,12 @@ def test_caches_do_not_change_the_result():
     wire._SET_FIELD_CACHE.clear()
     assert wire.pack_many(MESSAGES) == first
     assert wire.pack_many(MESSAGES) == first
+
+
+def test_ct_exec_does_not_let_a_bare_ct_mark_set_field_through_the_cache():
+    wire.pack(_add(Ct(1, commit=True, actions=(SetField("ct_mark", 5),))))
+    with pytest.raises(ValueError, match="exec"):
+        wire.pack(_add(SetField("ct_mark", 5)))
 
 
 # --- round trip through OS-Ken's parser ---------------------------------------
@@ -471,6 +527,9 @@ def _parsed_action(action) -> tuple:
     if isinstance(action, parser.NXActionRegMove):
         return ("move", action.src_field, action.dst_field, action.n_bits,
                 action.src_ofs, action.dst_ofs)  # fmt: skip
+    if isinstance(action, parser.NXActionCT):
+        return ("ct", action.flags, action.zone_src, action.zone_ofs_nbits, action.recirc_table,
+                action.alg, [_parsed_action(a) for a in action.actions])  # fmt: skip
     raise AssertionError(f"unexpected action {action!r}")
 
 
@@ -490,6 +549,10 @@ def _expected_action(action) -> tuple:
         return ("output_trunc", action.port & 0xFFFF, action.max_len)
     if isinstance(action, RegMove):
         return ("move", action.src, action.dst, action.n_bits, action.src_ofs, action.dst_ofs)
+    if isinstance(action, Ct):
+        table = 0xFF if action.table is None else action.table
+        return ("ct", int(action.commit), "", action.zone, table, 0,
+                [_expected_action(a) for a in action.actions])  # fmt: skip
     raise AssertionError(f"unexpected action {action!r}")
 
 
@@ -627,6 +690,14 @@ def _add(*actions) -> FlowAdd:
         _add(RegMove("vlan_vid", "vlan_vid", 13)),  # OVS: vlan_vid is 12 bits in a move
         _add(RegMove("ipv4_src", "ipv4_dst", 8, dst_ofs=25)),
         _add(RegMove("reg0", "eth_dst", 8)),
+        # ovs-ofctl: "cannot set CT fields outside of ct action"
+        _add(SetField("ct_mark", 1)),
+        _add(SetField("ct_state", CT_TRK)),
+        _add(SetField("ct_zone", 1)),
+        _add(RegMove("metadata", "ct_mark", 32)),
+        _add(Ct(1, table=255)),  # ovs-ofctl: "invalid table 0xff" (0xff means no recirculation)
+        _add(Ct(1, table=-1)),
+        _add(Ct(1, commit=True, actions=(SetField("ct_mark", (1, 1)),))),  # masked set_field
         _add(Output(0x1_0000_0000)),
         FlowAdd(Flow(0, 70000, 0, match(in_port=1))),  # priority is 16 bits
         FlowAdd(Flow(0, 1, 0, (("nw_src", "10.0.0.1"),))),  # not a field we know
