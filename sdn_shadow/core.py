@@ -360,23 +360,38 @@ class ShadowCore:
         if not self.config.routing.enabled or not self.forecasts:
             return {}
         weights = {name: self.allocator.weight(name) for name in self.allocator.policies}
-        relieved = frozenset(r.client for r in self.preempter.relieved() if r.relief == "path")
+        relieved = self.preempter.relieved()
         inputs = preempt_inputs(
             self.config, self.fabric, self.shadow_paths,
-            {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()}, weights, relieved)
+            {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()}, weights,
+            frozenset(r.client for r in relieved if r.relief == "path"),
+            frozenset(r.client for r in relieved if r.relief == "twin"))
+        placed = {"link": self.config_moved, "service": self.config_steered}
+        kinds = {r.key: r.kind for r in inputs.resources}
         decisions = self.preempter.decide(
             now, inputs.resources,
-            [c for c in inputs.contributions if c.client not in self.config_moved],
-            inputs.shadow, [d for d in inputs.detours if d.client not in self.config_moved])
+            [c for c in inputs.contributions if c.client not in placed[kinds[c.resource_key]]],
+            inputs.shadow,
+            [d for d in inputs.detours
+             if d.client not in (self.config_steered if d.service else self.config_moved)])
         out: dict[int, list[Message]] = {}
         self._scaling_events(now, [d for d in decisions if d.kind == "scale"])
+        twins_kept = {r.client for r in self.preempter.relieved() if r.relief == "twin"}
         for d in decisions:
-            if d.relief != "path" or d.kind == "scale":
+            if d.kind == "scale":
                 continue
             network, host = d.client
-            path = "shadow" if d.kind == "move" else "primary"
-            for dpid, msgs in self.set_client_path(now, network, host, path,
-                                                   f"preempt: {d.reason}").items():
+            if d.relief == "path":
+                changes = self.set_client_path(now, network, host,
+                                               "shadow" if d.kind == "move" else "primary",
+                                               f"preempt: {d.reason}")
+            elif d.kind == "move" or d.client not in twins_kept:
+                changes = self.set_client_service(now, network, host,
+                                                  "twin" if d.kind == "move" else "primary",
+                                                  f"preempt: {d.reason}")
+            else:
+                continue  # still relieving another service host
+            for dpid, msgs in changes.items():
                 out.setdefault(dpid, []).extend(msgs)
         return out
 
@@ -596,7 +611,8 @@ class ShadowCore:
         self.probes.misses = fo.probe_misses
         self.preempter.policy = PreemptPolicy(rt.upper, rt.lower, rt.hold)
         # A client the new config places itself is no longer preemptive routing's to move.
-        self.preempter.forget(lambda client: client not in clients or client in config_moved)
+        self.preempter.forget(lambda client: client not in clients or client in config_moved
+                              or client in config_steered)
         self._index_probes()
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,

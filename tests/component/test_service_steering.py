@@ -143,3 +143,50 @@ def test_bad_service_configs_name_the_key(change, path, reason) -> None:
         parse_config(data)
     text = "\n".join(err.value.lines())
     assert path in text and reason in text, text
+
+
+def test_preemption_steers_the_top_client_before_the_service_fills_and_back() -> None:
+    from sdn_shadow.core import SeriesForecastView
+
+    data = service_config()
+    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10}
+    core, fabric = reconciled(parse_config(data))
+    capacity = 50e6 / 8  # shadow.services.h2.capacity, bytes/s
+
+    def forecast(rx: float, **tx: float) -> None:
+        core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx)}
+        for host, rate in tx.items():  # each client's tx is split over the 3 other hosts
+            core.forecasts[f"client:tenant-a:{host}:tx"] = SeriesForecastView(rate, rate, rate)
+
+    forecast(0.7 * capacity, h1=1.5 * capacity, h3=0.3 * capacity)
+    apply(fabric, core.preempt(0.0))
+    assert core.steered == frozenset()
+    forecast(0.9 * capacity, h1=1.8 * capacity, h3=0.3 * capacity)
+    apply(fabric, core.preempt(10.0))
+    assert core.steered == {("tenant-a", "h1")}, "the top client, enough to fit"
+    assert core.moved == frozenset(), "a service relief moves no path"
+    assert where(fabric, "s1", 1, udp(1, 2, sport=20)) == {("s2", 2)}
+    assert where(fabric, "s3", 1, udp(3, 2, sport=20)) == {("s2", 1)}
+    [event] = [e for e in core.events if e["kind"] == "steer"]
+    assert event["service"] == "twin" and "service:tenant-a:h2" in event["reason"]
+
+    forecast(0.2 * capacity, h1=0.3 * capacity, h3=0.3 * capacity)  # load falls
+    apply(fabric, core.preempt(20.0))
+    assert core.steered == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
+    apply(fabric, core.preempt(31.0))
+    assert core.steered == frozenset()
+    assert where(fabric, "s1", 1, udp(1, 2, sport=21)) == {("s2", 1)}
+    assert where(fabric, "s1", 1, udp(1, 2, sport=20)) == {("s2", 2)}, "established stays"
+    assert [e["service"] for e in core.events if e["kind"] == "steer"] == ["twin", "primary"]
+
+
+def test_clients_steered_by_config_are_left_to_the_config() -> None:
+    from sdn_shadow.core import SeriesForecastView
+
+    core = ShadowCore(parse_config(service_config(h1={"service": "twin"})))
+    rate = 50e6 / 8
+    core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rate, rate, rate),
+                      "client:tenant-a:h1:tx": SeriesForecastView(rate, rate, rate)}
+    core.preempt(0.0)
+    assert core.steered == {("tenant-a", "h1")}
+    assert not [e for e in core.events if e["kind"] == "steer"]
