@@ -36,7 +36,7 @@ from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ReloadRefused, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
-from sdn_shadow.openflow.pipeline import Subsystem, Table
+from sdn_shadow.openflow.pipeline import DEMAND_COOKIE, DEMAND_COOKIE_MASK, Subsystem, Table
 from sdn_shadow.telemetry.decode import (
     FlowStats,
     decode_flow_stats,
@@ -426,8 +426,8 @@ class ShadowApp(app_manager.OSKenApp):
             self._request(dp, kind, parser.OFPPortStatsRequest(dp, 0, ofp.OFPP_ANY))
         elif kind == "demand":
             self._request(dp, kind, parser.OFPFlowStatsRequest(
-                dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, Subsystem.FORWARD << 56,
-                0xFF << 56, parser.OFPMatch()))
+                dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, DEMAND_COOKIE,
+                DEMAND_COOKIE_MASK, parser.OFPMatch()))
         elif kind == "meters":
             self._request(dp, kind, parser.OFPMeterStatsRequest(dp, 0, ofp.OFPM_ALL))
         elif kind == "mirror":

@@ -364,8 +364,7 @@ class ShadowCore:
         inputs = preempt_inputs(
             self.config, self.fabric, self.shadow_paths,
             {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()}, weights,
-            frozenset(r.client for r in relieved if r.relief == "path"),
-            frozenset(r.client for r in relieved if r.relief == "twin"))
+            frozenset(r.client for r in relieved if r.relief == "path"))
         placed = {"link": self.config_moved, "service": self.config_steered}
         kinds = {r.key: r.kind for r in inputs.resources}
         decisions = self.preempter.decide(

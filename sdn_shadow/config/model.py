@@ -121,6 +121,17 @@ class AllocationSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Service:
+    """A primary host whose new connections may be steered to its twin (same switch)."""
+
+    host: str
+    capacity: float | None = None
+    """Mbit/s the host serves: preemptive routing steers before its forecast load fills it."""
+    twin_capacity: float | None = None
+    """Mbit/s the twin serves (None: the host's capacity)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Shadow:
     """The shadow of one primary network: its twins and mirror sessions."""
 
@@ -130,10 +141,9 @@ class Shadow:
     allocation: AllocationSettings = AllocationSettings()
     clients: tuple[tuple[str, str], ...] = ()
     """(primary host, "primary"|"shadow"): which paths carry each client's traffic."""
-    services: tuple[tuple[str, float | None], ...] = ()
-    """(primary host, capacity in Mbit/s or None): hosts whose new connections can go to
-    their twins (connection tracking at their switch); the capacity is what preemptive
-    routing compares the host's forecast load with."""
+    services: tuple[Service, ...] = ()
+    """Hosts whose new connections can go to their twins (connection tracking at their
+    switch)."""
     client_services: tuple[tuple[str, str], ...] = ()
     """(primary host, "primary"|"twin"): where each client's *new* connections to the
     service hosts go; established ones stay where they started."""

@@ -65,6 +65,7 @@ from .model import (
     Network,
     PortRef,
     RoutingSettings,
+    Service,
     Shadow,
     ShadowHost,
     Switch,
@@ -202,7 +203,7 @@ class _ShadowDraft:
     sessions: list[MirrorSession] = field(default_factory=list)
     allocation: AllocationSettings = field(default_factory=AllocationSettings)
     clients: list[tuple[str, str]] = field(default_factory=list)
-    services: list[tuple[str, float | None]] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     client_services: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -728,12 +729,15 @@ class _Parser:
                 self.err(host_path, f"steering happens at {name}'s switch: its twin "
                                     f"{twins[0]['name']} must be attached to {host['switch']}")
                 continue
-            capacity = None
+            capacity = twin_capacity = None
             if item is not None:
-                f = self.fields(item, host_path, ("capacity",))
+                f = self.fields(item, host_path, ("capacity", "twin_capacity"))
                 if f is not None and "capacity" in f:
                     capacity = self.positive(f["capacity"], f"{host_path}.capacity")
-            shadow.services.append((name, capacity))
+                if f is not None and "twin_capacity" in f:
+                    twin_capacity = self.positive(f["twin_capacity"],
+                                                  f"{host_path}.twin_capacity")
+            shadow.services.append(Service(name, capacity, twin_capacity))
 
     def steered_twins_unmirrored(self, shadow: _ShadowDraft) -> None:
         """A service's twin must not get copies of the service's traffic.
@@ -741,7 +745,7 @@ class _Parser:
         It would answer them, and its answers pass the same connection tracker
         as the real connections it serves (a reset would end them there).
         """
-        for name, _ in shadow.services:
+        for name in (service.host for service in shadow.services):
             twins = {t["name"] for t in shadow.hosts.values() if t["twin"] == name}
             for index, session in enumerate(shadow.sessions):
                 both = twins & set(session.to)

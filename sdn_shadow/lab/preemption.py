@@ -68,14 +68,44 @@ def shaped_link(capacity_mbps: float) -> Iterator[None]:
                        capture_output=True)
 
 
-def _link_rx_bytes() -> int:
-    """Bytes s2 has received on the link port from s1."""
-    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", "s2", "11"],
+#: Where a ramp's delivered rate is read: (switch, port, "rx"|"tx").
+LINK_S1_S2 = ("s2", 11, "rx")  # what s2 receives from s1 on the link
+TO_H2 = ("s2", 1, "tx")  # what s2 delivers to h2
+
+
+def port_bytes(switch: str, port: int, direction: str) -> int:
+    """A port's rx or tx byte counter, read with ovs-ofctl."""
+    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", switch, str(port)],
                          capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
-        if "rx pkts=" in line:
+        if f"{direction} pkts=" in line:
             return int(line.split("bytes=")[1].split(",")[0])
-    raise RuntimeError(f"no rx counters for s2 port 11 in: {out!r}")
+    raise RuntimeError(f"no {direction} counters for {switch} port {port} in: {out!r}")
+
+
+def steering_config(capacity_mbps: float, twin_mbps: float, hold: float = 10.0) -> dict:
+    """`ramp_config` with the links at 100 Mbit/s and h2 a service of `capacity_mbps`.
+
+    Its twin h2s serves `twin_mbps`: with one client doing all the load, a
+    twin no bigger than the host could not take it without crossing the same
+    threshold (preemption would ask for scaling instead).
+    """
+    data = ramp_config(100.0, hold)
+    data["networks"]["tenant-a"]["shadow"]["services"] = {
+        "h2": {"capacity": capacity_mbps, "twin_capacity": twin_mbps}}
+    return data
+
+
+def is_move(event: dict) -> bool:
+    """h1 moved onto its shadow path."""
+    return event.get("kind") == "move" and event.get("client") == "h1" \
+        and event.get("path") == "shadow"
+
+
+def is_steer(event: dict) -> bool:
+    """h1's new connections sent to the twins."""
+    return event.get("kind") == "steer" and event.get("client") == "h1" \
+        and event.get("service") == "twin"
 
 
 @dataclass
@@ -108,8 +138,16 @@ class RampOutcome:
 
 
 def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: float,
-             progress: Callable[[str], None] = lambda line: None) -> RampOutcome:
-    """Ramp h1 -> h2 for `seconds`, sampling the link; the move comes from the events."""
+             progress: Callable[[str], None] = lambda line: None,
+             watch: tuple[str, int, str] = LINK_S1_S2,
+             relief: Callable[[dict], bool] = is_move,
+             new_connection_every: float | None = None) -> RampOutcome:
+    """Ramp h1 -> h2 for `seconds`, sampling `watch`; the relief comes from the events.
+
+    `relief` picks the event that counts as relief (`is_move`: a path move;
+    `is_steer`: steering to the twins, which only new connections follow, so
+    pass `new_connection_every` too).
+    """
     known = len(lab.controller.state().get("events", []))
     h1, h2 = lab.host("h1"), lab.host("h2")
     python = sys.executable
@@ -120,16 +158,18 @@ def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: fl
     sender = h1.popen([python, "-m", "sdn_shadow.lab.ramp", "send", "--dst", h2.IP(),
                        "--port", str(SINK_PORT), "--start", f"{schedule.start_mbps:g}",
                        "--slope", f"{schedule.slope:g}", "--peak", f"{schedule.peak_mbps:g}",
-                       "--flat", f"{schedule.flat:g}", "--seconds", f"{seconds:g}"],
+                       "--flat", f"{schedule.flat:g}", "--seconds", f"{seconds:g}",
+                       *(["--new-connection-every", f"{new_connection_every:g}"]
+                         if new_connection_every else [])],
                       env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                       stderr=subprocess.PIPE)
     samples: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
-        last_t, last_b = time.time(), _link_rx_bytes()
+        last_t, last_b = time.time(), port_bytes(*watch)
         while not done.wait(SAMPLE_S):
-            t, b = time.time(), _link_rx_bytes()
+            t, b = time.time(), port_bytes(*watch)
             samples.append((t, (b - last_b) * 8 / 1e6 / (t - last_t)))
             last_t, last_b = t, b
 
@@ -142,7 +182,8 @@ def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: fl
             elapsed = time.time() - begun
             rate = samples[-1][1] if samples else 0.0
             progress(f"ramp {elapsed:4.0f}/{seconds:g} s: offered "
-                     f"{schedule.mbps_at(elapsed):5.1f} Mbit/s, link s1->s2 delivers {rate:5.1f}")
+                     f"{schedule.mbps_at(elapsed):5.1f} Mbit/s, {watch[0]} port {watch[1]} "
+                     f"{watch[2]} {rate:5.1f}")
         out, err = sender.communicate(timeout=10)
         if sender.returncode != 0:
             raise RuntimeError(f"ramp sender failed ({sender.returncode}): {err.decode()[-500:]}")
@@ -156,8 +197,7 @@ def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: fl
         sink.terminate()
         sink.communicate(timeout=10)
     events = lab.controller.state().get("events", [])[known:]
-    moves = [e for e in events if e.get("kind") == "move" and e.get("client") == "h1"
-             and e.get("path") == "shadow"]
+    moves = [e for e in events if relief(e)]
     reach = schedule.reaches(capacity_mbps)
     saturates = sent["started"] + (reach if reach is not None else float("inf"))
     return RampOutcome(sent["started"], saturates, moves[0]["t"] if moves else None,

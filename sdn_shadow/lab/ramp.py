@@ -74,18 +74,35 @@ class RampSchedule:
         return self.flat + (mbps - self.start_mbps) / self.slope
 
 
-def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int = 1200) -> dict:
-    """Send UDP datagrams of `size` bytes to dst:port on `schedule` for `seconds`."""
-    if size <= HEADER:
-        raise ValueError(f"size must be > {HEADER} bytes")
+def _socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    return sock
+
+
+def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int = 1200,
+         new_connection_every: float | None = None) -> dict:
+    """Send UDP datagrams of `size` bytes to dst:port on `schedule` for `seconds`.
+
+    With `new_connection_every`, the sender opens a new socket (a new source
+    port: a new connection to a connection tracker) that often, like clients
+    making short requests rather than one long stream.
+    """
+    if size <= HEADER:
+        raise ValueError(f"size must be > {HEADER} bytes")
+    if new_connection_every is not None and new_connection_every <= 0:
+        raise ValueError("new_connection_every must be > 0 seconds")
+    sock = _socket()
+    connections, renewed = 1, 0.0
     payload = bytearray(size)
     started_wall = time.time()
     t0 = time.monotonic()
     sent = seq = errors = 0
     per_second = [0] * math.ceil(seconds)
     while (t := time.monotonic() - t0) < seconds:
+        if new_connection_every is not None and t - renewed >= new_connection_every:
+            sock.close()
+            sock, renewed, connections = _socket(), t, connections + 1
         due = schedule.bytes_by(t)
         second = min(int(t), len(per_second) - 1)
         while sent + size <= due:
@@ -100,7 +117,7 @@ def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int 
         time.sleep(0.0005)
     sock.close()
     return {"started": started_wall, "datagrams": seq, "bytes": sent, "send_errors": errors,
-            "bytes_per_second": per_second}
+            "bytes_per_second": per_second, "connections": connections}
 
 
 def sink(port: int, seconds: float, stopped: Callable[[], bool] = lambda: False) -> dict:
@@ -135,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--flat", type=float, default=0.0, help="seconds at the start rate first")
     s.add_argument("--seconds", type=float, required=True)
     s.add_argument("--size", type=int, default=1200, help="UDP payload bytes")
+    s.add_argument("--new-connection-every", type=float, default=None, metavar="SECONDS",
+                   help="send from a new source port this often (default: one stream)")
     k = sub.add_parser("sink", help="receive and count")
     k.add_argument("--port", type=int, default=5999)
     k.add_argument("--seconds", type=float, required=True)
@@ -142,9 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "send":
         try:
             schedule = RampSchedule(args.start, args.slope, args.peak, args.flat)
+            if args.new_connection_every is not None and args.new_connection_every <= 0:
+                raise ValueError("--new-connection-every must be > 0 seconds")
         except ValueError as err:
             parser.error(str(err))
-        result = send(args.dst, args.port, schedule, args.seconds, args.size)
+        result = send(args.dst, args.port, schedule, args.seconds, args.size,
+                      args.new_connection_every)
     else:
         terminated: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, _frame: terminated.append(signum))

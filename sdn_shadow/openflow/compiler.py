@@ -254,7 +254,7 @@ def _service_steering(plans: dict[str, SwitchPlan], network: Network, steered: s
     assert network.shadow is not None
     zone, trk = network.vlan, CT_TRK
     new, est = (trk | CT_NEW, trk | CT_NEW), (trk | CT_EST, trk | CT_EST)
-    for name, _capacity in network.shadow.services:
+    for name in (service.host for service in network.shadow.services):
         host = network.host(name)
         twin = next((t for t in network.shadow.hosts if t.twin == name and t.mac == host.mac
                      and t.ip == host.ip and t.switch == host.switch), None)
@@ -270,9 +270,16 @@ def _service_steering(plans: dict[str, SwitchPlan], network: Network, steered: s
                           in_port=twin.port, eth_src=host.mac, vlan_vid=0, ct_state=est,
                           ct_mark=TWIN_MARK))
         to_host = {"metadata": network.vlan, "eth_dst": host.mac}
-        add(_service_flow(pl.FORWARD_SERVICE, 0,
-                          (ApplyActions((Ct(zone, table=Table.FORWARD),)),),
-                          ct_state=(0, trk), **to_host))
+        untracked = _service_flow(pl.FORWARD_SERVICE, 0,
+                                  (ApplyActions((Ct(zone, table=Table.FORWARD),)),),
+                                  ct_state=(0, trk), **to_host)
+        add(untracked)
+        # Every packet for the service passes this entry once, whoever serves it: its
+        # counter is the service's rx (the local delivery entry sees only part of it).
+        demand = plans[host.switch].demand
+        for cookie in [c for c, owner in demand.items() if owner == (network.name, name, "rx")]:
+            del demand[cookie]
+        demand[untracked.cookie] = (network.name, name, "rx")
         add(_service_flow(pl.FORWARD_SERVICE, 1,
                           (ApplyActions((_commit(zone, HOST_MARK),)),
                            WriteActions((Output(host.port),)), GotoTable(Table.MIRROR_IN)),

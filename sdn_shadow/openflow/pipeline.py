@@ -50,7 +50,7 @@ class Subsystem(IntEnum):
     SHADOW = 0x05  # receive-only guard of shadow host ports
     ROUTING = 0x06  # shadow paths and the clients moved onto them
     HEALTH = 0x07  # answers to the controller's host health probes
-    SERVICE = 0x08  # connection tracking at service hosts; steering to their twins
+    SERVICE = 0x0A  # connection tracking at service hosts (FORWARD | 0x08: see DEMAND_COOKIE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +109,10 @@ BANDS: tuple[Band, ...] = (
     INGRESS_SERVICE,
     FORWARD_SERVICE,
 )
+
+#: One flow stats request reads every flow that counts demand: cookies whose top
+#: byte, masked, is FORWARD's; that is FORWARD (0x02) and SERVICE (0x0A) only.
+DEMAND_COOKIE, DEMAND_COOKIE_MASK = Subsystem.FORWARD << 56, 0xF7 << 56
 
 #: Group ids: top nibble names the owner, the rest is a content hash.
 GROUP_OWNER_MIRROR = 0x1

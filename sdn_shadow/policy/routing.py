@@ -14,11 +14,11 @@ Service hosts (`shadow.services`) are resources too: `service:<net>:<host>`
 is loaded by the host's forecast rx, each other client of the network
 contributing its tx split evenly over the network's other hosts (the same
 guess as for links), and relieving a client means steering its new
-connections to the twin `twin:<net>:<host>`, of the host's capacity. The
-measured rx no longer holds what preemption has steered away, so that is
-added back (the Preempter wants load as if nobody were relieved). Steering
-moves only new connections, so the host's load falls as the old ones end,
-not at once.
+connections to the twin `twin:<net>:<host>` (of `twin_capacity`). A
+service host's rx is counted where every packet for it passes once, before
+connection tracking, so it is the service's whole load as if nobody were
+relieved (what the Preempter wants). Steering moves only new connections,
+so the host's own load falls as the old ones end, not at once.
 """
 
 from __future__ import annotations
@@ -61,15 +61,13 @@ def _links(path: tuple[str, ...]) -> list[str]:
 def preempt_inputs(config: Config, fabric: Fabric,
                    paths: Mapping[str, Mapping[tuple[str, str], PathPair]],
                    forecasts: Mapping[str, Planned], weights: Mapping[str, float],
-                   relieved: frozenset[tuple[str, str]],
-                   steered: frozenset[tuple[str, str]] = frozenset()) -> PreemptInputs:
+                   relieved: frozenset[tuple[str, str]]) -> PreemptInputs:
     """Primary links as if preemption had moved nobody, shadow links without its movers.
 
     `paths` are each shadow network's path pairs, `weights` each network's
     strategy weight (1 conservative, 0 aggressive), `relieved` the clients
     preemptive routing has moved onto their shadow paths (the Preempter
-    accounts for those itself; clients moved by config are simply traffic),
-    `steered` the clients it has steered to twins.
+    accounts for those itself; clients moved by config are simply traffic).
     """
     client_routes: dict[tuple[str, str], tuple[dict[str, float], dict[str, float]]] = {}
     for network in config.networks:
@@ -119,21 +117,24 @@ def preempt_inputs(config: Config, fabric: Fabric,
     detours = [Detour(client, key, rate)
                for client, (_, shadow) in sorted(client_routes.items())
                for key, rate in sorted(shadow.items())]
-    _services(config, forecasts, weights, steered,
+    _services(config, forecasts, weights,
               PreemptInputs(resources, contributions, shadow_resources, detours))
     return PreemptInputs(resources, contributions, shadow_resources, detours)
 
 
 def _services(config: Config, forecasts: Mapping[str, Planned], weights: Mapping[str, float],
-              steered: frozenset[tuple[str, str]], out: PreemptInputs) -> None:
+              out: PreemptInputs) -> None:
     """Add each service host, its clients' shares and its twin to `out`."""
     for network in config.networks:
         if network.shadow is None or len(network.hosts) < 2:
             continue
         weight = weights.get(network.name, 1.0)
-        for name, capacity_mbps in network.shadow.services:
+        for service in network.shadow.services:
+            name = service.host
             key, twin = f"service:{network.name}:{name}", f"twin:{network.name}:{name}"
-            capacity = capacity_mbps * 1e6 / 8 if capacity_mbps else None
+            capacity = service.capacity * 1e6 / 8 if service.capacity else None
+            twin_mbps = service.twin_capacity or service.capacity
+            twin_capacity = twin_mbps * 1e6 / 8 if twin_mbps else None
             shares = {}
             for host in (h for h in network.hosts if h.name != name):
                 f = forecasts.get(f"client:{network.name}:{host.name}:tx")
@@ -142,9 +143,8 @@ def _services(config: Config, forecasts: Mapping[str, Planned], weights: Mapping
                                                          / (len(network.hosts) - 1))
             rx = forecasts.get(f"client:{network.name}:{name}:rx")
             planned = max(0.0, rx.at(weight)) if rx is not None else 0.0
-            planned += sum(rate for client, rate in shares.items() if client in steered)
             out.resources.append(Resource(key, "service", capacity, planned))
-            out.shadow.append(ShadowResource(twin, capacity, 0.0))
+            out.shadow.append(ShadowResource(twin, twin_capacity, 0.0))
             for client, rate in sorted(shares.items()):
                 out.contributions.append(Contribution(client, key, rate))
                 out.detours.append(Detour(client, twin, rate, service=key))

@@ -190,3 +190,15 @@ def test_clients_steered_by_config_are_left_to_the_config() -> None:
     core.preempt(0.0)
     assert core.steered == {("tenant-a", "h1")}
     assert not [e for e in core.events if e["kind"] == "steer"]
+
+
+def test_a_service_hosts_rx_is_counted_before_tracking_whoever_serves_it(ring) -> None:
+    core, _ = ring
+    plan = core.plans[2]
+    [cookie] = [c for c, owner in plan.demand.items() if owner == ("tenant-a", "h2", "rx")]
+    flow = next(f for f in plan.flows.values() if f.cookie == cookie)
+    assert flow.subsystem == Subsystem.SERVICE and ("ct_state", (0, 0x20)) in flow.match
+    plain = reconciled(parse_config(yaml.safe_load(RING.read_text())))[0].plans[2]
+    [cookie] = [c for c, owner in plain.demand.items() if owner == ("tenant-a", "h2", "rx")]
+    assert next(f for f in plain.flows.values() if f.cookie == cookie).subsystem \
+        == Subsystem.FORWARD

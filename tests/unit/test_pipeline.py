@@ -81,3 +81,10 @@ def test_group_ids_carry_owner_and_avoid_collisions() -> None:
     second = pl.with_content_id(group, {first.group_id})
     assert second.group_id != first.group_id
     assert pl.with_content_id(group, set()).group_id == first.group_id
+
+
+def test_the_demand_request_reads_forwarding_and_service_flows_only() -> None:
+    from sdn_shadow.openflow.pipeline import DEMAND_COOKIE, DEMAND_COOKIE_MASK
+
+    read = [s for s in Subsystem if (s << 56) & DEMAND_COOKIE_MASK == DEMAND_COOKIE]
+    assert read == [Subsystem.FORWARD, Subsystem.SERVICE]
