@@ -740,19 +740,20 @@ class _Parser:
             shadow.services.append(Service(name, capacity, twin_capacity))
 
     def steered_twins_unmirrored(self, shadow: _ShadowDraft) -> None:
-        """A service's twin must not get copies of the service's traffic.
+        """A twin that serves steered connections is no mirror destination.
 
-        It would answer them, and its answers pass the same connection tracker
-        as the real connections it serves (a reset would end them there).
+        Copies addressed to its host (from any session) would reach its
+        stack; it would answer them, and its answers pass the same connection
+        tracker as the real connections it serves (a reset would end them).
         """
         for name in (service.host for service in shadow.services):
             twins = {t["name"] for t in shadow.hosts.values() if t["twin"] == name}
             for index, session in enumerate(shadow.sessions):
                 both = twins & set(session.to)
-                if name in session.sources and both:
+                if both:
                     self.err(f"{shadow.path}.mirror[{index}].to",
-                             f"{sorted(both)[0]} serves connections steered to it from service "
-                             f"{name}: it cannot also receive copies of {name}'s traffic")
+                             f"{sorted(both)[0]} serves connections steered to it from "
+                             f"service {name}: it cannot also receive mirrored copies")
 
     def client_service(self, shadow: _ShadowDraft, name: str, value: Any, path: str) -> None:
         """A client's `service: primary|twin`."""

@@ -133,8 +133,8 @@ def test_bad_steering_requests_are_refused(ring) -> None:
      "must be primary or twin"),
     (lambda s: s.update(services=None, clients={"h1": {"service": "twin"}}),
      "clients.h1.service", "list them under shadow.services"),
-    (lambda s: s.update(mirror=[{"name": "m", "hosts": ["h2"], "to": ["h2s"]}]),
-     "shadow.mirror[0].to", "cannot also receive copies of h2"),
+    (lambda s: s.update(mirror=[{"name": "m", "hosts": ["h1"], "to": ["h2s"]}]),
+     "shadow.mirror[0].to", "cannot also receive mirrored copies"),
 ])
 def test_bad_service_configs_name_the_key(change, path, reason) -> None:
     data = service_config()
