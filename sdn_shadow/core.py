@@ -167,6 +167,7 @@ class ShadowCore:
             for n in config.networks if n.shadow is not None
         })
         self.forecasts: dict[str, SeriesForecastView] = {}
+        self.profile_only: frozenset[str] = frozenset()  # forecast from a profile, no history
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
         self.events: list[dict] = []
@@ -239,6 +240,7 @@ class ShadowCore:
                 if np.isfinite([p, lo, hi]).all():
                     forecasts[key] = SeriesForecastView(float(p), float(lo), float(hi))
         self.forecasts = forecasts
+        self.profile_only = frozenset(rest) & forecasts.keys()
         self.forecast_at = now
         for network in self.allocator.policies:
             key = network_key(network)
@@ -355,7 +357,10 @@ class ShadowCore:
 
         Runs after each forecast round; the moves are ordinary client path
         moves (make-before-break) with the numbers behind them as the reason.
-        Clients placed by config are left where the config put them.
+        Clients placed by config are left where the config put them. Series
+        forecast from a client profile alone (too young for the model) are not
+        acted on: a client seen for a few seconds has an interval as wide as
+        its profile's prior, and traffic is not moved on that.
         """
         if not self.config.routing.enabled or not self.forecasts:
             return {}
@@ -363,7 +368,8 @@ class ShadowCore:
         relieved = self.preempter.relieved()
         inputs = preempt_inputs(
             self.config, self.fabric, self.shadow_paths,
-            {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()}, weights,
+            {k: Planned(f.point, f.upper) for k, f in self.forecasts.items()
+             if k not in self.profile_only}, weights,
             frozenset(r.client for r in relieved if r.relief == "path"))
         placed = {"link": self.config_moved, "service": self.config_steered}
         kinds = {r.key: r.kind for r in inputs.resources}

@@ -202,3 +202,17 @@ def test_a_service_hosts_rx_is_counted_before_tracking_whoever_serves_it(ring) -
     [cookie] = [c for c, owner in plain.demand.items() if owner == ("tenant-a", "h2", "rx")]
     assert next(f for f in plain.flows.values() if f.cookie == cookie).subsystem \
         == Subsystem.FORWARD
+
+
+def test_forecasts_from_a_profile_alone_move_nobody() -> None:
+    from sdn_shadow.core import SeriesForecastView
+
+    core = ShadowCore(parse_config(service_config()))
+    rx, tx = 0.9 * 50e6 / 8, 1.8 * 50e6 / 8  # h1's share of h2: 60% of its capacity
+    core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx),
+                      "client:tenant-a:h1:tx": SeriesForecastView(tx, tx, tx)}
+    core.profile_only = frozenset({"client:tenant-a:h1:tx"})
+    assert core.preempt(0.0) == {} and core.steered == frozenset()
+    core.profile_only = frozenset()
+    core.preempt(1.0)
+    assert core.steered == {("tenant-a", "h1")}
