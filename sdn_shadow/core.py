@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from sdn_shadow.config.model import AllocationSettings, Config
+from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.openflow.compiler import Link, SwitchPlan, compile_config, shadow_paths
@@ -303,6 +303,15 @@ class ShadowCore:
         state.last_sync = {"added": added, "deleted": len(msgs) - 1 - added}
         return msgs
 
+    def _shadowed(self, network: str, host: str) -> Network:
+        """Network `network`, which must have a shadow and primary host `host` (ValueError)."""
+        net = next((n for n in self.config.networks if n.name == network), None)
+        if net is None or net.shadow is None:
+            raise ValueError(f"{network}: no such network with a shadow")
+        if host not in {h.name for h in net.hosts}:
+            raise ValueError(f"{network}: no primary host {host}")
+        return net
+
     def set_client_path(self, now: float, network: str, host: str, path: str,
                         reason: str) -> dict[int, list[Message]]:
         """Move a client's traffic (both ways) onto its shadow paths or back; edge rules only.
@@ -310,11 +319,7 @@ class ShadowCore:
         Returns the messages per switch (empty when nothing changes) and records
         the change as an event with its reason.
         """
-        net = next((n for n in self.config.networks if n.name == network), None)
-        if net is None or net.shadow is None:
-            raise ValueError(f"{network}: no such network with a shadow")
-        if host not in {h.name for h in net.hosts}:
-            raise ValueError(f"{network}: no primary host {host}")
+        self._shadowed(network, host)
         if path not in ("primary", "shadow"):
             raise ValueError(f"path must be primary or shadow, not {path!r}")
         key = (network, host)
@@ -334,11 +339,7 @@ class ShadowCore:
         their endpoint (connection tracking). Returns the messages per switch
         (empty when nothing changes) and records an event with the reason.
         """
-        net = next((n for n in self.config.networks if n.name == network), None)
-        if net is None or net.shadow is None:
-            raise ValueError(f"{network}: no such network with a shadow")
-        if host not in {h.name for h in net.hosts}:
-            raise ValueError(f"{network}: no primary host {host}")
+        net = self._shadowed(network, host)
         if service not in ("primary", "twin"):
             raise ValueError(f"service must be primary or twin, not {service!r}")
         if service == "twin" and not net.shadow.services:

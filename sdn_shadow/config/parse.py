@@ -492,19 +492,19 @@ class _Parser:
                     given[key] = parsed
         return cls(**given)
 
-    def positive(self, value: Any, path: str) -> float | None:
+    def bounded(self, value: Any, path: str, low: float, strict: bool = False) -> float | None:
+        """A number >= `low` (> `low` if `strict`), as a float; a problem otherwise."""
         number = self.number(value, path)
-        if number is not None and number <= 0:
-            self.err(path, "must be > 0")
+        if number is not None and (number <= low if strict else number < low):
+            self.err(path, f"must be {'>' if strict else '>='} {low:g}")
             return None
         return None if number is None else float(number)
 
+    def positive(self, value: Any, path: str) -> float | None:
+        return self.bounded(value, path, 0, strict=True)
+
     def at_least_one(self, value: Any, path: str) -> float | None:
-        number = self.number(value, path)
-        if number is not None and number < 1:
-            self.err(path, "must be >= 1")
-            return None
-        return None if number is None else float(number)
+        return self.bounded(value, path, 1)
 
     def fraction(self, value: Any, path: str) -> float | None:
         number = self.number(value, path)
@@ -775,11 +775,7 @@ class _Parser:
         return text
 
     def non_negative(self, value: Any, path: str) -> float | None:
-        number = self.number(value, path)
-        if number is not None and number < 0:
-            self.err(path, "must be >= 0")
-            return None
-        return None if number is None else float(number)
+        return self.bounded(value, path, 0)
 
     def sessions(self, net: _NetDraft, shadow: _ShadowDraft) -> None:
         items = self.items(shadow.mirror, f"{shadow.path}.mirror")

@@ -117,12 +117,12 @@ def preempt_inputs(config: Config, fabric: Fabric,
     detours = [Detour(client, key, rate)
                for client, (_, shadow) in sorted(client_routes.items())
                for key, rate in sorted(shadow.items())]
-    _services(config, forecasts, weights,
-              PreemptInputs(resources, contributions, shadow_resources, detours))
-    return PreemptInputs(resources, contributions, shadow_resources, detours)
+    inputs = PreemptInputs(resources, contributions, shadow_resources, detours)
+    _add_services(config, forecasts, weights, inputs)
+    return inputs
 
 
-def _services(config: Config, forecasts: Mapping[str, Planned], weights: Mapping[str, float],
+def _add_services(config: Config, forecasts: Mapping[str, Planned], weights: Mapping[str, float],
               out: PreemptInputs) -> None:
     """Add each service host, its clients' shares and its twin to `out`."""
     for network in config.networks:
