@@ -30,7 +30,7 @@ from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy, Prob
 from sdn_shadow.policy.preempt import Decision as PreemptDecision
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
 from sdn_shadow.policy.routing import Planned, preempt_inputs
-from sdn_shadow.policy.takeover import serving, standable
+from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
 from sdn_shadow.probe import arp_probe, probe_answer
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
@@ -138,16 +138,19 @@ class ShadowCore:
         self.steered = _config_steered(config)  # clients whose new connections go to twins
         self.failed: frozenset[Link] = frozenset()
         self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
+        self.swapped: frozenset[tuple[str, str]] = frozenset()  # hosts whose twin is primary
+        self.activated: frozenset[str] = frozenset()  # networks whose shadow serves, by code
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
+        layout, paths, self.served = self._layout(self.swapped, self.taken_over, self.activated)
         self.plans: dict[int, SwitchPlan] = compile_config(
-            config, moved=self.moved, fabric=self.fabric, paths=self.shadow_paths,
-            steered=self.steered)
+            layout, moved=self.moved, fabric=self.fabric, paths=paths, steered=self.steered)
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         self.probes = ProbeCounter(fo.probe_misses)
         self.probed_at: float | None = None
         self._index_probes()
+        self._all_served: frozenset[str] = self._networks_served()
         self.fabric_ports, self.link_ends = _fabric_index(config)
         self.port_live: dict[tuple[int, int], bool] = {}
         self.bfd_enabled: set[tuple[int, int]] = set()
@@ -462,11 +465,12 @@ class ShadowCore:
 
     def _index_probes(self) -> None:
         """Which hosts a twin can stand for, and where each one's probes go (per config)."""
-        self.standable = standable(self.config)
+        roles = swapped(self.config, self.swapped)
+        self.standable = standable(roles)
         self.probe_targets: dict[tuple[int, int, str, str], tuple[str, str, str]] = {}
         for net, name in sorted(self.standable):
-            host = self.config.network(net).host(name)
-            where = (self.config.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+            host = roles.network(net).host(name)
+            where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
             self.probe_targets[where] = ("host", net, name)
 
     def probes_due(self, now: float) -> list[tuple[int, int, bytes]]:
@@ -504,12 +508,23 @@ class ShadowCore:
 
     def _health_decisions(self, now: float, decisions: list[Decision]
                           ) -> dict[int, list[Message]]:
-        failed, taken = set(self.failed), set(self.taken_over)
+        failed, taken, swaps = set(self.failed), set(self.taken_over), set(self.swapped)
         for d in decisions:
             add = d.kind == "failover"
             if isinstance(d.subject, tuple) and d.subject[:1] == ("host",):
                 _, net, name = d.subject
-                (taken.add if add else taken.discard)((net, name))
+                client = (net, name)
+                if not add and client in taken and self.config.failover.role_swap:
+                    taken.discard(client)
+                    swaps ^= {client}
+                    self.events.append({"t": d.at, "kind": "role_swap", "network": net,
+                                        "host": name, "source": d.source, "reason":
+                                        f"{name} healthy again ({d.reason}); its twin "
+                                        f"{self.standable[client]} keeps serving as the "
+                                        "primary and the recovered host stands by as the "
+                                        "twin (failover.role_swap)"})
+                    continue
+                (taken.add if add else taken.discard)(client)
                 self.events.append({"t": d.at, "kind": "takeover" if add else "restore",
                                     "network": net, "host": name, "reason": d.reason,
                                     "source": d.source})
@@ -517,9 +532,11 @@ class ShadowCore:
             (failed.add if add else failed.discard)(d.subject)
             self.events.append({"t": d.at, "kind": d.kind, "link": link_name(d.subject),
                                 "reason": d.reason, "source": d.source})
-        if frozenset(failed) == self.failed and frozenset(taken) == self.taken_over:
+        if (frozenset(failed) == self.failed and frozenset(taken) == self.taken_over
+                and frozenset(swaps) == self.swapped):
             return {}
-        return self._replan(self.moved, frozenset(failed), frozenset(taken))
+        return self._replan(self.moved, frozenset(failed), frozenset(taken),
+                            swaps=frozenset(swaps), now=now)
 
     def set_host_served(self, now: float, network: str, host: str, by: str,
                         reason: str) -> dict[int, list[Message]]:
@@ -536,24 +553,102 @@ class ShadowCore:
         taken = self.taken_over | {key} if by == "twin" else self.taken_over - {key}
         if taken == self.taken_over:
             return {}
-        out = self._replan(self.moved, self.failed, frozenset(taken))
         self.events.append({"t": now, "kind": "takeover" if by == "twin" else "restore",
                             "network": network, "host": host, "reason": reason})
-        return out
+        return self._replan(self.moved, self.failed, frozenset(taken), now=now)
+
+    def set_shadow_active(self, now: float, network: str, active: bool,
+                          reason: str) -> dict[int, list[Message]]:
+        """Activate a network's shadow (every host with a twin served by it) or deactivate it.
+
+        "Activate shadow, redirect, primary becomes standby": the primary hosts
+        keep their ports but carry nothing; each twin serves at its own port
+        with its host's addresses. Deactivating moves traffic back, make-
+        before-break. A network active by configuration (`shadow.active`) is
+        deactivated by changing the configuration (ValueError here).
+        """
+        net = self._shadowed_network(network)
+        if not any(n == network for n, _ in self.standable):
+            raise ValueError(f"{network}: no twin has its primary host's MAC and IP, so none "
+                             "can serve in its place")
+        if not active and net.shadow.active:
+            raise ValueError(f"{network}: its shadow is active by configuration "
+                             "(shadow.active); change the configuration to deactivate it")
+        activated = self.activated | {network} if active else self.activated - {network}
+        if activated == self.activated:
+            return {}
+        self.events.append({"t": now, "kind": "activate" if active else "deactivate",
+                            "network": network, "reason": reason})
+        return self._replan(self.moved, self.failed, activated=frozenset(activated), now=now)
+
+    def swap_roles(self, now: float, network: str, reason: str) -> dict[int, list[Message]]:
+        """Make every twin of `network` (that has its host's MAC and IP) the primary, and back.
+
+        The twin's port becomes its host's attachment for good and the old
+        primary becomes the twin, receiving the mirror copies ("deactivate
+        primary, make it standby"). Hosts its twins serve already (takeover,
+        active shadow) keep their port, so their traffic does not move; an
+        operator's activation of the network ends, its work done.
+        """
+        net = self._shadowed_network(network)
+        mine = frozenset(c for c in self.standable if c[0] == network)
+        if not mine:
+            raise ValueError(f"{network}: no twin has its primary host's MAC and IP, so none "
+                             "can become the primary")
+        if net.shadow.active:
+            raise ValueError(f"{network}: its shadow is active by configuration "
+                             "(shadow.active); swap the ports in the configuration instead")
+        swaps = self.swapped ^ mine
+        self.events.append({"t": now, "kind": "role_swap", "network": network,
+                            "hosts": sorted(h for _, h in mine), "reason": reason})
+        return self._replan(self.moved, self.failed, self.taken_over - mine,
+                            swaps=swaps, activated=self.activated - {network}, now=now)
+
+    def _shadowed_network(self, network: str) -> Network:
+        """Network `network`, which must have a shadow (ValueError)."""
+        net = next((n for n in self.config.networks if n.name == network), None)
+        if net is None or net.shadow is None:
+            raise ValueError(f"{network}: no such network with a shadow")
+        return net
+
+    def _layout(self, swaps: frozenset[tuple[str, str]], taken_over: frozenset[tuple[str, str]],
+                activated: frozenset[str]
+                ) -> tuple[Config, dict, frozenset[tuple[str, str]]]:
+        """The configuration as served (roles swapped, twins standing in), its shadow paths,
+        and the hosts twins serve."""
+        roles = swapped(self.config, swaps)
+        served = (taken_over | active_hosts(roles)
+                  | {c for c in standable(roles) if c[0] in activated})
+        layout = serving(roles, served)
+        paths = (self.shadow_paths if layout is self.config
+                 else shadow_paths(layout, self.fabric))
+        return layout, paths, served
+
+    def _networks_served(self) -> frozenset[str]:
+        """Networks whose every host with a twin is served by it (the shadow carries it all)."""
+        return frozenset(n for n in {c[0] for c in self.standable}
+                         if all(c in self.served for c in self.standable if c[0] == n))
 
     def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link],
                 taken_over: frozenset[tuple[str, str]] | None = None, *,
                 keep_meters: bool = True,
-                steered: frozenset[tuple[str, str]] | None = None) -> dict[int, list[Message]]:
-        """Recompile for new moves, failed links, takeovers or config; the changes per switch.
+                steered: frozenset[tuple[str, str]] | None = None,
+                swaps: frozenset[tuple[str, str]] | None = None,
+                activated: frozenset[str] | None = None,
+                now: float | None = None) -> dict[int, list[Message]]:
+        """Recompile for new moves, failed links, takeovers, roles or config; changes per switch.
 
         `keep_meters`: meter rates follow `allocation_messages`, not routes, so
         the installed ones stay in the plan (a reload may add or drop meters).
+        `now`: when given, a network whose shadow comes to serve all of it (or
+        stops to) is recorded as an event.
         """
         taken_over = self.taken_over if taken_over is None else taken_over
         steered = self.steered if steered is None else steered
-        config = serving(self.config, taken_over)
-        paths = self.shadow_paths if not taken_over else shadow_paths(config, self.fabric)
+        swaps = self.swapped if swaps is None else swaps
+        activated = self.activated if activated is None else activated
+        roles_changed = swaps != self.swapped
+        config, paths, served = self._layout(swaps, taken_over, activated)
         plans = compile_config(config, self.held(), moved, failed, fabric=self.fabric,
                                paths=paths, steered=steered)
         out: dict[int, list[Message]] = {}
@@ -569,8 +664,22 @@ class ShadowCore:
             state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
                                                        len(plan.meters))
         self.plans, self.moved, self.failed, self.taken_over = plans, moved, failed, taken_over
-        self.steered = steered
+        self.steered, self.swapped, self.activated, self.served = (steered, swaps, activated,
+                                                                   served)
+        if roles_changed:
+            self._index_probes()
         self.demand.track(plans)
+        all_served = self._networks_served()
+        if now is not None:
+            for net in sorted(all_served - self._all_served):
+                self.events.append({"t": now, "kind": "shadow_serving", "network": net,
+                                    "reason": f"every host of {net} with a twin is served by "
+                                              "it: the shadow carries the network, the primary "
+                                              "stands by"})
+            for net in sorted(self._all_served - all_served):
+                self.events.append({"t": now, "kind": "primary_serving", "network": net,
+                                    "reason": f"{net}'s primary hosts serve again"})
+        self._all_served = all_served
         return out
 
     def reload(self, now: float, config: Config) -> dict[int, list[Message]]:
@@ -619,13 +728,15 @@ class ShadowCore:
         # A client the new config places itself is no longer preemptive routing's to move.
         self.preempter.forget(lambda client: client not in clients or client in config_moved
                               or client in config_steered)
+        self.swapped &= standable(config).keys()
+        self.activated &= {n.name for n in config.networks if n.shadow is not None}
         self._index_probes()
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
                                                      self.demand.latest)
         self.demand = demand
         out = self._replan(moved, failed, self.taken_over & self.standable.keys(),
-                           keep_meters=False, steered=steered)
+                           keep_meters=False, steered=steered, now=now)
         for dpid, plan in self.plans.items():
             self.switches[dpid].name = plan.name
         changed = sum(len(msgs) - 1 for msgs in out.values())
@@ -798,6 +909,10 @@ class ShadowCore:
                 "failed_links": sorted(link_name(link) for link in self.failed),
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
                 "taken_over": sorted(f"{n}/{h}" for n, h in self.taken_over),
+                "served_by_twins": sorted(f"{n}/{h}" for n, h in self.served),
+                "shadow_active": sorted(self.activated | {n.name for n in self.config.networks
+                                                          if n.shadow and n.shadow.active}),
+                "roles_swapped": sorted(f"{n}/{h}" for n, h in self.swapped),
                 "steered_clients": sorted(f"{n}/{h}" for n, h in self.steered),
                 "scaling": dict(sorted(self.scaling.items())),
                 "health": self.health.snapshot(),

@@ -147,6 +147,9 @@ class Shadow:
     client_services: tuple[tuple[str, str], ...] = ()
     """(primary host, "primary"|"twin"): where each client's *new* connections to the
     service hosts go; established ones stay where they started."""
+    active: bool = False
+    """The shadow serves the network: every primary host with a twin of its MAC and IP
+    is served from the twin's port, and the primary hosts stand by."""
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""
@@ -240,6 +243,9 @@ class FailoverSettings:
     """Seconds between health probes (ARP) of every primary host; None: no probes."""
     probe_misses: int = 3
     """Unanswered probes in a row that make a host down."""
+    role_swap: bool = False
+    """When a taken-over host is healthy again, its twin keeps serving and the recovered
+    host becomes the twin (it receives the mirror copies) instead of traffic moving back."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("allocation", "clients", "hosts", "mirror", "services", "vlan")
+_SHADOW_KEYS = ("active", "allocation", "clients", "hosts", "mirror", "services", "vlan")
 _SHADOW_HOST_KEYS = ("mac", "mirror_vlan", "port", "switch", "twin")
 _SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
@@ -205,6 +205,7 @@ class _ShadowDraft:
     clients: list[tuple[str, str]] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
     client_services: list[tuple[str, str]] = field(default_factory=list)
+    active: bool = False
 
 
 @dataclass
@@ -436,6 +437,7 @@ class _Parser:
             "bfd": self.boolean, "bfd_interval_ms": lambda v, p: self.int_in(v, p, 1, 10_000),
             "bfd_grace": self.non_negative, "probe_interval": self.positive,
             "probe_misses": lambda v, p: self.int_in(v, p, 1, 100),
+            "role_swap": self.boolean,
         })
         routing = self.routing(top.get("routing"))
         if "fabric" in top:
@@ -693,6 +695,13 @@ class _Parser:
         })
         if f.get("services") is not None:
             self.services(net, shadow, f["services"], f"{path}.services")
+        if "active" in f:
+            shadow.active = bool(self.boolean(f["active"], f"{path}.active"))
+            standing = [t for t in shadow.hosts.values() if t["twin"] in net.hosts
+                        and t["mac"] == net.hosts[t["twin"]]["mac"]]
+            if shadow.active and shadow.hosts_known and net.hosts_known and not standing:
+                self.err(f"{path}.active", "no twin has its primary host's MAC and IP, so "
+                                           "none can serve in its place")
         if f.get("clients") is not None:
             for name, client_path, item in self.named(f["clients"], f"{path}.clients"):
                 if net.hosts_known and name not in net.hosts:
@@ -1043,7 +1052,8 @@ class _Parser:
                 shadow = Shadow(net.shadow.vlan, twins, tuple(net.shadow.sessions),
                                 net.shadow.allocation, tuple(sorted(net.shadow.clients)),
                                 tuple(net.shadow.services),
-                                tuple(sorted(net.shadow.client_services)))
+                                tuple(sorted(net.shadow.client_services)),
+                                net.shadow.active)
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

@@ -9,6 +9,12 @@ transformation of the configuration, the compiler needs no second code path:
 usual make-before-break diff moves the traffic. A twin with its own MAC
 cannot stand in (senders would address the dead host's MAC): `standable`
 says which hosts can be taken over.
+
+A role swap (`swapped`) makes a takeover permanent the other way round: the
+host keeps the twin's port for good and the twin moves to the host's old
+port, where it receives the mirror copies as any twin does. Names follow the
+roles, not the machines, so the rest of the configuration (sessions,
+services, clients) needs no change.
 """
 
 from __future__ import annotations
@@ -31,6 +37,39 @@ def standable(config: Config) -> dict[Client, str]:
             if twin.mac == host.mac and twin.ip == host.ip:
                 out.setdefault((network.name, host.name), twin.name)
     return out
+
+
+def active_hosts(config: Config) -> frozenset[Client]:
+    """The hosts served by twins because their network's shadow is active (`shadow.active`)."""
+    twins = standable(config)
+    return frozenset(client for client in twins
+                     if (shadow := config.network(client[0]).shadow) and shadow.active)
+
+
+def swapped(config: Config, swaps: frozenset[Client]) -> Config:
+    """`config` with each host in `swaps` and its twin exchanging their ports."""
+    if not swaps:
+        return config
+    twins = standable(config)
+    networks = []
+    for network in config.networks:
+        mine = {host: twins[(network.name, host)] for net, host in swaps
+                if net == network.name and (net, host) in twins}
+        networks.append(_swap(network, mine) if mine else network)
+    return replace(config, networks=tuple(networks))
+
+
+def _swap(network: Network, twin_of: dict[str, str]) -> Network:
+    assert network.shadow is not None
+    at = {t.name: t for t in network.shadow.hosts}
+    host_of = {twin: host for host, twin in twin_of.items()}
+    where = {h.name: h for h in network.hosts}
+    hosts = tuple(replace(h, switch=at[twin_of[h.name]].switch, port=at[twin_of[h.name]].port)
+                  if h.name in twin_of else h for h in network.hosts)
+    twins = tuple(replace(t, switch=where[host_of[t.name]].switch,
+                          port=where[host_of[t.name]].port)
+                  if t.name in host_of else t for t in network.shadow.hosts)
+    return replace(network, hosts=hosts, shadow=replace(network.shadow, hosts=twins))
 
 
 def serving(config: Config, taken_over: frozenset[Client]) -> Config:

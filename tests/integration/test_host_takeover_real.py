@@ -95,3 +95,42 @@ def test_a_silent_host_is_taken_over_by_its_twin_and_restored(ring) -> None:
     assert restore["t"] - takeover["t"] >= 2.0, "not before the hold"
     assert who_answers(ring) == "h2"
     assert ring.controller.state()["routing"]["taken_over"] == []
+
+
+def test_with_role_swap_the_twin_stays_primary_and_the_recovered_host_stands_by(ring) -> None:
+    data = switchover_config()
+    data["failover"] = {"probe_interval": INTERVAL, "probe_misses": MISSES,
+                        "wait_to_restore": 1.0, "hold": 2.0, "role_swap": True}
+    ring.reload(data)
+    known = len(ring.controller.state()["events"])
+    time.sleep(1.0)
+    assert who_answers(ring) == "h2"
+
+    ring.host("h2").cmd("tc qdisc replace dev h2-eth0 root pfifo limit 0")
+    wait_for(ring, "takeover", timeout=10)
+    assert who_answers(ring) == "h2s"
+    ring.host("h2").cmd("tc qdisc del dev h2-eth0 root")
+    swap = wait_for(ring, "role_swap", timeout=15)
+    print(f"role swap: {swap['reason']}")
+    routing = ring.controller.state()["routing"]
+    assert routing["roles_swapped"] == ["tenant-a/h2"] and routing["taken_over"] == []
+    time.sleep(1.0)  # the recovered machine answers probes: it still serves nothing
+    assert who_answers(ring) == "h2s", "the twin's machine keeps serving after the swap"
+
+    # The machine serving now fails: the recovered one (the twin now) takes over.
+    ring.host("h2s").cmd("tc qdisc replace dev h2s-eth0 root pfifo limit 0")
+    try:
+        deadline = time.time() + 10
+        while ring.controller.state()["routing"]["taken_over"] != ["tenant-a/h2"]:
+            assert time.time() < deadline, ring.controller.state()["routing"]
+            time.sleep(0.05)
+        assert who_answers(ring) == "h2"
+    finally:
+        ring.host("h2s").cmd("tc qdisc del dev h2s-eth0 root")
+    deadline = time.time() + 15
+    while ring.controller.state()["routing"]["roles_swapped"]:
+        assert time.time() < deadline, ring.controller.state()["routing"]
+        time.sleep(0.05)
+    kinds = [e["kind"] for e in ring.controller.state()["events"][known:]]
+    assert kinds == ["takeover", "role_swap", "takeover", "role_swap"], kinds
+    assert who_answers(ring) == "h2", "roles are back where they started"

@@ -420,8 +420,8 @@ BAD = [
     ({f"{A}.shadow.hosts": DELETE}, f"{A}.shadow.hosts: required"),
     (
         {f"{A}.shadow.cidr": "10.9.0.0/24"},
-        f"{A}.shadow.cidr: unknown key (expected one of: allocation, clients, hosts, mirror, "
-        "services, vlan)",
+        f"{A}.shadow.cidr: unknown key (expected one of: active, allocation, clients, hosts, "
+        "mirror, services, vlan)",
     ),
     ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
     (
