@@ -59,9 +59,9 @@ def ring(tmp_path_factory) -> Iterator[Lab]:
             lab.host("h2").cmd("tc qdisc del dev h2-eth0 root 2>/dev/null")
 
 
-def who_answers(lab: Lab) -> str:
-    """A new TCP connection from h1 to 10.0.0.2: the name of the host that accepted it."""
-    rc, out, err = run_in(lab.host("h1"), [sys.executable, "-c", CLIENT], timeout=10)
+def who_answers(lab: Lab, client: str = "h1") -> str:
+    """A new TCP connection from `client` to 10.0.0.2: the name of the host that accepted it."""
+    rc, out, err = run_in(lab.host(client), [sys.executable, "-c", CLIENT], timeout=10)
     assert rc == 0, err
     return out.strip()
 
@@ -134,3 +134,20 @@ def test_with_role_swap_the_twin_stays_primary_and_the_recovered_host_stands_by(
     kinds = [e["kind"] for e in ring.controller.state()["events"][known:]]
     assert kinds == ["takeover", "role_swap", "takeover", "role_swap"], kinds
     assert who_answers(ring) == "h2", "roles are back where they started"
+
+
+def test_activating_the_shadow_by_config_redirects_new_connections_and_back(ring) -> None:
+    data = switchover_config()
+    data["networks"]["tenant-a"]["shadow"]["active"] = True
+    state = ring.reload(data)
+    assert state["routing"]["shadow_active"] == ["tenant-a"]
+    # h1 is served by h1s too: the client runs on h1s's machine; h1's stands by.
+    assert who_answers(ring, "h1s") == "h2s", "the shadow serves"
+    rc, _, _ = run_in(ring.host("h1"), [sys.executable, "-c", CLIENT], timeout=10)
+    assert rc != 0, "the primary stands by: its hosts reach nothing"
+    data["networks"]["tenant-a"]["shadow"]["active"] = False
+    ring.reload(data)
+    ring.host("h1").cmd("ip neigh flush dev h1-eth0")  # its failed ARP would hold for a while
+    assert who_answers(ring) == "h2"
+    kinds = [e["kind"] for e in ring.controller.state()["events"]]
+    assert kinds[-4:] == ["shadow_serving", "config", "primary_serving", "config"], kinds
