@@ -13,9 +13,11 @@ from sdn_shadow.config import Config, load_config
 from sdn_shadow.lab.net import require_lab_tools
 from sdn_shadow.lab.session import running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp, send_frames, start_ping
+from sdn_shadow.lab.trouble import run_trouble
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "examples" / "lab.yaml"
+ACTS = ("lab", "ring")
 
 
 def _step(text: str) -> None:
@@ -39,15 +41,49 @@ def _reachability(net, config: Config) -> tuple[dict[str, tuple[int, int]], tupl
     return {k: (v[0], v[1]) for k, v in within.items()}, (across[0], across[1])
 
 
-def run_demo(config_path: Path, seconds: float, workdir: Path) -> int:
-    """Run the lab; print the summary; 0 when every check held."""
+def run_demo(config_path: Path, seconds: float, workdir: Path,
+             acts: tuple[str, ...] = ACTS) -> int:
+    """Run the acts; print each summary (and the ring's timeline); 0 when every check held."""
+    problems: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    log_tail = ""
+    if "lab" in acts:
+        summary, lab_problems, log_tail = _lab_act(config_path, seconds, workdir / "lab")
+        sections.append(("the lab: isolation, mirroring, forecast, held capacity", summary))
+        problems += lab_problems
+    if "ring" in acts:
+        _step("act 2: trouble on the ring")
+        report = run_trouble(workdir / "ring", _step)
+        sections.append(("trouble on the ring: preemptive move, link failure, host failure",
+                         report.summary))
+        sections.append(("timeline (controller events, seconds since the ring came up)",
+                         report.timeline))
+        problems += report.problems
+    print("\n=== sdn-shadow demo: summary ===")
+    for title, lines in sections:
+        print(f"\n--- {title} ---")
+        for line in lines:
+            print(f"  {line}")
+    if problems:
+        print("\nFAILED: " + "; ".join(problems))
+        if log_tail:
+            print("controller log (last lines):\n" + log_tail)
+        return 1
+    print("\nall checks passed; labs torn down")
+    return 0
+
+
+def _lab_act(config_path: Path, seconds: float, workdir: Path
+             ) -> tuple[list[str], list[str], str]:
+    """The two-switch lab: summary lines, failed checks, the controller's log tail if any."""
     from topologies.lab import LabTopo
 
+    workdir.mkdir(parents=True, exist_ok=True)
     config = load_config(config_path)
     problems: list[str] = []
     summary: list[str] = []
-    _step(f"starting the controller ({config_path.name}) and a Mininet lab of 2 OVS switches "
-          "(userspace datapath, fail_mode secure)")
+    _step(f"act 1: starting the controller ({config_path.name}) and a Mininet lab of 2 OVS "
+          "switches (userspace datapath, fail_mode secure)")
     with running_lab(LabTopo(), config_path, workdir) as lab:
         net = lab.net
         state = lab.controller.state()
@@ -121,15 +157,7 @@ def run_demo(config_path: Path, seconds: float, workdir: Path) -> int:
             summary.append(f"mirror session {name}: {c['packets']} packets "
                            f"({c['bytes'] / 1e6:.1f} MB) copied (read from the switches)")
         log_tail = lab.controller.log_tail(20) if problems else ""
-    print("\n=== sdn-shadow demo: summary ===")
-    for line in summary:
-        print(f"  {line}")
-    if problems:
-        print("\nFAILED: " + "; ".join(problems))
-        print("controller log (last lines):\n" + log_tail)
-        return 1
-    print("\nall checks passed; lab torn down")
-    return 0
+    return summary, problems, log_tail
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--seconds", type=float, default=5.0, help="iperf3 TCP duration")
+    parser.add_argument("--act", choices=(*ACTS, "all"), default="all",
+                        help="lab: isolation, mirroring, forecast (about 1 min); ring: "
+                             "preemptive move, link and host failure (about 2.5 min)")
     args = parser.parse_args(argv)
     missing = require_lab_tools()
     if missing:
@@ -145,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     with tempfile.TemporaryDirectory(prefix="sdn-shadow-demo-") as tmp:
-        return run_demo(args.config, args.seconds, Path(tmp))
+        return run_demo(args.config, args.seconds, Path(tmp),
+                        ACTS if args.act == "all" else (args.act,))
 
 
 if __name__ == "__main__":

@@ -79,6 +79,23 @@ def client(dst: str, port: int, commands: TextIO, out: TextIO, timeout: float = 
         sock.close()
 
 
+def who_answers(host, dst: str, port: int = 8080, timeout: float = 5.0) -> str:
+    """One new connection from a Mininet host: the name that greeted it (or the error)."""
+    import subprocess
+
+    from sdn_shadow.lab.traffic import child_env
+
+    proc = host.popen([sys.executable, "-m", "sdn_shadow.lab.whoami", "client", "--dst", dst,
+                       "--port", str(port), "--timeout", f"{timeout:g}"], env=child_env(),
+                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(b"open 1\nquit\n", timeout=timeout + 10)
+    lines = out.decode().splitlines()
+    if not lines:
+        return f"error: {err.decode()[-300:]}"
+    result = json.loads(lines[0])
+    return result.get("by") or f"error: {result.get('error')}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """`serve` or `client`."""
     parser = argparse.ArgumentParser(prog="python -m sdn_shadow.lab.whoami")

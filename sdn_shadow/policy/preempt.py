@@ -208,7 +208,7 @@ class Preempter:
             below = r.now if entry.below_since is None else entry.below_since  # never None here
             decisions.append(Decision(
                 "return", entry.client, entry.resource, entry.relief, r.now,
-                f"{numbers} for {r.now - below:g} s >= hold "
+                f"{numbers} for {r.now - below:.1f} s >= hold "
                 f"{self.policy.hold:g} s"))
         return decisions
 

@@ -24,7 +24,7 @@ def test_readme_shows_the_two_commands_first() -> None:
 
 def test_demo_runs_and_prints_its_summary() -> None:
     proc = subprocess.run([str(ROOT / "scripts" / "demo")], capture_output=True, text=True,
-                          timeout=600, cwd=ROOT)
+                          timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     for expected in ("switch s1 (dpid 0x1): connected", "tenant-a: 6/6 host pairs reachable",
@@ -34,6 +34,12 @@ def test_demo_runs_and_prints_its_summary() -> None:
                      "90% interval", "capacity held for tenant-a's shadow (conservative)",
                      "tenant-b policed to",
                      "shadow compute for tenant-a: scale up by",
+                     "demand: h1 moved onto its shadow path",
+                     "demand: h1 back on its primary path",
+                     "link: s1 -> s2 down: longest gap between 1 ms pings",
+                     "new connections answered by h2 before, h2s during, h2 after",
+                     "timeline (controller events", "move           tenant-a/h1 -> shadow path",
+                     "failover       link s1-s2", "takeover       tenant-a/h2 served by twin",
                      "all checks passed"):
         assert expected in out, out
 

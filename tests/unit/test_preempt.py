@@ -127,7 +127,7 @@ def test_return_reason_and_relieved_snapshot() -> None:
     assert preempter.relieved() == [Relieved(A, "path", "L", 0.0, 5.0)]
     assert preempter.decide(15.0, [_link("L", 50.0)], _shares("L", a=40.0)) == [Decision(
         "return", A, "L", "path", 15.0,
-        "link L planned 400.0 Mbit/s of 800.0 Mbit/s (50%) with it back < 60% for 10 s >= hold "
+        "link L planned 400.0 Mbit/s of 800.0 Mbit/s (50%) with it back < 60% for 10.0 s >= hold "
         "10 s")]
 
 
