@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sdn_shadow.config.model import Config, MatchFilter, MirrorSession, Network
+from sdn_shadow.config.model import Config, MatchFilter, MirrorSession, Network, ShadowHost
 from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
     CT_EST,
@@ -256,8 +256,7 @@ def _service_steering(plans: dict[str, SwitchPlan], network: Network, steered: s
     new, est = (trk | CT_NEW, trk | CT_NEW), (trk | CT_EST, trk | CT_EST)
     for name in (service.host for service in network.shadow.services):
         host = network.host(name)
-        twin = next((t for t in network.shadow.hosts if t.twin == name and t.mac == host.mac
-                     and t.ip == host.ip and t.switch == host.switch), None)
+        twin = _service_twin(network, name)
         if twin is None:
             continue
         add = plans[host.switch].add
@@ -291,6 +290,14 @@ def _service_steering(plans: dict[str, SwitchPlan], network: Network, steered: s
                               (ApplyActions((_commit(zone, TWIN_MARK), Output(twin.port))),),
                               ct_state=new, ct_mark=0, ipv4_src=str(network.host(client).ip),
                               **to_host))
+
+
+def _service_twin(network: Network, name: str) -> ShadowHost | None:
+    """The twin that serves steered connections of service host `name`: same MAC, IP, switch."""
+    assert network.shadow is not None
+    host = network.host(name)
+    return next((t for t in network.shadow.hosts if t.twin == name and t.mac == host.mac
+                 and t.ip == host.ip and t.switch == host.switch), None)
 
 
 def _commit(zone: int, mark: int) -> Ct:
@@ -334,12 +341,18 @@ def _moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Networ
                                    paths[(client.switch, other.switch)], failed, True)))
         # Only traffic entering at the sender's own port: a switch that is merely a
         # transit hop of someone's primary path must not turn that traffic around.
-        for sender in (h for h in network.hosts if h.switch != client.switch):
-            plans[sender.switch].add(Flow(
+        # Service twins send too (answers on connections steered to them).
+        twins = [_service_twin(network, s.host) for s in network.shadow.services]
+        senders = [(h.switch, h.port) for h in network.hosts]
+        senders += [(t.switch, t.port) for t in twins if t is not None]
+        for switch, port in senders:
+            if switch == client.switch:
+                continue
+            plans[switch].add(Flow(
                 Table.FORWARD, pl.FORWARD_MOVED.priority(0), Subsystem.ROUTING,
-                match(metadata=network.vlan, in_port=sender.port, eth_dst=client.mac),
-                _path_instructions(plans[sender.switch], fabric, network,
-                                   paths[(sender.switch, client.switch)], failed, True)))
+                match(metadata=network.vlan, in_port=port, eth_dst=client.mac),
+                _path_instructions(plans[switch], fabric, network,
+                                   paths[(switch, client.switch)], failed, True)))
 
 
 def _path_instructions(plan: SwitchPlan, fabric: Fabric, network: Network, pair: PathPair,

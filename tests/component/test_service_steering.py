@@ -216,3 +216,17 @@ def test_forecasts_from_a_profile_alone_move_nobody() -> None:
     core.profile_only = frozenset()
     core.preempt(1.0)
     assert core.steered == {("tenant-a", "h1")}
+
+
+def test_a_moved_and_steered_client_talks_with_the_twin_over_the_shadow_path_both_ways(
+        ring) -> None:
+    core, fabric = ring
+    apply(fabric, core.set_client_service(1.0, "tenant-a", "h1", "twin", "operator"))
+    apply(fabric, core.set_client_path(2.0, "tenant-a", "h1", "shadow", "operator"))
+    new = udp(1, 2, sport=1010)
+    [there] = [d for d in fabric.send("s1", 1, new) if d.packet["vlan_vid"] == 0]
+    assert (there.switch, there.port) == ("s2", 2)
+    assert there.packet["trail"] == ("s1", "s4", "s3", "s2"), "round the ring"
+    [back] = [d for d in fabric.send("s2", 2, reply(new)) if d.packet["vlan_vid"] == 0]
+    assert (back.switch, back.port) == ("s1", 1)
+    assert back.packet["trail"] == ("s2", "s3", "s4", "s1"), "the twin answers on it too"
