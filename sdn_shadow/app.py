@@ -59,6 +59,8 @@ class Settings:
     config_path: str = ""
     state_file: str | None = None
     metrics: str | None = None  # overrides config.telemetry.metrics when set
+    api: str | None = None  # overrides config.api.listen when set
+    tokens: str | None = None  # overrides config.api.tokens when set
 
 
 class _Pending:
@@ -132,12 +134,34 @@ class ShadowApp(app_manager.OSKenApp):
 
             self.metrics_server = serve(listen, self._metrics_snapshot)
             LOG.info("Prometheus metrics on http://%s/metrics", listen)
+        self.api_server = self._start_api(config)
         self.reload_requested = False
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._on_sighup)
         self.threads.append(hub.spawn(self._poll_loop))
         self.threads.append(hub.spawn(self._forecast_loop))
         self._write_state()
+
+    def _start_api(self, config):
+        """The REST API server when configured (or asked for on the command line), else None."""
+        listen = Settings.api or config.api.listen
+        if not listen:
+            return None
+        from sdn_shadow.api.auth import TokenBook
+        from sdn_shadow.api.rest import create_app
+        from sdn_shadow.api.server import ApiServer
+        from sdn_shadow.api.service import ControllerService
+
+        tokens_file = Settings.tokens or config.api.tokens
+        if not tokens_file:
+            raise RuntimeError("the REST API needs a token file (api.tokens or --tokens)")
+        tokens = TokenBook.load(tokens_file)
+        service = ControllerService(self.core, self._send_updates, self.lock)
+        host, _, port = listen.rpartition(":")
+        server = ApiServer(create_app(service, tokens), host, int(port)).start()
+        LOG.info("REST API on http://%s/api/v1 (%d tokens from %s; OpenAPI at /openapi.json)",
+                 listen, len(tokens.holders), tokens_file)
+        return server
 
     # --- configuration reload -----------------------------------------------------
 

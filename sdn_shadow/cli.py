@@ -82,6 +82,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     app.Settings.config_path = args.config
     app.Settings.state_file = args.state_file
     app.Settings.metrics = args.metrics
+    app.Settings.api, app.Settings.tokens = args.api, args.tokens
+    if (args.api or config.api.listen) and not (args.tokens or config.api.tokens):
+        print("the REST API needs a token file: --tokens FILE or api.tokens (make one with "
+              "`sdn-shadow token add --file FILE --name NAME --role operator`)", file=sys.stderr)
+        return EXIT_INVALID
     cfg.CONF(
         args=["--ofp-tcp-listen-port", str(args.of_port), "--ofp-listen-host", args.of_host],
         project="os_ken",
@@ -90,6 +95,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         "sdn-shadow serving OpenFlow 1.3 on %s:%d with %s", args.of_host, args.of_port,
         args.config)
     AppManager.run_apps(["sdn_shadow.app"])
+    return 0
+
+
+def cmd_token_add(args: argparse.Namespace) -> int:
+    """Add a token to a token file; print it (the file keeps only its hash)."""
+    from sdn_shadow.api.auth import TokenBook, TokenFileError
+
+    try:
+        book = TokenBook.load(args.file)
+        token = book.add(args.name, args.role)
+        book.save(args.file)
+    except (TokenFileError, ValueError, OSError) as err:
+        print(f"sdn-shadow token add: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    print(token)
     return 0
 
 
@@ -115,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics", metavar="HOST:PORT",
                      help="serve Prometheus metrics here (overrides telemetry.metrics)")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    run.add_argument("--api", metavar="HOST:PORT",
+                     help="serve the REST API here (overrides api.listen)")
+    run.add_argument("--tokens", metavar="FILE",
+                     help="the API's token file (overrides api.tokens)")
+
+    token = sub.add_parser("token", help="manage REST API tokens").add_subparsers(
+        dest="token_command", required=True)
+    add = token.add_parser("add", help="make a token; prints it once, stores only its hash")
+    add.add_argument("--file", required=True, help="token file (created if missing)")
+    add.add_argument("--name", required=True, help="who or what holds the token")
+    add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    add.set_defaults(func=cmd_token_add)
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check config files; exit 2 on problems")

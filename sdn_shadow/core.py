@@ -696,9 +696,9 @@ class ShadowCore:
             raise ReloadRefused("fabric.switches: adding or removing switches needs a "
                                 "controller restart")
         started_with = replace(config, controller=self.config.controller,
-                               telemetry=self.config.telemetry)
+                               telemetry=self.config.telemetry, api=self.config.api)
         waiting = "" if started_with == config else (
-            "; controller and telemetry changes take effect at the next restart")
+            "; controller, telemetry and api changes take effect at the next restart")
         config = started_with
         fabric = Fabric(config)
         paths = shadow_paths(config, fabric)

@@ -180,6 +180,16 @@ class ControllerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """The REST API (off unless `listen` is set)."""
+
+    listen: str | None = None
+    """address:port to serve on, e.g. 127.0.0.1:8181."""
+    tokens: str | None = None
+    """The token file (names, roles, SHA-256 of tokens): `sdn-shadow token add` makes it."""
+
+
+@dataclass(frozen=True, slots=True)
 class TelemetrySettings:
     """Statistics polling, the series store and the Prometheus endpoint."""
 
@@ -272,6 +282,7 @@ class Config:
     forecast: ForecastSettings = ForecastSettings()
     failover: FailoverSettings = FailoverSettings()
     routing: RoutingSettings = RoutingSettings()
+    api: ApiSettings = ApiSettings()
 
     def switch(self, name: str) -> Switch:
         """The switch called `name`."""

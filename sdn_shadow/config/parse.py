@@ -53,6 +53,7 @@ from .model import (
     DIRECTIONS,
     STRATEGIES,
     AllocationSettings,
+    ApiSettings,
     Config,
     ConfigError,
     ControllerSettings,
@@ -416,8 +417,8 @@ class _Parser:
     # sections
 
     def config(self, data: Any) -> Config | None:
-        top = self.fields(data, "", ("controller", "fabric", "failover", "forecast", "networks",
-                                     "routing", "telemetry"), ("fabric", "networks"))
+        top = self.fields(data, "", ("api", "controller", "fabric", "failover", "forecast",
+                                     "networks", "routing", "telemetry"), ("fabric", "networks"))
         if top is None:
             return None
         controller = self.controller(top.get("controller"))
@@ -440,6 +441,11 @@ class _Parser:
             "role_swap": self.boolean,
         })
         routing = self.routing(top.get("routing"))
+        api = self.settings(top.get("api"), "api", ApiSettings, {
+            "listen": self.listen_address, "tokens": self.optional_string})
+        if api.listen and not api.tokens:
+            self.err("api.tokens", "required when api.listen is set: a token file (make one "
+                                   "with `sdn-shadow token add`)")
         if "fabric" in top:
             self.fabric(top["fabric"])
         nets = []
@@ -460,7 +466,7 @@ class _Parser:
         config = self.build(nets, controller, telemetry, forecast)
         if config is None:
             return None
-        return dataclasses.replace(config, failover=failover, routing=routing)
+        return dataclasses.replace(config, failover=failover, routing=routing, api=api)
 
     def routing(self, value: Any) -> RoutingSettings:
         """The routing section; `lower` must stay below `upper`."""

@@ -67,8 +67,10 @@ class Lab:
 
 
 @contextmanager
-def running_lab(topo: Topo, config: Path | dict, workdir: Path) -> Iterator[Lab]:
-    """Controller (config copied into `workdir`) and net for `topo`; always torn down."""
+def running_lab(topo: Topo, config: Path | dict, workdir: Path,
+                extra_args: tuple[str, ...] = ()) -> Iterator[Lab]:
+    """Controller (config copied into `workdir`, `extra_args` added to `sdn-shadow run`) and
+    net for `topo`; always torn down."""
     config_file = workdir / "config.yaml"
     if isinstance(config, dict):
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -76,7 +78,7 @@ def running_lab(topo: Topo, config: Path | dict, workdir: Path) -> Iterator[Lab]
         shutil.copy(config, config_file)
     port = free_tcp_port()
     controller = ControllerProcess(config_file, port, workdir / "state.json",
-                                   workdir / "controller.log")
+                                   workdir / "controller.log", extra_args=extra_args)
     controller.start()
     try:
         controller.wait_listening()

@@ -85,3 +85,21 @@ def test_console_script_is_installed() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "lab.yaml: ok" in proc.stdout
+
+
+def test_token_add_prints_the_token_once_and_stores_its_hash(tmp_path, capsys) -> None:
+    from sdn_shadow.api.auth import TokenBook
+
+    path = tmp_path / "tokens.yaml"
+    assert main(["token", "add", "--file", str(path), "--name", "ci", "--role", "operator"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert len(token) >= 40 and token not in path.read_text()
+    assert TokenBook.load(path).holder(token).role == "operator"
+    assert main(["token", "add", "--file", str(path), "--name", "ci", "--role", "viewer"]) == 2
+    assert "a token named 'ci' exists already" in capsys.readouterr().err
+
+
+def test_run_with_an_api_but_no_token_file_is_refused(tmp_path, capsys) -> None:
+    config = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
+    assert main(["run", "--config", str(config), "--api", "127.0.0.1:8181"]) == 2
+    assert "the REST API needs a token file" in capsys.readouterr().err

@@ -256,9 +256,14 @@ MAC = 'must be a MAC address like "00:00:00:00:00:01"'
 BAD = [
     # top level
     ({"colour": "red"},
-     "colour: unknown key (expected one of: controller, fabric, failover, forecast, networks, "
+     "colour: unknown key (expected one of: api, controller, fabric, failover, forecast, networks, "
      "routing, telemetry)"),
     ({"fabric": DELETE}, "fabric: required"),
+    ({"api": {"listen": "127.0.0.1:8181"}},
+     "api.tokens: required when api.listen is set: a token file (make one with "
+     "`sdn-shadow token add`)"),
+    ({"api": {"listen": "localhost"}},
+     "api.listen: must be address:port, like 127.0.0.1:9108 (got 'localhost')"),
     ({"networks": DELETE}, "networks: required"),
     ({"fabric": None}, "fabric: must be a mapping"),
     ({"networks": ["tenant-a"]}, "networks: must be a mapping"),
@@ -644,8 +649,8 @@ def test_every_problem_is_reported() -> None:
         parse_config(data, source="bad.yaml")
     assert info.value.source == "bad.yaml"
     assert info.value.lines() == [
-        "bad.yaml: colour: unknown key (expected one of: controller, fabric, failover, forecast, "
-        "networks, routing, telemetry)",
+        "bad.yaml: colour: unknown key (expected one of: api, controller, fabric, failover, "
+        "forecast, networks, routing, telemetry)",
         "bad.yaml: fabric.switches.s2.dpid: dpid 1 already used by fabric.switches.s1",
         "bad.yaml: fabric.links[0].capacity: must be > 0",
         f"bad.yaml: {A}.hosts.h1.ip: 10.0.1.5 is not in 10.0.0.0/24",

@@ -1,0 +1,115 @@
+"""The REST API of the real controller process on the Mininet ring: tokens, a client move.
+
+The controller serves the API on 127.0.0.1 (`run --api --tokens`, with a
+token file made by `sdn-shadow token add`, as README shows). An operator's
+PUT moves h1 onto its shadow path: the switches get the edge entries, and
+h1's pings to h2 leave s1 towards s4 (round the ring) instead of straight to
+s2. README's curl lines are run as written, against this controller.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sdn_shadow.lab.net import free_tcp_port
+from sdn_shadow.lab.preemption import port_bytes
+from sdn_shadow.lab.session import Lab, running_lab
+from sdn_shadow.lab.switchover import switchover_config
+from sdn_shadow.lab.traffic import ping
+
+pytestmark = pytest.mark.integration
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def make_token(path, name: str, role: str) -> str:
+    """`sdn-shadow token add`, as README shows it; the token it prints."""
+    sdn_shadow = Path(sys.executable).parent / "sdn-shadow"
+    proc = subprocess.run([str(sdn_shadow), "token", "add", "--file", str(path), "--name",
+                           name, "--role", role], capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory) -> Iterator[tuple[Lab, httpx.Client, dict[str, str]]]:
+    from topologies.ring import RingTopo
+
+    tmp = tmp_path_factory.mktemp("api")
+    tokens = tmp / "tokens.yaml"
+    token = {role: make_token(tokens, f"{role}-user", role) for role in ("viewer", "operator")}
+    port = free_tcp_port()
+    with running_lab(RingTopo(), switchover_config(), tmp,
+                     ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))) as lab, \
+            httpx.Client(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=10) as http:
+        yield lab, http, token
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_health_needs_no_token_and_reports_the_switches(api) -> None:
+    _, http, _ = api
+    r = http.get("/health")
+    assert r.status_code == 200, r.text
+    assert (r.json()["switches"], r.json()["synced"]) == (4, 4)
+    assert http.get("/networks").status_code == 401
+
+
+def test_an_operator_moves_a_client_over_the_api_and_traffic_follows(api) -> None:
+    lab, http, token = api
+    assert ping(lab.host("h1"), "10.0.0.2", count=3).received == 3
+    r = http.put("/networks/tenant-a/clients/h1", json={"path": "shadow"},
+                 headers=auth(token["viewer"]))
+    assert r.status_code == 403
+
+    before = port_bytes("s1", 11, "tx")  # s1 -> s4: h1's shadow path to h2
+    r = http.put("/networks/tenant-a/clients/h1", json={"path": "shadow", "reason": "drill"},
+                 headers=auth(token["operator"]))
+    assert r.status_code == 200, r.text
+    assert r.json()["path"] == "shadow"
+    time.sleep(0.5)
+    result = ping(lab.host("h1"), "10.0.0.2", count=20, interval=0.05)
+    assert result.received == 20
+    assert port_bytes("s1", 11, "tx") - before >= 20 * 98, "h1's pings go round the ring"
+
+    events = http.get("/events", headers=auth(token["viewer"])).json()["events"]
+    assert events[-1]["kind"] == "move" and events[-1]["reason"] == "api (operator-user): drill"
+    r = http.put("/networks/tenant-a/clients/h1", json={"path": "primary"},
+                 headers=auth(token["operator"]))
+    assert r.status_code == 200 and r.json()["path"] == "primary"
+    time.sleep(0.5)
+    before = port_bytes("s1", 11, "tx")
+    assert ping(lab.host("h1"), "10.0.0.2", count=20, interval=0.05).received == 20
+    assert port_bytes("s1", 11, "tx") - before < 20 * 98, "back on the direct link"
+
+
+def test_a_bad_request_names_the_field(api) -> None:
+    _, http, token = api
+    r = http.put("/networks/tenant-a/clients/h1", json={"path": "diagonal"},
+                 headers=auth(token["operator"]))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body.path"
+
+
+def test_readmes_curl_lines_work_as_written(api) -> None:
+    lab, http, token = api
+    section = README.read_text().split("## REST API", 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("curl ")]
+    assert len(lines) >= 4, lines
+    port = str(http.base_url.port)
+    for line in lines:
+        command = line.replace("127.0.0.1:8181", f"127.0.0.1:{port}")
+        proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                              timeout=20, env={**os.environ, "TOKEN": token["operator"]})
+        assert proc.returncode == 0, f"{line}: {proc.stderr}"
+        assert re.match(r"^[\[{]", proc.stdout), proc.stdout
