@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     flows.add_argument("--switch", help="only this switch (by name)")
     flows.set_defaults(func=cmd_flows)
 
+    from sdn_shadow.directory.command import add_parser as add_ldap_parser
+
+    add_ldap_parser(sub)
+
     forecast = sub.add_parser("forecast", help="demand forecasting tools")
     forecast_sub = forecast.add_subparsers(dest="forecast_command", required=True)
     backtest = forecast_sub.add_parser(
