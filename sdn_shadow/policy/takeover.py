@@ -19,6 +19,7 @@ services, clients) needs no change.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sdn_shadow.config.model import Config, Network
@@ -48,14 +49,20 @@ def active_hosts(config: Config) -> frozenset[Client]:
 
 def swapped(config: Config, swaps: frozenset[Client]) -> Config:
     """`config` with each host in `swaps` and its twin exchanging their ports."""
-    if not swaps:
+    return _per_network(config, swaps, _swap)
+
+
+def _per_network(config: Config, clients: frozenset[Client],
+                 change: Callable[[Network, dict[str, str]], Network]) -> Config:
+    """`config` with `change(network, {host: twin})` applied where `clients` has standable hosts."""
+    if not clients:
         return config
     twins = standable(config)
     networks = []
     for network in config.networks:
-        mine = {host: twins[(network.name, host)] for net, host in swaps
+        mine = {host: twins[(network.name, host)] for net, host in clients
                 if net == network.name and (net, host) in twins}
-        networks.append(_swap(network, mine) if mine else network)
+        networks.append(change(network, mine) if mine else network)
     return replace(config, networks=tuple(networks))
 
 
@@ -74,15 +81,7 @@ def _swap(network: Network, twin_of: dict[str, str]) -> Network:
 
 def serving(config: Config, taken_over: frozenset[Client]) -> Config:
     """`config` with each taken-over host attached at its twin's port, the twin retired."""
-    if not taken_over:
-        return config
-    twins = standable(config)
-    networks = []
-    for network in config.networks:
-        mine = {host: twins[(network.name, host)] for net, host in taken_over
-                if net == network.name and (net, host) in twins}
-        networks.append(_stand_in(network, mine) if mine else network)
-    return replace(config, networks=tuple(networks))
+    return _per_network(config, taken_over, _stand_in)
 
 
 def _stand_in(network: Network, twin_of: dict[str, str]) -> Network:
