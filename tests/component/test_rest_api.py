@@ -187,3 +187,23 @@ def test_token_files_keep_only_hashes_and_reject_bad_entries(tmp_path) -> None:
     path.write_text("tokens:\n  - {name: x, role: admin, sha256: abc}\n")
     with pytest.raises(TokenFileError, match=r"tokens\[0\]\.sha256: must be 64 hex digits"):
         TokenBook.load(path)
+
+
+def test_the_python_client_speaks_the_api(api) -> None:
+    from sdn_shadow.client import ApiError, ShadowClient
+
+    client = ShadowClient(token=api.token["operator"], http=api.http)
+    assert client.health()["synced"] == 4
+    assert client.set_client("tenant-a", "h1", path="shadow", reason="drill")["path"] == "shadow"
+    assert client.client("tenant-a", "h1")["path"] == "shadow"
+    assert client.activate("tenant-a")["shadow"]["active"] is True
+    assert client.deactivate("tenant-a")["shadow"]["active"] is False
+    kinds = [e["kind"] for e in client.iter_events(page=2)]
+    assert kinds == ["move", "activate", "shadow_serving", "deactivate", "primary_serving"]
+    with pytest.raises(ApiError) as err:
+        client.set_client("tenant-a", "h9", path="shadow")
+    assert err.value.status == 404
+    assert err.value.errors == [{"field": "path", "reason": "no primary host h9 in tenant-a"}]
+    viewer = ShadowClient(token=api.token["viewer"], http=api.http)
+    with pytest.raises(ApiError, match="HTTP 403: authorization: viewer-1 is viewer"):
+        viewer.role_swap("tenant-a")

@@ -1,0 +1,115 @@
+"""A small typed client for the sdn-shadow REST API (httpx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+PREFIX = "/api/v1"
+
+
+class ApiError(Exception):
+    """A 4xx/5xx answer: the status and the API's `[{field, reason}]` errors."""
+
+    def __init__(self, status: int, errors: list[dict[str, str]]) -> None:
+        text = "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors)
+        super().__init__(f"HTTP {status}: {text}")
+        self.status, self.errors = status, errors
+
+
+class ShadowClient:
+    """The API of one controller: `ShadowClient("http://127.0.0.1:8181", token)`.
+
+    `http` replaces the transport (an `httpx.Client` with its own base URL, or a
+    FastAPI `TestClient` in tests).
+    """
+
+    def __init__(self, base_url: str = "", token: str | None = None, *,
+                 timeout: float = 10.0, http: httpx.Client | None = None) -> None:
+        self.http = http if http is not None else httpx.Client(base_url=base_url,
+                                                               timeout=timeout)
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.http.close()
+
+    def __enter__(self) -> ShadowClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.http.request(method, PREFIX + path, headers=self.headers, **kw)
+        if r.status_code >= 400:
+            try:
+                errors = r.json().get("errors", [])
+            except ValueError:
+                errors = [{"field": "response", "reason": r.text[:200]}]
+            raise ApiError(r.status_code, errors)
+        return r.json()
+
+    def health(self) -> dict[str, Any]:
+        """Status, version and switch counts (no token needed)."""
+        return self._call("GET", "/health")
+
+    def networks(self) -> list[dict[str, Any]]:
+        """Every network with hosts, policies and shadow state."""
+        return self._call("GET", "/networks")
+
+    def network(self, name: str) -> dict[str, Any]:
+        """One network."""
+        return self._call("GET", f"/networks/{name}")
+
+    def client(self, network: str, host: str) -> dict[str, Any]:
+        """One client's path, service, served_by and role_swapped."""
+        return self._call("GET", f"/networks/{network}/clients/{host}")
+
+    def set_client(self, network: str, host: str, *, path: str | None = None,
+                   service: str | None = None, reason: str = "api") -> dict[str, Any]:
+        """Set a client's `path` (primary|shadow) and/or `service` (primary|twin)."""
+        body: dict[str, str] = {"reason": reason}
+        if path is not None:
+            body["path"] = path
+        if service is not None:
+            body["service"] = service
+        return self._call("PUT", f"/networks/{network}/clients/{host}", json=body)
+
+    def activate(self, network: str, reason: str = "api") -> dict[str, Any]:
+        """The twins serve the network; the primary stands by."""
+        return self._call("POST", f"/networks/{network}/shadow/activate",
+                          json={"reason": reason})
+
+    def deactivate(self, network: str, reason: str = "api") -> dict[str, Any]:
+        """The primary serves again."""
+        return self._call("POST", f"/networks/{network}/shadow/deactivate",
+                          json={"reason": reason})
+
+    def role_swap(self, network: str, reason: str = "api") -> dict[str, Any]:
+        """The twins become the primary hosts; the old primaries the twins."""
+        return self._call("POST", f"/networks/{network}/shadow/role-swap",
+                          json={"reason": reason})
+
+    def events(self, since: int = 0, limit: int = 100) -> dict[str, Any]:
+        """One page of events from cursor `since`; its `next` is the following cursor."""
+        return self._call("GET", "/events", params={"since": since, "limit": limit})
+
+    def iter_events(self, since: int = 0, page: int = 100) -> Iterator[dict[str, Any]]:
+        """Every event from `since` on, page by page."""
+        while True:
+            chunk = self.events(since, page)
+            yield from chunk["events"]
+            if chunk["next"] == since:
+                return
+            since = chunk["next"]
+
+    def routing(self) -> dict[str, Any]:
+        """Failed links, moved/steered/served clients, scaling requests, health."""
+        return self._call("GET", "/routing")
+
+    def forecasts(self) -> dict[str, Any]:
+        """The latest forecasts with their intervals (bytes/s)."""
+        return self._call("GET", "/forecasts")
