@@ -132,9 +132,7 @@ class ShadowCore:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.moved: frozenset[tuple[str, str]] = frozenset(
-            (n.name, host) for n in config.networks if n.shadow
-            for host, path in n.shadow.clients if path == "shadow")
+        self.moved = _config_moved(config)
         self.steered = _config_steered(config)  # clients whose new connections go to twins
         self.failed: frozenset[Link] = frozenset()
         self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
@@ -308,9 +306,7 @@ class ShadowCore:
 
     def _shadowed(self, network: str, host: str) -> Network:
         """Network `network`, which must have a shadow and primary host `host` (ValueError)."""
-        net = next((n for n in self.config.networks if n.name == network), None)
-        if net is None or net.shadow is None:
-            raise ValueError(f"{network}: no such network with a shadow")
+        net = self._shadowed_network(network)
         if host not in {h.name for h in net.hosts}:
             raise ValueError(f"{network}: no primary host {host}")
         return net
@@ -604,6 +600,11 @@ class ShadowCore:
         return self._replan(self.moved, self.failed, self.taken_over - mine,
                             swaps=swaps, activated=self.activated - {network}, now=now)
 
+    def active_networks(self) -> frozenset[str]:
+        """Networks whose shadow is active, by configuration or by `set_shadow_active`."""
+        return self.activated | {n.name for n in self.config.networks
+                                 if n.shadow and n.shadow.active}
+
     def _shadowed_network(self, network: str) -> Network:
         """Network `network`, which must have a shadow (ValueError)."""
         net = next((n for n in self.config.networks if n.name == network), None)
@@ -702,8 +703,7 @@ class ShadowCore:
         config = started_with
         fabric = Fabric(config)
         paths = shadow_paths(config, fabric)
-        config_moved = frozenset((n.name, host) for n in config.networks if n.shadow
-                                 for host, path in n.shadow.clients if path == "shadow")
+        config_moved = _config_moved(config)
         clients = {(n.name, h.name) for n in config.networks if n.shadow for h in n.hosts}
         relieved = (self.moved - self.config_moved) & clients
         moved = config_moved | relieved
@@ -910,8 +910,7 @@ class ShadowCore:
                 "moved_clients": sorted(f"{n}/{h}" for n, h in self.moved),
                 "taken_over": sorted(f"{n}/{h}" for n, h in self.taken_over),
                 "served_by_twins": sorted(f"{n}/{h}" for n, h in self.served),
-                "shadow_active": sorted(self.activated | {n.name for n in self.config.networks
-                                                          if n.shadow and n.shadow.active}),
+                "shadow_active": sorted(self.active_networks()),
                 "roles_swapped": sorted(f"{n}/{h}" for n, h in self.swapped),
                 "steered_clients": sorted(f"{n}/{h}" for n, h in self.steered),
                 "scaling": dict(sorted(self.scaling.items())),
@@ -920,6 +919,12 @@ class ShadowCore:
             "reload": dict(self.reloads),
             "events": self.events[-200:],
         }
+
+
+def _config_moved(config: Config) -> frozenset[tuple[str, str]]:
+    """The (network, host) clients the configuration puts on shadow paths (`path: shadow`)."""
+    return frozenset((n.name, host) for n in config.networks if n.shadow
+                     for host, path in n.shadow.clients if path == "shadow")
 
 
 def _config_steered(config: Config) -> frozenset[tuple[str, str]]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 from sdn_shadow import __version__
+from sdn_shadow.config.model import Network
 from sdn_shadow.core import ShadowCore
 
 Send = Callable[[dict[int, list]], None]
@@ -58,17 +59,29 @@ class ControllerService:
         with self.lock:
             return self._network(name)
 
-    def _network(self, name: str) -> dict:
-        core = self.core
-        net = next((n for n in core.config.networks if n.name == name), None)
+    def _net(self, name: str) -> Network:
+        """The running configuration's network `name` (NotFound)."""
+        net = next((n for n in self.core.config.networks if n.name == name), None)
         if net is None:
             raise NotFound(f"no network {name}")
+        return net
+
+    def _shadowed(self, name: str) -> Network:
+        """Network `name`, which must have a shadow (NotFound, Invalid)."""
+        net = self._net(name)
+        if net.shadow is None:
+            raise Invalid("network", f"{name} has no shadow")
+        return net
+
+    def _network(self, name: str) -> dict:
+        core = self.core
+        net = self._net(name)
         shadow = None
         if net.shadow is not None:
             sh = net.shadow
             shadow = {
                 "vlan": sh.vlan,
-                "active": sh.active or name in core.activated,
+                "active": name in core.active_networks(),
                 "twins": [{"name": t.name, "twin": t.twin, "switch": t.switch, "port": t.port,
                            "mac": t.mac, "ip": str(t.ip)} for t in sh.hosts],
                 "mirror": [s.name for s in sh.mirror],
@@ -100,31 +113,36 @@ class ControllerService:
             self._host(network, host)
             return {"network": network, "host": host, **self._client(network, host)}
 
-    def _host(self, network: str, host: str) -> None:
-        net = next((n for n in self.core.config.networks if n.name == network), None)
-        if net is None:
-            raise NotFound(f"no network {network}")
+    def _host(self, network: str, host: str) -> Network:
+        net = self._net(network)
         if host not in {h.name for h in net.hosts}:
             raise NotFound(f"no primary host {host} in {network}")
         if net.shadow is None:
             raise Invalid("network", f"{network} has no shadow: its clients have no policy")
+        return net
 
     def set_client(self, network: str, host: str, path: str | None, service: str | None,
                    reason: str) -> dict:
-        """Set a client's path and/or service; the changes go to the switches in one batch."""
+        """Set a client's path and/or service; the changes go to the switches in one batch.
+
+        Both settings are checked before either is applied, so a refused
+        request changes nothing.
+        """
         with self.lock:
-            self._host(network, host)
-            now = self.clock()
-            updates: dict[int, list] = {}
-            try:
-                if path is not None:
-                    _merge(updates, self.core.set_client_path(now, network, host, path, reason))
-                if service is not None:
-                    _merge(updates, self.core.set_client_service(now, network, host, service,
-                                                                 reason))
-            except ValueError as err:
-                raise Invalid("service" if service is not None and "service" in str(err)
-                              else "path", str(err)) from None
+            net = self._host(network, host)
+            if path not in (None, "primary", "shadow"):
+                raise Invalid("path", f"must be primary or shadow, not {path!r}")
+            if service not in (None, "primary", "twin"):
+                raise Invalid("service", f"must be primary or twin, not {service!r}")
+            if service == "twin" and not net.shadow.services:
+                raise Invalid("service", f"{network}: no service hosts (shadow.services) to "
+                                         "steer to")
+            now, updates = self.clock(), {}
+            if path is not None:
+                _merge(updates, self.core.set_client_path(now, network, host, path, reason))
+            if service is not None:
+                _merge(updates, self.core.set_client_service(now, network, host, service,
+                                                             reason))
             self.send(updates)
             return {"network": network, "host": host, **self._client(network, host)}
 
@@ -149,13 +167,6 @@ class ControllerService:
                 raise Invalid("network", str(err)) from None
             self.send(updates)
             return self._network(network)
-
-    def _shadowed(self, network: str) -> None:
-        net = next((n for n in self.core.config.networks if n.name == network), None)
-        if net is None:
-            raise NotFound(f"no network {network}")
-        if net.shadow is None:
-            raise Invalid("network", f"{network} has no shadow")
 
     def events(self, since: int = 0, limit: int = 100) -> dict:
         """Events from cursor `since` (their index), at most `limit`; `next` is the next cursor."""

@@ -160,6 +160,14 @@ def test_a_change_the_controller_refuses_is_400_with_why() -> None:
     assert r.status_code == 400
     assert r.json()["errors"][0]["field"] == "active"
     assert "no twin has its primary host's MAC and IP" in r.json()["errors"][0]["reason"]
+    # A request refused for one setting applies neither: h1 does not move either.
+    r = http.put(PREFIX + "/networks/tenant-a/clients/h1",
+                 json={"path": "shadow", "service": "twin"},
+                 headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 400
+    assert r.json()["errors"] == [{"field": "service", "reason": "tenant-a: no service hosts "
+                                   "(shadow.services) to steer to"}]
+    assert core.moved == frozenset() and core.events == []
     assert api.sent == []
 
 
