@@ -131,6 +131,18 @@ class RampOutcome:
         return SAMPLE_S * sum(1 for t, mbps in self.samples
                               if mbps >= limit and (until is None or t <= until))
 
+    def before_relief(self, schedule: RampSchedule, seconds: float = 3.0
+                      ) -> list[tuple[float, float]]:
+        """(delivered, offered) Mbit/s of the samples in the last `seconds` before the relief."""
+        assert self.moved_at is not None
+        return [(mbps, schedule.mbps_at(t - self.started)) for t, mbps in self.samples
+                if self.moved_at - seconds <= t <= self.moved_at]
+
+    def after_relief(self, settle: float = 1.5) -> list[float]:
+        """Delivered Mbit/s of the samples from `settle` seconds after the relief on."""
+        assert self.moved_at is not None
+        return [mbps for t, mbps in self.samples if t >= self.moved_at + settle]
+
     def peak_mbps(self, until: float | None = None) -> float:
         """The link's highest delivered rate in a sample (before `until` if given)."""
         return max((mbps for t, mbps in self.samples if until is None or t <= until),

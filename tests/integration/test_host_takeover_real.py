@@ -16,28 +16,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from sdn_shadow.lab import whoami
 from sdn_shadow.lab.session import Lab, running_lab
 from sdn_shadow.lab.switchover import switchover_config
-from sdn_shadow.lab.traffic import run_in
+from sdn_shadow.lab.traffic import child_env
 
 pytestmark = pytest.mark.integration
 
 PORT = 7070
 INTERVAL, MISSES = 0.2, 3
-SERVER = (
-    "import socket, sys\n"
-    "s = socket.socket()\n"
-    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    f"s.bind(('0.0.0.0', {PORT}))\n"
-    "s.listen()\n"
-    "while True:\n"
-    "    c, _ = s.accept()\n"
-    "    c.sendall(sys.argv[1].encode())\n"
-    "    c.close()\n"
-)
-CLIENT = (f"import socket\ns = socket.create_connection(('10.0.0.2', {PORT}), timeout=2)\n"
-          "print(s.recv(100).decode())\n")
-
 
 @pytest.fixture(scope="module")
 def ring(tmp_path_factory) -> Iterator[Lab]:
@@ -47,9 +34,10 @@ def ring(tmp_path_factory) -> Iterator[Lab]:
     data["failover"] = {"probe_interval": INTERVAL, "probe_misses": MISSES,
                         "wait_to_restore": 1.0, "hold": 2.0}
     with running_lab(RingTopo(), data, tmp_path_factory.mktemp("takeover")) as lab:
-        servers = [lab.host(name).popen([sys.executable, "-c", SERVER, name],
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL) for name in ("h2", "h2s")]
+        servers = [lab.host(name).popen(
+            [sys.executable, "-m", "sdn_shadow.lab.whoami", "serve", "--name", name, "--port",
+             str(PORT)], env=child_env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL) for name in ("h2", "h2s")]
         try:
             yield lab
         finally:
@@ -61,9 +49,9 @@ def ring(tmp_path_factory) -> Iterator[Lab]:
 
 def who_answers(lab: Lab, client: str = "h1") -> str:
     """A new TCP connection from `client` to 10.0.0.2: the name of the host that accepted it."""
-    rc, out, err = run_in(lab.host(client), [sys.executable, "-c", CLIENT], timeout=10)
-    assert rc == 0, err
-    return out.strip()
+    answer = whoami.who_answers(lab.host(client), "10.0.0.2", PORT, timeout=2)
+    assert not answer.startswith("error"), answer
+    return answer
 
 
 def wait_for(lab: Lab, kind: str, timeout: float) -> dict:
@@ -143,8 +131,8 @@ def test_activating_the_shadow_by_config_redirects_new_connections_and_back(ring
     assert state["routing"]["shadow_active"] == ["tenant-a"]
     # h1 is served by h1s too: the client runs on h1s's machine; h1's stands by.
     assert who_answers(ring, "h1s") == "h2s", "the shadow serves"
-    rc, _, _ = run_in(ring.host("h1"), [sys.executable, "-c", CLIENT], timeout=10)
-    assert rc != 0, "the primary stands by: its hosts reach nothing"
+    answer = whoami.who_answers(ring.host("h1"), "10.0.0.2", PORT, timeout=2)
+    assert answer.startswith("error"), "the primary stands by: its hosts reach nothing"
     data["networks"]["tenant-a"]["shadow"]["active"] = False
     ring.reload(data)
     ring.host("h1").cmd("ip neigh flush dev h1-eth0")  # its failed ARP would hold for a while

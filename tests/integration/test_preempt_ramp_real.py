@@ -49,9 +49,8 @@ def test_the_ramping_client_moves_before_the_link_saturates(ramp_ring) -> None:
     assert "link:s1:s2" in move["reason"], move
     assert outcome.lead_s >= 2 * horizon, summary
     # The link really carried the ramp until the move, then (nearly) nothing.
-    before = [(m, SCHEDULE.mbps_at(t - outcome.started)) for t, m in outcome.samples
-              if outcome.moved_at - 3 <= t <= outcome.moved_at]
-    after = [m for t, m in outcome.samples if t >= outcome.moved_at + 1.5]
+    before = outcome.before_relief(SCHEDULE)
+    after = outcome.after_relief()
     assert before and all(m > 0.7 * offered for m, offered in before), before
     assert after and max(after) < 2.0, f"traffic left on s1 -> s2 after the move: {after}"
     assert outcome.seconds_at_capacity() == 0, summary

@@ -54,9 +54,8 @@ def test_the_ramping_client_is_steered_to_the_twin_before_the_host_fills(service
     assert "service:tenant-a:h2" in steer["reason"], steer
     assert not [e for e in outcome.events if e["kind"] == "move"], "no path moved"
     assert outcome.lead_s >= 2 * data["forecast"]["horizon"], summary
-    before = [(m, SCHEDULE.mbps_at(t - outcome.started)) for t, m in outcome.samples
-              if outcome.moved_at - 3 <= t <= outcome.moved_at]
-    after = [m for t, m in outcome.samples if t >= outcome.moved_at + 1.5]
+    before = outcome.before_relief(SCHEDULE)
+    after = outcome.after_relief()
     assert before and all(m > 0.7 * offered for m, offered in before), before
     assert after and max(after) < 1.0, f"h2 still served the ramp after steering: {after}"
     assert outcome.seconds_at_capacity() == 0, summary
