@@ -218,13 +218,13 @@ def run_ramp(lab: Lab, schedule: RampSchedule, capacity_mbps: float, seconds: fl
 
 def wait_moved_back(lab: Lab, after: float, timeout: float) -> float:
     """Wait until the controller has moved h1 back to its primary path after `after`; when."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = lab.controller.state()
-        back = [e for e in state.get("events", []) if e.get("kind") == "move"
+    def back(state: dict) -> list[dict]:
+        return [e for e in state.get("events", []) if e.get("kind") == "move"
                 and e.get("client") == "h1" and e.get("path") == "primary" and e["t"] > after]
-        if back and not state.get("routing", {}).get("moved_clients"):
-            return back[-1]["t"]
-        time.sleep(0.5)
-    raise RuntimeError(f"h1 not moved back within {timeout} s: "
-                       f"{lab.controller.state().get('routing')}")
+
+    state = lab.wait_state(lambda s: back(s) and not s.get("routing", {}).get("moved_clients"),
+                           timeout, poll=0.5)
+    if state is None:
+        raise RuntimeError(f"h1 not moved back within {timeout} s: "
+                           f"{lab.controller.state().get('routing')}")
+    return back(state)[-1]["t"]

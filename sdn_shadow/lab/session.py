@@ -59,6 +59,16 @@ class Lab:
             time.sleep(0.05)
         raise RuntimeError(f"the controller did not report a reload within {timeout} s")
 
+    def wait_state(self, predicate, timeout: float, poll: float = 0.05) -> dict | None:
+        """The controller's state once `predicate(state)` holds, or None after `timeout` s."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            state = self.controller.state()
+            if predicate(state):
+                return state
+            time.sleep(poll)
+        return None
+
     def dump_flows(self, switch: str) -> list[str]:
         """`ovs-ofctl dump-flows --no-stats` lines of one switch."""
         out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "--no-stats", "dump-flows", switch],

@@ -63,21 +63,10 @@ class TroubleReport:
     timeline: list[str] = field(default_factory=list)
 
 
-def _wait(lab: Lab, predicate: Callable[[dict], bool], timeout: float) -> dict | None:
-    """The controller's state once `predicate` holds, or None after `timeout` seconds."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        state = lab.controller.state()
-        if predicate(state):
-            return state
-        time.sleep(0.05)
-    return None
-
-
 def _event(lab: Lab, kind: str, after: float, timeout: float) -> dict | None:
     """The first event of `kind` after `after`, waiting up to `timeout` seconds."""
-    state = _wait(lab, lambda s: any(e["kind"] == kind and e["t"] >= after
-                                     for e in s.get("events", [])), timeout)
+    state = lab.wait_state(lambda s: any(e["kind"] == kind and e["t"] >= after
+                                         for e in s.get("events", [])), timeout)
     if state is None:
         return None
     return next(e for e in state["events"] if e["kind"] == kind and e["t"] >= after)
@@ -125,13 +114,13 @@ def _link(lab: Lab, report: TroubleReport, step: Callable[[str], None]) -> None:
     time.sleep(1.0)
     lab.net.configLinkStatus("s1", "s2", "down")
     cut = run.result()
-    failed = _wait(lab, lambda s: s["routing"]["failed_links"] == ["s1-s2"], 5)
+    failed = lab.wait_state(lambda s: s["routing"]["failed_links"] == ["s1-s2"], 5)
     step("bringing s1 -> s2 back up (failback after wait-to-restore and hold)")
     run = start_ping(lab.host("h1"), "10.0.0.2", count=8000, interval=0.001)
     time.sleep(0.5)
     lab.net.configLinkStatus("s1", "s2", "up")
-    back = _wait(lab, lambda s: not s["routing"]["failed_links"],
-                 WAIT_TO_RESTORE + FAILOVER_HOLD + 5)
+    back = lab.wait_state(lambda s: not s["routing"]["failed_links"],
+                          WAIT_TO_RESTORE + FAILOVER_HOLD + 5)
     repaired = run.result()
     report.summary.append(
         f"link: s1 -> s2 down: longest gap between 1 ms pings {cut.max_gap * 1000:.0f} ms "
