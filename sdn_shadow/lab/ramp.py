@@ -99,7 +99,8 @@ def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int 
     t0 = time.monotonic()
     sent = seq = errors = 0
     per_second = [0] * math.ceil(seconds)
-    while (t := time.monotonic() - t0) < seconds:
+    while True:
+        t = min(time.monotonic() - t0, seconds)
         if new_connection_every is not None and t - renewed >= new_connection_every:
             sock.close()
             sock, renewed, connections = _socket(), t, connections + 1
@@ -114,6 +115,8 @@ def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int 
             sent += size
             seq += 1
             per_second[second] += size
+        if t >= seconds:  # the last pass sent what was due at `seconds`, however late it woke
+            break
         time.sleep(0.0005)
     sock.close()
     return {"started": started_wall, "datagrams": seq, "bytes": sent, "send_errors": errors,
