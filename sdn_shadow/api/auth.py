@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-ROLES = ("viewer", "operator", "admin")  # each role may do what the ones before it may
+from sdn_shadow.config.model import ROLES
 
 
 def role_allows(role: str, needed: str) -> bool:

@@ -171,12 +171,44 @@ class Network:
         return next(h for h in self.hosts if h.name == name)
 
 
+ROLES = ("viewer", "operator", "admin")
+"""API roles, each allowed what the ones before it are."""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """PEM files for a TLS endpoint: our certificate and key, and the CA that signs peers."""
+
+    cert: str
+    key: str
+    ca: str | None = None
+    """Peers must present a certificate this CA signed (the OpenFlow channel needs it)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ControllerSettings:
     """Controller-wide settings."""
 
     stats_interval: float = 2.0
     """Seconds between mirror-counter polls."""
+    tls: TlsFiles | None = None
+    """Serve OpenFlow over TLS (switches connect with `ssl:`); plain TCP when unset."""
+
+
+@dataclass(frozen=True, slots=True)
+class LdapRoleSettings:
+    """API users whose role comes from LDAP group membership (HTTP Basic, checked by a bind)."""
+
+    url: str
+    """ldap://HOST:PORT or ldaps://HOST:PORT."""
+    user_dn: str
+    """The user's DN with `{user}` where the login name goes."""
+    groups: tuple[tuple[str, str], ...]
+    """(role, group DN) pairs; a user gets the highest role whose group lists them."""
+    timeout: float = 5.0
+    """Seconds to wait for the server."""
+    cache_seconds: float = 30.0
+    """How long a successful check is remembered (a request does not cost a bind)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +219,12 @@ class ApiSettings:
     """address:port to serve on, e.g. 127.0.0.1:8181."""
     tokens: str | None = None
     """The token file (names, roles, SHA-256 of tokens): `sdn-shadow token add` makes it."""
+    store: str | None = None
+    """SQLite file keeping the API's changes and runtime state across restarts."""
+    tls: TlsFiles | None = None
+    """Serve HTTPS with this certificate and key."""
+    ldap: LdapRoleSettings | None = None
+    """Also accept LDAP users (HTTP Basic); roles from their groups."""
 
 
 @dataclass(frozen=True, slots=True)

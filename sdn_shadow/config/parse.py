@@ -51,6 +51,7 @@ import yaml
 
 from .model import (
     DIRECTIONS,
+    ROLES,
     STRATEGIES,
     AllocationSettings,
     ApiSettings,
@@ -60,6 +61,7 @@ from .model import (
     FailoverSettings,
     ForecastSettings,
     Host,
+    LdapRoleSettings,
     Link,
     MatchFilter,
     MirrorSession,
@@ -71,6 +73,7 @@ from .model import (
     ShadowHost,
     Switch,
     TelemetrySettings,
+    TlsFiles,
 )
 
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
@@ -442,7 +445,8 @@ class _Parser:
         })
         routing = self.routing(top.get("routing"))
         api = self.settings(top.get("api"), "api", ApiSettings, {
-            "listen": self.listen_address, "tokens": self.optional_string})
+            "listen": self.listen_address, "tokens": self.optional_string,
+            "store": self.optional_string, "tls": self.api_tls, "ldap": self.ldap_roles})
         if api.listen and not api.tokens:
             self.err("api.tokens", "required when api.listen is set: a token file (make one "
                                    "with `sdn-shadow token add`)")
@@ -550,17 +554,50 @@ class _Parser:
         return text
 
     def controller(self, value: Any) -> ControllerSettings:
-        if value is None:
-            return ControllerSettings()
-        f = self.fields(value, "controller", ("stats_interval",))
-        if f is None or f.get("stats_interval") is None:
-            return ControllerSettings()
-        interval = self.number(f["stats_interval"], "controller.stats_interval")
-        if interval is None:
-            return ControllerSettings()
-        if interval <= 0:
-            self.err("controller.stats_interval", "must be > 0")
-        return ControllerSettings(stats_interval=float(interval))
+        return self.settings(value, "controller", ControllerSettings, {
+            "stats_interval": self.positive,
+            "tls": lambda v, p: self.tls_files(v, p, ("ca", "cert", "key"))})
+
+    def api_tls(self, value: Any, path: str) -> TlsFiles | None:
+        return self.tls_files(value, path, ("cert", "key"))
+
+    def tls_files(self, value: Any, path: str, required: tuple[str, ...]) -> TlsFiles | None:
+        """PEM file paths; each must name a readable file."""
+        f = self.fields(value, path, required, required)
+        if f is None or any(key not in f for key in required):
+            return None
+        files = {}
+        for key in required:
+            name = self.string(f[key], f"{path}.{key}")
+            if name is not None and not os.access(name, os.R_OK):
+                self.err(f"{path}.{key}", f"cannot read {name}")
+            files[key] = name
+        return None if None in files.values() else TlsFiles(**files)
+
+    def ldap_roles(self, value: Any, path: str) -> LdapRoleSettings | None:
+        f = self.fields(value, path, ("cache_seconds", "groups", "timeout", "url", "user_dn"),
+                        ("groups", "url", "user_dn"))
+        if f is None or not {"groups", "url", "user_dn"} <= f.keys():
+            return None
+        before = len(self.problems)
+        url = self.string(f["url"], f"{path}.url")
+        if url is not None and not re.fullmatch(r"ldaps?://[^/\s]+", url):
+            self.err(f"{path}.url", f"must be ldap://HOST:PORT or ldaps://HOST:PORT (got {url!r})")
+        user_dn = self.string(f["user_dn"], f"{path}.user_dn")
+        if user_dn is not None and user_dn.count("{user}") != 1:
+            self.err(f"{path}.user_dn", "must hold {user} exactly once, like "
+                                        "uid={user},ou=people,dc=example,dc=org")
+        groups = []
+        for role, role_path, group in self.named(f["groups"], f"{path}.groups", non_empty=True):
+            if role not in ROLES:
+                self.err(role_path, f"unknown role (expected one of: {', '.join(ROLES)})")
+            elif (dn := self.string(group, role_path)) is not None:
+                groups.append((role, dn))
+        extra = {key: self.positive(f[key], f"{path}.{key}")
+                 for key in ("cache_seconds", "timeout") if f.get(key) is not None}
+        if len(self.problems) > before:
+            return None
+        return LdapRoleSettings(url=url, user_dn=user_dn, groups=tuple(groups), **extra)
 
     def fabric(self, value: Any) -> None:
         f = self.fields(value, "fabric", ("links", "switches"), ("switches",))

@@ -251,6 +251,7 @@ A = "networks.tenant-a"
 M0 = f"{A}.shadow.mirror.0"
 S0 = f"{A}.shadow.mirror[0]"
 NAME = "must be a name matching [A-Za-z0-9][A-Za-z0-9_.-]*"
+LDAP = {"url": "ldap://x:389", "user_dn": "uid={user},dc=x", "groups": {"admin": "cn=a"}}
 MAC = 'must be a MAC address like "00:00:00:00:00:01"'
 
 BAD = [
@@ -264,6 +265,21 @@ BAD = [
      "`sdn-shadow token add`)"),
     ({"api": {"listen": "localhost"}},
      "api.listen: must be address:port, like 127.0.0.1:9108 (got 'localhost')"),
+    ({"api": {"tls": {"cert": "/nonexistent/c.pem", "key": "/etc/hostname"}}},
+     "api.tls.cert: cannot read /nonexistent/c.pem"),
+    ({"api": {"tls": {"cert": "/etc/hostname"}}}, "api.tls.key: required"),
+    ({"controller": {"tls": {"cert": "/etc/hostname", "key": "/etc/hostname"}}},
+     "controller.tls.ca: required"),
+    ({"api": {"ldap": {**LDAP, "url": "http://x"}}},
+     "api.ldap.url: must be ldap://HOST:PORT or ldaps://HOST:PORT (got 'http://x')"),
+    ({"api": {"ldap": {**LDAP, "user_dn": "uid=bob,dc=x"}}},
+     "api.ldap.user_dn: must hold {user} exactly once, like "
+     "uid={user},ou=people,dc=example,dc=org"),
+    ({"api": {"ldap": {**LDAP, "groups": {"root": "cn=a"}}}},
+     "api.ldap.groups.root: unknown role (expected one of: viewer, operator, admin)"),
+    ({"api": {"ldap": {**LDAP, "groups": {}}}},
+     "api.ldap.groups: must not be empty"),
+    ({"api": {"store": ""}}, "api.store: must not be empty (leave the key out instead)"),
     ({"networks": DELETE}, "networks: required"),
     ({"fabric": None}, "fabric: must be a mapping"),
     ({"networks": ["tenant-a"]}, "networks: must be a mapping"),
@@ -274,7 +290,7 @@ BAD = [
     ({"controller": {"stats_interval": True}}, "controller.stats_interval: must be a number"),
     (
         {"controller": {"interval": 2}},
-        "controller.interval: unknown key (expected one of: stats_interval)",
+        "controller.interval: unknown key (expected one of: stats_interval, tls)",
     ),
     # switches
     ({"fabric.switches": {}}, "fabric.switches: must not be empty"),
@@ -943,3 +959,19 @@ def test_failover_and_routing_defaults() -> None:
     assert (config.failover.wait_to_restore, config.failover.hold, config.failover.bfd) == (
         5.0, 10.0, False)
     assert (config.routing.upper, config.routing.lower, config.routing.hold) == (0.8, 0.6, 30.0)
+
+
+def test_api_and_controller_tls_ldap_and_store_are_read() -> None:
+    data = _base()
+    data["api"] = {"listen": "127.0.0.1:8181", "tokens": "t.yaml", "store": "api.sqlite",
+                   "tls": {"cert": "/etc/hostname", "key": "/etc/hostname"},
+                   "ldap": {"url": "ldap://127.0.0.1:389", "user_dn": "uid={user},dc=x",
+                            "groups": {"viewer": "cn=noc,dc=x", "admin": "cn=ops,dc=x"},
+                            "timeout": 2}}
+    data["controller"] = {"tls": {"cert": "/etc/hostname", "key": "/etc/hostname",
+                                  "ca": "/etc/hostname"}}
+    config = parse_config(data)
+    assert config.api.store == "api.sqlite" and config.api.tls.cert == "/etc/hostname"
+    assert config.api.ldap.groups == (("viewer", "cn=noc,dc=x"), ("admin", "cn=ops,dc=x"))
+    assert config.api.ldap.timeout == 2.0 and config.api.ldap.cache_seconds == 30.0
+    assert config.controller.tls.ca == "/etc/hostname" and config.controller.stats_interval == 2
