@@ -800,11 +800,15 @@ class ShadowCore:
             for n in self.config.networks if n.shadow for s in n.shadow.mirror
         }
         for dpid, by_group in self._group_counters.items():
+            groups = self.plans[dpid].mirror_groups
             for gid, counts in by_group.items():
-                totals[self.plans[dpid].mirror_groups[gid].session].add(*counts)
+                if gid in groups and groups[gid].session in totals:  # not changed since polled
+                    totals[groups[gid].session].add(*counts)
         for dpid, by_flow in self._flow_counters.items():
+            flows = self.plans[dpid].mirror_flows
             for key, counts in by_flow.items():
-                totals[self.plans[dpid].mirror_flows[key]].add(*counts)
+                if flows.get(key) in totals:
+                    totals[flows[key]].add(*counts)
         return totals
 
     def held(self) -> dict[str, float]:

@@ -1,24 +1,34 @@
 """The REST API (FastAPI): routes, bearer-token roles, errors as JSON naming field and reason.
 
 Every route but `/api/v1/health` needs a token (`Authorization: Bearer ...`):
-`viewer` reads, `operator` also changes client policy and shadow state,
-`admin` may do everything. Errors are `{"errors": [{"field", "reason"}]}`
-with 400 (refused by the controller), 401 (no or unknown token), 403 (role
-too low), 404 (no such thing) or 422 (malformed request).
+`viewer` reads, `operator` also changes client policy, shadow state and
+mirror sessions, `admin` also creates, replaces and deletes networks.
+Errors are `{"errors": [{"field", "reason"}]}` with 400 (refused by the
+controller; for a network or session, each config key path and reason),
+401 (no or unknown token), 403 (role too low), 404 (no such thing), 409
+(conflicts with the current state, or a switch refused the change, which
+was then undone) or 422 (malformed request).
 """
 
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import (
+    HTTPAuthorizationCredentials,
+    HTTPBasic,
+    HTTPBasicCredentials,
+    HTTPBearer,
+)
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sdn_shadow import __version__
 from sdn_shadow.api.auth import Holder, TokenBook, role_allows
-from sdn_shadow.api.service import ControllerService, Invalid, NotFound
+from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
+from sdn_shadow.api.service import Conflict, ControllerService, Invalid, NotFound, Rejected
 
 PREFIX = "/api/v1"
 
@@ -48,27 +58,56 @@ class Reason(BaseModel):
     reason: str = Field("api", max_length=500)
 
 
+NETWORK_EXAMPLE = {
+    "name": "tenant-b", "cidr": "10.0.1.0/24",
+    "hosts": {"b1": {"switch": "s1", "port": 3, "mac": "00:00:00:00:0b:01", "ip": "10.0.1.1"}},
+    "shadow": {"hosts": {"b1s": {"twin": "b1", "switch": "s2", "port": 3}},
+               "mirror": [{"name": "b1-in", "hosts": ["b1"], "direction": "in", "to": ["b1s"]}]},
+}
+SESSION_EXAMPLE = {"name": "h1-web", "hosts": ["h1"], "direction": "both", "to": ["h3s"],
+                   "match": {"proto": "tcp", "dst_port": 80}, "sample": 0.25, "truncate": 128}
+Spec = Annotated[dict[str, Any], Body(description="as under `networks.NAME` in the YAML config")]
+
+
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
             ) -> JSONResponse:
     return JSONResponse({"errors": errors}, status_code=status, headers=headers)
 
 
-def create_app(service: ControllerService, tokens: TokenBook) -> FastAPI:
-    """The API for one controller, authorising with `tokens`."""
+def create_app(service: ControllerService, tokens: TokenBook,
+               ldap: LdapRoles | None = None) -> FastAPI:
+    """The API for one controller, authorising with `tokens` (and LDAP users, when given)."""
     app = FastAPI(title="sdn-shadow", version=__version__,
                   description="Shadow networks for OpenFlow fabrics: state, client policy, "
                               "shadow activation, events.")
     bearer = HTTPBearer(auto_error=False)
+    basic = HTTPBasic(auto_error=False, description="LDAP users (when api.ldap is set)")
+    schemes = "Bearer" if ldap is None else 'Bearer, Basic realm="sdn-shadow"'
+    challenge = {"WWW-Authenticate": schemes}
 
-    def need(role: str):
-        def check(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                  ) -> Holder:
-            challenge = {"WWW-Authenticate": "Bearer"}
-            if creds is None:
-                raise ApiError(401, "authorization", "a bearer token is required", challenge)
+    def who(creds: HTTPAuthorizationCredentials | None, user: HTTPBasicCredentials | None
+            ) -> Holder:
+        if creds is not None:
             holder = tokens.holder(creds.credentials)
             if holder is None:
                 raise ApiError(401, "authorization", "unknown token", challenge)
+            return holder
+        if user is not None and ldap is not None:
+            try:
+                holder = ldap.holder(user.username, user.password)
+            except LdapUnavailable as err:
+                raise ApiError(503, "authorization", str(err)) from None
+            if holder is None:
+                raise ApiError(401, "authorization", "LDAP refused the user or gave no role",
+                               challenge)
+            return holder
+        needed = "a bearer token" if ldap is None else "a bearer token or an LDAP user (Basic)"
+        raise ApiError(401, "authorization", f"{needed} is required", challenge)
+
+    def need(role: str):
+        def check(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                  user: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> Holder:
+            holder = who(creds, user)
             if not role_allows(holder.role, role):
                 raise ApiError(403, "authorization",
                                f"{holder.name} is {holder.role}; this needs {role}")
@@ -77,6 +116,7 @@ def create_app(service: ControllerService, tokens: TokenBook) -> FastAPI:
 
     viewer = Depends(need("viewer"))
     operator = Depends(need("operator"))
+    admin = Depends(need("admin"))
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
@@ -89,6 +129,19 @@ def create_app(service: ControllerService, tokens: TokenBook) -> FastAPI:
     @app.exception_handler(Invalid)
     async def invalid(_: Request, err: Invalid) -> JSONResponse:
         return _errors(400, [{"field": err.field, "reason": err.reason}])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
+        return _errors(err.status_code, [{"field": "request", "reason": str(err.detail)}],
+                       getattr(err, "headers", None))
+
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, err: Rejected) -> JSONResponse:
+        return _errors(400, [{"field": f, "reason": r} for f, r in err.problems])
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, err: Conflict) -> JSONResponse:
+        return _errors(409, [{"field": err.field, "reason": err.reason}])
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -110,6 +163,55 @@ def create_app(service: ControllerService, tokens: TokenBook) -> FastAPI:
     @app.get(f"{PREFIX}/networks/{{name}}", dependencies=[viewer])
     def network(name: str) -> dict:
         return service.network(name)
+
+    @app.post(f"{PREFIX}/networks", status_code=201,
+              summary="Create a network (and its shadow): the YAML mapping plus its name")
+    def create_network(who: Annotated[Holder, admin],
+                       body: Annotated[dict[str, Any], Body(
+                           openapi_examples={"tenant-b": {"value": NETWORK_EXAMPLE}})]) -> dict:
+        spec = dict(body)
+        name = spec.pop("name", None)
+        if not isinstance(name, str):
+            raise ApiError(422, "body.name", "required: the network's name")
+        return service.create_network(name, spec, who.name)
+
+    @app.put(f"{PREFIX}/networks/{{name}}", summary="Replace a network's definition")
+    def replace_network(name: str, body: Spec, who: Annotated[Holder, admin]) -> dict:
+        spec = dict(body)
+        if spec.pop("name", name) != name:
+            raise ApiError(422, "body.name", f"the network in the path is {name}")
+        return service.replace_network(name, spec, who.name)
+
+    @app.delete(f"{PREFIX}/networks/{{name}}",
+                summary="Delete a network (409 while its shadow carries clients)")
+    def delete_network(name: str, who: Annotated[Holder, admin]) -> dict:
+        return service.delete_network(name, who.name)
+
+    @app.get(f"{PREFIX}/networks/{{name}}/mirror-sessions", dependencies=[viewer],
+             summary="A network's mirror sessions with live counters")
+    def sessions(name: str) -> list[dict]:
+        return service.sessions(name)
+
+    @app.get(f"{PREFIX}/networks/{{name}}/mirror-sessions/{{session}}", dependencies=[viewer])
+    def session(name: str, session: str) -> dict:
+        return service.session(name, session)
+
+    @app.post(f"{PREFIX}/networks/{{name}}/mirror-sessions", status_code=201,
+              summary="Create a mirror session: as under `shadow.mirror` in the YAML config")
+    def create_session(name: str, who: Annotated[Holder, operator],
+                       body: Annotated[dict[str, Any], Body(
+                           openapi_examples={"web": {"value": SESSION_EXAMPLE}})]) -> dict:
+        return service.create_session(name, body, who.name)
+
+    @app.put(f"{PREFIX}/networks/{{name}}/mirror-sessions/{{session}}",
+             summary="Replace a mirror session (direction, filter, sampling, truncation, to)")
+    def replace_session(name: str, session: str, body: dict[str, Any],
+                        who: Annotated[Holder, operator]) -> dict:
+        return service.replace_session(name, session, body, who.name)
+
+    @app.delete(f"{PREFIX}/networks/{{name}}/mirror-sessions/{{session}}")
+    def delete_session(name: str, session: str, who: Annotated[Holder, operator]) -> dict:
+        return service.delete_session(name, session, who.name)
 
     @app.get(f"{PREFIX}/networks/{{name}}/clients/{{host}}", dependencies=[viewer])
     def client(name: str, host: str) -> dict:

@@ -1,23 +1,46 @@
 """What the REST API may ask of a running controller: reads and changes, under its lock.
 
-The HTTP layer (`api.rest`) only translates; this class holds the core, the
-controller's lock and the function that sends messages to the switches, so
-every change is one core decision (pure, returns messages) sent as one batch,
-exactly as the OS-Ken app does for its own events.
+The HTTP layer (`api.rest`) only translates. Every change is one core
+decision (pure, returns messages) sent as one commit: `send` puts each
+switch's part in a bundle and returns something to `wait` on, and a change
+any switch refuses is undone on the switches that took it, so the fabric
+and the core keep the previous state. Network and mirror-session changes
+are edits of the configuration document validated by the same parser as
+the YAML file; they and the runtime settings are kept in the `ApiStore`
+once applied.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from sdn_shadow import __version__
-from sdn_shadow.config.model import Network
-from sdn_shadow.core import ShadowCore
+from sdn_shadow.api.store import ApiStore
+from sdn_shadow.config import ConfigError, parse_config
+from sdn_shadow.config.model import Config, Network
+from sdn_shadow.core import MirrorCounters, ReloadRefused, ShadowCore
 
-Send = Callable[[dict[int, list]], None]
+Updates = dict[int, list]
+
+
+class Pending(Protocol):
+    """A change on its way to the switches."""
+
+    def wait(self, timeout: float) -> dict[int, str]:
+        """The switches that refused their part, with why (empty: all applied)."""
+
+    @property
+    def applied(self) -> set[int]:
+        """The switches that applied their part (or some of it)."""
+
+
+Send = Callable[[Updates], Pending | None]  # None: applied already (the in-memory fakes)
 
 
 class NotFound(LookupError):
@@ -32,14 +55,67 @@ class Invalid(ValueError):
         self.field, self.reason = field, reason
 
 
+class Rejected(ValueError):
+    """A configuration change the parser refused: every (key path, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {r}" for p, r in problems))
+        self.problems = problems
+
+
+class Conflict(ValueError):
+    """A change the current state does not allow (HTTP 409); `field` and `reason` say why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def _switch_names(core: ShadowCore, dpids: dict[int, str]) -> str:
+    return "; ".join(f"{core.switches[d].name if d in core.switches else d}: {why}"
+                     for d, why in sorted(dpids.items()))
+
+
 class ControllerService:
-    """Reads and changes on a live ShadowCore; `send` takes {dpid: [messages]}."""
+    """Reads and changes on a live ShadowCore; `send` takes {dpid: [messages]}.
+
+    `document` is the configuration as data (the YAML file with the kept
+    network changes over it); `store`, when given, keeps applied changes.
+    """
 
     def __init__(self, core: ShadowCore, send: Send,
                  lock: AbstractContextManager | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, *,
+                 document: dict | None = None, store: ApiStore | None = None,
+                 commit_timeout: float = 5.0) -> None:
         self.core, self.send, self.clock = core, send, clock
         self.lock = lock if lock is not None else threading.RLock()
+        self.document = document
+        self.store = store
+        self.commit_timeout = commit_timeout
+        self.changing = threading.Lock()  # one change at a time; never held by the hub
+
+    def _commit(self, decide: Callable[[float], Updates],
+                undo: Callable[[float], Updates]) -> None:
+        """Make a change: decide and send under the lock, wait without it, undo if refused.
+
+        The controller's hub takes the lock too, so waiting for the switches
+        while holding it would stall the very handlers that read their answers.
+        """
+        with self.lock:
+            pending = self.send(decide(self.clock()))
+        if pending is None:
+            return
+        refused = pending.wait(self.commit_timeout)
+        if not refused:
+            return
+        with self.lock:
+            back = undo(self.clock())
+            self.send({d: m for d, m in back.items() if d in pending.applied})
+            self.core.events.append({"t": self.clock(), "kind": "config", "result": "undone",
+                                     "reason": f"refused by {_switch_names(self.core, refused)}"})
+        raise Conflict("switches", f"refused by {_switch_names(self.core, refused)}; the change "
+                                   "was undone, the previous state stays")
 
     def health(self) -> dict:
         """Liveness and how many switches are connected and synced."""
@@ -88,7 +164,8 @@ class ControllerService:
                 "services": [s.host for s in sh.services],
                 "allocation": self._allocation(name),
             }
-        return {"name": net.name, "cidr": str(net.cidr), "vlan": net.vlan,
+        spec = None if self.document is None else self.document.get("networks", {}).get(name)
+        return {"name": net.name, "cidr": str(net.cidr), "vlan": net.vlan, "spec": spec,
                 "hosts": [{"name": h.name, "switch": h.switch, "port": h.port, "mac": h.mac,
                            "ip": str(h.ip), **self._client(name, h.name)} for h in net.hosts],
                 "shadow": shadow}
@@ -123,50 +200,248 @@ class ControllerService:
 
     def set_client(self, network: str, host: str, path: str | None, service: str | None,
                    reason: str) -> dict:
-        """Set a client's path and/or service; the changes go to the switches in one batch.
+        """Set a client's path and/or service; the changes go to the switches in one commit.
 
         Both settings are checked before either is applied, so a refused
         request changes nothing.
         """
-        with self.lock:
-            net = self._host(network, host)
-            if path not in (None, "primary", "shadow"):
-                raise Invalid("path", f"must be primary or shadow, not {path!r}")
-            if service not in (None, "primary", "twin"):
-                raise Invalid("service", f"must be primary or twin, not {service!r}")
-            if service == "twin" and not net.shadow.services:
-                raise Invalid("service", f"{network}: no service hosts (shadow.services) to "
-                                         "steer to")
-            now, updates = self.clock(), {}
-            if path is not None:
-                _merge(updates, self.core.set_client_path(now, network, host, path, reason))
-            if service is not None:
-                _merge(updates, self.core.set_client_service(now, network, host, service,
-                                                             reason))
-            self.send(updates)
-            return {"network": network, "host": host, **self._client(network, host)}
+        with self.changing:
+            with self.lock:
+                net = self._host(network, host)
+                if path not in (None, "primary", "shadow"):
+                    raise Invalid("path", f"must be primary or shadow, not {path!r}")
+                if service not in (None, "primary", "twin"):
+                    raise Invalid("service", f"must be primary or twin, not {service!r}")
+                if service == "twin" and not net.shadow.services:
+                    raise Invalid("service", f"{network}: no service hosts (shadow.services) "
+                                             "to steer to")
+                was = self._client(network, host)
+
+            def to(new_path: str | None, new_service: str | None, why: str
+                   ) -> Callable[[float], Updates]:
+                def change(now: float) -> Updates:
+                    updates: Updates = {}
+                    if new_path is not None:
+                        _merge(updates, self.core.set_client_path(now, network, host, new_path,
+                                                                  why))
+                    if new_service is not None:
+                        _merge(updates, self.core.set_client_service(
+                            now, network, host, new_service, why))
+                    return updates
+                return change
+
+            self._commit(to(path, service, reason),
+                         to(path and was["path"], service and was["service"], "undone"))
+            if self.store is not None:
+                self.store.set_client(network, host, path, service)
+            with self.lock:
+                return {"network": network, "host": host, **self._client(network, host)}
 
     def set_active(self, network: str, active: bool, reason: str) -> dict:
         """Activate or deactivate a network's shadow."""
-        with self.lock:
-            self._shadowed(network)
+        with self.changing:
+            with self.lock:
+                self._shadowed(network)
+                was = network in self.core.activated
             try:
-                updates = self.core.set_shadow_active(self.clock(), network, active, reason)
+                self._commit(
+                    lambda now: self.core.set_shadow_active(now, network, active, reason),
+                    lambda now: self.core.set_shadow_active(now, network, was, "undone"))
             except ValueError as err:
+                if isinstance(err, Conflict):
+                    raise
                 raise Invalid("active", str(err)) from None
-            self.send(updates)
-            return self._network(network)
+            if self.store is not None:
+                self.store.set_shadow(network, active=active)
+            with self.lock:
+                return self._network(network)
 
     def swap_roles(self, network: str, reason: str) -> dict:
-        """Swap every host of `network` with its twin."""
-        with self.lock:
-            self._shadowed(network)
+        """Swap every host of `network` with its twin (again: swap back)."""
+        with self.changing:
+            with self.lock:
+                self._shadowed(network)
             try:
-                updates = self.core.swap_roles(self.clock(), network, reason)
+                self._commit(lambda now: self.core.swap_roles(now, network, reason),
+                             lambda now: self.core.swap_roles(now, network, "undone"))
             except ValueError as err:
+                if isinstance(err, Conflict):
+                    raise
                 raise Invalid("network", str(err)) from None
-            self.send(updates)
-            return self._network(network)
+            with self.lock:
+                swapped = any(n == network for n, _ in self.core.swapped)
+                if self.store is not None:
+                    self.store.set_shadow(network, swapped=swapped, active=False)
+                return self._network(network)
+
+    # --- networks and mirror sessions: edits of the configuration document ------------
+
+    def _doc_networks(self) -> dict:
+        if self.document is None:
+            raise Invalid("networks", "this controller was started without its configuration "
+                                      "document; networks cannot be changed over the API")
+        return self.document.setdefault("networks", {})
+
+    def _reconfigure(self, document: dict, reason: str) -> Config:
+        """Validate `document` as a whole configuration and take it live (Rejected, Conflict)."""
+        try:
+            config = parse_config(document)
+        except ConfigError as err:
+            raise Rejected(err.problems) from None
+        with self.lock:
+            old = self.core.config
+
+        def decide(now: float) -> Updates:
+            try:
+                return self.core.reload(now, config)
+            except ReloadRefused as err:
+                raise Conflict("fabric", str(err)) from None
+
+        self._commit(decide, lambda now: self.core.reload(now, old))
+        with self.lock:
+            self.core.events[-1]["reason"] = f"{reason}: {self.core.events[-1]['reason']}"
+        self.document = document
+        return config
+
+    def create_network(self, name: str, spec: Any, by: str) -> dict:
+        """Add network `name` defined by `spec` (its YAML mapping); Conflict if it exists."""
+        with self.changing:
+            networks = self._doc_networks()
+            if name in networks:
+                raise Conflict("name", f"network {name} exists; PUT /networks/{name} replaces it")
+            document = copy.deepcopy(self.document)
+            document["networks"][name] = spec
+            self._reconfigure(document, f"network {name} created by {by}")
+            if self.store is not None:
+                self.store.put_network(name, spec, by)
+            with self.lock:
+                return self._network(name)
+
+    def replace_network(self, name: str, spec: Any, by: str) -> dict:
+        """Replace network `name`'s definition with `spec`; its clients' state carries over."""
+        with self.changing:
+            if name not in self._doc_networks():
+                raise NotFound(f"no network {name}")
+            document = copy.deepcopy(self.document)
+            document["networks"][name] = spec
+            self._reconfigure(document, f"network {name} replaced by {by}")
+            if self.store is not None:
+                self.store.put_network(name, spec, by)
+            with self.lock:
+                return self._network(name)
+
+    def delete_network(self, name: str, by: str) -> dict:
+        """Remove network `name`; Conflict while its shadow carries clients."""
+        with self.changing:
+            if name not in self._doc_networks():
+                raise NotFound(f"no network {name}")
+            with self.lock:
+                busy = self._shadow_busy(name)
+            if busy:
+                raise Conflict("network", f"{name}: its shadow carries clients ({busy}); move "
+                                          "them back and deactivate it first")
+            document = copy.deepcopy(self.document)
+            del document["networks"][name]
+            self._reconfigure(document, f"network {name} deleted by {by}")
+            if self.store is not None:
+                self.store.drop_network(name, by)
+            return {"deleted": name}
+
+    def _shadow_busy(self, name: str) -> str:
+        """What of network `name` runs on its shadow now ('' when nothing)."""
+        core = self.core
+        parts = []
+        for label, keys in (("moved", core.moved), ("steered", core.steered),
+                            ("served by twins", core.served), ("roles swapped", core.swapped)):
+            hosts = sorted(h for n, h in keys if n == name)
+            if hosts:
+                parts.append(f"{label}: {', '.join(hosts)}")
+        if name in core.active_networks():
+            parts.append("shadow active")
+        return "; ".join(parts)
+
+    def sessions(self, network: str) -> list[dict]:
+        """Network `network`'s mirror sessions with their live counters."""
+        with self.lock:
+            net = self._shadowed(network)
+            counters = self.core.mirror_counters()
+            return [self._session(network, s.name, counters) for s in net.shadow.mirror]
+
+    def session(self, network: str, name: str) -> dict:
+        """One mirror session with its live counters (NotFound)."""
+        with self.lock:
+            net = self._shadowed(network)
+            if name not in {s.name for s in net.shadow.mirror}:
+                raise NotFound(f"no mirror session {name} in {network}")
+            return self._session(network, name, self.core.mirror_counters())
+
+    def _session(self, network: str, name: str, counters: dict) -> dict:
+        spec = next((item for i, item in enumerate(self._doc_sessions(network))
+                     if isinstance(item, dict)
+                     and item.get("name", f"{network}.mirror{i}") == name), None)
+        running = next(s for s in self.core.config.network(network).shadow.mirror
+                       if s.name == name)
+        return {"name": name, "network": network, "spec": spec,
+                "direction": running.direction, "to": list(running.to),
+                "counters": dataclasses.asdict(counters.get(name) or MirrorCounters())}
+
+    def _doc_sessions(self, network: str) -> list[dict]:
+        """The document's mirror list of `network` (empty when it has none)."""
+        if self.document is None:
+            return []
+        shadow = self.document.get("networks", {}).get(network, {}).get("shadow") or {}
+        mirror = shadow.get("mirror") if isinstance(shadow, dict) else None
+        return mirror if isinstance(mirror, list) else []
+
+    def _edit_sessions(self, network: str, edit: Callable[[list], None], reason: str,
+                       by: str) -> None:
+        networks = self._doc_networks()
+        if network not in networks:
+            raise NotFound(f"no network {network}")
+        document = copy.deepcopy(self.document)
+        spec = document["networks"][network]
+        shadow = spec.get("shadow") if isinstance(spec, dict) else None
+        if not isinstance(shadow, dict):
+            raise Invalid("network", f"{network} has no shadow")
+        if not isinstance(shadow.get("mirror"), list):
+            shadow["mirror"] = []
+        edit(shadow["mirror"])
+        self._reconfigure(document, reason)
+        if self.store is not None:
+            self.store.put_network(network, document["networks"][network], by)
+
+    def create_session(self, network: str, spec: dict, by: str) -> dict:
+        """Add a mirror session to `network` (its name must be new anywhere)."""
+        name = spec.get("name")
+        if not isinstance(name, str):
+            raise Invalid("name", "required: a name for the session")
+        with self.changing:
+            with self.lock:
+                taken = {s.name: n.name for n in self.core.config.networks if n.shadow
+                         for s in n.shadow.mirror}
+            if name in taken:
+                raise Conflict("name", f"mirror session {name} exists (in {taken[name]})")
+            self._edit_sessions(network, lambda items: items.append(spec),
+                                f"mirror session {name} created by {by}", by)
+            return self.session(network, name)
+
+    def replace_session(self, network: str, name: str, spec: dict, by: str) -> dict:
+        """Replace mirror session `name` of `network` (direction, filter, sampling, ...)."""
+        if spec.get("name", name) != name:
+            raise Invalid("name", f"the session in the path is {name}; rename by deleting and "
+                                  "creating")
+        spec = {**spec, "name": name}
+        with self.changing:
+            self._edit_sessions(network, lambda items: _replace_named(items, name, spec),
+                                f"mirror session {name} replaced by {by}", by)
+            return self.session(network, name)
+
+    def delete_session(self, network: str, name: str, by: str) -> dict:
+        """Remove mirror session `name` of `network`: its flows and groups go with it."""
+        with self.changing:
+            self._edit_sessions(network, lambda items: _replace_named(items, name, None),
+                                f"mirror session {name} deleted by {by}", by)
+            return {"deleted": name}
 
     def events(self, since: int = 0, limit: int = 100) -> dict:
         """Events from cursor `since` (their index), at most `limit`; `next` is the next cursor."""
@@ -185,6 +460,18 @@ class ControllerService:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""
         with self.lock:
             return self.core.status()["routing"]
+
+
+def _replace_named(items: list, name: str, spec: dict | None) -> None:
+    """Put `spec` where the session `name` is in `items` (None: remove it); NotFound if absent."""
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == name:
+            if spec is None:
+                del items[i]
+            else:
+                items[i] = spec
+            return
+    raise NotFound(f"no mirror session {name}")
 
 
 def _merge(into: dict[int, list], updates: dict[int, list]) -> None:

@@ -21,7 +21,7 @@ from .model import (
     Switch,
     TelemetrySettings,
 )
-from .parse import load_config, parse_config
+from .parse import load_config, parse_config, read_document
 
 __all__ = [
     "DIRECTIONS",
@@ -45,4 +45,5 @@ __all__ = [
     "TelemetrySettings",
     "load_config",
     "parse_config",
+    "read_document",
 ]

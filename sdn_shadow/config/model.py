@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sdn_shadow.directory.dn import try_norm_dn
 
 DIRECTIONS = ("in", "out", "both")
+PLACEHOLDER = "{user}"  # where the login name goes in api.ldap.user_dn
 
 
 class ConfigError(Exception):
@@ -197,18 +201,55 @@ class ControllerSettings:
 
 @dataclass(frozen=True, slots=True)
 class LdapRoleSettings:
-    """API users whose role comes from LDAP group membership (HTTP Basic, checked by a bind)."""
+    """API users whose role comes from LDAP group membership (HTTP Basic, checked by a bind).
+
+    `user_dn` has `{user}` where the login name goes; `groups` maps a role to
+    a group DN, and a user gets the highest role whose group lists them.
+    """
 
     url: str
-    """ldap://HOST:PORT or ldaps://HOST:PORT."""
     user_dn: str
-    """The user's DN with `{user}` where the login name goes."""
-    groups: tuple[tuple[str, str], ...]
-    """(role, group DN) pairs; a user gets the highest role whose group lists them."""
+    groups: dict[str, str]
     timeout: float = 5.0
-    """Seconds to wait for the server."""
     cache_seconds: float = 30.0
-    """How long a successful check is remembered (a request does not cost a bind)."""
+    ca_file: str = ""  # ldaps: CA bundle to verify the server with ("" = the system's)
+
+    def check(self) -> list[tuple[str, str]]:
+        """Problems with these settings as (key, reason); empty when they can be used."""
+        errors: list[tuple[str, str]] = []
+        parts = urlsplit(self.url)
+        try:
+            bad_port = parts.port == 0
+        except ValueError:  # not a number, or above 65535
+            bad_port = True
+        if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
+            errors.append(("url", "must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]"))
+        elif bad_port:
+            errors.append(("url", "the port must be a number from 1 to 65535"))
+        elif parts.path or parts.query or parts.fragment or parts.username:
+            errors.append(("url", "only scheme, host and port (no path, not even a '/')"))
+        count = self.user_dn.count(PLACEHOLDER)
+        if count != 1:
+            errors.append(("user_dn", f"must contain {PLACEHOLDER} exactly once, not {count} "
+                                      "times"))
+        elif try_norm_dn(self.user_dn.replace(PLACEHOLDER, "x")) is None or \
+                "=" not in self.user_dn.partition(PLACEHOLDER)[0]:
+            errors.append(("user_dn", f"not a DN with {PLACEHOLDER} as an attribute value, "
+                                      "e.g. uid={user},ou=people,dc=example,dc=org"))
+        if not isinstance(self.groups, dict) or not self.groups:
+            errors.append(("groups", f"needs at least one role: group DN ({', '.join(ROLES)})"))
+        else:
+            for role, group in self.groups.items():
+                if role not in ROLES:
+                    errors.append((f"groups.{role}", f"not a role: use {', '.join(ROLES)}"))
+                elif not isinstance(group, str) or not group.strip() or \
+                        try_norm_dn(group) is None:
+                    errors.append((f"groups.{role}", "must be a group's DN"))
+        if not isinstance(self.timeout, int | float) or not 0 < self.timeout <= 300:
+            errors.append(("timeout", "seconds, more than 0 and at most 300"))
+        if not isinstance(self.cache_seconds, int | float) or self.cache_seconds < 0:
+            errors.append(("cache_seconds", "seconds, 0 (no cache) or more"))
+        return errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,7 +51,6 @@ import yaml
 
 from .model import (
     DIRECTIONS,
-    ROLES,
     STRATEGIES,
     AllocationSettings,
     ApiSettings,
@@ -117,6 +116,11 @@ def parse_config(data: object, source: str = "") -> Config:
 
 def load_config(path: str | os.PathLike[str]) -> Config:
     """Read and validate the YAML file at `path` (unreadable file or bad YAML: `ConfigError`)."""
+    return parse_config(read_document(path), os.fsdecode(path))
+
+
+def read_document(path: str | os.PathLike[str]) -> Any:
+    """The YAML file at `path` as data, unvalidated (unreadable file or bad YAML: `ConfigError`)."""
     source = os.fsdecode(path)
     try:
         with open(path, "rb") as stream:
@@ -127,7 +131,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         raise ConfigError([("<yaml>", _yaml_reason(exc))], source) from exc
-    return parse_config(data, source)
+    return data
 
 
 # --- YAML loading ---------------------------------------------------------------------------
@@ -575,29 +579,26 @@ class _Parser:
         return None if None in files.values() else TlsFiles(**files)
 
     def ldap_roles(self, value: Any, path: str) -> LdapRoleSettings | None:
-        f = self.fields(value, path, ("cache_seconds", "groups", "timeout", "url", "user_dn"),
-                        ("groups", "url", "user_dn"))
+        keys = ("ca_file", "cache_seconds", "groups", "timeout", "url", "user_dn")
+        f = self.fields(value, path, keys, ("groups", "url", "user_dn"))
         if f is None or not {"groups", "url", "user_dn"} <= f.keys():
             return None
         before = len(self.problems)
-        url = self.string(f["url"], f"{path}.url")
-        if url is not None and not re.fullmatch(r"ldaps?://[^/\s]+", url):
-            self.err(f"{path}.url", f"must be ldap://HOST:PORT or ldaps://HOST:PORT (got {url!r})")
-        user_dn = self.string(f["user_dn"], f"{path}.user_dn")
-        if user_dn is not None and user_dn.count("{user}") != 1:
-            self.err(f"{path}.user_dn", "must hold {user} exactly once, like "
-                                        "uid={user},ou=people,dc=example,dc=org")
-        groups = []
-        for role, role_path, group in self.named(f["groups"], f"{path}.groups", non_empty=True):
-            if role not in ROLES:
-                self.err(role_path, f"unknown role (expected one of: {', '.join(ROLES)})")
-            elif (dn := self.string(group, role_path)) is not None:
-                groups.append((role, dn))
-        extra = {key: self.positive(f[key], f"{path}.{key}")
-                 for key in ("cache_seconds", "timeout") if f.get(key) is not None}
+        given: dict[str, Any] = {}
+        for key in ("url", "user_dn", "ca_file"):
+            if key in f:
+                given[key] = self.string(f[key], f"{path}.{key}")
+        for key in ("timeout", "cache_seconds"):
+            if key in f:
+                given[key] = self.number(f[key], f"{path}.{key}")
+        groups = {role: self.string(dn, p) for role, p, dn in
+                  self.named(f["groups"], f"{path}.groups")}
         if len(self.problems) > before:
             return None
-        return LdapRoleSettings(url=url, user_dn=user_dn, groups=tuple(groups), **extra)
+        settings = LdapRoleSettings(groups=groups, **given)
+        for key, reason in settings.check():
+            self.err(f"{path}.{key}", reason)
+        return settings
 
     def fabric(self, value: Any) -> None:
         f = self.fields(value, "fabric", ("links", "switches"), ("switches",))

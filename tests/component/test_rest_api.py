@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 from sdn_shadow.api.auth import TokenBook, TokenFileError, hash_token
 from sdn_shadow.api.rest import PREFIX, create_app
 from sdn_shadow.api.service import ControllerService
+from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import parse_config
 from tests.component.test_twin_takeover import delivered
 from tests.fakes.ring import apply, reconciled, udp
@@ -18,25 +20,41 @@ from tests.fakes.ring import apply, reconciled, udp
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 
 
-class Api:
-    """A test client, the fake fabric the API's changes land on, and a token per role."""
+def ring_document() -> dict:
+    """The ring example with no mirror sessions and h2 as a service host."""
+    data = yaml.safe_load(RING.read_text())
+    data["networks"]["tenant-a"]["shadow"]["mirror"] = []
+    data["networks"]["tenant-a"]["shadow"]["services"] = {"h2": {"capacity": 50}}
+    return data
 
-    def __init__(self) -> None:
-        data = yaml.safe_load(RING.read_text())
-        data["networks"]["tenant-a"]["shadow"]["mirror"] = []
-        data["networks"]["tenant-a"]["shadow"]["services"] = {"h2": {"capacity": 50}}
+
+class Api:
+    """A test client, the fake fabric the API's changes land on, and a token per role.
+
+    `refuse` names switches (by dpid) that refuse every change, as a switch
+    with a full table would, and apply none of it.
+    """
+
+    def __init__(self, document: dict | None = None, store: ApiStore | None = None) -> None:
+        data = document or ring_document()
         self.core, self.fabric = reconciled(parse_config(data))
         for dpid in self.core.switches:
             self.core.switch_connected(0.0, dpid)
             self.core.switch_synced(0.0, dpid)
         self.sent: list[dict] = []
+        self.refuse: set[int] = set()
 
-        def send(updates: dict) -> None:
-            self.sent.append(updates)
-            apply(self.fabric, updates)
+        def send(updates: dict) -> Refusals | None:
+            taken = {d: m for d, m in updates.items() if d not in self.refuse}
+            self.sent.append(taken)
+            apply(self.fabric, taken)
+            refused = {d: "table full" for d in updates if d in self.refuse}
+            return Refusals(refused, set(taken)) if refused else None
 
         self.clock = iter(float(t) for t in range(100, 10_000))
-        service = ControllerService(self.core, send, clock=lambda: next(self.clock))
+        service = ControllerService(self.core, send, clock=lambda: next(self.clock),
+                                    document=data, store=store)
+        self.service = service
         book = TokenBook()
         self.token = {role: book.add(f"{role}-1", role)
                       for role in ("viewer", "operator", "admin")}
@@ -53,6 +71,17 @@ class Api:
 
     def _auth(self, role: str | None) -> dict:
         return {} if role is None else {"Authorization": f"Bearer {self.token[role]}"}
+
+
+@dataclass
+class Refusals:
+    """What the fake switches answered to one change."""
+
+    refused: dict[int, str]
+    applied: set[int]
+
+    def wait(self, timeout: float) -> dict[int, str]:
+        return self.refused
 
 
 @pytest.fixture

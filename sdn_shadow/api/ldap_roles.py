@@ -1,0 +1,231 @@
+"""LDAP roles for the REST API: bind as the user, take the role from group membership.
+
+The directory checks the password (a simple bind as the user's own DN) and
+its groups say what the user may do, so access is managed where the accounts
+already are. A successful answer is remembered for `cache_seconds` so that a
+request does not cost a bind; a refusal is not remembered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import math
+import re
+import secrets
+import ssl
+import threading
+import time
+from collections.abc import Callable
+
+from ldap3 import BASE, NONE, SIMPLE, Connection, Server, Tls
+from ldap3.core.exceptions import (
+    LDAPCertificateError,
+    LDAPCommunicationError,
+    LDAPException,
+    LDAPResponseTimeoutError,
+    LDAPSSLConfigurationError,
+    LDAPStartTLSError,
+)
+
+from sdn_shadow.api.auth import ROLES, Holder
+from sdn_shadow.config.model import PLACEHOLDER, LdapRoleSettings
+from sdn_shadow.directory.dn import try_norm_dn
+
+log = logging.getLogger(__name__)
+
+_SERVER_DOWN = (51, 52)  # busy, unavailable: the server answers but cannot judge
+_BROKEN = (LDAPCommunicationError, LDAPResponseTimeoutError, LDAPCertificateError,
+           LDAPStartTLSError, LDAPSSLConfigurationError)
+_DN_SPECIAL = '"+,;<>\\='
+_OPTIONAL_UID = re.compile(r"#'[01]*'B$")  # uniqueMember: NameAndOptionalUID (RFC 4517)
+
+
+class LdapUnavailable(RuntimeError):
+    """The directory cannot be reached or does not answer in time (the API answers 503)."""
+
+
+Connect = Callable[[LdapRoleSettings, str, str], Connection]
+
+
+def escape_dn_value(value: str) -> str:
+    """`value` escaped for use as an RDN value (RFC 4514 section 2.4), so it stays one value."""
+    out = []
+    for index, char in enumerate(value):
+        if char in _DN_SPECIAL or (char in " #" and index == 0) or \
+                (char == " " and index == len(value) - 1):
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\{ord(char):02x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def connect_ldap(settings: LdapRoleSettings, bind_dn: str, password: str) -> Connection:
+    """An unbound ldap3 connection for a simple bind (ldaps verifies the certificate)."""
+    tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file or None)
+    server = Server(settings.url, get_info=NONE, connect_timeout=settings.timeout, tls=tls)
+    return Connection(server, user=bind_dn, password=password, authentication=SIMPLE,
+                      raise_exceptions=False, auto_bind=False,
+                      receive_timeout=max(1, math.ceil(settings.timeout)))  # an int on Linux
+
+
+def _unavailable(settings: LdapRoleSettings, what: str, exc: Exception) -> LdapUnavailable:
+    """An LdapUnavailable naming the server and what failed."""
+    return LdapUnavailable(f"LDAP server {settings.url} unavailable ({what}): {exc}")
+
+
+def _values(attributes: dict, name: str) -> list[str]:
+    """An attribute's values as text, the name matched case-insensitively."""
+    for key, values in attributes.items():
+        if key.lower() == name.lower():
+            return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+                    for v in values]
+    return []
+
+
+def _same_uid(member_uid: str, user: str) -> bool:
+    """Whether a memberUid names `user`: ASCII (IA5) only, case-insensitive like uid itself."""
+    return member_uid.isascii() and user.isascii() and member_uid.lower() == user.lower()
+
+
+def _member_dn(value: str) -> str | None:
+    """norm_dn of a member value, or None when it is not a DN."""
+    return try_norm_dn(value)
+
+
+def _unique_member_dns(value: str) -> list[str]:
+    """The DN a uniqueMember value may stand for: as written, and without `#'0101'B`."""
+    forms = [value]
+    found = _OPTIONAL_UID.search(value)
+    if found:
+        forms.append(value[:found.start()])
+    return [dn for dn in map(try_norm_dn, forms) if dn is not None]
+
+
+class LdapRoles:
+    """Who a user is and what they may do, asked of the directory (and cached briefly)."""
+
+    def __init__(self, settings: LdapRoleSettings, clock: Callable[[], float] = time.monotonic,
+                 connect: Connect | None = None) -> None:
+        """Use `settings` (ValueError listing what is wrong with them)."""
+        errors = settings.check()
+        if errors:
+            raise ValueError("; ".join(f"{key}: {reason}" for key, reason in errors))
+        self.settings = settings
+        self.clock = clock
+        self.connect = connect or connect_ldap
+        self._key = secrets.token_bytes(32)  # cache keys are not plain SHA-256 of passwords
+        self._cache: dict[tuple[str, str], tuple[float, Holder]] = {}
+        self._lock = threading.Lock()
+
+    def holder(self, user: str, password: str) -> Holder | None:
+        """The user's Holder, or None (bad credentials, no role); LdapUnavailable if down."""
+        if not user or not password:
+            return None  # an empty password is an unauthenticated bind: it proves nothing
+        key = (user, hmac.new(self._key, password.encode("utf-8", "surrogatepass"),
+                              hashlib.sha256).hexdigest())
+        now = self.clock()
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None and now < cached[0]:
+                return cached[1]
+        found = self._lookup(user, password)
+        if found is not None and self.settings.cache_seconds > 0:
+            with self._lock:
+                now = self.clock()
+                self._cache = {k: v for k, v in self._cache.items() if now < v[0]}
+                self._cache[key] = (now + self.settings.cache_seconds, found)
+        return found
+
+    def forget(self) -> None:
+        """Drop every cached answer."""
+        with self._lock:
+            self._cache.clear()
+
+    def user_dn(self, user: str) -> str:
+        """The DN `user` binds as (the name escaped, so it cannot add DN components)."""
+        return self.settings.user_dn.replace(PLACEHOLDER, escape_dn_value(user))
+
+    def _lookup(self, user: str, password: str) -> Holder | None:
+        """Bind as the user and read the groups with that bind."""
+        settings = self.settings
+        dn = self.user_dn(user)
+        try:
+            conn = self.connect(settings, dn, password)
+        except _BROKEN as exc:
+            raise _unavailable(settings, f"connect for {dn}", exc) from exc
+        except LDAPException as exc:  # e.g. a DN ldap3 will not send
+            log.info("LDAP login %r refused before binding: %s", user, exc)
+            return None
+        try:
+            try:
+                bound = conn.bind()
+            except _BROKEN as exc:
+                raise _unavailable(settings, f"bind as {dn}", exc) from exc
+            except LDAPException as exc:
+                log.info("LDAP bind as %s refused by ldap3: %s", dn, exc)
+                return None
+            except Exception as exc:  # ldap3 breaks on a reply that is not LDAP (KeyError...)
+                raise _unavailable(settings, f"bind as {dn}, not an LDAP reply", exc) from exc
+            if not bound:
+                result = conn.result or {}
+                if result.get("result") in _SERVER_DOWN:
+                    raise _unavailable(settings, f"bind as {dn}",
+                                       RuntimeError(result.get("description")))
+                log.info("LDAP bind as %s refused: %s (%s)", dn, result.get("description"),
+                         result.get("result"))
+                return None
+            role = self._role(conn, user, dn)
+        finally:
+            with contextlib.suppress(LDAPException):
+                conn.unbind()
+        if role is None:
+            log.info("LDAP user %s is in none of the role groups", dn)
+            return None
+        return Holder(user, role)
+
+    def _read(self, conn: Connection, dn: str, attributes: list[str]) -> dict | None:
+        """The attributes of one entry as the bound user sees it; None if it cannot be read."""
+        try:
+            done = conn.search(dn, "(objectClass=*)", BASE, attributes=attributes)
+        except _BROKEN as exc:
+            raise _unavailable(self.settings, f"read {dn}", exc) from exc
+        except LDAPException as exc:
+            log.info("LDAP read of %s failed: %s", dn, exc)
+            return None
+        except Exception as exc:  # ldap3 breaks on a reply that is not LDAP
+            raise _unavailable(self.settings, f"read {dn}, not an LDAP reply", exc) from exc
+        if not done:
+            result = conn.result or {}
+            if result.get("result") in _SERVER_DOWN:
+                raise _unavailable(self.settings, f"read {dn}",
+                                   RuntimeError(result.get("description")))
+            return None
+        for item in conn.response or []:
+            if item.get("type") == "searchResEntry":
+                return item.get("raw_attributes") or item.get("attributes") or {}
+        return None
+
+    def _role(self, conn: Connection, user: str, dn: str) -> str | None:
+        """The highest role whose group lists the bound user."""
+        me = _member_dn(dn)
+        if me is None:  # the server took a DN we cannot compare: grant nothing
+            return None
+        for role in reversed(ROLES):
+            group = self.settings.groups.get(role)
+            if group is None:
+                continue
+            attributes = self._read(conn, group, ["member", "uniqueMember", "memberUid"])
+            if not attributes:
+                continue
+            if any(_member_dn(m) == me for m in _values(attributes, "member")):
+                return role
+            if any(me in _unique_member_dns(m) for m in _values(attributes, "uniqueMember")):
+                return role
+            if any(_same_uid(uid, user) for uid in _values(attributes, "memberUid")):
+                return role
+        return None

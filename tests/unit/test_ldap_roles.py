@@ -1,0 +1,392 @@
+"""LDAP roles without a real server: escaping, refusals, membership, cache, outages, settings."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from ldap3 import MOCK_SYNC, MODIFY_ADD, Connection, Server
+from ldap3.core.exceptions import LDAPSocketOpenError
+
+from sdn_shadow.api.auth import Holder
+from sdn_shadow.api.ldap_roles import (
+    LdapRoles,
+    LdapRoleSettings,
+    LdapUnavailable,
+    escape_dn_value,
+)
+from sdn_shadow.directory.dn import norm_dn, parent_dn, rdn_avas, split_dn
+
+BASE = "dc=example,dc=org"
+PEOPLE = f"ou=people,{BASE}"
+GROUPS = f"ou=groups,{BASE}"
+TEMPLATE = f"uid={{user}},{PEOPLE}"
+GROUP_DNS = {"viewer": f"cn=noc,{GROUPS}", "operator": f"cn=operators,{GROUPS}",
+             "admin": f"cn=netadmins,{GROUPS}"}
+PASSWORDS = {"alice": "alice-pw", "bob": "bob-pw", "carol": "carol-pw", "dave": "dave-pw",
+             "root,ou=svc": "root-pw"}
+
+
+def settings(**changes) -> LdapRoleSettings:
+    """Settings for the mock directory, with `changes`."""
+    values = {"url": "ldap://127.0.0.1:389", "user_dn": TEMPLATE, "groups": dict(GROUP_DNS)}
+    values.update(changes)
+    return LdapRoleSettings(**values)
+
+
+class MockDirectory:
+    """An ldap3 MOCK_SYNC directory with people and groups; counts the connections made."""
+
+    def __init__(self) -> None:
+        self.server = Server("mock")
+        self.binds: list[str] = []
+        admin = Connection(self.server, f"cn=admin,{BASE}", "x", client_strategy=MOCK_SYNC)
+        admin.strategy.add_entry(f"cn=admin,{BASE}", {"objectClass": "person", "cn": "admin",
+                                                      "sn": "admin", "userPassword": "x"})
+        for user, password in PASSWORDS.items():
+            dn = f"uid={escape_dn_value(user)},{PEOPLE}"
+            admin.strategy.add_entry(dn, {"objectClass": ["inetOrgPerson"], "uid": user,
+                                          "cn": user, "sn": user, "userPassword": password})
+        # a privileged account below people: `root,ou=svc` must not be able to reach it
+        admin.strategy.add_entry(f"uid=root,ou=svc,{PEOPLE}", {
+            "objectClass": ["inetOrgPerson"], "uid": "root", "cn": "root", "sn": "root",
+            "userPassword": "svc-pw"})
+        admin.strategy.add_entry(f"cn=netadmins,{GROUPS}", {
+            "objectClass": "groupOfNames", "cn": "netadmins",
+            "member": ["UID=Alice, OU=People,DC=Example,dc=org",  # case and spacing differ
+                       f"uid=root,ou=svc,{PEOPLE}"]})
+        admin.strategy.add_entry(f"cn=noc,{GROUPS}", {
+            "objectClass": "groupOfUniqueNames", "cn": "noc",
+            "uniqueMember": [f"uid=bob,{PEOPLE}#'0101'B", f"uid=alice,{PEOPLE}"]})
+        admin.strategy.add_entry(f"cn=operators,{GROUPS}", {
+            "objectClass": "posixGroup", "cn": "operators", "gidNumber": "500",
+            "memberUid": ["carol", "erin"]})
+
+    def connect(self, _settings: LdapRoleSettings, dn: str, password: str) -> Connection:
+        """A mock connection (the `connect` hook of LdapRoles)."""
+        self.binds.append(dn)
+        return Connection(self.server, dn, password, client_strategy=MOCK_SYNC,
+                          raise_exceptions=False)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def directory() -> MockDirectory:
+    return MockDirectory()
+
+
+def roles_for(directory: MockDirectory, clock: Clock | None = None, **changes) -> LdapRoles:
+    """LdapRoles on the mock directory."""
+    return LdapRoles(settings(**changes), clock=clock or Clock(), connect=directory.connect)
+
+
+# --- escaping -------------------------------------------------------------------------------
+
+NASTY = ["x,ou=admins", "root,ou=svc", "*", "a+cn=b", 'q"uote', "back\\slash", "semi;colon",
+         "<angle>", "eq=ual", "#hash", " lead", "trail ", "nul\x00byte", "tab\tnew\nline",
+         "ümlaut", "x,ou=people,dc=example,dc=org"]
+
+
+@pytest.mark.parametrize("user", NASTY)
+def test_a_user_name_stays_one_attribute_value_of_the_dn(user) -> None:
+    dn = LdapRoles(settings()).user_dn(user)
+    assert len(split_dn(dn)) == len(split_dn(TEMPLATE))
+    assert norm_dn(parent_dn(dn)) == norm_dn(PEOPLE)
+    assert rdn_avas(split_dn(dn)[0]) == [("uid", user)]  # decodes back to exactly the name
+
+
+def test_escaping_follows_rfc_4514() -> None:
+    assert escape_dn_value("x,ou=admins") == "x\\,ou\\=admins"
+    assert escape_dn_value("*") == "*"  # not special in a DN (only in filters)
+    assert escape_dn_value("#a b ") == "\\#a b\\ "
+    assert escape_dn_value(" a#") == "\\ a#"
+    assert escape_dn_value('a+b"c\\d;e<f>') == 'a\\+b\\"c\\\\d\\;e\\<f\\>'
+    assert escape_dn_value("a\x00b\x7f") == "a\\00b\\7f"
+
+
+def test_an_injected_dn_component_does_not_reach_another_entry(directory) -> None:
+    roles = roles_for(directory)
+    # unescaped this would be uid=root,ou=svc,ou=people,... (an admin with password svc-pw)
+    assert roles.holder("root,ou=svc", "svc-pw") is None
+    assert directory.binds[-1] == f"uid=root\\,ou\\=svc,{PEOPLE}"
+    assert roles.holder("*", "alice-pw") is None
+    assert directory.binds[-1] == f"uid=*,{PEOPLE}"
+
+
+# --- refusals without asking the server -----------------------------------------------------
+
+@pytest.mark.parametrize(("user", "password"), [("alice", ""), ("", "alice-pw"), ("", "")])
+def test_an_empty_user_or_password_is_refused_without_contacting_the_server(
+        user, password) -> None:
+    def connect(*_args) -> Connection:
+        raise AssertionError("the server must not be contacted")
+
+    roles = LdapRoles(settings(), connect=connect)
+    assert roles.holder(user, password) is None
+
+
+# --- membership -----------------------------------------------------------------------------
+
+def test_each_kind_of_group_grants_its_role_and_the_highest_wins(directory) -> None:
+    roles = roles_for(directory)
+    assert roles.holder("alice", "alice-pw") == Holder("alice", "admin")  # also in noc
+    assert roles.holder("bob", "bob-pw") == Holder("bob", "viewer")  # uniqueMember with #'..'B
+    assert roles.holder("carol", "carol-pw") == Holder("carol", "operator")  # memberUid
+    assert roles.holder("dave", "dave-pw") is None  # bound, but in no group
+
+
+def test_highest_role_is_looked_up_first(directory) -> None:
+    reads: list[str] = []
+    original = directory.connect
+
+    def connect(settings_, dn, password):
+        conn = original(settings_, dn, password)
+        search = conn.search
+
+        def recorded(base, *args, **kwargs):
+            reads.append(base)
+            return search(base, *args, **kwargs)
+        conn.search = recorded
+        return conn
+
+    roles = LdapRoles(settings(), connect=connect)
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    assert reads == [GROUP_DNS["admin"]]  # no need to read the lower groups
+
+
+def test_wrong_password_and_unknown_user_are_refused(directory) -> None:
+    roles = roles_for(directory)
+    assert roles.holder("alice", "bob-pw") is None
+    assert roles.holder("mallory", "alice-pw") is None
+
+
+def test_a_missing_or_unreadable_group_grants_nothing(directory) -> None:
+    groups = dict(GROUP_DNS, admin=f"cn=gone,{GROUPS}")
+    roles = roles_for(directory, groups=groups)
+    assert roles.holder("alice", "alice-pw") == Holder("alice", "viewer")  # from noc only
+    only_admin = roles_for(directory, groups={"admin": f"cn=gone,{GROUPS}"})
+    assert only_admin.holder("alice", "alice-pw") is None
+
+
+def test_member_uid_matching_is_ascii_and_case_insensitive() -> None:
+    from sdn_shadow.api.ldap_roles import _same_uid
+
+    assert _same_uid("carol", "carol") and _same_uid("carol", "CAROL")
+    assert not _same_uid("carol", "caro") and not _same_uid("karl", "\u212aarl")  # Kelvin K
+
+
+# --- cache ----------------------------------------------------------------------------------
+
+def test_a_success_is_cached_for_cache_seconds_then_asked_again(directory) -> None:
+    clock = Clock()
+    roles = roles_for(directory, clock, cache_seconds=30)
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    assert len(directory.binds) == 1
+    clock.now += 29.9
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    assert len(directory.binds) == 1  # served from the cache
+    clock.now += 0.2
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    assert len(directory.binds) == 2  # expired: bound again
+
+
+def test_the_cache_needs_the_same_password_and_never_holds_it(directory) -> None:
+    clock = Clock()
+    roles = roles_for(directory, clock)
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    assert roles.holder("alice", "wrong") is None  # not answered from alice's cache entry
+    assert len(directory.binds) == 2
+    assert "alice-pw" not in repr(roles._cache) and "alice-pw" not in repr(vars(roles))
+
+
+def test_failures_are_not_cached(directory) -> None:
+    roles = roles_for(directory)
+    assert roles.holder("alice", "wrong") is None
+    assert roles.holder("alice", "wrong") is None
+    assert roles.holder("dave", "dave-pw") is None
+    assert roles.holder("dave", "dave-pw") is None
+    assert len(directory.binds) == 4
+
+
+def test_a_new_membership_counts_at_once_and_forget_empties_the_cache(directory) -> None:
+    roles = roles_for(directory)
+    assert roles.holder("dave", "dave-pw") is None
+    admin = Connection(directory.server, f"cn=admin,{BASE}", "x", client_strategy=MOCK_SYNC)
+    assert admin.bind()
+    assert admin.modify(GROUP_DNS["operator"], {"memberUid": [(MODIFY_ADD, ["dave"])]})
+    assert roles.holder("dave", "dave-pw") == Holder("dave", "operator")  # no stale None
+    assert roles.holder("dave", "dave-pw") == Holder("dave", "operator")
+    assert len(directory.binds) == 2
+    roles.forget()
+    assert roles.holder("dave", "dave-pw") == Holder("dave", "operator")
+    assert len(directory.binds) == 3
+
+
+def test_no_cache_when_cache_seconds_is_zero(directory) -> None:
+    roles = roles_for(directory, cache_seconds=0)
+    roles.holder("alice", "alice-pw")
+    roles.holder("alice", "alice-pw")
+    assert len(directory.binds) == 2
+
+
+# --- outages (real sockets on 127.0.0.1) ----------------------------------------------------
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nobody listens on (just freed)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(answer: bytes | None) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that answers every request with `answer` (None: never)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    held: list[socket.socket] = []
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            if answer is not None:
+                conn.settimeout(2)
+                try:
+                    conn.recv(4096)
+                    conn.sendall(answer)
+                    conn.shutdown(socket.SHUT_WR)  # like an HTTP server: answer and close
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def unavailable(url: str, timeout: float = 1.0) -> tuple[LdapUnavailable, float]:
+    """The LdapUnavailable a lookup against `url` raises, and the seconds it took."""
+    roles = LdapRoles(settings(url=url, timeout=timeout))
+    start = time.monotonic()
+    with pytest.raises(LdapUnavailable) as caught:
+        roles.holder("alice", "alice-pw")
+    return caught.value, time.monotonic() - start
+
+
+def test_nothing_listening_is_unavailable_naming_the_url() -> None:
+    url = f"ldap://127.0.0.1:{closed_port()}"
+    error, took = unavailable(url)
+    assert url in str(error) and "refused" in str(error).lower()
+    assert took < 1
+
+
+def test_a_server_that_never_answers_times_out_as_unavailable() -> None:
+    with serving(None) as port:
+        error, took = unavailable(f"ldap://127.0.0.1:{port}", timeout=1)
+    assert f"ldap://127.0.0.1:{port}" in str(error) and "timed out" in str(error)
+    assert 0.9 < took < 3
+
+
+def test_a_server_that_does_not_speak_ldap_is_unavailable() -> None:
+    http = (b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
+            b"date: Sun, 22 Nov 2026 01:28:56 GMT\r\n\r\n")  # what a proxy here answered
+    with serving(http) as port:  # ldap3 itself fails with KeyError on these bytes
+        error, _ = unavailable(f"ldap://127.0.0.1:{port}")
+    assert f"ldap://127.0.0.1:{port}" in str(error) and "not an LDAP reply" in str(error)
+
+
+def test_a_busy_server_is_unavailable_not_a_refusal() -> None:
+    class Busy:
+        result = {"result": 51, "description": "busy"}
+
+        def bind(self) -> bool:
+            return False
+
+        def unbind(self) -> None:
+            pass
+
+    roles = LdapRoles(settings(), connect=lambda *_: Busy())
+    with pytest.raises(LdapUnavailable, match="busy"):
+        roles.holder("alice", "alice-pw")
+
+
+def test_a_cached_answer_outlives_an_outage_until_it_expires(directory) -> None:
+    clock = Clock()
+    down = False
+    original = directory.connect
+
+    def connect(settings_, dn, password):
+        if down:
+            raise LDAPSocketOpenError("socket connection error while opening: refused")
+        return original(settings_, dn, password)
+
+    roles = LdapRoles(settings(), clock=clock, connect=connect)
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    down = True
+    clock.now += 10
+    assert roles.holder("alice", "alice-pw").role == "admin"
+    with pytest.raises(LdapUnavailable, match="127.0.0.1:389"):
+        roles.holder("bob", "bob-pw")
+    clock.now += 30
+    with pytest.raises(LdapUnavailable):
+        roles.holder("alice", "alice-pw")
+    down = False
+    assert roles.holder("alice", "alice-pw").role == "admin"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+def test_good_settings_have_no_errors() -> None:
+    assert settings().check() == []
+    assert settings(url="ldaps://ldap.example.org", groups={"admin": GROUP_DNS["admin"]},
+                    user_dn="cn={user} (staff),ou=people,dc=example,dc=org").check() == []
+
+
+@pytest.mark.parametrize(("changes", "key", "reason"), [
+    ({"url": "http://127.0.0.1:389"}, "url", "ldap://"),
+    ({"url": "ldap://127.0.0.1:389/"}, "url", "no path"),
+    ({"url": "ldap://"}, "url", "ldap://"),
+    ({"url": "ldap://127.0.0.1:99999"}, "url", "port"),
+    ({"url": "ldap://127.0.0.1:0"}, "url", "port"),
+    ({"url": "ldap://127.0.0.1:x"}, "url", "port"),
+    ({"user_dn": f"uid=alice,{PEOPLE}"}, "user_dn", "exactly once, not 0"),
+    ({"user_dn": "uid={user},ou={user},dc=org"}, "user_dn", "exactly once, not 2"),
+    ({"user_dn": "{user}"}, "user_dn", "attribute value"),
+    ({"user_dn": "uid={user},,dc=org"}, "user_dn", "attribute value"),
+    ({"groups": {}}, "groups", "at least one"),
+    ({"groups": {"root": GROUP_DNS["admin"]}}, "groups.root", "viewer, operator, admin"),
+    ({"groups": {"admin": "not a dn"}}, "groups.admin", "DN"),
+    ({"timeout": 0}, "timeout", "more than 0"),
+    ({"cache_seconds": -1}, "cache_seconds", "0 (no cache)"),
+])
+def test_bad_settings_name_the_key_and_reason(changes, key, reason) -> None:
+    errors = settings(**changes).check()
+    assert [k for k, _ in errors] == [key], errors
+    assert reason in errors[0][1]
+    with pytest.raises(ValueError, match=key.replace(".", r"\.")):
+        LdapRoles(settings(**changes))
