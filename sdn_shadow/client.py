@@ -27,10 +27,13 @@ class ShadowClient:
     """
 
     def __init__(self, base_url: str = "", token: str | None = None, *,
-                 timeout: float = 10.0, http: httpx.Client | None = None) -> None:
-        self.http = http if http is not None else httpx.Client(base_url=base_url,
-                                                               timeout=timeout)
+                 timeout: float = 10.0, http: httpx.Client | None = None,
+                 verify: str | bool = True, auth: tuple[str, str] | None = None) -> None:
+        self.http = http if http is not None else httpx.Client(
+            base_url=base_url, timeout=timeout, verify=verify, auth=auth)
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.calls: list[str] = []
+        """`METHOD /path -> status` of every call made, for a summary of what was done."""
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -44,6 +47,7 @@ class ShadowClient:
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:
         r = self.http.request(method, PREFIX + path, headers=self.headers, **kw)
+        self.calls.append(f"{method} {PREFIX}{path} -> {r.status_code}")
         if r.status_code >= 400:
             try:
                 errors = r.json().get("errors", [])
@@ -113,3 +117,35 @@ class ShadowClient:
     def forecasts(self) -> dict[str, Any]:
         """The latest forecasts with their intervals (bytes/s)."""
         return self._call("GET", "/forecasts")
+
+    def create_network(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Add a network (and its shadow) defined as under `networks.NAME` in the YAML."""
+        return self._call("POST", "/networks", json={"name": name, **spec})
+
+    def replace_network(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Replace a network's definition."""
+        return self._call("PUT", f"/networks/{name}", json=spec)
+
+    def delete_network(self, name: str) -> dict[str, Any]:
+        """Remove a network (409 while its shadow carries clients)."""
+        return self._call("DELETE", f"/networks/{name}")
+
+    def sessions(self, network: str) -> list[dict[str, Any]]:
+        """A network's mirror sessions with live counters."""
+        return self._call("GET", f"/networks/{network}/mirror-sessions")
+
+    def session(self, network: str, name: str) -> dict[str, Any]:
+        """One mirror session with live counters."""
+        return self._call("GET", f"/networks/{network}/mirror-sessions/{name}")
+
+    def create_session(self, network: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Add a mirror session (as under `shadow.mirror` in the YAML, with a name)."""
+        return self._call("POST", f"/networks/{network}/mirror-sessions", json=spec)
+
+    def replace_session(self, network: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Replace a mirror session's direction, filter, sampling, truncation or destinations."""
+        return self._call("PUT", f"/networks/{network}/mirror-sessions/{name}", json=spec)
+
+    def delete_session(self, network: str, name: str) -> dict[str, Any]:
+        """Remove a mirror session and its flows."""
+        return self._call("DELETE", f"/networks/{network}/mirror-sessions/{name}")
