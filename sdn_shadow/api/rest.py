@@ -69,6 +69,27 @@ SESSION_EXAMPLE = {"name": "h1-web", "hosts": ["h1"], "direction": "both", "to":
 Spec = Annotated[dict[str, Any], Body(description="as under `networks.NAME` in the YAML config")]
 
 
+class ErrorItem(BaseModel):
+    """What is wrong and where."""
+
+    field: str
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers."""
+
+    errors: list[ErrorItem]
+
+
+ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in (
+    (400, "refused by the controller: each field (a config key path) and reason"),
+    (401, "no token, or an unknown one"), (403, "the role is too low"),
+    (404, "no such network, host or session"),
+    (409, "conflicts with the current state, or a switch refused it (undone)"),
+    (422, "malformed request"), (503, "the LDAP server cannot be reached"))}
+
+
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
             ) -> JSONResponse:
     return JSONResponse({"errors": errors}, status_code=status, headers=headers)
@@ -78,8 +99,9 @@ def create_app(service: ControllerService, tokens: TokenBook,
                ldap: LdapRoles | None = None) -> FastAPI:
     """The API for one controller, authorising with `tokens` (and LDAP users, when given)."""
     app = FastAPI(title="sdn-shadow", version=__version__,
-                  description="Shadow networks for OpenFlow fabrics: state, client policy, "
-                              "shadow activation, events.")
+                  description="Shadow networks for OpenFlow fabrics: networks, mirror "
+                              "sessions, client policy, shadow activation, events.",
+                  responses=ERRORS)
     bearer = HTTPBearer(auto_error=False)
     basic = HTTPBasic(auto_error=False, description="LDAP users (when api.ldap is set)")
     schemes = "Bearer" if ldap is None else 'Bearer, Basic realm="sdn-shadow"'

@@ -15,6 +15,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from sdn_shadow.api.rest import PREFIX
@@ -24,9 +25,8 @@ from tests.component.test_rest_api import RING, Api
 CONFIG = schemathesis.Config.from_dict({"generation": {"with-security-parameters": False}})
 SCHEMA = schemathesis.openapi.from_asgi("/openapi.json", Api().http.app, config=CONFIG)
 
-# Not status_code_conformance: the document lists only 2xx and 422, none of the
-# 400/401/403/404/409 answers the API documents in prose.
-CHECKS = [not_a_server_error, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_schema_conformance]
 METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
 
