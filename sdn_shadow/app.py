@@ -31,10 +31,13 @@ from os_ken.ofproto import ofproto_v1_3
 from os_ken.ofproto.ofproto_v1_3 import OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPPS_LIVE
 
 from sdn_shadow import osken_raw, ovsdb
-from sdn_shadow.config import ConfigError, load_config
+from sdn_shadow.api.restore import layered, replay
+from sdn_shadow.api.store import ApiStore
+from sdn_shadow.config import ConfigError, parse_config, read_document
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ReloadRefused, ShadowCore, UnknownSwitch
-from sdn_shadow.openflow import wire
+from sdn_shadow.openflow import bundle, wire
+from sdn_shadow.openflow.commit import Commit, Commits
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import DEMAND_COOKIE, DEMAND_COOKIE_MASK, Subsystem, Table
 from sdn_shadow.telemetry.decode import (
@@ -61,6 +64,16 @@ class Settings:
     metrics: str | None = None  # overrides config.telemetry.metrics when set
     api: str | None = None  # overrides config.api.listen when set
     tokens: str | None = None  # overrides config.api.tokens when set
+
+
+_ERROR_NAMES = {(1, 1): "bad type", (5, 1): "table full", (5, 2): "bad table id",
+                (5, 6): "bad flow-mod command"}
+
+
+def _error_name(kind: int, code: int) -> str:
+    """What an OpenFlow error means, where we know it (type 5 code 1 is a full table)."""
+    name = _ERROR_NAMES.get((kind, code))
+    return f" ({name})" if name else ""
 
 
 class _Pending:
@@ -107,8 +120,14 @@ class ShadowApp(app_manager.OSKenApp):
         if config is None:
             raise RuntimeError("sdn_shadow.app.Settings.config must be set before starting")
         osken_raw.install()
+        self.api_store, self.document, config = self._kept_changes(config)
         self.core = ShadowCore(config)
+        if self.api_store is not None:
+            for line in replay(self.core, self.api_store, time.time()):
+                LOG.info("restored from %s: %s", self.api_store.path, line)
         self.lock = threading.RLock()
+        self.commits = Commits()
+        self.api_service = None
         self.datapaths: dict[int, object] = {}
         self.pending: dict[int, _Pending] = {}
         self.barriers: dict[int, tuple[int, float]] = {}
@@ -142,6 +161,23 @@ class ShadowApp(app_manager.OSKenApp):
         self.threads.append(hub.spawn(self._forecast_loop))
         self._write_state()
 
+    def _kept_changes(self, config: Config) -> tuple[ApiStore | None, dict | None, Config]:
+        """The API's store, the configuration document and the Config with kept changes."""
+        document = read_document(Settings.config_path) if Settings.config_path else None
+        path = config.api.store
+        if path is None or document is None:
+            return None, document, config
+        store = ApiStore(path)
+        merged, layered_config, problems = layered(document, store, Settings.config_path)
+        for problem in problems:
+            LOG.error("API changes kept in %s no longer fit %s, starting without them: %s",
+                      path, Settings.config_path, problem)
+        if layered_config is None:
+            return store, merged, config
+        LOG.info("%d network changes made over the API restored from %s",
+                 len(store.network_changes()), path)
+        return store, merged, layered_config
+
     def _start_api(self, config):
         """The REST API server when configured (or asked for on the command line), else None."""
         listen = Settings.api or config.api.listen
@@ -156,11 +192,20 @@ class ShadowApp(app_manager.OSKenApp):
         if not tokens_file:
             raise RuntimeError("the REST API needs a token file (api.tokens or --tokens)")
         tokens = TokenBook.load(tokens_file)
-        service = ControllerService(self.core, self._send_updates, self.lock)
+        ldap = None
+        if config.api.ldap is not None:
+            from sdn_shadow.api.ldap_roles import LdapRoles
+
+            ldap = LdapRoles(config.api.ldap)
+        self.api_service = ControllerService(self.core, self._send_commit, self.lock,
+                                             document=self.document, store=self.api_store)
         host, _, port = listen.rpartition(":")
-        server = ApiServer(create_app(service, tokens), host, int(port)).start()
-        LOG.info("REST API on http://%s/api/v1 (%d tokens from %s; OpenAPI at /openapi.json)",
-                 listen, len(tokens.holders), tokens_file)
+        server = ApiServer(create_app(self.api_service, tokens, ldap), host, int(port),
+                           config.api.tls).start()
+        scheme = "https" if config.api.tls else "http"
+        LOG.info("REST API on %s://%s/api/v1 (%d tokens from %s%s; OpenAPI at /openapi.json)",
+                 scheme, listen, len(tokens.holders), tokens_file,
+                 f", LDAP users of {config.api.ldap.url}" if ldap else "")
         return server
 
     # --- configuration reload -----------------------------------------------------
@@ -173,9 +218,15 @@ class ShadowApp(app_manager.OSKenApp):
         self.reload_requested = False
         now = time.time()
         try:
-            config = load_config(Settings.config_path)
+            document = read_document(Settings.config_path)
+            if self.api_store is not None:
+                document = self.api_store.overlay(document)
+            config = parse_config(document, Settings.config_path)
             with self.lock:
                 updates = self.core.reload(now, config)
+                self.document = document
+                if self.api_service is not None:
+                    self.api_service.document = document
         except (ConfigError, ReloadRefused) as err:
             lines = err.lines() if isinstance(err, ConfigError) else [str(err)]
             for line in lines:
@@ -227,6 +278,7 @@ class ShadowApp(app_manager.OSKenApp):
                 return
             del self.datapaths[dp.id]
             self.pending.pop(dp.id, None)
+            self.commits.disconnected(dp.id)
             self.core.switch_disconnected(time.time(), dp.id)
             LOG.info("switch %s (dpid %#x) disconnected; it keeps its flows",
                      self.core.switches[dp.id].name, dp.id)
@@ -344,6 +396,11 @@ class ShadowApp(app_manager.OSKenApp):
     @set_ev_cls(ofp_event.EventOFPErrorMsg, [CONFIG_DISPATCHER, MAIN_DISPATCHER])
     def _error(self, ev) -> None:
         msg = ev.msg
+        reason = f"error type={msg.type} code={msg.code}{_error_name(msg.type, msg.code)}"
+        if self.commits.failed(msg.datapath.id, msg.xid, reason):
+            LOG.warning("switch dpid %#x refused a change (xid %#x): %s", msg.datapath.id,
+                        msg.xid, reason)
+            return
         LOG.error("switch dpid %#x reported error type=%d code=%d for xid %#x: %s",
                   msg.datapath.id or 0, msg.type, msg.code, msg.xid, bytes(msg.data[:64]).hex())
 
@@ -378,6 +435,36 @@ class ShadowApp(app_manager.OSKenApp):
                 LOG.info("BFD on %s every %d ms", name, interval)
             except ovsdb.OvsdbError as err:
                 LOG.error("could not enable BFD on %s: %s", name, err)
+
+    def _send_commit(self, updates: dict[int, list]) -> Commit:
+        """Send a change as one bundle per switch; the Commit says who applied it.
+
+        The caller holds the lock (so nothing the hub sends can come between
+        the change's messages) and waits on the Commit after releasing it.
+        """
+        commit = Commit()
+        with self.lock:
+            for dpid, msgs in updates.items():
+                dp = self.datapaths.get(dpid)
+                if dp is None or not self.core.switches[dpid].synced:
+                    continue  # reconciled to the new plan when it connects
+                parts = bundle.split(msgs)
+                bundle_id = self.commits.bundle_id()
+                first = self._next_xids(bundle.xids_needed(parts.bundled))
+                frames, commit_xid = bundle.pack_bundle(parts.bundled, bundle_id, first)
+                self.commits.expect(commit, dpid, bundle_id, first, commit_xid)
+                dp.send(wire.pack_many(parts.before, self._next_xids(len(parts.before)))
+                        + frames
+                        + wire.pack_many(parts.after, self._next_xids(len(parts.after))))
+        if updates:
+            self._write_state()
+        return commit
+
+    @set_ev_cls(ofp_event.EventONFBundleCtrlMsg, MAIN_DISPATCHER)
+    def _bundle_reply(self, ev) -> None:
+        msg = ev.msg
+        if msg.type == bundle.COMMIT_REPLY:
+            self.commits.committed(msg.datapath.id, msg.xid)
 
     def _send_updates(self, updates: dict[int, list]) -> None:
         """Send the core's messages to each switch that is connected and synced."""

@@ -87,13 +87,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("the REST API needs a token file: --tokens FILE or api.tokens (make one with "
               "`sdn-shadow token add --file FILE --name NAME --role operator`)", file=sys.stderr)
         return EXIT_INVALID
-    cfg.CONF(
-        args=["--ofp-tcp-listen-port", str(args.of_port), "--ofp-listen-host", args.of_host],
-        project="os_ken",
-    )
+    from sdn_shadow.tls import openflow_listen_args, openflow_target
+
+    tls = config.controller.tls
+    cfg.CONF(args=openflow_listen_args(args.of_host, args.of_port, tls), project="os_ken")
     logging.getLogger("sdn_shadow").info(
-        "sdn-shadow serving OpenFlow 1.3 on %s:%d with %s", args.of_host, args.of_port,
-        args.config)
+        "sdn-shadow serving OpenFlow 1.3 on %s with %s",
+        openflow_target(args.of_host, args.of_port, tls), args.config)
     AppManager.run_apps(["sdn_shadow.app"])
     return 0
 

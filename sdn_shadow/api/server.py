@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 
 import uvicorn
 from fastapi import FastAPI
 
+from sdn_shadow.config.model import TlsFiles
+
 
 class ApiServer:
-    """A uvicorn server on `host:port` in a daemon thread; `stop()` ends it."""
+    """A uvicorn server on `host:port` in a daemon thread; `stop()` ends it.
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    With `tls` (certificate and key) it serves HTTPS only; plain HTTP gets no answer.
+    """
+
+    def __init__(self, app: FastAPI, host: str, port: int, tls: TlsFiles | None = None) -> None:
+        files = {}
+        if tls is not None:
+            # fail here, in the caller, on unreadable or mismatched files (not in the thread)
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(tls.cert, tls.key)
+            files = {"ssl_certfile": tls.cert, "ssl_keyfile": tls.key}
         config = uvicorn.Config(app, host=host, port=port, log_level="warning",
-                                access_log=False, lifespan="off")
+                                access_log=False, lifespan="off", **files)
+        self.scheme = "https" if tls else "http"
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # the controller owns signals
         self.thread = threading.Thread(target=self.server.run, name="sdn-shadow-api",
