@@ -9,8 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sdn_shadow.api.auth import TokenBook
+from sdn_shadow.client import ShadowClient
 from sdn_shadow.config import Config, load_config
-from sdn_shadow.lab.net import require_lab_tools
+from sdn_shadow.lab.net import free_tcp_port, require_lab_tools
 from sdn_shadow.lab.session import running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp, send_frames, start_ping
 from sdn_shadow.lab.trouble import run_trouble
@@ -84,8 +86,17 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
     summary: list[str] = []
     _step(f"act 1: starting the controller ({config_path.name}) and a Mininet lab of 2 OVS "
           "switches (userspace datapath, fail_mode secure)")
-    with running_lab(LabTopo(), config_path, workdir) as lab:
+    book, tokens = TokenBook(), workdir / "tokens.yaml"
+    token = book.add("demo", "admin")
+    book.save(tokens)
+    port = free_tcp_port()
+    api_args = ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))
+    with running_lab(LabTopo(), config_path, workdir, api_args) as lab, \
+            ShadowClient(f"http://127.0.0.1:{port}", token) as api:
         net = lab.net
+        health = api.health()
+        summary.append(f"REST API on 127.0.0.1:{port}: {health['status']}, "
+                       f"{health['synced']}/{health['switches']} switches synced")
         state = lab.controller.state()
         for dpid, sw in sorted(state["switches"].items()):
             summary.append(f"switch {sw['name']} (dpid {int(dpid):#x}): connected, "
@@ -105,6 +116,12 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
         bps = iperf3_tcp(net.get("h1"), net.get("h2"), seconds=seconds)
         summary.append(f"primary throughput h1 -> h2 (TCP, mirrored): {bps / 1e6:.0f} Mbit/s")
 
+        _step("over the API: narrow mirror session h3-udp-out to UDP port 5301, copies "
+              "truncated to 128 bytes")
+        session = api.session("tenant-a", "h3-udp-out")
+        api.replace_session("tenant-a", "h3-udp-out", {**session["spec"], "truncate": 128,
+                                                       "match": {"proto": "udp",
+                                                                 "dst_port": 5301}})
         _step("UDP h3 -> h1 at 20 Mbit/s for 3 s, capturing on shadow host h2s")
         with Capture(net.get("h2s"), "h2s-eth0", "udp and dst port 5301") as cap:
             udp = iperf3_udp(net.get("h3"), net.get("h1"), "20M", seconds=3, port=5301)
@@ -130,17 +147,18 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
             iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
         state = lab.controller.state()
         measured = state["demand"].get("network:tenant-a:tx", 0.0)
-        fc = state["forecast"]["series"].get("network:tenant-a:tx")
+        forecast = api.forecasts()
+        fc = forecast["series"].get("network:tenant-a:tx")
         summary.append(f"demand tenant-a now: {measured * 8 / 1e6:.1f} Mbit/s "
                        "(32 Mbit/s of UDP payload, plus headers)")
         if fc is None:
             problems.append("no forecast for tenant-a after the ramp")
         else:
             lo, point, hi = fc
-            summary.append(f"forecast tenant-a in {state['forecast']['horizon_s']:g} s: "
-                           f"{point * 8 / 1e6:.1f} Mbit/s, {state['forecast']['level']:.0%} "
+            summary.append(f"forecast tenant-a in {forecast['horizon_s']:g} s: "
+                           f"{point * 8 / 1e6:.1f} Mbit/s, {forecast['level']:.0%} "
                            f"interval {lo * 8 / 1e6:.1f}-{hi * 8 / 1e6:.1f} Mbit/s")
-        alloc = state["allocation"].get("tenant-a")
+        alloc = api.network("tenant-a")["shadow"]["allocation"]
         if alloc is None:
             problems.append("no allocation for tenant-a after the ramp")
         else:
@@ -151,11 +169,14 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
             if alloc["recommendation"]:
                 summary.append(f"shadow compute for tenant-a: {alloc['recommendation']}")
 
-        _step("reading mirror counters back from the switches")
+        _step("reading mirror counters back from the switches over the API")
         time.sleep(config.controller.stats_interval * 2 + 0.5)
-        for name, c in sorted(lab.controller.state().get("mirror", {}).items()):
-            summary.append(f"mirror session {name}: {c['packets']} packets "
+        for session in api.sessions("tenant-a"):
+            c = session["counters"]
+            summary.append(f"mirror session {session['name']}: {c['packets']} packets "
                            f"({c['bytes'] / 1e6:.1f} MB) copied (read from the switches)")
+        summary.append("API calls the demo made:")
+        summary += [f"  {call}" for call in api.calls]
         log_tail = lab.controller.log_tail(20) if problems else ""
     return summary, problems, log_tail
 

@@ -27,7 +27,11 @@ def test_demo_runs_and_prints_its_summary() -> None:
                           timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for expected in ("switch s1 (dpid 0x1): connected", "tenant-a: 6/6 host pairs reachable",
+    for expected in ("REST API on 127.0.0.1:", "2/2 switches synced",
+                     "API calls the demo made:",
+                     "PUT /api/v1/networks/tenant-a/mirror-sessions/h3-udp-out -> 200",
+                     "GET /api/v1/networks/tenant-a/mirror-sessions -> 200",
+                     "switch s1 (dpid 0x1): connected", "tenant-a: 6/6 host pairs reachable",
                      "across networks: 0/12 pairs reachable (isolated)",
                      "primary throughput h1 -> h2", "copies seen on shadow h2s (100.0%)",
                      "0/200 frames delivered (receive-only holds)", "forecast tenant-a in 2 s:",
