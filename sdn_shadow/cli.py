@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ldap_parser(sub)
 
+    from sdn_shadow.api.command import add_parser as add_api_parser
+
+    add_api_parser(sub)
+
     forecast = sub.add_parser("forecast", help="demand forecasting tools")
     forecast_sub = forecast.add_subparsers(dest="forecast_command", required=True)
     backtest = forecast_sub.add_parser(
