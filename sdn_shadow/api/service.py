@@ -39,6 +39,10 @@ class Pending(Protocol):
     def applied(self) -> set[int]:
         """The switches that applied their part (or some of it)."""
 
+    @property
+    def unknown(self) -> set[int]:
+        """The switches that did not answer in time (they may have applied it)."""
+
 
 Send = Callable[[Updates], Pending | None]  # None: applied already (the in-memory fakes)
 
@@ -111,7 +115,8 @@ class ControllerService:
             return
         with self.lock:
             back = undo(self.clock())
-            self.send({d: m for d, m in back.items() if d in pending.applied})
+            took = pending.applied | pending.unknown
+            self.send({d: m for d, m in back.items() if d in took})
             self.core.events.append({"t": self.clock(), "kind": "config", "result": "undone",
                                      "reason": f"refused by {_switch_names(self.core, refused)}"})
         raise Conflict("switches", f"refused by {_switch_names(self.core, refused)}; the change "

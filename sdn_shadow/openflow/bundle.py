@@ -57,6 +57,9 @@ def _control(bundle_id: int, kind: int, xid: int, flags: int) -> bytes:
 
 def _add(bundle_id: int, inner: bytes, xid: int, flags: int) -> bytes:
     length = _EXPERIMENTER.size + _ADD.size + len(inner)
+    if length > 0xFFFF:
+        raise ValueError(f"a {len(inner)}-byte message does not fit in a bundle ADD "
+                         f"({length} > 65535 bytes)")
     return (_EXPERIMENTER.pack(OFP_VERSION, OFPT_EXPERIMENTER, length, xid,
                                ONF_EXPERIMENTER_ID, ONF_ET_BUNDLE_ADD_MESSAGE)
             + _ADD.pack(bundle_id, 0, flags) + inner)

@@ -36,18 +36,25 @@ class Commit:
     pending: set[int] = field(default_factory=set)
     applied: set[int] = field(default_factory=set)
     refused: dict[int, str] = field(default_factory=dict)
+    unknown: set[int] = field(default_factory=set)
+    """Switches that did not answer in time: their part may or may not have been applied."""
     done: threading.Event = field(default_factory=threading.Event)
+    forget: list = field(default_factory=list)  # called once waiting is over
 
     def wait(self, timeout: float) -> dict[int, str]:
         """Block until every switch answered (or `timeout`); the refusals by dpid.
 
-        A switch that has not answered in time counts as refused: its part
-        may or may not have been applied, and the caller undoes the rest.
+        A switch that has not answered in time counts as refused and is put
+        in `unknown`: its part may or may not have been applied, so the
+        caller undoes the change there as well as on the switches that took it.
         """
         if self.pending:
             self.done.wait(timeout)
-        for dpid in list(self.pending):
+        self.unknown = set(self.pending)
+        for dpid in self.unknown:
             self.refused.setdefault(dpid, f"no answer within {timeout:g} s")
+        for forget in self.forget:
+            forget()  # late answers no longer matter, and their xids may be reused
         return dict(self.refused)
 
     def _settle(self, dpid: int) -> None:
@@ -75,8 +82,14 @@ class Commits:
         """A bundle with xids first_xid..commit_xid went to `dpid` as part of `commit`."""
         with self.lock:
             commit.pending.add(dpid)
-            self.bundles.setdefault(dpid, []).append(
-                _Bundle(dpid, bundle_id, first_xid, commit_xid, commit))
+            entry = _Bundle(dpid, bundle_id, first_xid, commit_xid, commit)
+            self.bundles.setdefault(dpid, []).append(entry)
+        commit.forget.append(lambda: self._drop(entry))
+
+    def _drop(self, entry: _Bundle) -> None:
+        with self.lock:
+            bundles = self.bundles.get(entry.dpid, [])
+            bundles[:] = [b for b in bundles if b is not entry]
 
     def committed(self, dpid: int, xid: int) -> None:
         """A COMMIT_REPLY with `xid` came from `dpid`.
@@ -93,8 +106,9 @@ class Commits:
     def failed(self, dpid: int, xid: int, reason: str) -> bool:
         """An error for `xid` came from `dpid`; True when it belonged to a bundle.
 
-        The first error names the cause; the bundle is refused once the error
-        for its commit (or any error, if the switch reports only one) arrives.
+        The first error names the cause; the bundle is settled by the error
+        for its commit (Open vSwitch always answers the commit), by a commit
+        reply, or by the wait running out.
         """
         with self.lock:
             bundle = next((b for b in self.bundles.get(dpid, ()) if b.owns(xid)), None)

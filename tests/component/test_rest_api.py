@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -79,6 +79,7 @@ class Refusals:
 
     refused: dict[int, str]
     applied: set[int]
+    unknown: set[int] = field(default_factory=set)
 
     def wait(self, timeout: float) -> dict[int, str]:
         return self.refused

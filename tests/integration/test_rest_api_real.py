@@ -104,11 +104,14 @@ def test_a_bad_request_names_the_field(api) -> None:
 def test_readmes_curl_lines_work_as_written(api) -> None:
     lab, http, token = api
     section = README.read_text().split("## REST API", 1)[1].split("\n## ", 1)[0]
-    lines = [line for line in section.splitlines() if line.startswith("curl ")]
-    assert len(lines) >= 4, lines
+    lines = [line for line in section.splitlines()
+             if line.startswith(("curl ", "SDN_SHADOW_TOKEN=$TOKEN sdn-shadow api "))]
+    assert len(lines) >= 12, lines
     port = str(http.base_url.port)
+    bin_dir = str(Path(sys.executable).parent)
     for line in lines:
-        command = line.replace("127.0.0.1:8181", f"127.0.0.1:{port}")
+        command = line.replace("127.0.0.1:8181", f"127.0.0.1:{port}").replace(
+            " sdn-shadow ", f" {bin_dir}/sdn-shadow ")
         proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
                               timeout=20, env={**os.environ, "TOKEN": token["operator"]})
         assert proc.returncode == 0, f"{line}: {proc.stderr}"
