@@ -114,6 +114,10 @@ class ShadowClient:
         """Failed links, moved/steered/served clients, scaling requests, health."""
         return self._call("GET", "/routing")
 
+    def profiles(self) -> list[dict[str, Any]]:
+        """Each client's learned profile (rates in bytes/s)."""
+        return self._call("GET", "/profiles")
+
     def forecasts(self) -> dict[str, Any]:
         """The latest forecasts with their intervals (bytes/s)."""
         return self._call("GET", "/forecasts")

@@ -272,6 +272,11 @@ def create_app(service: ControllerService, tokens: TokenBook,
     def forecasts() -> dict:
         return service.forecasts()
 
+    @app.get(f"{PREFIX}/profiles", dependencies=[viewer],
+             summary="Client profiles: mean, std, peaks, burstiness (bytes/s)")
+    def profiles() -> list[dict]:
+        return service.profiles()
+
     @app.get(f"{PREFIX}/routing", dependencies=[viewer])
     def routing() -> dict:
         return service.routing()

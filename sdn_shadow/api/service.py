@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -460,6 +461,20 @@ class ControllerService:
         with self.lock:
             status = self.core.status()
         return status["forecast"]
+
+    def profiles(self) -> list[dict]:
+        """Each client's learned profile: rates (bytes/s), burstiness, peaks, samples."""
+        with self.lock:
+            book = self.core.profiles.profiles()
+        out = []
+        for key, p in sorted(book.items()):
+            figures = {"mean": p.mean, "std": p.std, "peak": p.peak,
+                       "recent_peak": p.recent_peak, "cv": p.cv,
+                       "peak_to_mean": p.peak_to_mean}
+            out.append({"client": key, "samples": p.n, "first_seen": p.first_seen,
+                        "last_seen": p.last_seen,
+                        **{k: None if math.isnan(v) else v for k, v in figures.items()}})
+        return out
 
     def routing(self) -> dict:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""
