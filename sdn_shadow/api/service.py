@@ -299,42 +299,39 @@ class ControllerService:
 
         def decide(now: float) -> Updates:
             try:
-                return self.core.reload(now, config)
+                updates = self.core.reload(now, config)
             except ReloadRefused as err:
                 raise Conflict("fabric", str(err)) from None
+            event = self.core.events[-1]  # the reload's, appended under this same lock
+            event["reason"] = f"{reason}: {event['reason']}"
+            return updates
 
         self._commit(decide, lambda now: self.core.reload(now, old))
-        with self.lock:
-            self.core.events[-1]["reason"] = f"{reason}: {self.core.events[-1]['reason']}"
         self.document = document
         return config
 
     def create_network(self, name: str, spec: Any, by: str) -> dict:
         """Add network `name` defined by `spec` (its YAML mapping); Conflict if it exists."""
         with self.changing:
-            networks = self._doc_networks()
-            if name in networks:
+            if name in self._doc_networks():
                 raise Conflict("name", f"network {name} exists; PUT /networks/{name} replaces it")
-            document = copy.deepcopy(self.document)
-            document["networks"][name] = spec
-            self._reconfigure(document, f"network {name} created by {by}")
-            if self.store is not None:
-                self.store.put_network(name, spec, by)
-            with self.lock:
-                return self._network(name)
+            return self._put_network(name, spec, f"network {name} created by {by}", by)
 
     def replace_network(self, name: str, spec: Any, by: str) -> dict:
         """Replace network `name`'s definition with `spec`; its clients' state carries over."""
         with self.changing:
             if name not in self._doc_networks():
                 raise NotFound(f"no network {name}")
-            document = copy.deepcopy(self.document)
-            document["networks"][name] = spec
-            self._reconfigure(document, f"network {name} replaced by {by}")
-            if self.store is not None:
-                self.store.put_network(name, spec, by)
-            with self.lock:
-                return self._network(name)
+            return self._put_network(name, spec, f"network {name} replaced by {by}", by)
+
+    def _put_network(self, name: str, spec: Any, reason: str, by: str) -> dict:
+        document = copy.deepcopy(self.document)
+        document["networks"][name] = spec
+        self._reconfigure(document, reason)
+        if self.store is not None:
+            self.store.put_network(name, spec, by)
+        with self.lock:
+            return self._network(name)
 
     def delete_network(self, name: str, by: str) -> dict:
         """Remove network `name`; Conflict while its shadow carries clients."""
