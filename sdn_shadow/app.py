@@ -154,6 +154,12 @@ class ShadowApp(app_manager.OSKenApp):
             self.metrics_server = serve(listen, self._metrics_snapshot)
             LOG.info("Prometheus metrics on http://%s/metrics", listen)
         self.api_server = self._start_api(config)
+        self.directory_mirrors = None  # the shadows' LDAP mirrors (shadow.ldap), if any
+        self.ldap_unreachable: set[str] = set()  # networks whose last LDAP round erred
+        if any(n.shadow is not None and n.shadow.ldap is not None for n in config.networks):
+            from sdn_shadow.directory.service import DirectoryMirrors
+
+            self.directory_mirrors = DirectoryMirrors(config, self._directory_report).start()
         self.reload_requested = False
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._on_sighup)
@@ -207,6 +213,25 @@ class ShadowApp(app_manager.OSKenApp):
                  scheme, listen, len(tokens.holders), tokens_file,
                  f", LDAP users of {config.api.ldap.url}" if ldap else "")
         return server
+
+    def _directory_report(self, network: str, report) -> None:
+        """A round of `network`'s LDAP mirror: an `ldap` event when it changed entries, found
+        drift, failed, or is the first good round after errors; quiet rounds add none."""
+        changed = report.added + report.modified + report.renamed + report.deleted
+        with self.lock:
+            recovered = report.error is None and network in self.ldap_unreachable
+            if report.error is None:
+                self.ldap_unreachable.discard(network)
+            else:
+                self.ldap_unreachable.add(network)
+            if report.ok and not changed and not report.drift and not recovered:
+                return
+            self.core.events.append({"t": time.time(), "kind": "ldap", "network": network,
+                                     "result": "ok" if report.ok else "failed",
+                                     "reason": report.line()})
+        for line in report.lines():
+            LOG.log(logging.INFO if report.ok else logging.WARNING, "ldap mirror of %s: %s",
+                    network, line)
 
     # --- configuration reload -----------------------------------------------------
 

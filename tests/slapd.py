@@ -146,3 +146,35 @@ def running_slapd(tmp_path: Path, syncprov: bool = False) -> Iterator[Slapd]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def admin(server: Slapd) -> Iterator[Connection]:
+    """A root connection for making changes the way an operator would."""
+    conn = Connection(Server(server.url, get_info=NONE), server.bind_dn, server.password,
+                      auto_bind=True, receive_timeout=5)
+    try:
+        yield conn
+    finally:
+        conn.unbind()
+
+
+@contextmanager
+def loaded_slapd(tmp_path: Path, entries: list[tuple[str, dict]]) -> Iterator[Slapd]:
+    """`running_slapd` loaded with `entries` (DN, attributes); skipped without slapd, and
+    failed instead under CI=true."""
+    import os
+
+    import pytest
+
+    missing = slapd_missing()
+    if missing:
+        message = f"slapd not available: missing {', '.join(missing)}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with running_slapd(tmp_path) as server:
+        with admin(server) as conn:
+            for dn, attrs in entries:
+                assert conn.add(dn, attributes=attrs), (dn, conn.result)
+        yield server

@@ -325,6 +325,11 @@ class ControllerService:
             return self._put_network(name, spec, f"network {name} replaced by {by}", by)
 
     def _put_network(self, name: str, spec: Any, reason: str, by: str) -> dict:
+        shadow = spec.get("shadow") if isinstance(spec, dict) else None
+        if isinstance(shadow, dict) and "ldap" in shadow:
+            raise Invalid(f"networks.{name}.shadow.ldap", "only in the configuration file: it "
+                          "names a password file the controller reads and a server it sends "
+                          "that password to")
         document = copy.deepcopy(self.document)
         document["networks"][name] = spec
         self._reconfigure(document, reason)

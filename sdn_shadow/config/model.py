@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sdn_shadow.directory.dn import try_norm_dn
+from sdn_shadow.directory.rules import MappingRule
 
 DIRECTIONS = ("in", "out", "both")
 PLACEHOLDER = "{user}"  # where the login name goes in api.ldap.user_dn
@@ -136,6 +137,33 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
+class LdapMirrorSettings:
+    """The controller keeps the shadow's LDAP subtree a copy of the primary's (`shadow.ldap`).
+
+    Every `interval` seconds it copies each entry under `primary_base` to
+    under `shadow_base` (DNs and DN values inside the subtree rebased, `rules`
+    applied), as `sdn-shadow ldap mirror --follow` does.
+    """
+
+    url: str
+    """ldap://HOST[:PORT] or ldaps://HOST[:PORT] of the server holding both subtrees."""
+    bind_dn: str
+    """DN the controller binds as (it writes under `shadow_base`)."""
+    password_file: str
+    """File whose first line is the bind password; read when the controller starts."""
+    primary_base: str
+    """Base DN of the primary network's configuration subtree (only read)."""
+    shadow_base: str
+    """Base DN the shadow's copy lives under; neither base may be inside the other."""
+    interval: float = 5.0
+    """Seconds between rounds (an unreachable server is retried with back-off)."""
+    revert_drift: bool = False
+    """Put back changes made directly in the shadow; False: report them and keep them."""
+    rules: tuple[MappingRule, ...] = ()
+    """How the shadow's attribute values differ from the primary's, applied in order."""
+
+
+@dataclass(frozen=True, slots=True)
 class Shadow:
     """The shadow of one primary network: its twins and mirror sessions."""
 
@@ -154,6 +182,8 @@ class Shadow:
     active: bool = False
     """The shadow serves the network: every primary host with a twin of its MAC and IP
     is served from the twin's port, and the primary hosts stand by."""
+    ldap: LdapMirrorSettings | None = None
+    """The controller mirrors the primary's LDAP configuration subtree into the shadow's."""
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""

@@ -27,6 +27,17 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
               sample: 1.0           # fraction of packets copied, (0, 1], >= 1/256 (default 1)
               truncate: 128         # optional: bytes kept of each copy, 14..65535
               to: [h1s]             # required: this network's shadow hosts
+          ldap:                     # optional: the controller mirrors the primary's LDAP subtree
+            url: ldap://127.0.0.1:389             # required, ldap:// or ldaps://HOST[:PORT]
+            bind_dn: cn=admin,dc=example,dc=org   # required
+            password_file: /etc/sdn-shadow/ldap-password  # required, readable; first line
+            primary_base: ou=tenant-a,dc=example,dc=org         # required DN (only read)
+            shadow_base: ou=tenant-a-shadow,dc=example,dc=org   # required DN, not overlapping
+            interval: 5             # seconds between rounds, > 0 (default 5)
+            revert_drift: false     # put back changes made in the shadow (default false)
+            rules:                  # optional, in order: `ldap mirror`'s --map / --map-regex
+              - map: "ipHost/ipHostNumber=10.0.0.1:10.1.0.1"     # [CLASS/]ATTR=OLD:NEW
+              - map_regex: "ipHost/ipHostNumber=^10[.]0[.]:10.1."  # [CLASS/]ATTR=PATTERN:REPL
 
 Names match `[A-Za-z0-9][A-Za-z0-9_.-]*`. Each switch port has one user (a link end or a
 host). VLAN ids are unique across the file. Every host of a network must have a fabric path
@@ -49,6 +60,9 @@ from typing import Any
 import networkx as nx
 import yaml
 
+from sdn_shadow.directory.dn import split_dn, within
+from sdn_shadow.directory.rules import MappingRule, parse_rule
+
 from .model import (
     DIRECTIONS,
     STRATEGIES,
@@ -60,6 +74,7 @@ from .model import (
     FailoverSettings,
     ForecastSettings,
     Host,
+    LdapMirrorSettings,
     LdapRoleSettings,
     Link,
     MatchFilter,
@@ -99,7 +114,12 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("active", "allocation", "clients", "hosts", "mirror", "services", "vlan")
+_SHADOW_KEYS = ("active", "allocation", "clients", "hosts", "ldap", "mirror", "services",
+                "vlan")
+_LDAP_MIRROR_KEYS = ("bind_dn", "interval", "password_file", "primary_base", "revert_drift",
+                     "rules", "shadow_base", "url")
+_LDAP_MIRROR_REQUIRED = ("bind_dn", "password_file", "primary_base", "shadow_base", "url")
+_LDAP_RULE_KEYS = ("map", "map_regex")
 _SHADOW_HOST_KEYS = ("mac", "mirror_vlan", "port", "switch", "twin")
 _SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
@@ -214,6 +234,7 @@ class _ShadowDraft:
     services: list[Service] = field(default_factory=list)
     client_services: list[tuple[str, str]] = field(default_factory=list)
     active: bool = False
+    ldap: LdapMirrorSettings | None = None
 
 
 @dataclass
@@ -469,6 +490,7 @@ class _Parser:
                 self.steered_twins_unmirrored(net.shadow)
         if self.switches_known and self.links_ok:
             self.check_reachability(nets)
+        self.ldap_mirrors_apart(nets)
         if self.problems:
             return None
         config = self.build(nets, controller, telemetry, forecast)
@@ -746,6 +768,8 @@ class _Parser:
             if shadow.active and shadow.hosts_known and net.hosts_known and not standing:
                 self.err(f"{path}.active", "no twin has its primary host's MAC and IP, so "
                                            "none can serve in its place")
+        if f.get("ldap") is not None:
+            shadow.ldap = self.ldap_mirror(f["ldap"], f"{path}.ldap")
         if f.get("clients") is not None:
             for name, client_path, item in self.named(f["clients"], f"{path}.clients"):
                 if net.hosts_known and name not in net.hosts:
@@ -791,6 +815,104 @@ class _Parser:
                     twin_capacity = self.positive(f["twin_capacity"],
                                                   f"{host_path}.twin_capacity")
             shadow.services.append(Service(name, capacity, twin_capacity))
+
+    def ldap_mirror(self, value: Any, path: str) -> LdapMirrorSettings | None:
+        """`shadow.ldap`: checked as `sdn-shadow ldap mirror` checks its options."""
+        from sdn_shadow.directory import command
+
+        f = self.fields(value, path, _LDAP_MIRROR_KEYS, _LDAP_MIRROR_REQUIRED)
+        if f is None:
+            return None
+        before = len(self.problems)
+        given: dict[str, Any] = {}
+        if "url" in f:
+            url = self.string(f["url"], f"{path}.url")
+            if url is not None:
+                given["url"] = self.command_check(command._url, f"{path}.url",
+                                                  f"--url {url!r}: ", url)
+        for key in ("bind_dn", "primary_base", "shadow_base"):
+            if key in f:
+                given[key] = self.ldap_dn(f[key], f"{path}.{key}")
+        if "password_file" in f:  # read here only to check it; the controller reads it at start
+            name = self.string(f["password_file"], f"{path}.password_file")
+            if name is not None and self.command_check(
+                    command._password, f"{path}.password_file", f"--password-file {name}: ",
+                    name) is not None:
+                given["password_file"] = name
+        if f.get("interval") is not None:
+            given["interval"] = self.positive(f["interval"], f"{path}.interval")
+        if f.get("revert_drift") is not None:
+            given["revert_drift"] = self.boolean(f["revert_drift"], f"{path}.revert_drift")
+        if f.get("rules") is not None:
+            given["rules"] = tuple(self.ldap_rules(f["rules"], f"{path}.rules"))
+        primary, shadow = given.get("primary_base"), given.get("shadow_base")
+        if primary and shadow and (within(primary, shadow) or within(shadow, primary)):
+            self.err(f"{path}.shadow_base", f"{shadow} and primary_base {primary} overlap: "
+                                            "neither may be inside the other")
+        if len(self.problems) > before or not all(given.get(k) for k in _LDAP_MIRROR_REQUIRED):
+            return None
+        return LdapMirrorSettings(**{k: v for k, v in given.items() if v is not None})
+
+    def command_check(self, check: Any, path: str, prefix: str, *args: Any) -> Any:
+        """One of `sdn-shadow ldap mirror`'s option checks; its UsageError becomes a problem."""
+        from sdn_shadow.directory.command import UsageError
+
+        try:
+            return check(*args)
+        except UsageError as exc:
+            self.err(path, str(exc).removeprefix(prefix))
+            return None
+
+    def ldap_dn(self, value: Any, path: str) -> str | None:
+        """A non-empty DN, written without spacing around the separators."""
+        text = self.string(value, path)
+        if text is None:
+            return None
+        try:
+            rdns = split_dn(text)
+        except ValueError as exc:
+            self.err(path, f"not a DN: {exc}")
+            return None
+        if not rdns:
+            self.err(path, "must be a DN, like ou=tenant-a,dc=example,dc=org")
+            return None
+        return ",".join(rdns)
+
+    def ldap_rules(self, value: Any, path: str) -> list[MappingRule]:
+        """Mapping rules, each `map: [CLASS/]ATTR=OLD:NEW` or `map_regex: ...=PATTERN:REPL`."""
+        rules = []
+        for item_path, item in self.items(value, path):
+            f = self.fields(item, item_path, _LDAP_RULE_KEYS)
+            if f is None:
+                continue
+            if len(f) != 1:
+                self.err(item_path, "give one of map or map_regex")
+                continue
+            key, text = next(iter(f.items()))
+            if key not in _LDAP_RULE_KEYS or self.string(text, f"{item_path}.{key}") is None:
+                continue
+            try:
+                rules.append(parse_rule(text, regex=key == "map_regex"))
+            except ValueError as exc:
+                self.err(f"{item_path}.{key}", str(exc))
+        return rules
+
+    def ldap_mirrors_apart(self, nets: list[_NetDraft]) -> None:
+        """Two shadows on one server must not write into each other's subtree or a primary's."""
+        blocks = [(n.shadow.path, n.shadow.ldap) for n in nets
+                  if n.shadow is not None and n.shadow.ldap is not None]
+        for i, (path, mine) in enumerate(blocks):
+            for j, (other_path, other) in enumerate(blocks):
+                if i == j or mine.url.lower() != other.url.lower():
+                    continue
+                bases = [("primary_base", other.primary_base)]
+                if j < i:  # two shadow bases that overlap: reported once, at the later one
+                    bases.append(("shadow_base", other.shadow_base))
+                for key, base in bases:
+                    if within(mine.shadow_base, base) or within(base, mine.shadow_base):
+                        self.err(f"{path}.ldap.shadow_base",
+                                 f"{mine.shadow_base} overlaps {other_path}.ldap.{key} "
+                                 f"{base}: one mirror would overwrite the other's entries")
 
     def steered_twins_unmirrored(self, shadow: _ShadowDraft) -> None:
         """A twin that serves steered connections is no mirror destination.
@@ -1097,7 +1219,7 @@ class _Parser:
                                 net.shadow.allocation, tuple(sorted(net.shadow.clients)),
                                 tuple(net.shadow.services),
                                 tuple(sorted(net.shadow.client_services)),
-                                net.shadow.active)
+                                net.shadow.active, net.shadow.ldap)
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

@@ -200,3 +200,14 @@ def test_kept_networks_that_no_longer_fit_the_file_are_set_aside(tmp_path) -> No
     assert config is None and document == ring_document()
     assert problems == ["networks.tenant-b.hosts.b1.switch: unknown switch s9"]
     parse_config(document)
+
+
+def test_ldap_mirroring_is_not_set_over_the_api(api) -> None:
+    spec = copy.deepcopy(B)
+    spec["shadow"]["ldap"] = {"url": "ldap://192.0.2.1", "bind_dn": "cn=x",
+                              "password_file": "/etc/shadow", "primary_base": "dc=a",
+                              "shadow_base": "dc=b"}
+    r = api.http.post("/api/v1/networks", json={"name": "tenant-b", **spec},
+                      headers=api._auth("admin"))
+    assert r.status_code == 400 and api.sent == []
+    assert r.json()["errors"][0]["field"] == "networks.tenant-b.shadow.ldap"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from ldap3 import MODIFY_ADD, MODIFY_DELETE, NONE, Connection, Server
@@ -13,7 +11,7 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, NONE, Connection, Server
 from sdn_shadow.api.auth import Holder
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable, connect_ldap
 from sdn_shadow.config.model import LdapRoleSettings
-from tests.slapd import Slapd, running_slapd, slapd_missing
+from tests.slapd import Slapd, admin, loaded_slapd
 
 pytestmark = pytest.mark.integration
 
@@ -52,28 +50,8 @@ DIRECTORY: list[tuple[str, dict]] = [
 @pytest.fixture
 def slapd(tmp_path) -> Iterator[Slapd]:
     """A private slapd with people and groups; stopped and removed afterwards."""
-    missing = slapd_missing()
-    if missing:
-        message = f"slapd not available: missing {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_slapd(tmp_path) as server:
-        with admin(server) as conn:
-            for dn, attrs in DIRECTORY:
-                assert conn.add(dn, attributes=attrs), (dn, conn.result)
+    with loaded_slapd(tmp_path, DIRECTORY) as server:
         yield server
-
-
-@contextmanager
-def admin(server: Slapd) -> Iterator[Connection]:
-    """A root connection for loading entries."""
-    conn = Connection(Server(server.url, get_info=NONE), server.bind_dn, server.password,
-                      auto_bind=True, receive_timeout=5)
-    try:
-        yield conn
-    finally:
-        conn.unbind()
 
 
 class Clock:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import select
 import signal
@@ -16,12 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from ldap3 import MODIFY_ADD, MODIFY_REPLACE, NONE, Connection, Server
+from ldap3 import MODIFY_ADD, MODIFY_REPLACE
 
 from sdn_shadow.directory.follower import Mirror
 from sdn_shadow.directory.ldap_io import connect
 from sdn_shadow.directory.mirror import Entry, MappingRule, norm_dn, rebase_dn
-from tests.slapd import Slapd, running_slapd, slapd_missing
+from tests.slapd import Slapd, admin, loaded_slapd
 
 pytestmark = pytest.mark.integration
 
@@ -63,28 +62,8 @@ PRIMARY: list[tuple[str, dict]] = [
 @pytest.fixture
 def slapd(tmp_path) -> Iterator[Slapd]:
     """A private slapd loaded with the primary subtree; stopped and removed afterwards."""
-    missing = slapd_missing()
-    if missing:
-        message = f"slapd not available: missing {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with running_slapd(tmp_path) as server:
-        with admin(server) as conn:
-            for dn, attrs in PRIMARY:
-                assert conn.add(dn, attributes=attrs), (dn, conn.result)
+    with loaded_slapd(tmp_path, PRIMARY) as server:
         yield server
-
-
-@contextmanager
-def admin(server: Slapd) -> Iterator[Connection]:
-    """A root connection for making changes the way an operator would."""
-    conn = Connection(Server(server.url, get_info=NONE), server.bind_dn, server.password,
-                      auto_bind=True, receive_timeout=5)
-    try:
-        yield conn
-    finally:
-        conn.unbind()
 
 
 def read(server: Slapd, base: str) -> dict[str, Entry]:

@@ -253,6 +253,10 @@ S0 = f"{A}.shadow.mirror[0]"
 NAME = "must be a name matching [A-Za-z0-9][A-Za-z0-9_.-]*"
 LDAP = {"url": "ldap://x:389", "user_dn": "uid={user},dc=x", "groups": {"admin": "cn=a"}}
 MAC = 'must be a MAC address like "00:00:00:00:00:01"'
+L = f"{A}.shadow.ldap"
+PB, SB = "ou=a,dc=example,dc=org", "ou=a-shadow,dc=example,dc=org"
+MIRROR = {"url": "ldap://127.0.0.1:389", "bind_dn": "cn=admin,dc=example,dc=org",
+          "password_file": "/etc/hostname", "primary_base": PB, "shadow_base": SB}
 
 BAD = [
     # top level
@@ -441,9 +445,46 @@ BAD = [
     (
         {f"{A}.shadow.cidr": "10.9.0.0/24"},
         f"{A}.shadow.cidr: unknown key (expected one of: active, allocation, clients, hosts, "
-        "mirror, services, vlan)",
+        "ldap, mirror, services, vlan)",
     ),
     ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
+    # shadow.ldap: the controller's LDAP mirror
+    ({L: "ldap://x"}, f"{L}: must be a mapping"),
+    ({L: {**MIRROR, "port": 389}},
+     f"{L}.port: unknown key (expected one of: bind_dn, interval, password_file, primary_base, "
+     "revert_drift, rules, shadow_base, url)"),
+    ({L: {k: v for k, v in MIRROR.items() if k != "shadow_base"}}, f"{L}.shadow_base: required"),
+    ({L: {**MIRROR, "url": "http://x:389"}}, f"{L}.url: expected ldap://HOST:PORT"),
+    ({L: {**MIRROR, "url": "ldap://x:70000"}}, f"{L}.url: expected ldap://HOST:PORT"),
+    ({L: {**MIRROR, "url": 389}}, f"{L}.url: must be a string"),
+    ({L: {**MIRROR, "bind_dn": "admin"}}, f"{L}.bind_dn: not a DN: not a DN component: 'admin'"),
+    ({L: {**MIRROR, "primary_base": " "}},
+     f"{L}.primary_base: must be a DN, like ou=tenant-a,dc=example,dc=org"),
+    ({L: {**MIRROR, "shadow_base": f"ou=s, {PB}"}},
+     f"{L}.shadow_base: ou=s,{PB} and primary_base {PB} overlap: neither may be inside the "
+     "other"),
+    ({L: {**MIRROR, "shadow_base": "DC=Example,DC=org"}},
+     f"{L}.shadow_base: DC=Example,DC=org and primary_base {PB} overlap: neither may be inside "
+     "the other"),
+    ({L: {**MIRROR, "password_file": "/nonexistent/ldap-password"}},
+     f"{L}.password_file: No such file or directory"),
+    ({L: {**MIRROR, "interval": 0}}, f"{L}.interval: must be > 0"),
+    ({L: {**MIRROR, "interval": "5s"}}, f"{L}.interval: must be a number"),
+    ({L: {**MIRROR, "revert_drift": "yes"}}, f"{L}.revert_drift: must be true or false"),
+    ({L: {**MIRROR, "rules": "cn=a:b"}}, f"{L}.rules: must be a list"),
+    ({L: {**MIRROR, "rules": [{"map": "cn"}]}},
+     f"{L}.rules[0].map: mapping 'cn': expected [CLASS/]ATTR=OLD:NEW"),
+    ({L: {**MIRROR, "rules": [{"map": "cn=a:b"}, {"map_regex": "cn=(:x"}]}},
+     f"{L}.rules[1].map_regex: mapping rule for cn: bad pattern '(': missing ), unterminated "
+     "subpattern at position 0"),
+    ({L: {**MIRROR, "rules": [{"map_regex": "cn=(a):\\2"}]}},
+     f"{L}.rules[0].map_regex: mapping rule for cn: replacement '\\\\2' refers to a group the "
+     "pattern lacks"),
+    ({L: {**MIRROR, "rules": [{"map": "cn=a:b", "map_regex": "cn=a:b"}]}},
+     f"{L}.rules[0]: give one of map or map_regex"),
+    ({L: {**MIRROR, "rules": [{"replace": "cn=a:b"}]}},
+     f"{L}.rules[0].replace: unknown key (expected one of: map, map_regex)"),
+    ({L: {**MIRROR, "rules": [{"map": 5}]}}, f"{L}.rules[0].map: must be a string"),
     (
         {f"{A}.shadow.hosts.h1s.twin": "h9"},
         f"{A}.shadow.hosts.h1s.twin: no primary host h9 in tenant-a",
@@ -974,3 +1015,50 @@ def test_api_and_controller_tls_ldap_and_store_are_read() -> None:
     assert config.api.ldap.groups == {"viewer": "cn=noc,dc=x", "admin": "cn=ops,dc=x"}
     assert config.api.ldap.timeout == 2.0 and config.api.ldap.cache_seconds == 30.0
     assert config.controller.tls.ca == "/etc/hostname" and config.controller.stats_interval == 2
+
+
+def test_shadow_ldap_mirror_settings_and_defaults() -> None:
+    from sdn_shadow.config.model import LdapMirrorSettings
+    from sdn_shadow.directory.rules import MappingRule
+
+    assert parse_config(_base()).network("tenant-a").shadow.ldap is None
+    data = _edit(_base(), {L: dict(MIRROR, primary_base=f" OU=a , {PB[5:]}")})
+    ldap = parse_config(data).network("tenant-a").shadow.ldap
+    assert ldap == LdapMirrorSettings("ldap://127.0.0.1:389", "cn=admin,dc=example,dc=org",
+                                      "/etc/hostname", "OU=a,dc=example,dc=org", SB)
+    assert (ldap.interval, ldap.revert_drift, ldap.rules) == (5.0, False, ())
+    data = _edit(_base(), {L: dict(MIRROR, url="ldaps://dir.example.org/", interval=0.5,
+                                   revert_drift=True, rules=[
+                                       {"map_regex": "ipHost/ipHostNumber=^10[.]0[.]:10.1."},
+                                       {"map": "description=a\\:b:"}])})
+    ldap = parse_config(data).network("tenant-a").shadow.ldap
+    assert (ldap.url, ldap.interval, ldap.revert_drift) == ("ldaps://dir.example.org", 0.5, True)
+    assert ldap.rules == (
+        MappingRule("iphostnumber", "^10[.]0[.]", "10.1.", regex=True, object_class="iphost"),
+        MappingRule("description", "a:b", ""))
+
+
+def test_shadow_ldap_password_file_must_have_a_password(tmp_path: Path) -> None:
+    empty = tmp_path / "pw"
+    empty.write_text("")
+    data = _edit(_base(), {L: dict(MIRROR, password_file=str(empty))})
+    assert _problems(data) == [
+        f"{L}.password_file: empty (the first line is the password)"]
+
+
+def test_shadow_ldap_mirrors_on_one_server_must_not_overlap() -> None:
+    other = {"hosts": {}, "ldap": dict(MIRROR, primary_base="ou=b,dc=example,dc=org",
+                                       shadow_base=f"ou=hosts,{SB}")}
+    data = _edit(_base(), {L: MIRROR, "networks.tenant-b.shadow": other})
+    assert _problems(data) == [
+        f"networks.tenant-b.shadow.ldap.shadow_base: ou=hosts,{SB} overlaps {A}.shadow.ldap."
+        f"shadow_base {SB}: one mirror would overwrite the other's entries"]
+    other["ldap"]["shadow_base"] = f"ou=copy,{PB}"
+    assert _problems(_edit(_base(), {L: MIRROR, "networks.tenant-b.shadow": other})) == [
+        f"networks.tenant-b.shadow.ldap.shadow_base: ou=copy,{PB} overlaps {A}.shadow.ldap."
+        f"primary_base {PB}: one mirror would overwrite the other's entries"]
+    other["ldap"]["url"] = "ldap://10.0.0.9:389"  # another server: no conflict
+    config = parse_config(_edit(_base(), {L: MIRROR, "networks.tenant-b.shadow": other}))
+    assert config.network("tenant-b").shadow.ldap.shadow_base == f"ou=copy,{PB}"
+    other["ldap"] = dict(MIRROR, shadow_base="ou=b-shadow,dc=example,dc=org")  # same primary
+    assert parse_config(_edit(_base(), {L: MIRROR, "networks.tenant-b.shadow": other}))
