@@ -4,7 +4,7 @@ real controller process, events over the REST API. No switch connects; no Minine
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from sdn_shadow.directory.ldap_io import DirectoryError, connect
 from sdn_shadow.directory.mirror import Entry, norm_dn
 from sdn_shadow.lab.controller import ControllerError, ControllerProcess
 from sdn_shadow.lab.net import free_tcp_port
+from tests.integration.test_ldap_slapd import wait_for
 from tests.slapd import Slapd, admin, loaded_slapd
 
 pytestmark = pytest.mark.integration
@@ -63,16 +64,6 @@ def shadow(server: Slapd) -> dict[str, Entry]:
         return directory.read(S)
     finally:
         directory.close()
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 10.0) -> float:
-    """Poll `condition` every 50 ms until it is true; the seconds it took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
-    return time.monotonic() - start
 
 
 def controller_config(server: Slapd, tmp_path: Path, api_port: int) -> tuple[Path, str]:
