@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import math
 import re
 import secrets
 import ssl
@@ -20,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ldap3 import BASE, NONE, SIMPLE, Connection, Server, Tls
+from ldap3 import BASE, Connection, Tls
 from ldap3.core.exceptions import (
     LDAPCertificateError,
     LDAPCommunicationError,
@@ -33,6 +32,7 @@ from ldap3.core.exceptions import (
 from sdn_shadow.api.auth import ROLES, Holder
 from sdn_shadow.config.model import PLACEHOLDER, LdapRoleSettings
 from sdn_shadow.directory.dn import try_norm_dn
+from sdn_shadow.directory.ldap_io import unbound, values_of
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,7 @@ def escape_dn_value(value: str) -> str:
 def connect_ldap(settings: LdapRoleSettings, bind_dn: str, password: str) -> Connection:
     """An unbound ldap3 connection for a simple bind (ldaps verifies the certificate)."""
     tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file or None)
-    server = Server(settings.url, get_info=NONE, connect_timeout=settings.timeout, tls=tls)
-    return Connection(server, user=bind_dn, password=password, authentication=SIMPLE,
-                      raise_exceptions=False, auto_bind=False,
-                      receive_timeout=max(1, math.ceil(settings.timeout)))  # an int on Linux
+    return unbound(settings.url, bind_dn, password, settings.timeout, tls)
 
 
 def _unavailable(settings: LdapRoleSettings, what: str, exc: Exception) -> LdapUnavailable:
@@ -78,23 +75,9 @@ def _unavailable(settings: LdapRoleSettings, what: str, exc: Exception) -> LdapU
     return LdapUnavailable(f"LDAP server {settings.url} unavailable ({what}): {exc}")
 
 
-def _values(attributes: dict, name: str) -> list[str]:
-    """An attribute's values as text, the name matched case-insensitively."""
-    for key, values in attributes.items():
-        if key.lower() == name.lower():
-            return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
-                    for v in values]
-    return []
-
-
 def _same_uid(member_uid: str, user: str) -> bool:
     """Whether a memberUid names `user`: ASCII (IA5) only, case-insensitive like uid itself."""
     return member_uid.isascii() and user.isascii() and member_uid.lower() == user.lower()
-
-
-def _member_dn(value: str) -> str | None:
-    """norm_dn of a member value, or None when it is not a DN."""
-    return try_norm_dn(value)
 
 
 def _unique_member_dns(value: str) -> list[str]:
@@ -212,7 +195,7 @@ class LdapRoles:
 
     def _role(self, conn: Connection, user: str, dn: str) -> str | None:
         """The highest role whose group lists the bound user."""
-        me = _member_dn(dn)
+        me = try_norm_dn(dn)
         if me is None:  # the server took a DN we cannot compare: grant nothing
             return None
         for role in reversed(ROLES):
@@ -222,10 +205,10 @@ class LdapRoles:
             attributes = self._read(conn, group, ["member", "uniqueMember", "memberUid"])
             if not attributes:
                 continue
-            if any(_member_dn(m) == me for m in _values(attributes, "member")):
+            if any(try_norm_dn(m) == me for m in values_of(attributes, "member")):
                 return role
-            if any(me in _unique_member_dns(m) for m in _values(attributes, "uniqueMember")):
+            if any(me in _unique_member_dns(m) for m in values_of(attributes, "uniqueMember")):
                 return role
-            if any(_same_uid(uid, user) for uid in _values(attributes, "memberUid")):
+            if any(_same_uid(uid, user) for uid in values_of(attributes, "memberUid")):
                 return role
         return None

@@ -20,14 +20,11 @@ from sdn_shadow.directory import ldap_io
 from sdn_shadow.directory.dn import split_dn, within
 from sdn_shadow.directory.follower import Mirror, RoundReport
 from sdn_shadow.directory.rules import MappingRule, parse_rule
+from sdn_shadow.usage import UsageError
 
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 _URL = re.compile(r"^(ldaps?://(?:\[[0-9a-f:.]+\]|[^/:\s\[\]]+)(?::(?P<port>\d{1,5}))?)/?$",
                   re.IGNORECASE)
-
-
-class UsageError(ValueError):
-    """A bad option value; the message is one line."""
 
 
 @dataclass(frozen=True)

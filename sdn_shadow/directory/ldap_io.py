@@ -8,7 +8,16 @@ import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ldap3 import MODIFY_DELETE, MODIFY_REPLACE, NONE, SIMPLE, SUBTREE, Connection, Server
+from ldap3 import (
+    MODIFY_DELETE,
+    MODIFY_REPLACE,
+    NONE,
+    SIMPLE,
+    SUBTREE,
+    Connection,
+    Server,
+    Tls,
+)
 from ldap3.core.exceptions import (
     LDAPCommunicationError,
     LDAPException,
@@ -188,14 +197,24 @@ def _describe(result: dict) -> str:
     return f"{text}: {message}" if message else text
 
 
+def unbound(url: str, bind_dn: str, password: str, timeout: float,
+            tls: Tls | None = None) -> Connection:
+    """An ldap3 connection for a simple bind, not yet bound; errors as results, not raised."""
+    server = Server(url, get_info=NONE, connect_timeout=timeout, tls=tls)
+    return Connection(server, user=bind_dn, password=password, authentication=SIMPLE,
+                      raise_exceptions=False, auto_bind=False,
+                      receive_timeout=max(1, math.ceil(timeout)))  # an int on Linux
+
+
+def values_of(attributes: dict, name: str) -> list[str]:
+    """An attribute's values as text, the name matched case-insensitively."""
+    return [_text(v) if isinstance(v, bytes) else str(v) for v in _lookup(attributes, name)]
+
+
 def connect(url: str, bind_dn: str, password: str, timeout: float = 5.0) -> LdapDirectory:
     """Connect and simple-bind; DirectoryError when the server is down or refuses the bind."""
     try:
-        server = Server(url, get_info=NONE, connect_timeout=timeout)
-        connection = Connection(server, user=bind_dn, password=password,
-                                authentication=SIMPLE, raise_exceptions=False,
-                                receive_timeout=max(1, math.ceil(timeout)),  # int on Linux
-                                auto_bind=False)
+        connection = unbound(url, bind_dn, password, timeout)
         if not connection.bind():
             reason = _describe(connection.result or {})
             LdapDirectory(connection).close()

@@ -20,15 +20,12 @@ from sdn_shadow.forecast.backtest import (
     run_backtest,
 )
 from sdn_shadow.forecast.series_csv import SeriesFileError, read_series_csv
+from sdn_shadow.usage import UsageError
 
 EXIT_INVALID = 2
 
 _UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([a-z]*)\s*$")
-
-
-class UsageError(ValueError):
-    """A bad option value; the message is one line."""
 
 
 def steps(option: str, text: str, step_seconds: float | None, whole: bool = False) -> int:
