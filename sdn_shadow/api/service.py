@@ -68,8 +68,11 @@ class Rejected(ValueError):
         self.problems = problems
 
 
-class Conflict(ValueError):
-    """A change the current state does not allow (HTTP 409); `field` and `reason` say why."""
+class Conflict(Exception):
+    """A change the current state does not allow (HTTP 409); `field` and `reason` say why.
+
+    Not a ValueError: the core's refusals are ValueErrors and become Invalid.
+    """
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
@@ -254,8 +257,6 @@ class ControllerService:
                     lambda now: self.core.set_shadow_active(now, network, active, reason),
                     lambda now: self.core.set_shadow_active(now, network, was, "undone"))
             except ValueError as err:
-                if isinstance(err, Conflict):
-                    raise
                 raise Invalid("active", str(err)) from None
             if self.store is not None:
                 self.store.set_shadow(network, active=active)
@@ -271,8 +272,6 @@ class ControllerService:
                 self._commit(lambda now: self.core.swap_roles(now, network, reason),
                              lambda now: self.core.swap_roles(now, network, "undone"))
             except ValueError as err:
-                if isinstance(err, Conflict):
-                    raise
                 raise Invalid("network", str(err)) from None
             with self.lock:
                 swapped = any(n == network for n, _ in self.core.swapped)

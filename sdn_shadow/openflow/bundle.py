@@ -85,15 +85,3 @@ def pack_bundle(msgs: Sequence[Message], bundle_id: int, first_xid: int,
 def xids_needed(msgs: Sequence[Message]) -> int:
     """How many xids `pack_bundle` uses for `msgs` (open, one per message, commit)."""
     return len(msgs) + 2
-
-
-def parse_control(buf: bytes) -> tuple[int, int, int] | None:
-    """(xid, bundle_id, type) of a bundle control message, None for anything else."""
-    if len(buf) < _EXPERIMENTER.size + _CONTROL.size:
-        return None
-    _, kind, _, xid, experimenter, exp_type = _EXPERIMENTER.unpack_from(buf, 0)
-    if (kind, experimenter, exp_type) != (OFPT_EXPERIMENTER, ONF_EXPERIMENTER_ID,
-                                          ONF_ET_BUNDLE_CONTROL):
-        return None
-    bundle_id, ctl_type, _ = _CONTROL.unpack_from(buf, _EXPERIMENTER.size)
-    return xid, bundle_id, ctl_type

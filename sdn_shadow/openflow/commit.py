@@ -98,7 +98,7 @@ class Commits:
         rest; such a switch stays refused but also counts as applied, so the
         change is undone there too.
         """
-        bundle = self._take(dpid, xid, commit_only=True)
+        bundle = self._take(dpid, xid)
         if bundle is not None:
             bundle.commit.applied.add(dpid)
             bundle.commit._settle(dpid)
@@ -117,7 +117,7 @@ class Commits:
             bundle.commit.refused.setdefault(dpid, reason)
             if xid != bundle.commit_xid:
                 return True
-        self._take(dpid, xid, commit_only=True)
+        self._take(dpid, xid)
         bundle.commit._settle(dpid)
         return True
 
@@ -129,11 +129,12 @@ class Commits:
             bundle.commit.refused.setdefault(dpid, "the switch disconnected")
             bundle.commit._settle(dpid)
 
-    def _take(self, dpid: int, xid: int, commit_only: bool) -> _Bundle | None:
+    def _take(self, dpid: int, commit_xid: int) -> _Bundle | None:
+        """Remove and return the bundle on `dpid` whose commit has `commit_xid`."""
         with self.lock:
             bundles = self.bundles.get(dpid, [])
             for i, bundle in enumerate(bundles):
-                if bundle.commit_xid == xid if commit_only else bundle.owns(xid):
+                if bundle.commit_xid == commit_xid:
                     del bundles[i]
                     return bundle
         return None

@@ -21,7 +21,6 @@ from sdn_shadow.openflow.bundle import (
     ORDERED,
     Split,
     pack_bundle,
-    parse_control,
     split,
     xids_needed,
 )
@@ -225,6 +224,24 @@ def test_pack_bundle_rejects_an_inner_message_too_long_for_an_add_with_value_err
 
 
 # --- parse_control ---------------------------------------------------------------------
+
+
+EXPERIMENTER = struct.Struct("!BBHIII")  # header + experimenter id + exp_type
+CONTROL = struct.Struct("!IHH")  # bundle_id, type, flags
+
+
+def parse_control(buf: bytes) -> tuple[int, int, int] | None:
+    """(xid, bundle_id, type) of a bundle control message, None for anything else (the
+    decoder these tests read our frames with)."""
+    if len(buf) < EXPERIMENTER.size + CONTROL.size:
+        return None
+    _, kind, _, xid, experimenter, exp_type = EXPERIMENTER.unpack_from(buf, 0)
+    if (kind, experimenter, exp_type) != (bundle.OFPT_EXPERIMENTER, bundle.ONF_EXPERIMENTER_ID,
+                                          bundle.ONF_ET_BUNDLE_CONTROL):
+        return None
+    bundle_id, ctl_type, _ = CONTROL.unpack_from(buf, EXPERIMENTER.size)
+    return xid, bundle_id, ctl_type
+
 
 
 def test_parse_control_reads_a_commit_reply_built_by_hand():
