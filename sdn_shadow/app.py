@@ -155,7 +155,6 @@ class ShadowApp(app_manager.OSKenApp):
             LOG.info("Prometheus metrics on http://%s/metrics", listen)
         self.api_server = self._start_api(config)
         self.directory_mirrors = None  # the shadows' LDAP mirrors (shadow.ldap), if any
-        self.ldap_unreachable: set[str] = set()  # networks whose last LDAP round erred
         if any(n.shadow is not None and n.shadow.ldap is not None for n in config.networks):
             from sdn_shadow.directory.service import DirectoryMirrors
 
@@ -215,20 +214,9 @@ class ShadowApp(app_manager.OSKenApp):
         return server
 
     def _directory_report(self, network: str, report) -> None:
-        """A round of `network`'s LDAP mirror: an `ldap` event when it changed entries, found
-        drift, failed, or is the first good round after errors; quiet rounds add none."""
-        changed = report.added + report.modified + report.renamed + report.deleted
+        """A round of `network`'s LDAP mirror: the core decides whether it is an event."""
         with self.lock:
-            recovered = report.error is None and network in self.ldap_unreachable
-            if report.error is None:
-                self.ldap_unreachable.discard(network)
-            else:
-                self.ldap_unreachable.add(network)
-            if report.ok and not changed and not report.drift and not recovered:
-                return
-            self.core.events.append({"t": time.time(), "kind": "ldap", "network": network,
-                                     "result": "ok" if report.ok else "failed",
-                                     "reason": report.line()})
+            self.core.ldap_round(time.time(), network, report)
         for line in report.lines():
             LOG.log(logging.INFO if report.ok else logging.WARNING, "ldap mirror of %s: %s",
                     network, line)

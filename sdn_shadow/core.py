@@ -172,6 +172,7 @@ class ShadowCore:
         self.allocations: dict[str, Allocation] = {}
         self.forecast_at: float | None = None
         self.events: list[dict] = []
+        self.ldap_failing: set[str] = set()  # networks whose last LDAP mirror round failed
         self.scaling: dict[str, int] = {}  # shadow resource -> instances requested now
         self.reloads: dict = {"generation": 0, "at": None, "errors": []}
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
@@ -744,6 +745,23 @@ class ShadowCore:
         self.events.append({"t": now, "kind": "config", "result": "applied", "reason":
                             f"reloaded: {changed} changes on {len(out)} switches{waiting}"})
         return out
+
+    def ldap_round(self, now: float, network: str, report) -> bool:
+        """Take a round of `network`'s LDAP mirror (a directory RoundReport); True if it
+        became an `ldap` event: it changed entries, found drift, failed, or is the first good
+        round after failures. Quiet rounds leave no trace."""
+        changed = report.added + report.modified + report.renamed + report.deleted
+        recovered = report.error is None and network in self.ldap_failing
+        if report.error is None:
+            self.ldap_failing.discard(network)
+        else:
+            self.ldap_failing.add(network)
+        if report.ok and not changed and not report.drift and not recovered:
+            return False
+        self.events.append({"t": now, "kind": "ldap", "network": network,
+                            "result": "ok" if report.ok else "failed",
+                            "reason": report.line()})
+        return True
 
     def reload_rejected(self, now: float, errors: list[str]) -> None:
         """A reload that failed validation: recorded; the running configuration stays."""

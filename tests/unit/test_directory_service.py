@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -236,14 +237,13 @@ def test_no_thread_without_shadow_ldap() -> None:
     assert service.threads == {} and service.stop(1)
 
 
-def test_the_app_makes_events_of_rounds_that_changed_drifted_failed_or_recovered() -> None:
-    from types import SimpleNamespace
-
-    from sdn_shadow.app import ShadowApp
+def test_the_core_makes_events_of_rounds_that_changed_drifted_failed_or_recovered() -> None:
+    from sdn_shadow.config import load_config
+    from sdn_shadow.core import ShadowCore
     from sdn_shadow.directory.mirror import Drift
 
-    app = SimpleNamespace(lock=threading.RLock(), core=SimpleNamespace(events=[]),
-                          ldap_unreachable=set())
+    core = ShadowCore(load_config(Path(__file__).resolve().parents[2] / "examples" /
+                                  "ring.yaml"))
     rounds = [RoundReport(1, 0, 0.001, added=2),
               RoundReport(2, 0, 0.001, unchanged=True),
               RoundReport(3, 0, 0.001),  # read everything, nothing to do
@@ -252,9 +252,9 @@ def test_the_app_makes_events_of_rounds_that_changed_drifted_failed_or_recovered
               RoundReport(6, 0, 0.001, error="cannot reach ldap://x:1", retry_in=2.0),
               RoundReport(7, 0, 0.001),  # back: reported although quiet
               RoundReport(8, 0, 0.001, unchanged=True)]
-    for report in rounds:
-        ShadowApp._directory_report(app, "tenant-a", report)
-    events = app.core.events
+    noted = [core.ldap_round(time.time(), "tenant-a", report) for report in rounds]
+    assert noted == [True, False, False, True, True, True, True, False]
+    events = core.events
     assert [(e["kind"], e["network"], e["result"], e["reason"].split(":")[0]) for e in events] == [
         ("ldap", "tenant-a", "ok", "round 1"), ("ldap", "tenant-a", "ok", "round 4"),
         ("ldap", "tenant-a", "failed", "round 5"), ("ldap", "tenant-a", "failed", "round 6"),
