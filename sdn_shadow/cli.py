@@ -162,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ldap_parser(sub)
 
+    from sdn_shadow.analytics.command import add_parser as add_analyze_parser
+
+    add_analyze_parser(sub)
+
     from sdn_shadow.api.command import add_parser as add_api_parser
 
     add_api_parser(sub)

@@ -1,0 +1,1 @@
+"""Shadow analytics: anomaly detection, capture and replay, synthetic users, emulated VMs."""
