@@ -34,6 +34,7 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
         "switchover_lost_datagrams": lazy("switchover", "switchover_lost_datagrams"),
+        "analysis_throughput_ratio": lazy("analysis", "analysis_throughput_ratio"),
     }
 
 

@@ -67,10 +67,11 @@ def capture_intervals(path: str | Path, seconds: float,
     result = CaptureIntervals(str(path))
     stats = ReadStats()
     builder = IntervalBuilder(seconds)
+    records = read_capture(path, stats)
     size = max(os.path.getsize(path), 1)
     read = 0
     next_report = time.monotonic() + PROGRESS_EVERY
-    for record in read_capture(path, stats):
+    for record in records:
         result.packets += 1
         read += len(record.data) + 16
         pkt = decode(record.time, record.data, record.linktype, record.wire_length)

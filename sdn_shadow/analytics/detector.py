@@ -6,7 +6,9 @@ Kinds and what raises them (every threshold is a constructor parameter):
   ports of one host (SYN, FIN, NULL or Xmas segments, or UDP datagrams a
   host answered with port-unreachable), or one port on `sweep_hosts` hosts
   of which fewer than half answered.
-- `syn_flood`: an interval's SYN rate, scanners' SYNs left out, reached
+- `syn_flood`: an interval's SYN rate, scanners' SYNs left out (and those
+  of sources whose SYNs go to mostly different ports: a scan still below
+  `scan_ports`), reached
   `syn_flood_rate` per second (or `syn_factor` times the baseline median)
   while SYNs made up at least `syn_share` of its TCP segments and fewer than
   half of them completed their handshake in the interval: a busy server sees
@@ -21,8 +23,11 @@ Kinds and what raises them (every threshold is a constructor parameter):
   to anyone and count as neither).
 - `volume`: packets or bits per second `volume_z` robust z-scores (median
   and MAD of log rates) above the baseline and `volume_factor` times its
-  median, at `volume_min_pps` or more. Needs `min_baseline` intervals of
-  baseline; with fewer, volume is not judged.
+  busy level (its `volume_quantile` quantile; so bursts as big as the
+  baseline's own are not anomalies), at `volume_min_pps` or more (and at
+  least that many packets in the interval, so short intervals are not
+  noisy). Needs `min_baseline` intervals of baseline; with fewer, volume is
+  not judged.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class AnomalyDetector(BaseEstimator):
                  syn_flood_rate: float = 50.0, syn_factor: float = 10.0, syn_share: float = 0.5,
                  reflect_rate: float = 125_000.0, reflect_ratio: float = 10.0,
                  arp_window: float = 300.0, volume_z: float = 6.0, volume_factor: float = 3.0,
-                 volume_min_pps: float = 100.0, min_baseline: int = 10) -> None:
+                 volume_min_pps: float = 100.0, volume_quantile: float = 0.95,
+                 min_baseline: int = 10) -> None:
         self.scan_ports = scan_ports
         self.sweep_hosts = sweep_hosts
         self.scan_window = scan_window
@@ -66,6 +72,7 @@ class AnomalyDetector(BaseEstimator):
         self.volume_z = volume_z
         self.volume_factor = volume_factor
         self.volume_min_pps = volume_min_pps
+        self.volume_quantile = volume_quantile
         self.min_baseline = min_baseline
 
     def fit(self, intervals: Iterable[Interval], y: None = None) -> AnomalyDetector:
@@ -79,6 +86,8 @@ class AnomalyDetector(BaseEstimator):
         self.log_median_ = np.median(logs, axis=0) if len(logs) else np.zeros(2)
         mad = np.median(np.abs(logs - self.log_median_), axis=0) if len(logs) else np.zeros(2)
         self.log_scale_ = np.maximum(mad * _MAD_TO_SIGMA, _MIN_LOG_SCALE)
+        self.busy_ = (np.quantile(rates[:, :2], self.volume_quantile, axis=0) if len(rates)
+                      else np.zeros(2))
         self.syn_rate_median_ = float(np.median(rates[:, 2])) if len(rates) else 0.0
         self.bindings_: dict[bytes, dict[bytes, float]] = defaultdict(dict)
         for iv in intervals:
@@ -103,8 +112,9 @@ class AnomalyDetector(BaseEstimator):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 raise ValueError(f"{name} must be a positive number, not {value!r}")
-        if not 0 < self.syn_share <= 1:
-            raise ValueError(f"syn_share must be in (0, 1], not {self.syn_share!r}")
+        for name in ("syn_share", "volume_quantile"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be in (0, 1], not {getattr(self, name)!r}")
         if self.volume_min_pps < 0:
             raise ValueError(f"volume_min_pps must be >= 0, not {self.volume_min_pps!r}")
 
@@ -161,7 +171,7 @@ class Detection:
 
     def _syn_flood(self, iv: Interval, scanners: set[str]) -> list[Finding]:
         syn_sources = Counter({s: n for s, n in iv.syn_sources.items()
-                               if address(s) not in scanners})
+                               if address(s) not in scanners and not self._probing(s, n)})
         syns = sum(syn_sources.values())
         rate = syns / iv.seconds
         threshold = self.d.syn_flood_rate
@@ -178,6 +188,11 @@ class Detection:
              "completed": iv.completed, "distinct_sources": len(syn_sources),
              "top_target": address(target),
              "top_target_syns": hits})]
+
+    def _probing(self, src: bytes, syns: int) -> bool:
+        """Whether `src`'s SYNs in the window went mostly to different ports (a scan's start)."""
+        targets = set().union(*(iv.probes.get(src, ()) for iv in self.recent))
+        return len(targets) >= 5 and len(targets) >= syns / 2
 
     def _reflection(self, iv: Interval) -> list[Finding]:
         found = []
@@ -247,14 +262,15 @@ class Detection:
         rates = np.array([packets / iv.seconds, octets * 8 / iv.seconds])
         z = (np.log1p(rates) - d.log_median_) / d.log_scale_
         typical = np.expm1(d.log_median_)
-        over = (z >= d.volume_z) & (rates >= d.volume_factor * typical)
-        if not over.any() or rates[0] < d.volume_min_pps:
+        over = (z >= d.volume_z) & (rates >= d.volume_factor * np.maximum(typical, d.busy_))
+        if not over.any() or rates[0] < d.volume_min_pps or packets < d.volume_min_pps:
             return []
         return [Finding(
             "volume", "*", iv.start, iv.end, "high" if z.max() >= 2 * d.volume_z else "medium",
             {address(s): n for s, n in talkers.most_common(5)},
             {"pps": float(rates[0]), "bps": float(rates[1]), "baseline_pps": float(typical[0]),
-             "baseline_bps": float(typical[1]), "z": float(z.max())})]
+             "baseline_bps": float(typical[1]), "baseline_busy_pps": float(d.busy_[0]),
+             "z": float(z.max())})]
 
 
 def _group(raw: bytes) -> bool:
