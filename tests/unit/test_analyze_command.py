@@ -91,3 +91,27 @@ def test_a_cut_off_capture_is_analyzed_up_to_the_cut(tmp_path: Path, capsys) -> 
     data = _json(capsys, str(cut))
     assert data["truncated"] is True and 0 < data["packets"] < 2011
     assert [a["kind"] for a in data["alerts"]] == ["port_scan"]
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_the_readme_example_is_what_the_command_prints() -> None:
+    section = README.read_text().split("## Traffic analysis", 1)[1]
+    block = section.split("```\n", 2)[1]
+    command, *expected = block.strip().splitlines()
+    assert command.startswith("$ sdn-shadow analyze ")
+    result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *command.split()[2:]],
+                            capture_output=True, text=True, cwd=README.parent, check=True,
+                            timeout=60)
+    assert result.stdout.splitlines() == expected
+
+
+def test_the_readme_command_line_runs_with_every_option(tmp_path: Path) -> None:
+    line = next(x for x in README.read_text().splitlines() if x.startswith("sdn-shadow analyze"))
+    args = line.replace("[", "").replace("]", "").split()[1:]
+    args[args.index("alerts.json")] = str(tmp_path / "alerts.json")
+    result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *args], capture_output=True,
+                            text=True, cwd=README.parent, check=True, timeout=60)
+    assert "port_scan" in result.stdout
+    assert json.loads((tmp_path / "alerts.json").read_text())["baseline"].startswith("1 file(s)")
