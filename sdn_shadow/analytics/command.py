@@ -1,4 +1,4 @@
-"""`sdn-shadow analyze PCAP`: anomaly alerts of a capture file as a table or JSON."""
+"""`sdn-shadow analyze` (alerts of a capture) and `sdn-shadow profile` (an emulated VM's size)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,73 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         help="also write the results as JSON here ('-': JSON on stdout "
                              "instead of the table)")
     parser.set_defaults(func=run)
+    profile = subparsers.add_parser(
+        "profile", help="size a VM from the traffic a capture sends to its address",
+        description="Emulate the VM that would hold --address: cut the traffic to and from it "
+                    "into intervals, forecast its drivers (bits, packets, new and active "
+                    "connections) and map them through the documented cost model to CPU "
+                    "cores, memory, bandwidth and storage, each with its interval, and the "
+                    "size to provision.")
+    profile.add_argument("pcap", metavar="PCAP", help="pcap or pcapng file")
+    profile.add_argument("--address", required=True, metavar="IP",
+                         help="the address the VM would have")
+    profile.add_argument("--interval", default="1", metavar="SECONDS",
+                         help="length of an interval (default 1)")
+    profile.add_argument("--level", default="0.9", help="interval level (default 0.9)")
+    profile.add_argument("--json", metavar="OUT", help="also write the profile as JSON here "
+                         "('-': JSON on stdout instead of the table)")
+    profile.set_defaults(func=run_profile)
     return parser
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """Entry point of `profile` used by the CLI."""
+    return profile_command(args.pcap, args.address, args.interval, args.level, args.json,
+                           sys.stdout, sys.stderr)
+
+
+def profile_command(pcap: str, address: str, interval: str, level: str, json_out: str | None,
+                    out: TextIO, err: TextIO) -> int:
+    """Print (or write) the resource profile of an emulated VM at `address`; 2 on bad input."""
+    from sdn_shadow.analytics.emulated_vm import EmulatedVM
+    from sdn_shadow.analytics.vm_load import load_samples
+
+    try:
+        share = _share(level)
+        samples = load_samples(pcap, address, _seconds(interval))
+        vm = EmulatedVM(level=share).fit(samples)
+    except (UsageError, CaptureError) as problem:
+        print(f"sdn-shadow profile: {problem}", file=err)
+        return EXIT_USAGE
+    data = {"address": address, "samples": vm.n_samples_, "method": vm.method_,
+            **vm.profile().to_dict()}
+    if json_out == "-":
+        print(json.dumps(data, indent=2), file=out)
+        return EXIT_OK
+    print(format_profile(pcap, data), file=out)
+    if json_out is not None:
+        try:
+            Path(json_out).write_text(json.dumps(data, indent=2) + "\n")
+        except OSError as problem:
+            print(f"sdn-shadow profile: {json_out}: cannot write ({problem.strerror})", file=err)
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+def format_profile(pcap: str, data: dict) -> str:
+    """A profile as a table: each resource's value, interval and provisioned size."""
+    how = ("forecast by the SlidingWindowForecaster" if data["method"] == "forecaster"
+           else "empirical quantiles (too few samples to forecast)")
+    lines = [f"{pcap}: emulated VM at {data['address']}, {data['samples']} samples, {how}",
+             f"{data['level']:.0%} intervals, {data['horizon_seconds']:g} s ahead",
+             f"{'RESOURCE':<16}{'VALUE':>12}{'LOWER':>12}{'UPPER':>12}{'PROVISION':>12}"]
+    for name in ("cpu_cores", "memory_gb", "bandwidth_mbps", "storage_gb", "latency_ms",
+                 "connection_rate"):
+        e = data[name]
+        size = data["provisioned"].get(name)
+        lines.append(f"{name:<16}{e['value']:>12.3f}{e['lower']:>12.3f}{e['upper']:>12.3f}"
+                     f"{'' if size is None else format(size, 'g'):>12}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,6 +132,17 @@ def analyze_command(pcap: str, baselines: list[str], interval: str, json_out: st
             print(f"sdn-shadow analyze: {json_out}: cannot write ({problem.strerror})", file=err)
             return EXIT_USAGE
     return EXIT_OK
+
+
+def _share(text: str) -> float:
+    """An interval level in (0, 1) from --level."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--level: {text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise UsageError(f"--level: must be in (0, 1), not {text}")
+    return value
 
 
 def _seconds(text: str) -> float:
