@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -65,9 +66,10 @@ def profile_command(pcap: str, address: str, interval: str, level: str, json_out
     """Print (or write) the resource profile of an emulated VM at `address`; 2 on bad input."""
     from sdn_shadow.analytics.emulated_vm import EmulatedVM
     from sdn_shadow.analytics.vm_load import load_samples
+    from sdn_shadow.forecast.command import fraction
 
     try:
-        share = _share(level)
+        share = fraction("--level", level)
         samples = load_samples(pcap, address, _seconds(interval))
         vm = EmulatedVM(level=share).fit(samples)
     except (UsageError, CaptureError) as problem:
@@ -75,17 +77,7 @@ def profile_command(pcap: str, address: str, interval: str, level: str, json_out
         return EXIT_USAGE
     data = {"address": address, "samples": vm.n_samples_, "method": vm.method_,
             **vm.profile().to_dict()}
-    if json_out == "-":
-        print(json.dumps(data, indent=2), file=out)
-        return EXIT_OK
-    print(format_profile(pcap, data), file=out)
-    if json_out is not None:
-        try:
-            Path(json_out).write_text(json.dumps(data, indent=2) + "\n")
-        except OSError as problem:
-            print(f"sdn-shadow profile: {json_out}: cannot write ({problem.strerror})", file=err)
-            return EXIT_USAGE
-    return EXIT_OK
+    return _emit("profile", data, lambda: format_profile(pcap, data), json_out, out, err)
 
 
 def format_profile(pcap: str, data: dict) -> str:
@@ -120,29 +112,25 @@ def analyze_command(pcap: str, baselines: list[str], interval: str, json_out: st
     except (UsageError, CaptureError) as problem:
         print(f"sdn-shadow analyze: {problem}", file=err)
         return EXIT_USAGE
-    data = analysis.to_json()
+    return _emit("analyze", analysis.to_json(), lambda: format_report(analysis), json_out, out,
+                 err)
+
+
+def _emit(command: str, data: dict, table: Callable[[], str], json_out: str | None,
+          out: TextIO, err: TextIO) -> int:
+    """Print the table (or JSON with `--json -`), and write JSON to `--json OUT`."""
     if json_out == "-":
         print(json.dumps(data, indent=2), file=out)
         return EXIT_OK
-    print(format_report(analysis), file=out)
+    print(table(), file=out)
     if json_out is not None:
         try:
             Path(json_out).write_text(json.dumps(data, indent=2) + "\n")
         except OSError as problem:
-            print(f"sdn-shadow analyze: {json_out}: cannot write ({problem.strerror})", file=err)
+            print(f"sdn-shadow {command}: {json_out}: cannot write ({problem.strerror})",
+                  file=err)
             return EXIT_USAGE
     return EXIT_OK
-
-
-def _share(text: str) -> float:
-    """An interval level in (0, 1) from --level."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"--level: {text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise UsageError(f"--level: must be in (0, 1), not {text}")
-    return value
 
 
 def _seconds(text: str) -> float:

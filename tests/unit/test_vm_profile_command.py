@@ -75,7 +75,7 @@ def test_the_table_names_every_resource(tmp_path: Path, capsys) -> None:
 @pytest.mark.parametrize(("args", "message"), [
     (["--address", "nope"], "--address: 'nope' is not an IP address"),
     (["--address", "192.0.2.77"], "no IP traffic to or from 192.0.2.77"),
-    (["--address", VM, "--level", "1.5"], "--level: must be in (0, 1), not 1.5"),
+    (["--address", VM, "--level", "1.5"], "--level '1.5': must be between 0 and 1 (exclusive)"),
     (["--address", VM, "--interval", "-1"], "--interval: must be a positive number"),
 ])
 def test_bad_input_is_a_one_line_error(tmp_path: Path, args: list[str], message: str) -> None:
