@@ -82,7 +82,7 @@ def capture_intervals(path: str | Path, seconds: float,
             result.other += 1
         if result.first is None:
             result.first = pkt.time
-        result.last = max(result.last or pkt.time, pkt.time)
+        result.last = pkt.time if result.last is None else max(result.last, pkt.time)
         closed = builder.add(pkt)
         if closed:
             result.intervals.extend(closed)

@@ -95,7 +95,7 @@ def _decode(time: float, data: bytes, linktype: int, length: int) -> Packet | No
     elif linktype in (NULL, LOOP):
         if len(data) < 4:
             return None
-        family = max(struct.unpack_from("<I", data)[0], struct.unpack_from(">I", data)[0])
+        family = data[0] or data[3]  # a small number in the writer's byte order
         ethertype = _IPV4 if family == 2 else _IPV6 if family in (10, 24, 28, 30) else -1
         pos = 4
     else:

@@ -1,4 +1,4 @@
-"""Per-interval traffic features: rates, TCP flag mix, fan-out, probes, reflection and ARP."""
+"""Per-interval traffic counts: packets and bytes per source, SYNs, probes, reflection, ARP."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
-from sdn_shadow.analytics.decode import ACK, FIN, ICMP, PSH, RST, SYN, TCP, UDP, Packet
+from sdn_shadow.analytics.decode import ACK, FIN, ICMP, PSH, SYN, TCP, UDP, Packet
 
 # UDP services that answer a small request with a large response (reflection/amplification).
 AMPLIFIER_PORTS = frozenset({17, 19, 53, 69, 111, 123, 137, 161, 389, 520, 1434, 1900, 3283,
@@ -25,14 +25,8 @@ class Interval:
     packets: int = 0
     bytes: int = 0
     tcp: int = 0
-    udp: int = 0
-    icmp: int = 0
     syn: int = 0
     synack: int = 0
-    rst: int = 0
-    sources: set[bytes] = field(default_factory=set)
-    destinations: set[bytes] = field(default_factory=set)
-    dports: set[int] = field(default_factory=set)
     talkers: Counter[bytes] = field(default_factory=Counter)
     talker_bytes: Counter[bytes] = field(default_factory=Counter)
     # scanning: source -> the (target, protocol, port) it probed; SYN senders and their targets
@@ -53,21 +47,6 @@ class Interval:
     def end(self) -> float:
         """Where the interval stops."""
         return self.start + self.seconds
-
-    def features(self) -> dict[str, float]:
-        """The interval as named numbers (rates per second, ratios in [0, 1])."""
-        per = 1.0 / self.seconds
-        return {
-            "pps": self.packets * per,
-            "bps": self.bytes * 8 * per,
-            "syn_rate": self.syn * per,
-            "syn_ratio": self.syn / self.tcp if self.tcp else 0.0,
-            "synack_ratio": self.synack / self.syn if self.syn else 0.0,
-            "rst_ratio": self.rst / self.tcp if self.tcp else 0.0,
-            "sources": float(len(self.sources)),
-            "destinations": float(len(self.destinations)),
-            "dports": float(len(self.dports)),
-        }
 
     def without_arp(self) -> Interval:
         """A copy with no ARP packets (for a baseline that must not learn bindings)."""
@@ -124,13 +103,10 @@ class IntervalBuilder:
                 iv.arp.append(pkt)
             return
         src, dst = pkt.src, pkt.dst
-        iv.sources.add(src)
-        iv.destinations.add(dst)
         iv.talkers[src] += 1
         iv.talker_bytes[src] += pkt.length
         if proto == TCP:
             iv.tcp += 1
-            iv.dports.add(pkt.dport)
             flags = pkt.flags & 0x3F
             if flags in _PROBE_FLAGS:
                 iv.probes[src].add((dst, TCP, pkt.dport))
@@ -145,18 +121,13 @@ class IntervalBuilder:
             elif iv.opening and (src, pkt.sport, dst, pkt.dport) in iv.opening:
                 iv.opening.discard((src, pkt.sport, dst, pkt.dport))  # the handshake's last ACK
                 iv.completed += 1
-            if flags & RST:
-                iv.rst += 1
         elif proto == UDP:
-            iv.udp += 1
-            iv.dports.add(pkt.dport)
             if pkt.sport in AMPLIFIER_PORTS and pkt.sport != pkt.dport:
                 iv.reflected_in[dst] += pkt.length
                 iv.reflectors[dst].add(src)
             elif pkt.dport in AMPLIFIER_PORTS:
                 iv.reflected_out[src] += pkt.length
         elif proto == ICMP:
-            iv.icmp += 1
             if pkt.sport == _ECHO_REPLY:
                 iv.reflected_in[dst] += pkt.length
                 iv.reflectors[dst].add(src)

@@ -115,3 +115,10 @@ def test_random_bytes_never_raise() -> None:
         data = rng.randbytes(rng.randrange(0, 120))
         for linktype in (ETHERNET, RAW, LINUX_SLL, 276, 0, 228, 229, 108):
             decode(0.0, data, linktype, len(data))
+
+
+@pytest.mark.parametrize("order", ["little", "big"])
+def test_loopback_captures_in_either_byte_order(order: str) -> None:
+    ip = bytes(IP(src="127.0.0.1", dst="127.0.0.2") / UDP(dport=53))
+    pkt = decode(0.0, (2).to_bytes(4, order) + ip, 0, len(ip) + 4)
+    assert (pkt.proto, pkt.dport, address(pkt.dst)) == (UDP_PROTO, 53, "127.0.0.2")
