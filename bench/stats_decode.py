@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import struct
 import tempfile
 import time
 from pathlib import Path
 
-from os_ken.ofproto import ofproto_parser
-from os_ken.ofproto import ofproto_v1_3 as ofp
-from os_ken.ofproto import ofproto_v1_3_parser as parser
-
 from bench.figures import Figure, median
 from bench.flowset import bench_flows
+from bench.osken import osken_parse
 from bench.ovsbridge import bench_bridge, run
 from sdn_shadow.openflow.messages import canonical_match
 from sdn_shadow.openflow.ofctl import flow_to_ofctl
@@ -23,28 +19,6 @@ from sdn_shadow.telemetry.ofsocket import OFSocket, mgmt_socket
 FLOWS = 10000
 RUNS = 7
 TARGET = 0.2
-_HEADER = struct.Struct("!BBHI")
-
-
-class _Datapath:
-    """Just enough of an OS-Ken datapath for its parsers."""
-
-    ofproto = ofp
-    ofproto_parser = parser
-    id = 1
-
-
-def osken_parse(raw: bytes) -> list:
-    """Each OpenFlow message in `raw` as OS-Ken's parser decodes it (as OS-Ken's datapath does)."""
-    msgs, offset, dp = [], 0, _Datapath()
-    while offset < len(raw):
-        version, msg_type, length, xid = _HEADER.unpack_from(raw, offset)
-        msg = ofproto_parser.msg(dp, version, msg_type, length, xid, raw[offset:offset + length])
-        if msg is None:
-            raise ValueError(f"OS-Ken could not parse the message at offset {offset}")
-        msgs.append(msg)
-        offset += length
-    return msgs
 
 
 def fetch_flow_stats(flows: int, tmp: Path) -> bytes:

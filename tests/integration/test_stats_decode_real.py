@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from bench.osken import osken_parse
 from bench.ovsbridge import run
-from bench.stats_decode import osken_parse
 from sdn_shadow.openflow.messages import MATCH_FIELDS, canonical_match
 from sdn_shadow.telemetry.decode import decode_flow_stats, decode_meter_stats, decode_port_stats
 from sdn_shadow.telemetry.multipart import OFPMPF_REPLY_MORE, split

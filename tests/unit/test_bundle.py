@@ -8,10 +8,11 @@ import struct
 import subprocess
 
 import pytest
-from os_ken.ofproto import ofproto_common, ofproto_parser
+from os_ken.ofproto import ofproto_common
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
+from bench.osken import DATAPATH, osken_parse_one
 from sdn_shadow.openflow import bundle, wire
 from sdn_shadow.openflow.bundle import (
     ATOMIC,
@@ -46,16 +47,7 @@ from sdn_shadow.openflow.messages import (
     match,
 )
 
-
-class _Datapath:
-    """Just enough of an OS-Ken datapath to parse and serialize messages."""
-
-    ofproto = ofp
-    ofproto_parser = parser
-    id = 1
-
-
-DP = _Datapath()
+DP = DATAPATH
 
 FLOW = Flow(0, 10, 1, match(in_port=1), (ApplyActions((Output(2),)),))
 METERED = Flow(1, 20, 2, match(in_port=2), (MeterInstruction(7), ApplyActions((Output(1),))))
@@ -87,11 +79,8 @@ def _frames(buf: bytes) -> list[bytes]:
 
 
 def _parse(frame: bytes):
-    version, msg_type, length, xid = wire.unpack_header(frame)
-    assert length == len(frame)
-    msg = ofproto_parser.msg(DP, version, msg_type, length, xid, frame)
-    assert msg is not None, "OS-Ken could not parse the message"
-    return msg
+    assert wire.unpack_header(frame)[2] == len(frame)
+    return osken_parse_one(frame)
 
 
 def _commit_reply(xid: int, bundle_id: int, flags: int = FLAGS) -> bytes:

@@ -11,7 +11,7 @@ import pytest
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
-from bench.stats_decode import osken_parse
+from bench.osken import DATAPATH, osken_parse
 from sdn_shadow.openflow.messages import MATCH_FIELDS, canonical_match, match
 from sdn_shadow.telemetry import multipart, oxm
 from sdn_shadow.telemetry.decode import (
@@ -349,12 +349,6 @@ def test_meter_stats_reject_bad_lengths(length):
 # --- requests --------------------------------------------------------------------------
 
 
-class _Datapath:
-    ofproto = ofp
-    ofproto_parser = parser
-    id = 1
-
-
 def _oken_request(msg, xid: int) -> bytes:
     msg.set_xid(xid)
     msg.serialize()
@@ -362,7 +356,7 @@ def _oken_request(msg, xid: int) -> bytes:
 
 
 def test_requests_equal_os_ken():
-    dp = _Datapath()
+    dp = DATAPATH
     assert multipart.flow_stats_request(5) == _oken_request(parser.OFPFlowStatsRequest(
         dp, 0, ofp.OFPTT_ALL, ofp.OFPP_ANY, ofp.OFPG_ANY, 0, 0, parser.OFPMatch()), 5)
     assert multipart.flow_stats_request(6, table_id=3) == _oken_request(

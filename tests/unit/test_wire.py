@@ -7,10 +7,10 @@ import signal
 import struct
 
 import pytest
-from os_ken.ofproto import ofproto_parser
 from os_ken.ofproto import ofproto_v1_3 as ofp
 from os_ken.ofproto import ofproto_v1_3_parser as parser
 
+from bench.osken import DATAPATH, osken_parse_one
 from sdn_shadow.openflow import wire
 from sdn_shadow.openflow.messages import (
     CT_EST,
@@ -70,15 +70,7 @@ MASKABLE = {
 # --- the oracle: our model -> OS-Ken objects (test-only) --------------------
 
 
-class _Datapath:
-    """Just enough of an OS-Ken datapath to build and serialize messages."""
-
-    ofproto = ofp
-    ofproto_parser = parser
-    id = 1
-
-
-DP = _Datapath()
+DP = DATAPATH
 
 
 def oken_action(action):
@@ -505,9 +497,7 @@ def _parse(buf: bytes):
     if msg_type == ofp.OFPT_FLOW_MOD:
         _check_flow_mod_layout(buf)
     with _deadline(2):
-        msg = ofproto_parser.msg(DP, version, msg_type, length, xid, buf)
-    assert msg is not None, "OS-Ken could not parse the message"
-    return msg
+        return osken_parse_one(buf)
 
 
 def _parsed_action(action) -> tuple:
