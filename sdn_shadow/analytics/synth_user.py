@@ -114,6 +114,9 @@ async def _http(target: str, times: Sequence[float], start_at: float, timeout: f
     request = (f"GET {path} HTTP/1.1\r\nHost: {url.netloc}\r\nUser-Agent: sdn-shadow-synth\r\n"
                f"X-Synth-User: {user}\r\nConnection: close\r\n\r\n").encode()
     loop = asyncio.get_running_loop()
+    # SIGTERM cancels this task (and asyncio.run then cancels the requests in flight):
+    # a KeyboardInterrupt raised inside a request's task would escape as a traceback.
+    loop.add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     zero = loop.time() + (start_at - time.time())
 
     async def one(t: float) -> None:
@@ -226,7 +229,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         records.append(record)
         print(json.dumps(record), file=out, flush=out is stdout)
 
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop like Ctrl-C
+    # stop like Ctrl-C (the HTTP loop installs its own SIGTERM handler while it runs)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     complete = True
     try:
         if url.scheme == "http":
@@ -237,7 +241,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
                          / args.step).tolist()
             _iperf3(args.target, rates, args.step, args.bytes_per_request, start_at,
                     args.timeout, emit)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         complete = False
     finally:
         signal.signal(signal.SIGTERM, previous)
