@@ -40,6 +40,8 @@ from sdn_shadow.openflow import bundle, wire
 from sdn_shadow.openflow.commit import Commit, Commits
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import DEMAND_COOKIE, DEMAND_COOKIE_MASK, Subsystem, Table
+from sdn_shadow.policy.watch import Destination, baseline_files
+from sdn_shadow.sniffer import PortSniffer
 from sdn_shadow.telemetry.decode import (
     FlowStats,
     decode_flow_stats,
@@ -159,6 +161,9 @@ class ShadowApp(app_manager.OSKenApp):
             from sdn_shadow.directory.service import DirectoryMirrors
 
             self.directory_mirrors = DirectoryMirrors(config, self._directory_report).start()
+        self.port_names: dict[int, dict[int, str]] = {}  # from port descriptions
+        self.sniffers: dict[str, tuple[Destination, PortSniffer]] = {}  # by interface
+        self._load_baselines(config)
         self.reload_requested = False
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._on_sighup)
@@ -250,6 +255,8 @@ class ShadowApp(app_manager.OSKenApp):
             return
         LOG.info("configuration reloaded from %s: %s", Settings.config_path,
                  self.core.events[-1]["reason"])
+        self._load_baselines(config)
+        self._update_sniffers()
         self._send_updates(updates)
         self._write_state()
 
@@ -438,9 +445,11 @@ class ShadowApp(app_manager.OSKenApp):
         ports = [p for p in msg.body if p.port_no < 0xFFFFFF00]  # not LOCAL and other reserved
         names = {p.port_no: p.name.decode(errors="replace") for p in ports}
         with self.lock:
+            self.port_names[dpid] = names
             updates = self.core.ports_seen(now, dpid, {p.port_no: port_live(p) for p in ports})
             interfaces = self.core.bfd_to_enable(now, dpid, names)
         self._send_updates(updates)
+        self._update_sniffers()
         interval = self.core.config.failover.bfd_interval_ms
         for name in interfaces:
             try:
@@ -448,6 +457,51 @@ class ShadowApp(app_manager.OSKenApp):
                 LOG.info("BFD on %s every %d ms", name, interval)
             except ovsdb.OvsdbError as err:
                 LOG.error("could not enable BFD on %s: %s", name, err)
+
+    # --- the watch on the shadows' copies ---------------------------------------------
+
+    def _load_baselines(self, config: Config) -> None:
+        """Read each watched network's baseline captures into its detectors' baseline."""
+        from sdn_shadow.analytics.analyze import capture_intervals
+        from sdn_shadow.analytics.capture_file import CaptureError
+
+        for network, (files, seconds) in baseline_files(config).items():
+            intervals = []
+            for path in files:
+                try:
+                    intervals += capture_intervals(path, seconds).intervals
+                except CaptureError as err:
+                    LOG.error("detection baseline of %s: %s (left out)", network, err)
+            with self.lock:
+                self.core.watch.set_baseline(network, intervals)
+            LOG.info("detection baseline of %s: %d intervals from %d files", network,
+                     len(intervals), len(files))
+
+    def _update_sniffers(self) -> None:
+        """Read the ports of the watched shadow hosts (and stop reading the others)."""
+        with self.lock:
+            wanted = {self.port_names[dpid][port]: dest
+                      for (dpid, port), dest in self.core.watch.ports().items()
+                      if port in self.port_names.get(dpid, {})}
+        for name, (dest, sniffer) in list(self.sniffers.items()):
+            if wanted.get(name) != dest:
+                sniffer.stop()
+                del self.sniffers[name]
+                LOG.info("stopped watching %s (%s/%s)", name, *dest)
+        for name, dest in wanted.items():
+            if name in self.sniffers:
+                continue
+            sniffer = PortSniffer(name, lambda frames, dest=dest: self._mirrored(dest, frames))
+            try:
+                self.sniffers[name] = (dest, sniffer.start())
+            except OSError as err:
+                LOG.error("cannot watch %s/%s on interface %s: %s", *dest, name, err)
+                continue
+            LOG.info("watching %s/%s: the copies %s sends it", *dest, name)
+
+    def _mirrored(self, destination: Destination, frames: list) -> None:
+        with self.lock:
+            self.core.mirrored(time.time(), destination, frames)
 
     def _send_commit(self, updates: dict[int, list]) -> Commit:
         """Send a change as one bundle per switch; the Commit says who applied it.
@@ -521,7 +575,14 @@ class ShadowApp(app_manager.OSKenApp):
             if self.reload_requested:
                 self._reload()
             with self.lock:
+                seen = len(self.core.events)
                 updates = self.core.tick(now)
+                fresh = self.core.events[seen:]
+            for event in fresh:
+                if event["kind"] in ("alert", "alert_closed", "response"):
+                    LOG.log(logging.WARNING if event["kind"] == "alert" else logging.INFO,
+                            "%s %s: %s", event["kind"].replace("_", " "), event["network"],
+                            event["reason"])
             self._send_updates(updates)
             if now - self.state_written >= 1.0:
                 self._write_state()

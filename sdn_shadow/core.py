@@ -31,6 +31,7 @@ from sdn_shadow.policy.preempt import Decision as PreemptDecision
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
 from sdn_shadow.policy.routing import Planned, preempt_inputs
 from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
+from sdn_shadow.policy.watch import Destination, ShadowWatch
 from sdn_shadow.probe import arp_probe, probe_answer
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
@@ -138,6 +139,8 @@ class ShadowCore:
         self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
         self.swapped: frozenset[tuple[str, str]] = frozenset()  # hosts whose twin is primary
         self.activated: frozenset[str] = frozenset()  # networks whose shadow serves, by code
+        self.watch = ShadowWatch(config)  # live detection on the copies, and the response
+        self.blocked: frozenset[tuple[str, str]] = frozenset()  # (network, source) kept out
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
         layout, paths, self.served = self._layout(self.swapped, self.taken_over, self.activated)
@@ -452,13 +455,38 @@ class ShadowCore:
         return [names[port] for port in todo]
 
     def tick(self, now: float) -> dict[int, list[Message]]:
-        """Failbacks that have become due, and hosts whose probes went unanswered."""
+        """Failbacks that have become due, hosts whose probes went unanswered, and the
+        watch's alerts: blocks the response installs or lifts."""
         decisions = []
         interval = self.config.failover.probe_interval
         if interval is not None:
             for subject, up in self.probes.expired(now, interval):
                 decisions += self.health.observe(now, subject, up, "probe")
-        return self._health_decisions(now, decisions + self.health.tick(now))
+        out = self._health_decisions(now, decisions + self.health.tick(now))
+        events, changed = self.watch.advance(now)
+        self.events += events
+        if changed:
+            for dpid, msgs in self._reblock().items():
+                out[dpid] = out.get(dpid, []) + msgs
+        return out
+
+    def mirrored(self, now: float, destination: Destination, frames) -> None:
+        """Frames a watched shadow host received, read by the app's sniffer on its port."""
+        self.watch.frames(now, destination, frames)
+
+    def lift_block(self, now: float, network: str, source: str, by: str
+                   ) -> dict[int, list[Message]]:
+        """Lift a block before its TTL (ValueError if there is none); the flow deletes."""
+        event = self.watch.lift(now, network, source, by)
+        if event is None:
+            raise ValueError(f"{source} is not blocked in {network}")
+        self.events.append(event)
+        return self._reblock()
+
+    def _reblock(self) -> dict[int, list[Message]]:
+        """Recompile for the watch's block list; the changes per switch."""
+        self.blocked = self.watch.blocked()
+        return self._replan(self.moved, self.failed)
 
     def _index_probes(self) -> None:
         """Which hosts a twin can stand for, and where each one's probes go (per config)."""
@@ -652,7 +680,7 @@ class ShadowCore:
         roles_changed = swaps != self.swapped
         config, paths, served = self._layout(swaps, taken_over, activated)
         plans = compile_config(config, self.held(), moved, failed, fabric=self.fabric,
-                               paths=paths, steered=steered)
+                               paths=paths, steered=steered, blocked=self.blocked)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -731,6 +759,8 @@ class ShadowCore:
                               or client in config_steered)
         self.swapped &= standable(config).keys()
         self.activated &= {n.name for n in config.networks if n.shadow is not None}
+        self.watch.reconfigure(config)
+        self.blocked = self.watch.blocked()
         self._index_probes()
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
@@ -939,6 +969,7 @@ class ShadowCore:
                 "health": self.health.snapshot(),
             },
             "reload": dict(self.reloads),
+            "security": self.watch.status(),
             "events": self.events[-200:],
         }
 

@@ -70,14 +70,21 @@ class AlertTracker:
 
     def add(self, findings: list[Finding], now: float) -> list[Alert]:
         """Take this interval's findings; return the alerts that went quiet before `now`."""
+        self.merge(findings)
+        return self.close_idle(now)
+
+    def merge(self, findings: list[Finding]) -> list[Alert]:
+        """Take findings into their open alerts; return the alerts they opened."""
+        opened = []
         for finding in findings:
             key = (finding.kind, finding.key)
             alert = self.open.get(key)
             if alert is None:
                 alert = self.open[key] = Alert(finding.kind, finding.key, finding.severity,
                                                finding.start, finding.end)
+                opened.append(alert)
             alert.merge(finding)
-        return self.close_idle(now)
+        return opened
 
     def close_idle(self, now: float) -> list[Alert]:
         """Close and return the alerts with no finding in the last `gap` seconds."""

@@ -268,6 +268,27 @@ def create_app(service: ControllerService, tokens: TokenBook,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
         return service.events(since, limit)
 
+    @app.get(f"{PREFIX}/alerts", dependencies=[viewer],
+             summary="Alerts raised on the shadows' copies, newest first")
+    def alerts(network: str | None = None,
+               state: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
+        return service.alerts(network, state, limit)
+
+    @app.get(f"{PREFIX}/alerts/{{alert_id}}", dependencies=[viewer])
+    def alert(alert_id: int) -> dict:
+        return service.alert(alert_id)
+
+    @app.get(f"{PREFIX}/blocks", dependencies=[viewer],
+             summary="Sources the response to alerts keeps out of primary networks")
+    def blocks() -> list[dict]:
+        return service.blocks()
+
+    @app.delete(f"{PREFIX}/blocks/{{network}}/{{source}}",
+                summary="Lift a block before its TTL")
+    def lift_block(network: str, source: str, who: Annotated[Holder, operator]) -> dict:
+        return service.lift_block(network, source, who.name)
+
     @app.get(f"{PREFIX}/forecasts", dependencies=[viewer])
     def forecasts() -> dict:
         return service.forecasts()

@@ -457,6 +457,42 @@ class ControllerService:
         out = [{"id": since + i, **e} for i, e in enumerate(chunk)]
         return {"events": out, "next": since + len(out)}
 
+    def alerts(self, network: str | None = None, state: str | None = None,
+               limit: int = 100) -> list[dict]:
+        """Alerts the shadows' watch raised, newest first; by network and open/closed."""
+        with self.lock:
+            if network is not None:
+                self._net(network)
+            found = [a.to_dict() for a in reversed(self.core.watch.alerts)
+                     if network in (None, a.network)
+                     and state in (None, "open" if a.closed is None else "closed")]
+        return found[:limit]
+
+    def alert(self, alert_id: int) -> dict:
+        """One alert by id (NotFound)."""
+        with self.lock:
+            for a in self.core.watch.alerts:
+                if a.id == alert_id:
+                    return a.to_dict()
+        raise NotFound(f"no alert {alert_id} (kept: the open ones and the last "
+                       "1000 closed)")
+
+    def blocks(self) -> list[dict]:
+        """Sources the response keeps out of primary networks now, and until when."""
+        with self.lock:
+            return [b.to_dict() for b in self.core.watch.responder.blocks.values()]
+
+    def lift_block(self, network: str, source: str, by: str) -> dict:
+        """Lift a block before its TTL: its drop flows go (NotFound if there is no block)."""
+        with self.changing:
+            with self.lock:
+                self._net(network)
+                if (network, source.lower()) not in self.core.watch.blocked():
+                    raise NotFound(f"{source} is not blocked in {network}")
+            self._commit(lambda now: self.core.lift_block(now, network, source, by),
+                         lambda now: {})
+            return {"lifted": source, "network": network}
+
     def forecasts(self) -> dict:
         """Each series' latest forecast and interval (bytes/s)."""
         with self.lock:

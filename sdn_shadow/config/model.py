@@ -163,6 +163,44 @@ class LdapMirrorSettings:
     """How the shadow's attribute values differ from the primary's, applied in order."""
 
 
+RESPONSE_MODES = ("off", "dry-run", "live")
+RESPONSE_KINDS = ("port_scan", "syn_flood", "amplification", "arp_spoof")
+"""The alert kinds a response acts on unless `kinds` says otherwise (volume only logs)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSettings:
+    """What the controller does about an alert: block its sources in the primary, for a while."""
+
+    mode: str = "off"
+    """off: alerts only; dry-run: also log the blocks it would install; live: install them."""
+    ttl: float = 300.0
+    """Seconds a block stays before the controller lifts it."""
+    kinds: tuple[str, ...] = RESPONSE_KINDS
+    """Alert kinds that get a response."""
+    protected: tuple[str, ...] = ()
+    """Hosts never blocked: primary or shadow host names, IPv4 addresses or networks, MACs."""
+    max_sources: int = 10
+    """Sources blocked per alert at most (its top ones by packets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DetectSettings:
+    """Anomaly detection on the copies a shadow's hosts receive."""
+
+    interval: float = 1.0
+    """Seconds per feature interval."""
+    on: tuple[str, ...] = ()
+    """Shadow hosts whose switch port is watched; empty: every one a mirror session copies to."""
+    baseline: tuple[str, ...] = ()
+    """Capture files of normal traffic the volume baseline and ARP bindings start from."""
+    learn: float = 60.0
+    """Seconds of live traffic (without findings) added to the baseline at start."""
+    thresholds: tuple[tuple[str, float], ...] = ()
+    """Detector parameters changed from their defaults (see AnomalyDetector)."""
+    response: ResponseSettings = ResponseSettings()
+
+
 @dataclass(frozen=True, slots=True)
 class Shadow:
     """The shadow of one primary network: its twins and mirror sessions."""
@@ -184,6 +222,8 @@ class Shadow:
     is served from the twin's port, and the primary hosts stand by."""
     ldap: LdapMirrorSettings | None = None
     """The controller mirrors the primary's LDAP configuration subtree into the shadow's."""
+    detect: DetectSettings | None = None
+    """Anomaly detection on the mirrored copies, and the response to its alerts."""
 
     def host(self, name: str) -> ShadowHost:
         """The shadow host called `name`."""

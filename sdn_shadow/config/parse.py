@@ -38,6 +38,9 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
             rules:                  # optional, in order: `ldap mirror`'s --map / --map-regex
               - map: "ipHost/ipHostNumber=10.0.0.1:10.1.0.1"     # [CLASS/]ATTR=OLD:NEW
               - map_regex: "ipHost/ipHostNumber=^10[.]0[.]:10.1."  # [CLASS/]ATTR=PATTERN:REPL
+          detect:                   # optional: anomaly detection on the copies (config/detect.py)
+            on: [h1s]               # shadow hosts whose switch ports are watched
+            response: {mode: dry-run, ttl: 300, protected: [h1]}   # off | dry-run | live
 
 Names match `[A-Za-z0-9][A-Za-z0-9_.-]*`. Each switch port has one user (a link end or a
 host). VLAN ids are unique across the file. Every host of a network must have a fabric path
@@ -60,6 +63,7 @@ from typing import Any
 import networkx as nx
 import yaml
 
+from sdn_shadow.config.detect import parse_detect
 from sdn_shadow.directory.dn import split_dn, within
 from sdn_shadow.directory.rules import MappingRule, parse_rule
 
@@ -71,6 +75,7 @@ from .model import (
     Config,
     ConfigError,
     ControllerSettings,
+    DetectSettings,
     FailoverSettings,
     ForecastSettings,
     Host,
@@ -114,8 +119,8 @@ _NETWORK_REASON = "must be an IPv4 network like 10.0.0.0/24"
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
 _NETWORK_KEYS = ("cidr", "hosts", "shadow", "vlan")
 _HOST_KEYS = ("ip", "mac", "port", "switch")
-_SHADOW_KEYS = ("active", "allocation", "clients", "hosts", "ldap", "mirror", "services",
-                "vlan")
+_SHADOW_KEYS = ("active", "allocation", "clients", "detect", "hosts", "ldap", "mirror",
+                "services", "vlan")
 _LDAP_MIRROR_KEYS = ("bind_dn", "interval", "password_file", "primary_base", "revert_drift",
                      "rules", "shadow_base", "url")
 _LDAP_MIRROR_REQUIRED = ("bind_dn", "password_file", "primary_base", "shadow_base", "url")
@@ -235,6 +240,8 @@ class _ShadowDraft:
     client_services: list[tuple[str, str]] = field(default_factory=list)
     active: bool = False
     ldap: LdapMirrorSettings | None = None
+    detect_raw: Any = None  # the raw `detect` section, parsed after the sessions
+    detect: DetectSettings | None = None
 
 
 @dataclass
@@ -488,6 +495,11 @@ class _Parser:
             if net.shadow is not None and net.shadow.mirror is not None:
                 self.sessions(net, net.shadow)
                 self.steered_twins_unmirrored(net.shadow)
+            if net.shadow is not None and net.shadow.detect_raw is not None:
+                copied_to = {t for s in net.shadow.sessions for t in s.to}
+                net.shadow.detect = parse_detect(self, net.shadow.detect_raw,
+                                                 f"{net.shadow.path}.detect", net.hosts,
+                                                 net.shadow.hosts, copied_to)
         if self.switches_known and self.links_ok:
             self.check_reachability(nets)
         self.ldap_mirrors_apart(nets)
@@ -752,6 +764,7 @@ class _Parser:
             for name, host_path, item in self.named(f["hosts"], f"{path}.hosts"):
                 shadow.hosts[name] = self.shadow_host(net, name, host_path, item, macs)
         shadow.mirror = f.get("mirror")
+        shadow.detect_raw = f.get("detect")
         shadow.allocation = self.settings(f.get("allocation"), f"{path}.allocation",
                                           AllocationSettings, {
             "strategy": self.strategy, "floor": self.non_negative,
@@ -1219,7 +1232,7 @@ class _Parser:
                                 net.shadow.allocation, tuple(sorted(net.shadow.clients)),
                                 tuple(net.shadow.services),
                                 tuple(sorted(net.shadow.client_services)),
-                                net.shadow.active, net.shadow.ldap)
+                                net.shadow.active, net.shadow.ldap, net.shadow.detect)
             assert net.cidr is not None and net.vlan is not None
             networks.append(Network(net.name, net.cidr, net.vlan, hosts, shadow))
         switches = tuple(Switch(name, dpid) for name, dpid in self.switches.items() if dpid)

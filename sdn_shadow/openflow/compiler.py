@@ -143,7 +143,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
                    moved: frozenset[tuple[str, str]] = frozenset(),
                    failed: frozenset[Link] = frozenset(), *, fabric: Fabric | None = None,
                    paths: ShadowPaths | None = None,
-                   steered: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
+                   steered: frozenset[tuple[str, str]] = frozenset(),
+                   blocked: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
@@ -154,6 +155,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     whose route crosses one is pinned to its shadow path (see `_failover_group`).
     `steered` holds the (network, host) clients whose new connections to the
     service hosts go to their twins (see `_service_steering`).
+    `blocked` holds the (network, source IPv4 or MAC) pairs the response to
+    an alert keeps out of the primary (see `_security_blocks`).
     A caller recompiling often passes the config's `fabric` and `shadow_paths`
     so they are not derived again each time.
     """
@@ -169,6 +172,7 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
         net_paths = all_paths.get(network.name, {})
         _forwarding(plans, fabric, network, net_paths, failed)
         _arp_responders(plans, network)
+        _security_blocks(plans, network, {src for net, src in blocked if net == network.name})
         if network.shadow is not None:
             _shadow_guard(plans, network)
             _install_shadow_paths(plans, fabric, network, net_paths)
@@ -497,6 +501,22 @@ def _arp_responder(ip: str, mac: str, metadata: int) -> Flow:
             ),
         ),
     )
+
+
+def _security_blocks(plans: dict[str, SwitchPlan], network: Network, sources: set[str]) -> None:
+    """Drop what blocked sources send into the network, at every primary host port.
+
+    At the edge, before anything else sees it: the source's packets reach
+    neither the primary's hosts nor the mirror sessions (the shadow stops
+    seeing the attack once it is blocked).
+    """
+    for source in sorted(sources):
+        field = {"eth_src": source} if ":" in source else {"eth_type": ETH_TYPE_IP,
+                                                            "ipv4_src": source}
+        for host in network.hosts:
+            plans[host.switch].add(Flow(Table.INGRESS, pl.INGRESS_SECURITY.priority(),
+                                        Subsystem.SECURITY,
+                                        match(in_port=host.port, **field), ()))
 
 
 def _probe_answers(plan: SwitchPlan) -> None:

@@ -3,6 +3,7 @@
 Packets walk the tables in order:
 
     0 ingress     answers to host health probes -> controller (any port);
+                  sources the response to an alert blocked -> dropped at host ports;
                   IP from a service host or its twin -> connection tracking,
                   back into ingress; the twin only for connections steered to it;
                   classify the in_port: host port -> network metadata, fabric
@@ -50,6 +51,7 @@ class Subsystem(IntEnum):
     SHADOW = 0x05  # receive-only guard of shadow host ports
     ROUTING = 0x06  # shadow paths and the clients moved onto them
     HEALTH = 0x07  # answers to the controller's host health probes
+    SECURITY = 0x08  # drops of sources the response to an alert blocked
     SERVICE = 0x0A  # connection tracking at service hosts (FORWARD | 0x08: see DEMAND_COOKIE)
 
 
@@ -92,6 +94,9 @@ FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUT
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
 INGRESS_PROBE_ANSWER = _band(Table.INGRESS, "probe-answer", 1200, 1200, Subsystem.HEALTH)
 INGRESS_SERVICE = _band(Table.INGRESS, "service", 1150, 1151, Subsystem.SERVICE)
+# Above service tracking (a blocked service host's packets must not reach conntrack) and
+# below probe answers (a blocked MAC's host must still answer health probes).
+INGRESS_SECURITY = _band(Table.INGRESS, "security", 1180, 1180, Subsystem.SECURITY)
 FORWARD_SERVICE = _band(Table.FORWARD, "service", 1200, 1202, Subsystem.SERVICE)
 
 BANDS: tuple[Band, ...] = (
@@ -107,6 +112,7 @@ BANDS: tuple[Band, ...] = (
     INGRESS_SHADOW_PATH,
     INGRESS_PROBE_ANSWER,
     INGRESS_SERVICE,
+    INGRESS_SECURITY,
     FORWARD_SERVICE,
 )
 

@@ -444,8 +444,8 @@ BAD = [
     ({f"{A}.shadow.hosts": DELETE}, f"{A}.shadow.hosts: required"),
     (
         {f"{A}.shadow.cidr": "10.9.0.0/24"},
-        f"{A}.shadow.cidr: unknown key (expected one of: active, allocation, clients, hosts, "
-        "ldap, mirror, services, vlan)",
+        f"{A}.shadow.cidr: unknown key (expected one of: active, allocation, clients, detect, "
+        "hosts, ldap, mirror, services, vlan)",
     ),
     ({f"{A}.shadow.hosts.h1s.twin": DELETE}, f"{A}.shadow.hosts.h1s.twin: required"),
     # shadow.ldap: the controller's LDAP mirror

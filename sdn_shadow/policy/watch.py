@@ -1,0 +1,189 @@
+"""The shadows' watch: live detection on each watched shadow host, alerts, and the response.
+
+Pure: the app hands over the frames its sniffers read (and the baseline
+intervals it read from files); `advance(now)` judges what has closed and
+returns events plus whether the block list changed, which the core turns
+into flows.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sdn_shadow.analytics.alerts import Alert
+from sdn_shadow.analytics.detector import AnomalyDetector
+from sdn_shadow.analytics.features import Interval
+from sdn_shadow.analytics.live import Frame, LiveDetector
+from sdn_shadow.config.model import Config, DetectSettings, Network
+from sdn_shadow.policy.response import Responder
+
+MAX_ALERTS = 1000  # closed alerts kept for the API (open ones are always kept)
+Destination = tuple[str, str]  # (network, shadow host)
+
+
+@dataclass
+class LiveAlert:
+    """An alert raised on a shadow host's copies, with what the response did about it."""
+
+    id: int
+    network: str
+    at: str
+    alert: Alert
+    raised: float
+    closed: float | None = None
+    response: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON form; times are seconds since the epoch."""
+        return {"id": self.id, "network": self.network, "at": self.at,
+                **self.alert.to_dict(), "state": "open" if self.closed is None else "closed",
+                "raised": self.raised, "delay": round(self.raised - self.alert.start, 3),
+                "closed": self.closed, "response": list(self.response)}
+
+
+def watched(config: Config) -> dict[Destination, DetectSettings]:
+    """Every watched (network, shadow host) and its network's detection settings."""
+    out: dict[Destination, DetectSettings] = {}
+    for net in config.networks:
+        detect = net.shadow.detect if net.shadow is not None else None
+        if detect is None:
+            continue
+        hosts = detect.on or tuple(sorted({t for s in net.shadow.mirror for t in s.to}))
+        for host in hosts:
+            out[(net.name, host)] = detect
+    return out
+
+
+def detector_for(settings: DetectSettings) -> AnomalyDetector:
+    """An unfitted detector with the settings' thresholds."""
+    return AnomalyDetector(**dict(settings.thresholds))
+
+
+class ShadowWatch:
+    """Detectors per watched shadow host, the alerts they raised, and the response's blocks."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.settings = watched(config)
+        self.detectors: dict[Destination, LiveDetector] = {}
+        self.baselines: dict[str, list[Interval]] = {}  # network -> intervals from its files
+        self.alerts: deque[LiveAlert] = deque()
+        self.open: dict[tuple[Destination, str, str], LiveAlert] = {}
+        self.next_id = 1
+        self.responder = Responder()
+
+    def ports(self) -> dict[tuple[int, int], Destination]:
+        """(dpid, port) of every watched shadow host."""
+        dpids = {s.name: s.dpid for s in self.config.switches}
+        out = {}
+        for network, host in self.settings:
+            twin = self._network(network).shadow.host(host)
+            out[(dpids[twin.switch], twin.port)] = (network, host)
+        return out
+
+    def set_baseline(self, network: str, intervals: Sequence[Interval]) -> None:
+        """Baseline intervals for `network`'s detectors (read by the app from its files)."""
+        self.baselines[network] = list(intervals)
+        for key in [k for k in self.detectors if k[0] == network]:
+            del self.detectors[key]  # started again on the new baseline at the next frames
+
+    def frames(self, now: float, destination: Destination, frames: Iterable[Frame]) -> None:
+        """Take frames a watched shadow host received (ignored if it is no longer watched)."""
+        detector = self._detector(now, destination)
+        if detector is not None:
+            detector.frames(frames)
+
+    def advance(self, now: float) -> tuple[list[dict], bool]:
+        """Judge what has closed by `now`: events, and whether the block list changed."""
+        events, changed = self.responder.expire(now)
+        for destination in self.settings:
+            detector = self._detector(now, destination)
+            opened, closed = detector.advance(now)
+            for alert in opened:
+                raised, blocked = self._raise(now, destination, alert)
+                events += raised
+                changed |= blocked
+            for alert in closed:
+                live = self.open.pop((destination, alert.kind, alert.key), None)
+                if live is not None:
+                    live.closed = now
+                    events.append({"t": now, "kind": "alert_closed", "network": live.network,
+                                   "at": live.at, "alert": live.id, "alert_kind": alert.kind,
+                                   "reason": f"{alert.kind} ({alert.key}) quiet since "
+                                             f"{alert.end:.3f}, after {alert.findings} "
+                                             "intervals"})
+        while len(self.alerts) > MAX_ALERTS and self.alerts[0].closed is not None:
+            self.alerts.popleft()
+        return events, changed
+
+    def _raise(self, now: float, destination: Destination, alert: Alert
+               ) -> tuple[list[dict], bool]:
+        """A new alert: record it and let the response act; events, and whether it blocked."""
+        network, at = destination
+        live = LiveAlert(self.next_id, network, at, alert, now)
+        self.next_id += 1
+        self.alerts.append(live)
+        self.open[(destination, alert.kind, alert.key)] = live
+        data = alert.to_dict()
+        evidence = ", ".join(f"{k} {v}" for k, v in data["evidence"].items())
+        events = [{"t": now, "kind": "alert", "network": network, "at": at, "alert": live.id,
+                   "alert_kind": alert.kind, "severity": alert.severity,
+                   "sources": data["sources"],
+                   "reason": f"{alert.kind} ({alert.severity}) by "
+                             f"{', '.join(data['sources']) or alert.key} seen at {at}: "
+                             f"{evidence}"}]
+        net = self._network(network)
+        response, changed = self.responder.respond(now, net, self.settings[destination]
+                                                   .response, live.id, alert)
+        live.response = [e["reason"] for e in response]
+        return events + response, changed
+
+    def lift(self, now: float, network: str, source: str, by: str) -> dict | None:
+        """An operator lifts a block early: its event (None if there was no such block)."""
+        return self.responder.lift(now, network, source, by)
+
+    def blocked(self) -> frozenset[tuple[str, str]]:
+        """(network, source) pairs blocked now."""
+        return self.responder.blocked()
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a new configuration: detectors whose settings changed start again."""
+        settings = watched(config)
+        self.detectors = {k: d for k, d in self.detectors.items()
+                          if settings.get(k) == self.settings.get(k)}
+        self.responder.keep_networks({n for n, _ in settings})
+        self.config, self.settings = config, settings
+
+    def status(self) -> dict:
+        """JSON-able: watched hosts with their counters, open alerts, blocks."""
+        return {
+            "watching": {f"{n}/{h}": {"packets": d.packets, "bytes": d.bytes,
+                                      "malformed": d.malformed, "learning": d.learning}
+                         for (n, h), d in sorted(self.detectors.items())},
+            "open_alerts": [a.to_dict() for a in self.alerts if a.closed is None],
+            "blocks": [b.to_dict() for b in self.responder.blocks.values()],
+        }
+
+    def _detector(self, now: float, destination: Destination) -> LiveDetector | None:
+        """The destination's detector, started at `now` if it has none yet."""
+        settings = self.settings.get(destination)
+        if settings is None:
+            return None
+        detector = self.detectors.get(destination)
+        if detector is None:
+            detector = self.detectors[destination] = LiveDetector(
+                detector_for(settings), settings.interval, now,
+                self.baselines.get(destination[0], ()), settings.learn)
+        return detector
+
+    def _network(self, name: str) -> Network:
+        return next(n for n in self.config.networks if n.name == name)
+
+
+def baseline_files(config: Config) -> Mapping[str, tuple[tuple[str, ...], float]]:
+    """Each watched network's baseline capture files and interval (for the app to read)."""
+    return {n.name: (n.shadow.detect.baseline, n.shadow.detect.interval)
+            for n in config.networks
+            if n.shadow is not None and n.shadow.detect is not None and n.shadow.detect.baseline}
