@@ -166,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_analyze_parser(sub)
 
+    from sdn_shadow.analytics.replay_command import add_parser as add_replay_parser
+
+    add_replay_parser(sub)
+
+    from sdn_shadow.templates.command import add_parser as add_template_parser
+
+    add_template_parser(sub)
+
     from sdn_shadow.api.command import add_parser as add_api_parser
 
     add_api_parser(sub)

@@ -33,3 +33,23 @@ def enable_bfd(interface: str, interval_ms: int) -> None:
     vsctl("set", "interface", interface, "bfd:enable=true", f"bfd:min_tx={interval_ms}",
           f"bfd:min_rx={interval_ms}")
 
+
+
+def bridge_of(dpid: int) -> str:
+    """The name of the bridge whose datapath id is `dpid` (OvsdbError if none)."""
+    fields = vsctl("--bare", "--columns=name,datapath_id", "list", "Bridge").split()
+    for name, datapath_id in zip(fields[::2], fields[1::2], strict=False):
+        if int(datapath_id.strip('"'), 16) == dpid:
+            return name
+    raise OvsdbError(f"no bridge with datapath id {dpid:#x}")
+
+
+def port_interface(dpid: int, port: int) -> str:
+    """The interface name of OpenFlow port `port` of the bridge with datapath id `dpid`."""
+    bridge = bridge_of(dpid)
+    mine = set(vsctl("list-ifaces", bridge).split())
+    fields = vsctl("--bare", "--columns=name", "find", "Interface", f"ofport={port}").split()
+    for name in fields:
+        if name in mine:
+            return name
+    raise OvsdbError(f"bridge {bridge} has no port {port}")

@@ -28,20 +28,21 @@ SO_ATTACH_FILTER = 26
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
 PACKET_OUTGOING = 4
-_SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE
+SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE: ld [pkttype]
 BATCH = 512  # frames handed over at most per call
 BATCH_SECONDS = 0.05  # and at least this often while frames arrive
 
 
 def outgoing_only(snap: int) -> list[tuple[int, int, int, int]]:
     """A BPF program accepting `snap` bytes of frames the interface sends, nothing else."""
-    return [(0x20, 0, 0, _SKF_AD_PKTTYPE),  # ld [pkttype]  (ld word, absolute)
+    return [(0x20, 0, 0, SKF_AD_PKTTYPE),  # ld [pkttype]  (ld word, absolute)
             (0x15, 0, 1, PACKET_OUTGOING),  # jeq #4, accept, drop
             (0x06, 0, 0, snap),             # accept: ret #snap
             (0x06, 0, 0, 0)]                # drop: ret #0
 
 
-def _attach(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    """Attach a classic BPF program (code, jt, jf, k instructions) to a packet socket."""
     code = b"".join(struct.pack("HBBI", *insn) for insn in program)
     buf = ctypes.create_string_buffer(code)
     fprog = struct.pack("HL", len(program), ctypes.addressof(buf))
@@ -66,7 +67,7 @@ class PortSniffer:
         """Open the socket (OSError if the interface is not here) and start reading."""
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # no frames until bound
         try:
-            _attach(sock, outgoing_only(self.snap))
+            attach_filter(sock, outgoing_only(self.snap))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
             sock.bind((self.interface, ETH_P_ALL))
             sock.setblocking(False)

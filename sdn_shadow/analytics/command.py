@@ -77,7 +77,7 @@ def profile_command(pcap: str, address: str, interval: str, level: str, json_out
         return EXIT_USAGE
     data = {"address": address, "samples": vm.n_samples_, "method": vm.method_,
             **vm.profile().to_dict()}
-    return _emit("profile", data, lambda: format_profile(pcap, data), json_out, out, err)
+    return emit("profile", data, lambda: format_profile(pcap, data), json_out, out, err)
 
 
 def format_profile(pcap: str, data: dict) -> str:
@@ -112,11 +112,11 @@ def analyze_command(pcap: str, baselines: list[str], interval: str, json_out: st
     except (UsageError, CaptureError) as problem:
         print(f"sdn-shadow analyze: {problem}", file=err)
         return EXIT_USAGE
-    return _emit("analyze", analysis.to_json(), lambda: format_report(analysis), json_out, out,
+    return emit("analyze", analysis.to_json(), lambda: format_report(analysis), json_out, out,
                  err)
 
 
-def _emit(command: str, data: dict, table: Callable[[], str], json_out: str | None,
+def emit(command: str, data: dict, table: Callable[[], str], json_out: str | None,
           out: TextIO, err: TextIO) -> int:
     """Print the table (or JSON with `--json -`), and write JSON to `--json OUT`."""
     if json_out == "-":

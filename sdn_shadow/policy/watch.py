@@ -130,7 +130,7 @@ class ShadowWatch:
         evidence = ", ".join(f"{k} {v}" for k, v in data["evidence"].items())
         events = [{"t": now, "kind": "alert", "network": network, "at": at, "alert": live.id,
                    "alert_kind": alert.kind, "severity": alert.severity,
-                   "sources": data["sources"],
+                   "sources": data["sources"], "start": alert.start,
                    "reason": f"{alert.kind} ({alert.severity}) by "
                              f"{', '.join(data['sources']) or alert.key} seen at {at}: "
                              f"{evidence}"}]

@@ -1,0 +1,56 @@
+"""Placement templates: one YAML document instantiated into networks, shadows and profiles."""
+
+from .model import (
+    FIDELITIES,
+    RESOURCES,
+    Differential,
+    HostPlacement,
+    HostProfile,
+    Instance,
+    LdapTemplate,
+    ScaleRule,
+    Scaling,
+    Sources,
+    Template,
+    TemplateError,
+    TwinPlacement,
+    VmType,
+)
+from .parse import load_instance, load_template, parse_instance, parse_template
+from .render import (
+    check_alone,
+    fit_verdict,
+    host_profiles,
+    instantiate,
+    merge,
+    mirror_sessions,
+    render,
+)
+
+__all__ = [
+    "FIDELITIES",
+    "RESOURCES",
+    "Differential",
+    "HostPlacement",
+    "HostProfile",
+    "Instance",
+    "LdapTemplate",
+    "ScaleRule",
+    "Scaling",
+    "Sources",
+    "Template",
+    "TemplateError",
+    "TwinPlacement",
+    "VmType",
+    "check_alone",
+    "fit_verdict",
+    "host_profiles",
+    "instantiate",
+    "load_instance",
+    "load_template",
+    "merge",
+    "mirror_sessions",
+    "parse_instance",
+    "parse_template",
+    "render",
+]

@@ -1,0 +1,106 @@
+"""The watch on real OVS: replayed captures, live alerts, and the response in the primary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+SCAN = PCAPS / "attack" / "ppa1_portscan.pcap"  # 29 SYNs to 29 ports in 2.8 s
+NORMAL = PCAPS / "normal" / "ppa3_http_espn.pcapng"  # 956 frames of web browsing
+
+
+def _watching(data: dict, mode: str = "off", ttl: float = 6.0) -> dict:
+    data["networks"]["tenant-a"]["shadow"]["detect"] = {
+        "on": ["h2s"], "learn": 0, "response": {"mode": mode, "ttl": ttl}}
+    return data
+
+
+def _replay(lab, *args: str) -> dict:
+    """Run `sdn-shadow replay` against the lab's controller config; its JSON report."""
+    proc = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", "replay", *args,
+                           "--network", "tenant-a", "--config", str(lab.controller.config_path),
+                           "--json", "-"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _rx(host, interface: str) -> int:
+    """Packets `interface` of a Mininet host has received."""
+    for line in host.cmd("cat /proc/net/dev").splitlines():
+        name, _, counters = line.partition(":")
+        if name.strip() == interface:
+            return int(counters.split()[1])
+    raise AssertionError(f"no {interface} in {host.name}")
+
+
+def _pings(host, ip: str) -> bool:
+    return " 0% packet loss" in host.cmd(f"ping -c 2 -i 0.2 -W 1 {ip}")
+
+
+def _events(lab, kind: str) -> list[dict]:
+    return [e for e in lab.controller.state()["events"] if e["kind"] == kind]
+
+
+def test_a_replay_into_the_shadow_arrives_whole_and_never_reaches_the_primary(
+        lab, lab_data) -> None:
+    lab.restart(_watching(lab_data))
+    primary_before = _rx(lab.host("h2"), "h2-eth0")
+    report = _replay(lab, str(NORMAL), "--to", "h2s", "--pps", "2000", "--loop", "2")
+    assert report["records"] == 956 and report["skipped"] == 0
+    assert report["sent"] == 2 * 956 and report["errors"] == 0
+    assert abs(report["seen"] - report["sent"]) <= 0.01 * report["sent"], report
+    assert report["addresses"]["172.16.0.122"] == "10.0.0.2", "busiest destination -> h2s"
+    assert _rx(lab.host("h2"), "h2-eth0") - primary_before < 10, "nothing leaks to h2"
+    state = lab.wait_state(lambda s: s["security"]["watching"].get("tenant-a/h2s", {})
+                           .get("packets", 0) >= report["sent"], timeout=5)
+    assert state is not None, "the watch reads every replayed frame on h2s's port"
+    assert _events(lab, "alert") == [], "web browsing raises nothing"
+
+
+def test_a_replayed_scan_is_an_alert_within_5_s_and_live_mode_blocks_it_for_its_ttl(
+        lab, lab_data) -> None:
+    lab.restart(_watching(lab_data, "live", ttl=6.0))
+    h1, h2, h3 = (lab.host(n) for n in ("h1", "h2", "h3"))
+    assert _pings(h3, "10.0.0.2")
+    started = time.time()
+    report = _replay(lab, str(SCAN), "--from", "h3", "--to", "h2")
+    assert report["sent"] == 29
+    (alert,) = _events(lab, "alert")
+    assert (alert["alert_kind"], alert["sources"], alert["at"]) == (
+        "port_scan", ["10.0.0.3"], "h2s")
+    assert alert["t"] - alert["start"] <= 5.0, "raised within 5 s of the scan's start"
+    assert alert["start"] >= started, alert
+    (block,) = _events(lab, "response")
+    assert block["action"] == "block" and block["source"] == "10.0.0.3"
+    assert report["seen"] < 29, "the scan's tail was dropped at h3's port"
+    assert any("nw_src=10.0.0.3 actions=drop" in f for f in lab.dump_flows("s1"))
+    assert not _pings(h3, "10.0.0.2"), "the attacker's packets stop reaching h2"
+    assert _pings(h1, "10.0.0.2"), "everyone else still gets through"
+    unblocked = lab.wait_state(lambda s: any(e.get("action") == "unblock"
+                                             for e in s["events"]), timeout=10)
+    assert unblocked is not None
+    assert unblocked["security"]["blocks"] == []
+    assert 6.0 <= next(e["t"] for e in unblocked["events"]
+                       if e.get("action") == "unblock") - block["t"] <= 6.5
+    assert not any("nw_src=10.0.0.3" in f for f in lab.dump_flows("s1"))
+    assert _pings(h3, "10.0.0.2")
+
+
+def test_dry_run_logs_the_block_and_leaves_the_attacker_reaching_the_host(lab, lab_data) -> None:
+    lab.restart(_watching(lab_data, "dry-run"))
+    report = _replay(lab, str(SCAN), "--from", "h3", "--to", "h2")
+    assert report["seen"] == report["sent"] == 29
+    (alert,) = _events(lab, "alert")
+    assert alert["alert_kind"] == "port_scan"
+    (response,) = _events(lab, "response")
+    assert response["action"] == "would-block" and response["source"] == "10.0.0.3"
+    assert not any("actions=drop" in f and "nw_src" in f for f in lab.dump_flows("s1"))
+    assert _pings(lab.host("h3"), "10.0.0.2")

@@ -1,0 +1,169 @@
+"""Live detection by the caller's clock, the response's decisions, and `shadow.detect` config."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.analytics.alerts import Alert
+from sdn_shadow.analytics.capture_file import read_capture
+from sdn_shadow.analytics.detector import AnomalyDetector
+from sdn_shadow.analytics.live import LATE, LiveDetector
+from sdn_shadow.config import ConfigError, parse_config
+from sdn_shadow.config.model import ResponseSettings
+from sdn_shadow.policy.response import Protection, Responder, blockable
+
+PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+LAB = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
+
+
+def frames(path: Path, start: float) -> list[tuple[float, bytes, int]]:
+    """A capture's Ethernet frames, re-timed to begin at `start`."""
+    records = [r for r in read_capture(path) if r.linktype == 1]
+    first = records[0].time
+    return [(start + r.time - first, r.data, r.wire_length) for r in records]
+
+
+def run_live(path: Path, seconds: float = 1.0, learn: float = 0.0):
+    """Feed a capture to a LiveDetector as it would arrive, a clock tick per 0.1 s."""
+    live = LiveDetector(AnomalyDetector(), seconds, 1000.0, learn=learn)
+    feed = frames(path, 1000.0)
+    opened, closed, now, i = [], [], 1000.0, 0
+    while i < len(feed) or live.tracker.open:
+        now += 0.1
+        batch = []
+        while i < len(feed) and feed[i][0] <= now:
+            batch.append(feed[i])
+            i += 1
+        live.frames(batch)
+        new, gone = live.advance(now)
+        opened += [(now, a) for a in new]
+        closed += gone
+        assert now < 2000, "never settles"
+    return live, opened, closed
+
+
+def test_a_scan_arriving_live_is_raised_at_the_end_of_its_interval() -> None:
+    _, opened, closed = run_live(PCAPS / "attack" / "ppa1_portscan.pcap")
+    assert [(a.kind, a.key) for _, a in opened] == [("port_scan", "10.100.25.14")]
+    raised, alert = opened[0]
+    assert raised - alert.start <= 3 * 1.0 + LATE + 0.1, "the interval where it crossed 20"
+    assert [a.kind for a in closed] == ["port_scan"]
+
+
+@pytest.mark.parametrize("name", ["ppa3_http_espn.pcapng", "ppa3_http_google.pcapng",
+                                  "ppa1_http.cap", "ppa3_tcp_handshake.pcapng"])
+def test_normal_traffic_arriving_live_raises_nothing(name: str) -> None:
+    live, opened, _ = run_live(PCAPS / "normal" / name)
+    assert opened == [] and live.packets > 0
+
+
+def test_learning_takes_quiet_intervals_only_then_refits_the_volume_baseline() -> None:
+    live = LiveDetector(AnomalyDetector(min_baseline=3), 1.0, 0.0, learn=5.0)
+    assert live.learning and live.detector.n_intervals_ == 0
+    scan = frames(PCAPS / "attack" / "ppa1_portscan.pcap", 0.1)
+    live.frames(scan)
+    live.advance(5.3)
+    assert live.learning
+    live.advance(6.4)
+    assert not live.learning
+    assert 0 < live.detector.n_intervals_ < 5, "intervals with the scan's findings left out"
+
+
+def _alert(kind: str, sources: dict[str, int]) -> Alert:
+    return Alert(kind, "*", "high", 0.0, 1.0, sources=Counter(sources))
+
+
+@pytest.fixture
+def tenant():
+    return next(n for n in parse_config(yaml.safe_load(LAB.read_text())).networks
+                if n.name == "tenant-a")
+
+
+def test_protection_by_name_covers_the_host_and_its_twin_by_ip_and_mac(tenant) -> None:
+    guard = Protection(tenant, ResponseSettings(protected=("h2s", "10.0.0.128/25",
+                                                           "02:00:00:00:00:AA")))
+    assert guard.covers("10.0.0.2") and guard.covers("00:00:00:00:0a:02")
+    assert guard.covers("10.0.0.200") and guard.covers("02:00:00:00:00:aa")
+    assert not guard.covers("10.0.0.1") and not guard.covers("00:00:00:00:0a:01")
+
+
+@pytest.mark.parametrize(("source", "ok"), [
+    ("10.0.0.3", True), ("00:00:00:00:0a:03", True), ("255.255.255.255", False),
+    ("224.0.0.251", False), ("0.0.0.0", False), ("127.0.0.1", False),
+    ("01:00:5e:00:00:fb", False), ("00:00:00:00:00:00", False), ("*", False),
+    ("fe80::1", False), ("zz:zz:zz:zz:zz:zz", False)])
+def test_only_one_unicast_address_can_be_blocked(source: str, ok: bool) -> None:
+    assert blockable(source) is ok
+
+
+def test_live_blocks_top_sources_until_the_ttl_and_dry_run_only_says_so(tenant) -> None:
+    flood = _alert("syn_flood", {f"10.0.0.{i}": 100 - i for i in range(1, 30)})
+    live = ResponseSettings(mode="live", ttl=10, protected=("h1",), max_sources=3)
+    responder = Responder()
+    events, changed = responder.respond(5.0, tenant, live, 7, flood)
+    assert changed
+    assert [(e["action"], e["source"]) for e in events] == [
+        ("spared", "10.0.0.1"), ("block", "10.0.0.2"), ("block", "10.0.0.3")]
+    assert responder.blocked() == {("tenant-a", "10.0.0.2"), ("tenant-a", "10.0.0.3")}
+    again, changed = responder.respond(8.0, tenant, live, 8, flood)
+    assert not changed and "still blocking" in again[1]["reason"]
+    assert responder.blocks[("tenant-a", "10.0.0.2")].until == 18.0
+    assert responder.expire(17.9) == ([], False)
+    lifted, changed = responder.expire(18.0)
+    assert changed and {e["source"] for e in lifted} == {"10.0.0.2", "10.0.0.3"}
+
+    dry = ResponseSettings(mode="dry-run", ttl=10)
+    events, changed = Responder().respond(5.0, tenant, dry, 1, flood)
+    assert not changed and {e["action"] for e in events} == {"would-block"}
+    assert Responder().respond(5.0, tenant, ResponseSettings(mode="live"), 1,
+                               _alert("volume", {"10.0.0.9": 1})) == ([], False)
+
+
+def _problems(detect: object) -> list[str]:
+    data = yaml.safe_load(LAB.read_text())
+    data["networks"]["tenant-a"]["shadow"]["detect"] = detect
+    try:
+        parse_config(data)
+    except ConfigError as err:
+        return err.lines()
+    return []
+
+
+D = "networks.tenant-a.shadow.detect"
+
+
+@pytest.mark.parametrize(("detect", "expected"), [
+    ({"on": ["h9s"]}, f"{D}.on[0]: must be a shadow host of this network (have: h1s, h2s)"),
+    ({"on": []}, f"{D}.on: must not be empty"),
+    ({"interval": 0}, f"{D}.interval: must be > 0"),
+    ({"learn": -1}, f"{D}.learn: must be >= 0"),
+    ({"bogus": 1}, f"{D}.bogus: unknown key (expected one of: baseline, interval, learn, on, "
+                   "response, thresholds)"),
+    ({"baseline": [str(LAB)]}, f"{D}.baseline[0]: {LAB}: not a pcap or pcapng capture"),
+    ({"baseline": ["/nonexistent.pcap"]}, f"{D}.baseline[0]: /nonexistent.pcap: No such file"),
+    ({"thresholds": {"scan_ports": 0}}, f"{D}.thresholds.scan_ports: must be a whole number "
+                                        ">= 1, not 0"),
+    ({"thresholds": {"scan_port": 3}}, f"{D}.thresholds.scan_port: unknown key"),
+    ({"response": {"mode": "block"}}, f"{D}.response.mode: must be one of off, dry-run, live"),
+    ({"response": {"ttl": 0}}, f"{D}.response.ttl: must be > 0"),
+    ({"response": {"kinds": ["ddos"]}}, f"{D}.response.kinds[0]: must be one of port_scan"),
+    ({"response": {"protected": ["h7"]}}, f"{D}.response.protected[0]: must be a host of "
+                                          "this network"),
+    ({"response": {"max_sources": 0}}, f"{D}.response.max_sources: must be in 1..10000"),
+])
+def test_bad_detect_settings_are_reported_with_their_key_path(detect, expected) -> None:
+    assert any(line.startswith(expected) for line in _problems(detect)), _problems(detect)
+
+
+def test_bare_yaml_off_turns_the_response_off_and_defaults_hold() -> None:
+    data = yaml.safe_load(LAB.read_text().replace(
+        "      mirror:                       # which primary",
+        "      detect: {response: {mode: off, protected: [h1]}}\n"
+        "      mirror:                       # which primary"))
+    detect = parse_config(data).networks[0].shadow.detect
+    assert detect.response.mode == "off" and detect.response.protected == ("h1",)
+    assert (detect.interval, detect.learn, detect.on) == (1.0, 60.0, ())
