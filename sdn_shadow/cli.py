@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(sub)
 
+    from sdn_shadow.analytics.synth_command import add_parser as add_synth_parser
+
+    add_synth_parser(sub)
+
     from sdn_shadow.templates.command import add_parser as add_template_parser
 
     add_template_parser(sub)
