@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_replay_parser(sub)
 
+    from sdn_shadow.analytics.capture_command import add_parser as add_capture_parser
+
+    add_capture_parser(sub)
+
     from sdn_shadow.analytics.synth_command import add_parser as add_synth_parser
 
     add_synth_parser(sub)

@@ -122,6 +122,19 @@ class ShadowClient:
         """The latest forecasts with their intervals (bytes/s)."""
         return self._call("GET", "/forecasts")
 
+    def alerts(self, network: str | None = None, state: str | None = None) -> list[dict]:
+        """Alerts the shadows' watch raised, newest first (state: open or closed)."""
+        params = {k: v for k, v in (("network", network), ("state", state)) if v}
+        return self._call("GET", "/alerts", params=params)
+
+    def blocks(self) -> list[dict[str, Any]]:
+        """Sources the response keeps out of primary networks now."""
+        return self._call("GET", "/blocks")
+
+    def lift_block(self, network: str, source: str) -> dict[str, Any]:
+        """Lift a block before its TTL."""
+        return self._call("DELETE", f"/blocks/{network}/{source}")
+
     def create_network(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Add a network (and its shadow) defined as under `networks.NAME` in the YAML."""
         return self._call("POST", "/networks", json={"name": name, **spec})

@@ -19,7 +19,7 @@ from sdn_shadow.lab.trouble import run_trouble
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "examples" / "lab.yaml"
-ACTS = ("lab", "ring")
+ACTS = ("lab", "ring", "attack")
 
 
 def _step(text: str) -> None:
@@ -61,6 +61,13 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
         sections.append(("timeline (controller events, seconds since the ring came up)",
                          report.timeline))
         problems += report.problems
+    if "attack" in acts:
+        from sdn_shadow.lab.attack import run_attack
+
+        attack = run_attack(workdir / "attack", _step)
+        sections.append(("an attack through the primary: alert, response, emulated VM",
+                         attack.summary))
+        problems += attack.problems
     print("\n=== sdn-shadow demo: summary ===")
     for title, lines in sections:
         print(f"\n--- {title} ---")
@@ -188,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="iperf3 TCP duration")
     parser.add_argument("--act", choices=(*ACTS, "all"), default="all",
                         help="lab: isolation, mirroring, forecast (about 1 min); ring: "
-                             "preemptive move, link and host failure (about 2.5 min)")
+                             "preemptive move, link and host failure (about 2.5 min); "
+                             "attack: detection, response, emulated VM (about 1 min)")
     args = parser.parse_args(argv)
     missing = require_lab_tools()
     if missing:

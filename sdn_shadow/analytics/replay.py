@@ -83,6 +83,7 @@ class SendReport:
     seconds: float = 0.0
     max_late: float = 0.0
     first_error: str | None = None
+    started: float | None = None  # wall-clock time of the first frame sent
 
 
 def send_prepared(prepared: Prepared, send: Callable[[bytes], object],
@@ -95,6 +96,8 @@ def send_prepared(prepared: Prepared, send: Callable[[bytes], object],
     pacer = Pacer(offsets)
     next_line = time.monotonic() + PROGRESS_EVERY
     for batch in pacer.batches():
+        if report.started is None:
+            report.started = time.time()
         for index in batch:
             try:
                 send(frames[index % n])

@@ -214,7 +214,8 @@ def _replay(args: argparse.Namespace, config: Config, net: Network, say) -> dict
         "truncated": prepared.truncated, "loops": args.loop, "sent": report.sent,
         "errors": report.errors, "first_error": report.first_error,
         "seen": seen, "seen_at": ends.target_ns if seen is not None else None,
-        "seconds": round(report.seconds, 3), "max_late": round(report.max_late, 4),
+        "started": report.started, "seconds": round(report.seconds, 3),
+        "max_late": round(report.max_late, 4),
         "addresses": prepared.mapping,
     }
 

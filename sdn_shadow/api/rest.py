@@ -2,7 +2,9 @@
 
 Every route but `/api/v1/health` needs a token (`Authorization: Bearer ...`):
 `viewer` reads, `operator` also changes client policy, shadow state and
-mirror sessions, `admin` also creates, replaces and deletes networks.
+mirror sessions, `admin` also creates, replaces and deletes networks (also
+by instantiating a placement template: 422 names `template.<key path>` or
+`instance.<key path>`).
 Errors are `{"errors": [{"field", "reason"}]}` with 400 (refused by the
 controller; for a network or session, each config key path and reason),
 401 (no or unknown token), 403 (role too low), 404 (no such thing), 409
@@ -28,7 +30,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sdn_shadow import __version__
 from sdn_shadow.api.auth import Holder, TokenBook, role_allows
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
-from sdn_shadow.api.service import Conflict, ControllerService, Invalid, NotFound, Rejected
+from sdn_shadow.api.service import (
+    Conflict,
+    ControllerService,
+    Invalid,
+    NotFound,
+    Rejected,
+    TemplateRefused,
+)
 
 PREFIX = "/api/v1"
 
@@ -67,6 +76,42 @@ NETWORK_EXAMPLE = {
 SESSION_EXAMPLE = {"name": "h1-web", "hosts": ["h1"], "direction": "both", "to": ["h3s"],
                    "match": {"proto": "tcp", "dst_port": 80}, "sample": 0.25, "truncate": 128}
 Spec = Annotated[dict[str, Any], Body(description="as under `networks.NAME` in the YAML config")]
+TEMPLATE_EXAMPLE = {  # examples/templates/web-tier.yaml and the instance in its comments
+    "template": {
+        "name": "web-tier",
+        "description": "Web servers; the shadow receives every packet they send and receive.",
+        "shadow_enabled": True,
+        "fidelity": "full",
+        "allocation": {"strategy": "conservative", "floor": 0, "hysteresis": 0.1,
+                       "instance_capacity": 20, "instances": 1},
+        "scaling": {"cpu": {"above": 0.8, "for": 60, "below": 0.3},
+                    "memory": {"above": 0.85, "for": 120},
+                    "network": {"above": 0.7, "for": 30, "below": 0.2}},
+        "vm_types": {"web": {"cpu_cores": 1, "memory_gb": 1, "bandwidth_mbps": 100,
+                             "storage_gb": 40},
+                     "web-large": {"cpu_cores": 4, "memory_gb": 8, "bandwidth_mbps": 1000,
+                                   "storage_gb": 100}},
+    },
+    "instance": {
+        "network": "web", "cidr": "10.1.0.0/24",
+        "hosts": {"w1": {"switch": "s1", "port": 5, "mac": "00:00:00:00:0c:01",
+                         "ip": "10.1.0.1", "vm_type": "web", "twin": {"switch": "s1", "port": 6},
+                         "capture_ip": "172.16.0.122"},
+                  "w2": {"switch": "s2", "port": 2, "mac": "00:00:00:00:0c:02",
+                         "ip": "10.1.0.2", "vm_type": "web-large",
+                         "twin": {"switch": "s2", "port": 5}}},
+    },
+}
+
+
+class Instantiation(BaseModel):
+    """A placement template and one instance of it, as in their YAML documents."""
+
+    model_config = ConfigDict(extra="forbid")
+    template: dict[str, Any] = Field(description="a placement template: name, vm_types, "
+                                     "fidelity, allocation, scaling (no ldap over the API)")
+    instance: dict[str, Any] = Field(description="where the copy goes: network, cidr, hosts "
+                                     "(switch, port, mac, ip, vm_type, twin)")
 
 
 class ErrorItem(BaseModel):
@@ -161,6 +206,10 @@ def create_app(service: ControllerService, tokens: TokenBook,
     async def rejected(_: Request, err: Rejected) -> JSONResponse:
         return _errors(400, [{"field": f, "reason": r} for f, r in err.problems])
 
+    @app.exception_handler(TemplateRefused)
+    async def template_refused(_: Request, err: TemplateRefused) -> JSONResponse:
+        return _errors(422, [{"field": f, "reason": r} for f, r in err.problems])
+
     @app.exception_handler(Conflict)
     async def conflict(_: Request, err: Conflict) -> JSONResponse:
         return _errors(409, [{"field": err.field, "reason": err.reason}])
@@ -208,6 +257,15 @@ def create_app(service: ControllerService, tokens: TokenBook,
                 summary="Delete a network (409 while its shadow carries clients)")
     def delete_network(name: str, who: Annotated[Holder, admin]) -> dict:
         return service.delete_network(name, who.name)
+
+    @app.post(f"{PREFIX}/templates/instantiate", status_code=201,
+              summary="Instantiate a placement template: its network, shadow, mirror sessions "
+                      "and each host's resource profile, in one change")
+    def instantiate_template(who: Annotated[Holder, admin],
+                             body: Annotated[Instantiation, Body(
+                                 openapi_examples={"web-tier": {"value": TEMPLATE_EXAMPLE}})]
+                             ) -> dict:
+        return service.instantiate_template(body.template, body.instance, who.name)
 
     @app.get(f"{PREFIX}/networks/{{name}}/mirror-sessions", dependencies=[viewer],
              summary="A network's mirror sessions with live counters")

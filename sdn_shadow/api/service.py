@@ -26,6 +26,16 @@ from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.config.model import Config, Network
 from sdn_shadow.core import MirrorCounters, ReloadRefused, ShadowCore
+from sdn_shadow.templates import (
+    Instance,
+    Template,
+    TemplateError,
+    host_profiles,
+    parse_instance,
+    parse_template,
+    render,
+)
+from sdn_shadow.templates.render import locate
 
 Updates = dict[int, list]
 
@@ -77,6 +87,25 @@ class Conflict(Exception):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field, self.reason = field, reason
+
+
+class TemplateRefused(ValueError):
+    """A template or instance that cannot be instantiated (HTTP 422): every (field, reason).
+
+    Fields name the document: `template.<key path>`, `instance.<key path>`, or
+    a config key path for what the config parser found and neither document holds.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{p}: {r}" for p, r in problems))
+        self.problems = problems
+
+
+LDAP_OVER_API = ("only in the configuration file: it names a password file the controller "
+                 "reads and a server it sends that password to; render this template into "
+                 "the configuration with `sdn-shadow template render --config`")
+EVENT_NEEDS_LDAP = ("required with fidelity: event (the shadow mirrors configuration events, "
+                    "not traffic), and ldap is set " + LDAP_OVER_API)
 
 
 def _switch_names(core: ShadowCore, dpids: dict[int, str]) -> str:
@@ -337,6 +366,36 @@ class ControllerService:
         with self.lock:
             return self._network(name)
 
+    def instantiate_template(self, template: Any, instance: Any, by: str) -> dict:
+        """Create the network an instance of a template describes; with its hosts' profiles.
+
+        The rendered network goes through `create_network`: validated, applied
+        in one commit, kept. Problems in either document raise TemplateRefused
+        naming `template.<key path>` or `instance.<key path>`; a name in use, Conflict.
+        """
+        parsed, problems = _template_over_api(template)
+        placed = None
+        if parsed is not None:
+            try:
+                placed = parse_instance(instance, parsed, "instance")
+            except TemplateError as err:
+                problems += _fields(err)
+        if problems:
+            raise TemplateRefused(problems)
+        assert parsed is not None and placed is not None
+        try:
+            network = self.create_network(placed.network, render(parsed, placed), by)
+        except Conflict as err:
+            if err.field != "name":
+                raise
+            raise Conflict("instance.network", err.reason) from None
+        except Rejected as err:
+            raise TemplateRefused([_located(path, reason, placed)
+                                   for path, reason in err.problems]) from None
+        profiles = [{"host": p.host, "vm_type": p.vm_type.name, "capacity": p.vm_type.to_dict(),
+                     "scaling": p.scaling.to_dict()} for p in host_profiles(parsed, placed)]
+        return {"network": network, "profiles": profiles}
+
     def delete_network(self, name: str, by: str) -> dict:
         """Remove network `name`; Conflict while its shadow carries clients."""
         with self.changing:
@@ -517,6 +576,40 @@ class ControllerService:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""
         with self.lock:
             return self.core.status()["routing"]
+
+
+def _template_over_api(data: Any) -> tuple[Template | None, list[tuple[str, str]]]:
+    """The template parsed without its `ldap` block (refused over the API), and the problems.
+
+    `ldap` is refused before anything reads it: its password file is the
+    controller's to read, so its existence is not probed for an API caller.
+    """
+    problems: list[tuple[str, str]] = []
+    if isinstance(data, dict) and data.get("ldap") is not None:
+        problems.append(("template.ldap", LDAP_OVER_API))
+        data = {key: value for key, value in data.items() if key != "ldap"}
+    try:
+        return parse_template(data, "template"), problems
+    except TemplateError as err:
+        for field, reason in _fields(err):
+            if field == "template.ldap":  # only "required with fidelity: event" is left
+                if problems:
+                    continue
+                reason = EVENT_NEEDS_LDAP
+            problems.append((field, reason))
+        return None, problems
+
+
+def _fields(err: TemplateError) -> list[tuple[str, str]]:
+    """(`<source>.<key path>`, reason) for each problem; the source alone at the root."""
+    return [(source if path == "<root>" else f"{source}.{path}", reason)
+            for source, path, reason in err.entries]
+
+
+def _located(path: str, reason: str, instance: Instance) -> tuple[str, str]:
+    """A config problem moved to the template or instance key that caused it, if one did."""
+    found = locate(path, instance)
+    return (path, reason) if found is None else (f"{found[0]}.{found[1]}", reason)
 
 
 def _replace_named(items: list, name: str, spec: dict | None) -> None:

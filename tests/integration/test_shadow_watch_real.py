@@ -77,6 +77,7 @@ def test_a_replayed_scan_is_an_alert_within_5_s_and_live_mode_blocks_it_for_its_
     assert (alert["alert_kind"], alert["sources"], alert["at"]) == (
         "port_scan", ["10.0.0.3"], "h2s")
     assert alert["t"] - alert["start"] <= 5.0, "raised within 5 s of the scan's start"
+    assert 0 <= alert["t"] - report["started"] <= 5.0, "and of its first frame"
     assert alert["start"] >= started, alert
     (block,) = _events(lab, "response")
     assert block["action"] == "block" and block["source"] == "10.0.0.3"
