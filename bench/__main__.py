@@ -35,6 +35,8 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
         "switchover_lost_datagrams": lazy("switchover", "switchover_lost_datagrams"),
         "analysis_throughput_ratio": lazy("analysis", "analysis_throughput_ratio"),
+        "detection_delay_s": lazy("detection", "detection_delay_s"),
+        "false_alerts_per_hour": lazy("detection", "false_alerts_per_hour"),
     }
 
 

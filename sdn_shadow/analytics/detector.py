@@ -23,11 +23,11 @@ Kinds and what raises them (every threshold is a constructor parameter):
   to anyone and count as neither).
 - `volume`: packets or bits per second `volume_z` robust z-scores (median
   and MAD of log rates) above the baseline and `volume_factor` times its
-  busy level (its `volume_quantile` quantile; so bursts as big as the
-  baseline's own are not anomalies), at `volume_min_pps` or more (and at
-  least that many packets in the interval, so short intervals are not
-  noisy). Needs `min_baseline` intervals of baseline; with fewer, volume is
-  not judged.
+  busy level (its `volume_quantile` quantile, by default its largest rate:
+  bursts as big as the baseline's own, however rare, are not anomalies), at
+  `volume_min_pps` or more (and at least that many packets in the interval,
+  so short intervals are not noisy). Needs `min_baseline` intervals of
+  baseline; with fewer, volume is not judged.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class AnomalyDetector(BaseEstimator):
                  syn_flood_rate: float = 50.0, syn_factor: float = 10.0, syn_share: float = 0.5,
                  reflect_rate: float = 125_000.0, reflect_ratio: float = 10.0,
                  arp_window: float = 300.0, volume_z: float = 6.0, volume_factor: float = 3.0,
-                 volume_min_pps: float = 100.0, volume_quantile: float = 0.95,
+                 volume_min_pps: float = 100.0, volume_quantile: float = 1.0,
                  min_baseline: int = 10) -> None:
         self.scan_ports = scan_ports
         self.sweep_hosts = sweep_hosts

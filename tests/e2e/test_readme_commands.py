@@ -44,7 +44,13 @@ def test_demo_runs_and_prints_its_summary() -> None:
                      "new connections answered by h2 before, h2s during, h2 after",
                      "timeline (controller events", "move           tenant-a/h1 -> shadow path",
                      "failover       link s1-s2", "takeover       tenant-a/h2 served by twin",
-                     "all checks passed"):
+                     "956 seen at h2s, never in the primary",
+                     "alerts on normal and synthetic traffic: 0",
+                     "alert: port_scan (medium) by 10.0.0.3 seen at h2s",
+                     "response: blocked 10.0.0.3 in tenant-a for 8 s (port_scan)",
+                     "while blocked: h3 -> h2 cut off, h1 -> h2 reaches",
+                     "after the TTL: block lifted, h3 -> h2 reaches again",
+                     "emulated VM for h2", "all checks passed"):
         assert expected in out, out
 
 
@@ -68,3 +74,24 @@ def test_bench_writes_figures_with_references(tmp_path) -> None:
     assert set(fig) >= {"value", "unit", "reference", "target", "met"}
     assert fig["reference"] > 0 and fig["value"] > 0
     assert data["machine"]["ovs"].startswith("ovs-vsctl")
+
+
+def test_the_template_commands_readme_shows_run(tmp_path) -> None:
+    template = ROOT / "examples" / "templates" / "web-tier.yaml"
+    text = template.read_text()
+    block = text.split("# --- instance ---\n", 1)[1].split("# --- end of instance ---", 1)[0]
+    (tmp_path / "web.yaml").write_text("\n".join(line.removeprefix("# ").removeprefix("#")
+                                                 for line in block.splitlines()))
+    sdn = [str(ROOT / ".venv" / "bin" / "sdn-shadow"), "template"]
+    check = subprocess.run([*sdn, "check", str(template)], capture_output=True, text=True,
+                           cwd=ROOT, timeout=60)
+    assert check.returncode == 0, check.stderr
+    render = subprocess.run([*sdn, "render", str(template), "--instance",
+                             str(tmp_path / "web.yaml"), "--config", "examples/lab.yaml",
+                             "--write", str(tmp_path / "lab-with-web.yaml")],
+                            capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert render.returncode == 0, render.stderr
+    assert "web.w1-both" in render.stdout
+    valid = subprocess.run([str(ROOT / ".venv" / "bin" / "sdn-shadow"), "validate",
+                            str(tmp_path / "lab-with-web.yaml")], capture_output=True, text=True)
+    assert valid.returncode == 0 and "3 networks" in valid.stdout, valid.stdout + valid.stderr
