@@ -32,7 +32,7 @@ from bench.figures import Figure, median
 from sdn_shadow.analytics.analyze import analyze
 from sdn_shadow.analytics.capture_file import read_capture
 from sdn_shadow.analytics.detector import AnomalyDetector
-from sdn_shadow.analytics.live import LiveDetector
+from sdn_shadow.analytics.live import LiveDetector, run_on_clock
 
 PCAPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pcaps"
 SCAN = PCAPS / "attack" / "ppa1_portscan.pcap"
@@ -55,16 +55,8 @@ def _simulated(frames: list[tuple[float, bytes, int]], learn: float = 0.0
     """Live detection of frames timed from 0, ticking like the controller: when each alert
     was raised, and how many alerts."""
     live = LiveDetector(AnomalyDetector(), 1.0, 0.0, learn=learn)
-    raised, now, i = [], 0.0, 0
-    while i < len(frames) or live.tracker.open:
-        now += TICK
-        batch = []
-        while i < len(frames) and frames[i][0] <= now:
-            batch.append(frames[i])
-            i += 1
-        live.frames(batch)
-        opened, _ = live.advance(now)
-        raised += [now for _ in opened]
+    opened, _ = run_on_clock(live, frames, 0.0, TICK)
+    raised = [when for when, _ in opened]
     return raised, len(raised)
 
 

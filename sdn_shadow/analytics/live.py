@@ -84,3 +84,24 @@ class LiveDetector:
             return
         self.detector.fit(self.baseline + self.learned)  # the stream reads the refit figures
         self.learn_until = None
+
+
+def run_on_clock(live: LiveDetector, frames: Sequence[Frame], start: float, tick: float = 0.1,
+                 ) -> tuple[list[tuple[float, Alert]], list[Alert]]:
+    """Hand time-ordered frames to `live` as they would arrive, advancing it every `tick` s
+    from `start` (as the controller's poll loop does) until the last one is in and its alerts
+    have closed; the alerts opened with when, and the alerts closed."""
+    opened: list[tuple[float, Alert]] = []
+    closed: list[Alert] = []
+    now, i = start, 0
+    while i < len(frames) or live.tracker.open:
+        now += tick
+        j = i
+        while j < len(frames) and frames[j][0] <= now:
+            j += 1
+        live.frames(frames[i:j])
+        i = j
+        new, gone = live.advance(now)
+        opened += [(now, alert) for alert in new]
+        closed += gone
+    return opened, closed

@@ -38,13 +38,14 @@ class Prepared:
     mapping: dict[str, str] = field(default_factory=dict)
 
 
-def busiest_destination(path: str | Path) -> str | None:
-    """The IPv4 address the capture sends most packets to (None if it has no IPv4)."""
+def busiest(path: str | Path, side: str = "dst") -> str | None:
+    """The IPv4 address the capture sends most packets to (`dst`) or from (`src`); None
+    if it has no IPv4."""
     counts: Counter[bytes] = Counter()
     for record in read_capture(path):
         pkt = decode(record.time, record.data, record.linktype, record.wire_length)
         if pkt is not None and pkt.proto > 0 and len(pkt.dst) == 4:
-            counts[pkt.dst] += 1
+            counts[pkt.dst if side == "dst" else pkt.src] += 1
     return address(counts.most_common(1)[0][0]) if counts else None
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from sdn_shadow.analytics.capture_file import CaptureError
 from sdn_shadow.analytics.command import emit
-from sdn_shadow.analytics.replay import REPLAY_OUI, busiest_destination, prepare, send_prepared
+from sdn_shadow.analytics.replay import REPLAY_OUI, busiest, prepare, send_prepared
 from sdn_shadow.analytics.rewrite import AddressError, AddressMap
 from sdn_shadow.config import ConfigError, load_config
 from sdn_shadow.config.model import Config, Network
@@ -104,7 +104,7 @@ def _ends(config: Config, net: Network, pcap: str, source: str | None, to: str |
     """The replay's ends, and a function opening the sending socket."""
     from sdn_shadow import netns, ovsdb
 
-    busiest = busiest_destination(pcap)
+    top_destination = busiest(pcap)
     pins: dict[str, str] = {}
     if source is None:
         if net.shadow is None or not net.shadow.hosts:
@@ -119,8 +119,8 @@ def _ends(config: Config, net: Network, pcap: str, source: str | None, to: str |
             interface = ovsdb.port_interface(dpid, twin.port)
         except ovsdb.OvsdbError as err:
             raise ReplayError(f"{twin.name}'s port {twin.switch}:{twin.port}: {err}") from None
-        if busiest:
-            pins[busiest] = str(twin.ip)
+        if top_destination:
+            pins[top_destination] = str(twin.ip)
         return (Ends(str(twin.ip), twin.mac, twin.name, f"{twin.switch} port {twin.port} "
                      f"({interface})", pins), lambda: _packet_socket(interface))
     hosts = {h.name: h for h in net.hosts}
@@ -134,28 +134,13 @@ def _ends(config: Config, net: Network, pcap: str, source: str | None, to: str |
     pid = netns.mininet_host_pid(source)
     if pid is None:
         raise ReplayError(f"--from {source}: no Mininet host {source} is running here")
-    top = _busiest_source(pcap)
-    if top and top != busiest:
-        pins[top] = str(hosts[source].ip)
-    if busiest:
-        pins[busiest] = str(target.ip)
+    top_source = busiest(pcap, "src")
+    if top_source and top_source != top_destination:
+        pins[top_source] = str(hosts[source].ip)
+    if top_destination:
+        pins[top_destination] = str(target.ip)
     return (Ends(str(target.ip), target.mac, target.name, f"{source}'s namespace", pins,
                  hosts[source].mac), lambda: netns.in_netns(pid, lambda: _packet_socket(None)))
-
-
-def _busiest_source(pcap: str) -> str | None:
-    """The IPv4 address sending the most packets in the capture."""
-    from collections import Counter
-
-    from sdn_shadow.analytics.capture_file import read_capture
-    from sdn_shadow.analytics.decode import address, decode
-
-    counts: Counter[bytes] = Counter()
-    for record in read_capture(pcap):
-        pkt = decode(record.time, record.data, record.linktype, record.wire_length)
-        if pkt is not None and pkt.proto > 0 and len(pkt.src) == 4:
-            counts[pkt.src] += 1
-    return address(counts.most_common(1)[0][0]) if counts else None
 
 
 def replay_command(args: argparse.Namespace) -> int:

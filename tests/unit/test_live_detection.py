@@ -11,7 +11,7 @@ import yaml
 from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.analytics.capture_file import read_capture
 from sdn_shadow.analytics.detector import AnomalyDetector
-from sdn_shadow.analytics.live import LATE, LiveDetector
+from sdn_shadow.analytics.live import LATE, LiveDetector, run_on_clock
 from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.config.model import ResponseSettings
 from sdn_shadow.policy.response import Protection, Responder, blockable
@@ -30,19 +30,7 @@ def frames(path: Path, start: float) -> list[tuple[float, bytes, int]]:
 def run_live(path: Path, seconds: float = 1.0, learn: float = 0.0):
     """Feed a capture to a LiveDetector as it would arrive, a clock tick per 0.1 s."""
     live = LiveDetector(AnomalyDetector(), seconds, 1000.0, learn=learn)
-    feed = frames(path, 1000.0)
-    opened, closed, now, i = [], [], 1000.0, 0
-    while i < len(feed) or live.tracker.open:
-        now += 0.1
-        batch = []
-        while i < len(feed) and feed[i][0] <= now:
-            batch.append(feed[i])
-            i += 1
-        live.frames(batch)
-        new, gone = live.advance(now)
-        opened += [(now, a) for a in new]
-        closed += gone
-        assert now < 2000, "never settles"
+    opened, closed = run_on_clock(live, frames(path, 1000.0), 1000.0)
     return live, opened, closed
 
 
