@@ -255,23 +255,16 @@ class _NetDraft:
     shadow: _ShadowDraft | None = None
 
 
-class _Parser:
-    """Walks the document once, collecting problems; builds a Config only if there are none."""
+class Shapes:
+    """The generic shape checks of a YAML document; each problem goes to `err`.
 
-    def __init__(self) -> None:
-        self.problems: list[tuple[str, str]] = []
-        self.switches: dict[str, int | None] = {}  # declared name -> dpid (None when invalid)
-        self.switches_known = False  # fabric.switches is a mapping: unknown names are errors
-        self.links: list[Link] = []
-        self.links_ok = True
-        self.ports: dict[tuple[str, int], str] = {}  # (switch, port) -> path of its user
-        self.vlans: dict[int, str] = {}  # explicit VLAN id -> path that set it
-        self.session_names: dict[str, str] = {}
+    Shared by the config parser and the placement-template checker, so both
+    word the same mistakes the same way.
+    """
 
     def err(self, path: str, reason: str) -> None:
-        self.problems.append((path, reason))
-
-    # generic shapes
+        """Record a problem at `path`."""
+        raise NotImplementedError
 
     def fields(
         self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()
@@ -315,6 +308,37 @@ class _Parser:
             self.err(path, "must not be empty")
         return [(f"{path}[{i}]", item) for i, item in enumerate(value)]
 
+    def string(self, value: Any, path: str, reason: str = "must be a string") -> str | None:
+        """`value` if it is a string; else the problem `reason`."""
+        if isinstance(value, str):
+            return value
+        self.err(path, reason)
+        return None
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        """`value` if it is true or false."""
+        if isinstance(value, bool):
+            return value
+        self.err(path, "must be true or false")
+        return None
+
+
+class _Parser(Shapes):
+    """Walks the document once, collecting problems; builds a Config only if there are none."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+        self.switches: dict[str, int | None] = {}  # declared name -> dpid (None when invalid)
+        self.switches_known = False  # fabric.switches is a mapping: unknown names are errors
+        self.links: list[Link] = []
+        self.links_ok = True
+        self.ports: dict[tuple[str, int], str] = {}  # (switch, port) -> path of its user
+        self.vlans: dict[int, str] = {}  # explicit VLAN id -> path that set it
+        self.session_names: dict[str, str] = {}
+
+    def err(self, path: str, reason: str) -> None:
+        self.problems.append((path, reason))
+
     def int_in(self, value: Any, path: str, lo: int, hi: int) -> int | None:
         if isinstance(value, _Base60Int):
             self.err(path, f"must be an integer (YAML read {value.text} as a base-60 number)")
@@ -333,12 +357,6 @@ class _Parser:
             self.err(path, "must be a finite number")
         else:
             return value
-        return None
-
-    def string(self, value: Any, path: str) -> str | None:
-        if isinstance(value, str):
-            return value
-        self.err(path, "must be a string")
         return None
 
     # values
@@ -562,12 +580,6 @@ class _Parser:
             self.err(path, "must be in (0, 1)")
             return None
         return None if number is None else float(number)
-
-    def boolean(self, value: Any, path: str) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        self.err(path, "must be true or false")
-        return None
 
     def optional_string(self, value: Any, path: str) -> str | None:
         text = self.string(value, path)

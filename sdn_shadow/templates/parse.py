@@ -56,7 +56,7 @@ from fractions import Fraction
 from typing import Any
 
 from sdn_shadow.config import AllocationSettings, ConfigError, parse_config, read_document
-from sdn_shadow.config.parse import MAX_PORT, MAX_SAMPLE_BUCKETS, NAME_PATTERN
+from sdn_shadow.config.parse import MAX_PORT, MAX_SAMPLE_BUCKETS, NAME_PATTERN, Shapes
 
 from .model import (
     FIDELITIES,
@@ -125,7 +125,7 @@ def parse_instance(data: Any, template: Template, source: str = "instance") -> I
     return instance
 
 
-class _Checker:
+class _Checker(Shapes):
     """Collects (source, path, reason) problems; the shapes speak as the config parser's do."""
 
     def __init__(self, source: str) -> None:
@@ -135,50 +135,10 @@ class _Checker:
     def err(self, path: str, reason: str) -> None:
         self.entries.append((self.source, path or "<root>", reason))
 
-    def fields(self, value: Any, path: str, allowed: tuple[str, ...],
-               required: tuple[str, ...] = ()) -> dict[Any, Any] | None:
-        if not isinstance(value, dict):
-            self.err(path, "must be a mapping")
-            return None
-        expected = ", ".join(sorted(allowed))
-        for key in value:
-            if key not in allowed:
-                self.err(_join(path, key), f"unknown key (expected one of: {expected})")
-        for key in required:
-            if key not in value:
-                self.err(_join(path, key), "required")
-        return value
-
-    def named(self, value: Any, path: str) -> list[tuple[str, str, Any]]:
-        if not isinstance(value, dict):
-            self.err(path, "must be a mapping")
-            return []
-        if not value:
-            self.err(path, "must not be empty")
-        out = []
-        for key, item in value.items():
-            item_path = _join(path, key)
-            if not isinstance(key, str) or not _NAME_RE.fullmatch(key):
-                self.err(item_path, _NAME_REASON)
-            out.append((str(key), item_path, item))
-        return out
-
     def name(self, value: Any, path: str) -> str | None:
         if isinstance(value, str) and _NAME_RE.fullmatch(value):
             return value
         self.err(path, _NAME_REASON)
-        return None
-
-    def string(self, value: Any, path: str, reason: str = "must be a string") -> str | None:
-        if isinstance(value, str):
-            return value
-        self.err(path, reason)
-        return None
-
-    def boolean(self, value: Any, path: str) -> bool | None:
-        if isinstance(value, bool):
-            return value
-        self.err(path, "must be true or false")
         return None
 
     def number(self, value: Any, path: str, low: float, strict: bool,
@@ -204,10 +164,6 @@ class _Checker:
         else:
             return value
         return None
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -345,7 +301,7 @@ def _scaling(check: _Checker, value: Any) -> Scaling:
 
 def _vm_types(check: _Checker, value: Any) -> tuple[VmType, ...]:
     types = []
-    for name, path, item in check.named(value, "vm_types"):
+    for name, path, item in check.named(value, "vm_types", non_empty=True):
         f = check.fields(item, path, _VM_KEYS, ("bandwidth_mbps", "cpu_cores", "memory_gb"))
         if f is None:
             continue
@@ -369,7 +325,7 @@ def _instance(check: _Checker, data: Any, template: Template) -> Instance | None
     hosts: list[HostPlacement] = []
     twins: dict[str, str] = {}
     if "hosts" in f:
-        for name, path, item in check.named(f["hosts"], "hosts"):
+        for name, path, item in check.named(f["hosts"], "hosts", non_empty=True):
             host = _host(check, name, path, item, template, twins)
             if host is not None:
                 hosts.append(host)
