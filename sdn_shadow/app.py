@@ -31,6 +31,7 @@ from os_ken.ofproto import ofproto_v1_3
 from os_ken.ofproto.ofproto_v1_3 import OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPPS_LIVE
 
 from sdn_shadow import osken_raw, ovsdb
+from sdn_shadow.analytics.live import decode_frames
 from sdn_shadow.api.restore import layered, replay
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, parse_config, read_document
@@ -40,7 +41,7 @@ from sdn_shadow.openflow import bundle, wire
 from sdn_shadow.openflow.commit import Commit, Commits
 from sdn_shadow.openflow.messages import Barrier, Meter, MeterBand
 from sdn_shadow.openflow.pipeline import DEMAND_COOKIE, DEMAND_COOKIE_MASK, Subsystem, Table
-from sdn_shadow.policy.watch import Destination, baseline_files
+from sdn_shadow.policy.watch import Destination
 from sdn_shadow.sniffer import PortSniffer
 from sdn_shadow.telemetry.decode import (
     FlowStats,
@@ -163,7 +164,7 @@ class ShadowApp(app_manager.OSKenApp):
             self.directory_mirrors = DirectoryMirrors(config, self._directory_report).start()
         self.port_names: dict[int, dict[int, str]] = {}  # from port descriptions
         self.sniffers: dict[str, tuple[Destination, PortSniffer]] = {}  # by interface
-        self._load_baselines(config)
+        self._load_baselines()
         self.reload_requested = False
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self._on_sighup)
@@ -255,7 +256,7 @@ class ShadowApp(app_manager.OSKenApp):
             return
         LOG.info("configuration reloaded from %s: %s", Settings.config_path,
                  self.core.events[-1]["reason"])
-        self._load_baselines(config)
+        self._load_baselines()
         self._update_sniffers()
         self._send_updates(updates)
         self._write_state()
@@ -460,12 +461,15 @@ class ShadowApp(app_manager.OSKenApp):
 
     # --- the watch on the shadows' copies ---------------------------------------------
 
-    def _load_baselines(self, config: Config) -> None:
-        """Read each watched network's baseline captures into its detectors' baseline."""
+    def _load_baselines(self) -> None:
+        """Read the baseline captures the watch has not read as configured (at start, and
+        after a reload that changed them)."""
         from sdn_shadow.analytics.analyze import capture_intervals
         from sdn_shadow.analytics.capture_file import CaptureError
 
-        for network, (files, seconds) in baseline_files(config).items():
+        with self.lock:
+            todo = self.core.watch.baselines_to_read()
+        for network, (files, seconds) in todo.items():
             intervals = []
             for path in files:
                 try:
@@ -473,7 +477,7 @@ class ShadowApp(app_manager.OSKenApp):
                 except CaptureError as err:
                     LOG.error("detection baseline of %s: %s (left out)", network, err)
             with self.lock:
-                self.core.watch.set_baseline(network, intervals)
+                self.core.watch.set_baseline(network, (files, seconds), intervals)
             LOG.info("detection baseline of %s: %d intervals from %d files", network,
                      len(intervals), len(files))
 
@@ -500,8 +504,9 @@ class ShadowApp(app_manager.OSKenApp):
             LOG.info("watching %s/%s: the copies %s sends it", *dest, name)
 
     def _mirrored(self, destination: Destination, frames: list) -> None:
+        decoded = decode_frames(frames)  # the per-packet work, outside the lock
         with self.lock:
-            self.core.mirrored(time.time(), destination, frames)
+            self.core.mirrored(time.time(), destination, decoded)
 
     def _send_commit(self, updates: dict[int, list]) -> Commit:
         """Send a change as one bundle per switch; the Commit says who applied it.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from sdn_shadow.analytics.live import Decoded
 from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
@@ -470,9 +471,10 @@ class ShadowCore:
                 out[dpid] = out.get(dpid, []) + msgs
         return out
 
-    def mirrored(self, now: float, destination: Destination, frames) -> None:
-        """Frames a watched shadow host received, read by the app's sniffer on its port."""
-        self.watch.frames(now, destination, frames)
+    def mirrored(self, now: float, destination: Destination, decoded: Decoded) -> None:
+        """What a watched shadow host received: frames the app's sniffer read on its port,
+        decoded (outside the lock) by `analytics.live.decode_frames`."""
+        self.watch.take(now, destination, decoded)
 
     def lift_block(self, now: float, network: str, source: str, by: str
                    ) -> dict[int, list[Message]]:

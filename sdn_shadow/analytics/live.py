@@ -2,7 +2,9 @@
 
 The same pieces as `sdn-shadow analyze` (decode, IntervalBuilder, the
 detector's stream, AlertTracker), driven by a clock instead of a file: the
-caller hands over frames as they arrive and calls `advance(now)`, which
+caller decodes frames as they arrive (`decode_frames`, pure, so a reader
+thread can do it outside the controller's lock), hands them over with
+`take`, and calls `advance(now)`, which
 closes every interval that ended before `now - LATE` and reports the alerts
 that opened (at once: a live alert must not wait for the attack to end) and
 those that went quiet. The first `learn` seconds of traffic are added to the
@@ -12,11 +14,12 @@ volume baseline (rules other than volume judge from the first interval).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from sklearn.base import clone
 
 from sdn_shadow.analytics.alerts import Alert, AlertTracker
-from sdn_shadow.analytics.decode import ETHERNET, decode
+from sdn_shadow.analytics.decode import ETHERNET, Packet, decode
 from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.features import Interval, IntervalBuilder
 
@@ -24,6 +27,27 @@ from sdn_shadow.analytics.features import Interval, IntervalBuilder
 LATE = 0.25
 
 Frame = tuple[float, bytes, int]  # receive time, bytes (maybe cut short), length on the wire
+
+
+class Decoded(NamedTuple):
+    """Frames decoded: their packets, how many were malformed, and their bytes on the wire."""
+
+    packets: list[Packet]
+    malformed: int
+    bytes: int
+
+
+def decode_frames(frames: Iterable[Frame]) -> Decoded:
+    """Decode received Ethernet frames; a malformed one is counted and left out."""
+    packets, malformed, total = [], 0, 0
+    for when, data, length in frames:
+        pkt = decode(when, data, ETHERNET, length)
+        if pkt is None:
+            malformed += 1
+        else:
+            packets.append(pkt)
+            total += length
+    return Decoded(packets, malformed, total)
 
 
 class LiveDetector:
@@ -44,15 +68,12 @@ class LiveDetector:
         self.malformed = 0
         self.pending: list[Interval] = []  # closed by a frame's time, judged at `advance`
 
-    def frames(self, frames: Iterable[Frame]) -> None:
-        """Count received Ethernet frames; a malformed one is counted and skipped."""
-        for when, data, length in frames:
-            pkt = decode(when, data, ETHERNET, length)
-            if pkt is None:
-                self.malformed += 1
-                continue
-            self.packets += 1
-            self.bytes += length
+    def take(self, decoded: Decoded) -> None:
+        """Count decoded frames into the intervals."""
+        self.malformed += decoded.malformed
+        self.packets += len(decoded.packets)
+        self.bytes += decoded.bytes
+        for pkt in decoded.packets:
             self.pending += self.builder.add(pkt)
 
     def advance(self, now: float) -> tuple[list[Alert], list[Alert]]:
@@ -99,7 +120,7 @@ def run_on_clock(live: LiveDetector, frames: Sequence[Frame], start: float, tick
         j = i
         while j < len(frames) and frames[j][0] <= now:
             j += 1
-        live.frames(frames[i:j])
+        live.take(decode_frames(frames[i:j]))
         i = j
         new, gone = live.advance(now)
         opened += [(now, alert) for alert in new]

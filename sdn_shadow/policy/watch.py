@@ -9,18 +9,19 @@ into flows.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.features import Interval
-from sdn_shadow.analytics.live import Frame, LiveDetector
+from sdn_shadow.analytics.live import Decoded, LiveDetector
 from sdn_shadow.config.model import Config, DetectSettings, Network
 from sdn_shadow.policy.response import Responder
 
 MAX_ALERTS = 1000  # closed alerts kept for the API (open ones are always kept)
 Destination = tuple[str, str]  # (network, shadow host)
+BaselineSource = tuple[tuple[str, ...], float]  # capture files, interval seconds
 
 
 @dataclass
@@ -69,6 +70,7 @@ class ShadowWatch:
         self.settings = watched(config)
         self.detectors: dict[Destination, LiveDetector] = {}
         self.baselines: dict[str, list[Interval]] = {}  # network -> intervals from its files
+        self.baseline_read: dict[str, BaselineSource] = {}  # what those intervals came from
         self.alerts: deque[LiveAlert] = deque()
         self.open: dict[tuple[Destination, str, str], LiveAlert] = {}
         self.next_id = 1
@@ -83,17 +85,25 @@ class ShadowWatch:
             out[(dpids[twin.switch], twin.port)] = (network, host)
         return out
 
-    def set_baseline(self, network: str, intervals: Sequence[Interval]) -> None:
-        """Baseline intervals for `network`'s detectors (read by the app from its files)."""
+    def baselines_to_read(self) -> dict[str, BaselineSource]:
+        """The baseline files (and interval) of each watched network not read as configured."""
+        wanted = {n: (d.baseline, d.interval) for (n, _), d in self.settings.items()
+                  if d.baseline}
+        return {n: src for n, src in wanted.items() if self.baseline_read.get(n) != src}
+
+    def set_baseline(self, network: str, source: BaselineSource,
+                     intervals: Sequence[Interval]) -> None:
+        """Baseline intervals for `network`'s detectors, read by the app from `source`."""
         self.baselines[network] = list(intervals)
+        self.baseline_read[network] = source
         for key in [k for k in self.detectors if k[0] == network]:
             del self.detectors[key]  # started again on the new baseline at the next frames
 
-    def frames(self, now: float, destination: Destination, frames: Iterable[Frame]) -> None:
-        """Take frames a watched shadow host received (ignored if it is no longer watched)."""
+    def take(self, now: float, destination: Destination, decoded: Decoded) -> None:
+        """Take what a watched shadow host received (ignored if it is no longer watched)."""
         detector = self._detector(now, destination)
         if detector is not None:
-            detector.frames(frames)
+            detector.take(decoded)
 
     def advance(self, now: float) -> tuple[list[dict], bool]:
         """Judge what has closed by `now`: events, and whether the block list changed."""
@@ -181,9 +191,3 @@ class ShadowWatch:
     def _network(self, name: str) -> Network:
         return next(n for n in self.config.networks if n.name == name)
 
-
-def baseline_files(config: Config) -> Mapping[str, tuple[tuple[str, ...], float]]:
-    """Each watched network's baseline capture files and interval (for the app to read)."""
-    return {n.name: (n.shadow.detect.baseline, n.shadow.detect.interval)
-            for n in config.networks
-            if n.shadow is not None and n.shadow.detect is not None and n.shadow.detect.baseline}

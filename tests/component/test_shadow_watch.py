@@ -10,6 +10,7 @@ import yaml
 from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Ether
 
+from sdn_shadow.analytics.live import decode_frames
 from sdn_shadow.config import parse_config
 from sdn_shadow.openflow.pipeline import Subsystem
 from tests.component.test_rest_api import Api
@@ -55,7 +56,7 @@ def watched():
 
 def test_a_port_scan_in_the_copies_is_an_alert_within_an_interval(watched) -> None:
     core, _ = watched
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     core.tick(100.9)
     assert not [e for e in core.events if e["kind"] == "alert"], "the interval is not over"
     core.tick(101.3)
@@ -71,7 +72,7 @@ def test_live_response_blocks_the_source_at_the_primary_edge_until_its_ttl(watch
     core, fabric = watched
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 1), COPY}
     to_h1 = delivered(fabric, "s2", 1, udp(2, 1))
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     updates = core.tick(101.3)
     apply(fabric, updates)
     assert [e["action"] for e in core.events if e["kind"] == "response"] == ["block"]
@@ -95,7 +96,7 @@ def test_live_response_blocks_the_source_at_the_primary_edge_until_its_ttl(watch
 def test_dry_run_logs_the_block_and_changes_nothing() -> None:
     core, fabric = reconciled(parse_config(ring_with_watch("dry-run")))
     core.tick(100.0)
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     assert core.tick(101.3) == {}
     (response,) = [e for e in core.events if e["kind"] == "response"]
     assert response["action"] == "would-block"
@@ -105,7 +106,7 @@ def test_dry_run_logs_the_block_and_changes_nothing() -> None:
 
 def test_a_protected_host_is_never_blocked(watched) -> None:
     core, fabric = watched
-    core.mirrored(100.2, WATCHED, scan(4, 1, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(4, 1, range(1, 41), 100.2)))
     assert core.tick(101.3) == {}
     (response,) = [e for e in core.events if e["kind"] == "response"]
     assert response["action"] == "spared" and "protected" in response["reason"]
@@ -118,7 +119,7 @@ def test_malformed_copies_are_counted_and_never_raise(watched) -> None:
     junk = [(100.0 + i / 1000, rng.randbytes(rng.randrange(0, 80)), 80) for i in range(500)]
     good = scan(1, 2, range(1, 3), 100.6)
     cut = [(t, frame[:30], n) for t, frame, n in scan(1, 2, range(5, 8), 100.7)]
-    core.mirrored(100.5, WATCHED, junk + good + cut)
+    core.mirrored(100.5, WATCHED, decode_frames(junk + good + cut))
     core.tick(102.0)
     watching = core.status()["security"]["watching"]["tenant-a/h3s"]
     assert watching["malformed"] + watching["packets"] == 505
@@ -128,20 +129,20 @@ def test_malformed_copies_are_counted_and_never_raise(watched) -> None:
 
 def test_an_alert_closes_once_quiet_and_a_new_attack_opens_another(watched) -> None:
     core, _ = watched
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     core.tick(101.3)
     core.tick(104.5)
     assert [e["kind"] for e in core.events if e["kind"].startswith("alert")] == [
         "alert", "alert_closed"]
     assert core.watch.alerts[0].closed == 104.5
-    core.mirrored(110.1, WATCHED, scan(1, 2, range(100, 140), 110.1))
+    core.mirrored(110.1, WATCHED, decode_frames(scan(1, 2, range(100, 140), 110.1)))
     core.tick(111.3)
     assert [a.id for a in core.watch.alerts] == [1, 2]
 
 
 def test_reload_without_detection_lifts_the_blocks(watched) -> None:
     core, fabric = watched
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     apply(fabric, core.tick(101.3))
     assert drops(core)
     apply(fabric, core.reload(102.0, parse_config(yaml.safe_load(RING.read_text()))))
@@ -153,7 +154,7 @@ def test_the_api_lists_alerts_and_blocks_and_lifts_a_block() -> None:
     api = Api(ring_with_watch())
     core = api.core
     core.tick(100.0)
-    core.mirrored(100.2, WATCHED, scan(1, 2, range(1, 41), 100.2))
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
     apply(api.fabric, core.tick(101.3))
     alerts = api.get("/alerts").json()
     assert [(a["id"], a["kind"], a["state"], a["sources"]) for a in alerts] == [
@@ -175,3 +176,19 @@ def test_the_api_lists_alerts_and_blocks_and_lifts_a_block() -> None:
     assert delivered(api.fabric, "s1", 1, udp(1, 2)) == {("s2", 1), COPY}
     again = api.http.delete("/api/v1/blocks/tenant-a/10.0.0.1", headers=api._auth("operator"))
     assert again.status_code == 404 and "not blocked" in again.text
+
+
+def test_baseline_files_are_read_once_and_again_only_when_their_settings_change() -> None:
+    normal = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps" / "normal"
+                 / "ppa3_http_espn.pcapng")
+    core, _ = reconciled(parse_config(ring_with_watch(baseline=[normal])))
+    assert core.watch.baselines_to_read() == {"tenant-a": ((normal,), 1.0)}
+    core.watch.set_baseline("tenant-a", ((normal,), 1.0), [])
+    core.tick(100.0)
+    started = core.watch.detectors[WATCHED]
+    assert core.watch.baselines_to_read() == {}
+    core.reload(101.0, parse_config(ring_with_watch(baseline=[normal])))
+    assert core.watch.baselines_to_read() == {}, "an unchanged reload reads nothing"
+    assert core.watch.detectors[WATCHED] is started, "and keeps the detector running"
+    core.reload(102.0, parse_config(ring_with_watch(baseline=[normal], interval=0.5)))
+    assert core.watch.baselines_to_read() == {"tenant-a": ((normal,), 0.5)}

@@ -11,7 +11,7 @@ import yaml
 from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.analytics.capture_file import read_capture
 from sdn_shadow.analytics.detector import AnomalyDetector
-from sdn_shadow.analytics.live import LATE, LiveDetector, run_on_clock
+from sdn_shadow.analytics.live import LATE, LiveDetector, decode_frames, run_on_clock
 from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.config.model import ResponseSettings
 from sdn_shadow.policy.response import Protection, Responder, blockable
@@ -53,7 +53,7 @@ def test_learning_takes_quiet_intervals_only_then_refits_the_volume_baseline() -
     live = LiveDetector(AnomalyDetector(min_baseline=3), 1.0, 0.0, learn=5.0)
     assert live.learning and live.detector.n_intervals_ == 0
     scan = frames(PCAPS / "attack" / "ppa1_portscan.pcap", 0.1)
-    live.frames(scan)
+    live.take(decode_frames(scan))
     live.advance(5.3)
     assert live.learning
     live.advance(6.4)
