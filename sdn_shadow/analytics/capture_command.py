@@ -17,8 +17,9 @@ import threading
 import time
 from typing import Any
 
+from sdn_shadow.analytics.lab_target import lab_network, shadow_host, switch_interface
 from sdn_shadow.analytics.pcap_out import RotatingPcapWriter
-from sdn_shadow.config import ConfigError, load_config
+from sdn_shadow.usage import UsageError
 
 EXIT_OK, EXIT_USAGE = 0, 2
 PROGRESS_EVERY = 5.0
@@ -26,29 +27,16 @@ PROGRESS_EVERY = 5.0
 
 def capture_command(args: argparse.Namespace) -> int:
     """Run `sdn-shadow capture`; 0 when it ran, 2 on bad input or an unreadable port."""
-    from sdn_shadow import ovsdb
     from sdn_shadow.sniffer import PortSniffer
 
     err = sys.stderr
     try:
-        config = load_config(args.config)
-    except ConfigError as problem:
-        for line in problem.lines():
-            print(line, file=err)
-        return EXIT_USAGE
-    net = next((n for n in config.networks if n.name == args.network), None)
-    twins = {t.name: t for t in net.shadow.hosts} if net and net.shadow else {}
-    twin = twins.get(args.to)
-    if twin is None:
-        print(f"sdn-shadow capture: --network {args.network} --to {args.to}: not a shadow host "
-              f"(have: {', '.join(twins) or 'none'})", file=err)
-        return EXIT_USAGE
-    dpid = next(s.dpid for s in config.switches if s.name == twin.switch)
-    try:
-        interface = ovsdb.port_interface(dpid, twin.port)
+        config, net = lab_network(args.config, args.network)
+        twin = shadow_host(net, args.to)
+        interface = switch_interface(config, twin)
         writer = RotatingPcapWriter(args.out, args.prefix or twin.name, args.max_bytes,
                                     args.max_seconds, args.max_files, snaplen=args.snap)
-    except (ovsdb.OvsdbError, ValueError, OSError) as problem:
+    except (UsageError, ValueError, OSError) as problem:
         print(f"sdn-shadow capture: {problem}", file=err)
         return EXIT_USAGE
     counts = {"frames": 0, "bytes": 0}

@@ -33,10 +33,11 @@ from typing import Any
 
 from sdn_shadow.analytics.capture_file import CaptureError
 from sdn_shadow.analytics.command import emit
+from sdn_shadow.analytics.lab_target import lab_network, shadow_host, switch_interface
 from sdn_shadow.analytics.replay import REPLAY_OUI, busiest, prepare, send_prepared
 from sdn_shadow.analytics.rewrite import AddressError, AddressMap
-from sdn_shadow.config import ConfigError, load_config
 from sdn_shadow.config.model import Config, Network
+from sdn_shadow.usage import UsageError
 
 EXIT_INVALID = 2
 SOL_PACKET, PACKET_STATISTICS, ETH_P_ALL = 263, 6, 0x0003
@@ -102,23 +103,13 @@ class Ends:
 def _ends(config: Config, net: Network, pcap: str, source: str | None, to: str | None,
           ) -> tuple[Ends, Any]:
     """The replay's ends, and a function opening the sending socket."""
-    from sdn_shadow import netns, ovsdb
+    from sdn_shadow import netns
 
     top_destination = busiest(pcap)
     pins: dict[str, str] = {}
     if source is None:
-        if net.shadow is None or not net.shadow.hosts:
-            raise ReplayError(f"{net.name} has no shadow hosts to replay into")
-        names = [t.name for t in net.shadow.hosts]
-        twin = next((t for t in net.shadow.hosts if t.name == (to or names[0])), None)
-        if twin is None:
-            raise ReplayError(f"--to {to}: not a shadow host of {net.name} (have: "
-                              f"{', '.join(names)})")
-        dpid = next(s.dpid for s in config.switches if s.name == twin.switch)
-        try:
-            interface = ovsdb.port_interface(dpid, twin.port)
-        except ovsdb.OvsdbError as err:
-            raise ReplayError(f"{twin.name}'s port {twin.switch}:{twin.port}: {err}") from None
+        twin = shadow_host(net, to)
+        interface = switch_interface(config, twin)
         if top_destination:
             pins[top_destination] = str(twin.ip)
         return (Ends(str(twin.ip), twin.mac, twin.name, f"{twin.switch} port {twin.port} "
@@ -147,19 +138,9 @@ def replay_command(args: argparse.Namespace) -> int:
     """Run `sdn-shadow replay`; exit 0 when sent, 2 on bad input or when it cannot start."""
     err = sys.stderr
     try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        for line in exc.lines():
-            print(line, file=err)
-        return EXIT_INVALID
-    net = next((n for n in config.networks if n.name == args.network), None)
-    if net is None:
-        print(f"sdn-shadow replay: --network {args.network}: not in {args.config} (have: "
-              f"{', '.join(n.name for n in config.networks)})", file=err)
-        return EXIT_INVALID
-    try:
+        config, net = lab_network(args.config, args.network)
         data = _replay(args, config, net, lambda line: print(line, file=err))
-    except (ReplayError, CaptureError, AddressError, ValueError, OSError) as exc:
+    except (UsageError, ReplayError, CaptureError, AddressError, ValueError, OSError) as exc:
         print(f"sdn-shadow replay: {exc}", file=err)
         return EXIT_INVALID
     return emit("replay", data, lambda: format_report(data), args.json, sys.stdout, err)

@@ -28,9 +28,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sdn_shadow.analytics.command import emit
+from sdn_shadow.analytics.lab_target import lab_network
 from sdn_shadow.analytics.synth_pattern import PATTERNS, parse_pattern
 from sdn_shadow.analytics.synth_report import build_report, format_report, load_records
-from sdn_shadow.config import ConfigError, load_config
 from sdn_shadow.config.model import Network
 from sdn_shadow.usage import UsageError
 
@@ -96,13 +96,7 @@ def synth_command(args: argparse.Namespace) -> int:
 
     err = sys.stderr
     try:
-        try:
-            config = load_config(args.config)
-        except ConfigError as problem:
-            raise UsageError("; ".join(problem.lines())) from None
-        net = next((n for n in config.networks if n.name == args.network), None)
-        if net is None:
-            raise UsageError(f"--network {args.network}: not in {args.config}")
+        _, net = lab_network(args.config, args.network)
         if args.users < 1 or args.peak <= 0 or args.duration <= 0:
             raise UsageError("--users must be >= 1, --peak and --duration > 0")
         pattern = parse_pattern(args.pattern, args.peak, args.duration, seed=args.seed)
