@@ -18,6 +18,8 @@ from mininet.net import Mininet
 from mininet.node import OVSSwitch, RemoteController
 from mininet.topo import Topo
 
+from sdn_shadow.lab.ownership import claim, reclaim_stale
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 try:
@@ -101,11 +103,18 @@ def start_net(topo: Topo, of_port: int, *, replace_existing: bool = False) -> Mi
 
     Mininet silently deletes a bridge that has the name of one of its
     switches; unless replace_existing, start_net refuses instead, so that a
-    net someone else is running is never torn down. The caller must call
+    net someone else is running is never torn down. Bridges a lab run that
+    has died left behind (see `ownership`) are removed first. The caller must call
     stop_net(net); on a failure while starting, whatever was built is stopped
     before the error propagates.
     """
-    clash = existing_bridges(list(topo.switches()))
+    switches = list(topo.switches())
+    clash = existing_bridges(switches)
+    stale = reclaim_stale(clash) if clash else []
+    if stale:
+        print(f'lab: removed bridges {", ".join(stale)} left by a lab run that ended without '
+              'stopping its net', file=sys.stderr)
+    clash = [name for name in clash if name not in stale]
     if clash and not replace_existing:
         raise RuntimeError(
             f'OVS bridges {clash} exist already (another net running, or left by a crashed '
@@ -126,6 +135,7 @@ def start_net(topo: Topo, of_port: int, *, replace_existing: bool = False) -> Mi
         net.addController(RemoteController('c0', ip='127.0.0.1', port=of_port))
         net.build()
         net.start()
+        claim(switches, [node.pid for node in net.hosts + net.controllers if node.pid])
     except BaseException:
         stop_net(net)
         raise

@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 HEADER = 8  # every datagram starts with its sequence number
@@ -74,10 +75,33 @@ class RampSchedule:
         return self.flat + (mbps - self.start_mbps) / self.slope
 
 
-def _socket() -> socket.socket:
+FIRST_SOURCE_PORT, LAST_SOURCE_PORT = 20000, 32767  # below Linux's ephemeral range
+
+
+def _socket(source_ports: Iterator[int] | None = None) -> socket.socket:
+    """A UDP socket; bound to the next free port of `source_ports` when given."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    for source_port in source_ports or ():
+        try:
+            sock.bind(("0.0.0.0", source_port))
+            break
+        except OSError:  # in use: take the next one
+            continue
     return sock
+
+
+def _fresh_ports() -> Iterator[int]:
+    """Source ports that do not repeat within a run, from a random start.
+
+    The kernel's own choice is random and may repeat a port within the
+    connection tracker's timeout (OVS userspace: 30-60 s for UDP); the
+    tracker then takes the datagrams for the old connection and keeps its
+    mark, which is right for a tracker but would make a "new" connection old.
+    """
+    span = LAST_SOURCE_PORT - FIRST_SOURCE_PORT + 1
+    start = random.randrange(span)
+    return (FIRST_SOURCE_PORT + (start + i) % span for i in range(span))
 
 
 def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int = 1200,
@@ -85,14 +109,16 @@ def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int 
     """Send UDP datagrams of `size` bytes to dst:port on `schedule` for `seconds`.
 
     With `new_connection_every`, the sender opens a new socket (a new source
-    port: a new connection to a connection tracker) that often, like clients
-    making short requests rather than one long stream.
+    port, never one used before in the run: a new connection to a connection
+    tracker) that often, like clients making short requests rather than one
+    long stream.
     """
     if size <= HEADER:
         raise ValueError(f"size must be > {HEADER} bytes")
     if new_connection_every is not None and new_connection_every <= 0:
         raise ValueError("new_connection_every must be > 0 seconds")
-    sock = _socket()
+    ports = _fresh_ports() if new_connection_every is not None else None
+    sock = _socket(ports)
     connections, renewed = 1, 0.0
     payload = bytearray(size)
     started_wall = time.time()
@@ -103,7 +129,7 @@ def send(dst: str, port: int, schedule: RampSchedule, seconds: float, size: int 
         t = min(time.monotonic() - t0, seconds)
         if new_connection_every is not None and t - renewed >= new_connection_every:
             sock.close()
-            sock, renewed, connections = _socket(), t, connections + 1
+            sock, renewed, connections = _socket(ports), t, connections + 1
         due = schedule.bytes_by(t)
         second = min(int(t), len(per_second) - 1)
         while sent + size <= due:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
 from sdn_shadow.lab.net import existing_bridges, running_net
+from sdn_shadow.lab.ownership import OWNER_KEY, SHELLS_KEY, process_tag, reclaim_stale
 from topologies.lab import LabTopo
 
 pytestmark = pytest.mark.integration
@@ -51,3 +53,42 @@ def test_lab_net_starts_configured_and_stops_clean(of_port: int) -> None:
                            check=True).stdout
     assert not [line for line in links.splitlines()
                 if any(f' {sw}-eth' in line or f' {sw}:' in line for sw in switches)]
+
+
+def _dead_tag() -> str:
+    child = subprocess.Popen(['sleep', '30'])
+    tag = process_tag(child.pid)
+    child.kill()
+    child.wait()
+    return tag
+
+
+def test_bridges_a_dead_run_left_are_reclaimed_and_no_others(of_port: int) -> None:
+    """A net starts over bridges of a run that died (their host shells ended too); bridges
+    without a tag, or whose owner runs, stay."""
+    topo = LabTopo()
+    switches = [name for name, _dpid in topo.switch_specs()]
+    left_shell = subprocess.Popen(['sleep', '60'])
+    untagged, owned = 'shtest-untag', 'shtest-owned'
+    try:
+        for name in [*switches, untagged, owned]:
+            vsctl('add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev')
+        dead = _dead_tag()
+        for name in switches:
+            vsctl('set', 'bridge', name, f'external_ids:{OWNER_KEY}="{dead}"',
+                  f'external_ids:{SHELLS_KEY}="{process_tag(left_shell.pid)}"')
+        vsctl('set', 'bridge', owned, f'external_ids:{OWNER_KEY}="{process_tag(os.getpid())}"')
+        assert reclaim_stale([untagged, owned]) == []
+        with running_net(topo, of_port) as net:
+            assert left_shell.wait(timeout=5) == -9
+            tags = {vsctl('get', 'bridge', name, f'external_ids:{OWNER_KEY}').strip('"')
+                    for name in switches}
+            assert tags == {process_tag(os.getpid())}
+            assert net.hosts
+        assert existing_bridges([untagged, owned]) == [untagged, owned]
+    finally:
+        if left_shell.poll() is None:
+            left_shell.kill()
+            left_shell.wait()
+        for name in [*switches, untagged, owned]:
+            vsctl('--if-exists', 'del-br', name)

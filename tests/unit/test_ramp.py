@@ -65,3 +65,34 @@ def test_the_sender_keeps_to_its_schedule_on_loopback() -> None:
     assert sent["bytes"] == pytest.approx(schedule.bytes_by(1.5), abs=1000)
     assert sent["bytes_per_second"][0] < sent["bytes_per_second"][1]
     assert got["bytes"] == sent["bytes"] and got["datagrams"] == sent["datagrams"]
+
+
+def test_each_new_connection_has_a_source_port_not_used_before_in_the_run() -> None:
+    import socket
+    import threading
+
+    from sdn_shadow.lab.ramp import FIRST_SOURCE_PORT, LAST_SOURCE_PORT, send
+
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(0.5)
+    ports: list[int] = []
+
+    def receive() -> None:
+        try:
+            while True:
+                _, (_, source_port) = receiver.recvfrom(2048)
+                if not ports or ports[-1] != source_port:
+                    ports.append(source_port)
+        except TimeoutError:
+            pass
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    sent = send("127.0.0.1", receiver.getsockname()[1], RampSchedule(start_mbps=2, slope=1,
+                peak_mbps=2, flat=1), 0.6, size=200, new_connection_every=0.05)
+    thread.join()
+    receiver.close()
+    assert sent["connections"] >= 8
+    assert len(ports) == sent["connections"] == len(set(ports))
+    assert all(FIRST_SOURCE_PORT <= port <= LAST_SOURCE_PORT for port in ports)
