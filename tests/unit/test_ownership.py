@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 from sdn_shadow.lab import ownership
 from sdn_shadow.lab.ownership import process_tag, started_at, tag_alive
@@ -43,7 +44,7 @@ def test_the_start_time_is_read_past_a_name_with_spaces_and_parentheses(tmp_path
     try:
         start = started_at(child.pid)
         assert start is not None and start.isdigit()
-        fields = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
         assert fields[0] in "RSD" and start == fields[19]
     finally:
         child.kill()
