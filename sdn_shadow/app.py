@@ -495,7 +495,8 @@ class ShadowApp(app_manager.OSKenApp):
         for name, dest in wanted.items():
             if name in self.sniffers:
                 continue
-            sniffer = PortSniffer(name, lambda frames, dest=dest: self._mirrored(dest, frames))
+            sniffer = PortSniffer(name, lambda frames, lost, dest=dest:
+                                  self._mirrored(dest, frames, lost))
             try:
                 self.sniffers[name] = (dest, sniffer.start())
             except OSError as err:
@@ -503,8 +504,8 @@ class ShadowApp(app_manager.OSKenApp):
                 continue
             LOG.info("watching %s/%s: the copies %s sends it", *dest, name)
 
-    def _mirrored(self, destination: Destination, frames: list) -> None:
-        decoded = decode_frames(frames)  # the per-packet work, outside the lock
+    def _mirrored(self, destination: Destination, frames: list, lost: int) -> None:
+        decoded = decode_frames(frames, lost)  # the per-packet work, outside the lock
         with self.lock:
             self.core.mirrored(time.time(), destination, decoded)
 

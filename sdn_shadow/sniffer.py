@@ -5,8 +5,8 @@ port's interface in the controller's own namespace (a Mininet or tap port
 of an Open vSwitch on the same machine). A classic BPF program keeps only
 frames the interface *sends* (`pkttype == PACKET_OUTGOING`), so what the
 shadow host itself transmits costs nothing, and copies only `snap` bytes
-of each (the headers detection reads); the length on the wire still comes
-back through MSG_TRUNC.
+of each (the headers detection reads); the length on the wire comes back
+in the kernel's auxiliary data (see `frame_of`).
 """
 
 from __future__ import annotations
@@ -28,9 +28,14 @@ SO_ATTACH_FILTER = 26
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
 PACKET_OUTGOING = 4
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+AUXDATA = struct.Struct("=IIIHHHH")  # tp_status, tp_len, tp_snaplen, tp_mac, tp_net, vlan tci, tpid
+AUX_SPACE = socket.CMSG_SPACE(AUXDATA.size)
 SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE: ld [pkttype]
 BATCH = 512  # frames handed over at most per call
 BATCH_SECONDS = 0.05  # and at least this often while frames arrive
+WARN_EVERY = 10.0  # seconds between warnings of dropped frames
 
 
 def outgoing_only(snap: int) -> list[tuple[int, int, int, int]]:
@@ -39,6 +44,25 @@ def outgoing_only(snap: int) -> list[tuple[int, int, int, int]]:
             (0x15, 0, 1, PACKET_OUTGOING),  # jeq #4, accept, drop
             (0x06, 0, 0, snap),             # accept: ret #snap
             (0x06, 0, 0, 0)]                # drop: ret #0
+
+
+def frame_of(data: bytes, ancillary: list[tuple[int, int, bytes]]) -> Frame:
+    """A received frame with its length on the wire and its VLAN tag back in place.
+
+    The filter cuts a frame to `snap` bytes before it is queued, so the
+    length the socket reports is the cut one; the kernel's auxiliary data
+    keeps the original (`tp_len`), and the VLAN tag it took out of the frame
+    (`tp_vlan_tci`, when TP_STATUS_VLAN_VALID), as libpcap also puts back.
+    """
+    length = len(data)
+    for level, kind, aux in ancillary:
+        if level != SOL_PACKET or kind != PACKET_AUXDATA or len(aux) < AUXDATA.size:
+            continue
+        status, length, _, _, _, tci, tpid = AUXDATA.unpack_from(aux)
+        if status & TP_STATUS_VLAN_VALID and len(data) >= 12:
+            data = data[:12] + struct.pack("!HH", tpid or 0x8100, tci) + data[12:]
+            length += 4
+    return time.time(), data, length
 
 
 def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
@@ -50,15 +74,22 @@ def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]])
 
 
 class PortSniffer:
-    """Frames sent out of one interface, handed to `deliver` in batches until `stop`."""
+    """Frames sent out of one interface, handed to `deliver` in batches until `stop`.
 
-    def __init__(self, interface: str, deliver: Callable[[list[Frame]], None],
-                 snap: int = 256) -> None:
+    Each batch comes with the number of frames the kernel dropped since the
+    last one (the socket's buffer, `buffer` bytes, ran full because the
+    reader fell behind), so that a watch can say what it did not see.
+    """
+
+    def __init__(self, interface: str, deliver: Callable[[list[Frame], int], None],
+                 snap: int = 256, buffer: int = 4 << 20) -> None:
         self.interface = interface
-        self.deliver = deliver
+        self.deliver = deliver  # (frames, how many the kernel dropped since the last call)
         self.snap = snap
+        self.buffer = buffer
         self.frames = 0
         self.drops = 0  # frames the kernel dropped because we were too slow
+        self._warned = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sock: socket.socket | None = None
@@ -68,7 +99,8 @@ class PortSniffer:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # no frames until bound
         try:
             attach_filter(sock, outgoing_only(self.snap))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.buffer)
             sock.bind((self.interface, ETH_P_ALL))
             sock.setblocking(False)
         except OSError:
@@ -100,7 +132,7 @@ class PortSniffer:
             until = time.monotonic() + BATCH_SECONDS
             while len(batch) < BATCH:
                 try:
-                    length = sock.recv_into(view, self.snap, socket.MSG_TRUNC)
+                    copied, ancillary, _, _ = sock.recvmsg_into([view], AUX_SPACE)
                 except BlockingIOError:
                     if time.monotonic() >= until or not select.select([sock], [], [],
                                                                       0.005)[0]:
@@ -110,18 +142,24 @@ class PortSniffer:
                     LOG.warning("%s: stopped reading: %s", self.interface, err)
                     self._stop.set()
                     break
-                batch.append((time.time(), bytes(view[:min(length, self.snap)]), length))
-            if batch:
+                batch.append(frame_of(bytes(view[:copied]), ancillary))
+            lost = self._read_drops()
+            if batch or lost:
                 self.frames += len(batch)
                 try:
-                    self.deliver(batch)
+                    self.deliver(batch, lost)
                 except Exception:  # a bad batch must not end the watch
                     LOG.exception("%s: frames could not be taken", self.interface)
-            self._read_drops()
 
-    def _read_drops(self) -> None:
+    def _read_drops(self) -> int:
+        """Frames the kernel dropped since the last read (the counter resets on each read)."""
         try:
             _, drops = struct.unpack("II", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
         except OSError:
-            return
-        self.drops += drops  # the kernel resets its counters on each read
+            return 0
+        self.drops += drops
+        if drops and time.monotonic() - self._warned >= WARN_EVERY:
+            self._warned = time.monotonic()
+            LOG.warning("%s: the reader fell behind: %d frames dropped so far of %d",
+                        self.interface, self.drops, self.drops + self.frames)
+        return drops

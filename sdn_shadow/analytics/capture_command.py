@@ -42,7 +42,7 @@ def capture_command(args: argparse.Namespace) -> int:
     counts = {"frames": 0, "bytes": 0}
     lock = threading.Lock()
 
-    def take(frames: list) -> None:
+    def take(frames: list, lost: int) -> None:  # lost: counted by the sniffer, told at the end
         with lock:
             for when, data, length in frames:
                 writer.write(when, data, length)
@@ -66,7 +66,8 @@ def capture_command(args: argparse.Namespace) -> int:
             if left is not None and left <= 0:
                 break
             if not stop.wait(PROGRESS_EVERY if left is None else min(PROGRESS_EVERY, left)):
-                print(f"capture: {counts['frames']:,} frames so far", file=err)
+                dropped = f", {sniffer.drops:,} dropped by the kernel" if sniffer.drops else ""
+                print(f"capture: {counts['frames']:,} frames so far{dropped}", file=err)
     except KeyboardInterrupt:
         pass
     finally:

@@ -30,15 +30,18 @@ Frame = tuple[float, bytes, int]  # receive time, bytes (maybe cut short), lengt
 
 
 class Decoded(NamedTuple):
-    """Frames decoded: their packets, how many were malformed, and their bytes on the wire."""
+    """Frames decoded: their packets, how many were malformed, their bytes on the wire, and
+    how many the reader lost before it could decode them."""
 
     packets: list[Packet]
     malformed: int
     bytes: int
+    lost: int = 0
 
 
-def decode_frames(frames: Iterable[Frame]) -> Decoded:
-    """Decode received Ethernet frames; a malformed one is counted and left out."""
+def decode_frames(frames: Iterable[Frame], lost: int = 0) -> Decoded:
+    """Decode received Ethernet frames; a malformed one is counted and left out; `lost`
+    (frames the reader dropped) is passed on."""
     packets, malformed, total = [], 0, 0
     for when, data, length in frames:
         pkt = decode(when, data, ETHERNET, length)
@@ -47,7 +50,7 @@ def decode_frames(frames: Iterable[Frame]) -> Decoded:
         else:
             packets.append(pkt)
             total += length
-    return Decoded(packets, malformed, total)
+    return Decoded(packets, malformed, total, lost)
 
 
 class LiveDetector:
@@ -66,11 +69,13 @@ class LiveDetector:
         self.packets = 0
         self.bytes = 0
         self.malformed = 0
+        self.lost = 0
         self.pending: list[Interval] = []  # closed by a frame's time, judged at `advance`
 
     def take(self, decoded: Decoded) -> None:
         """Count decoded frames into the intervals."""
         self.malformed += decoded.malformed
+        self.lost += decoded.lost
         self.packets += len(decoded.packets)
         self.bytes += decoded.bytes
         for pkt in decoded.packets:

@@ -170,7 +170,8 @@ class ShadowWatch:
         """JSON-able: watched hosts with their counters, open alerts, blocks."""
         return {
             "watching": {f"{n}/{h}": {"packets": d.packets, "bytes": d.bytes,
-                                      "malformed": d.malformed, "learning": d.learning}
+                                      "malformed": d.malformed, "lost": d.lost,
+                                      "learning": d.learning}
                          for (n, h), d in sorted(self.detectors.items())},
             "open_alerts": [a.to_dict() for a in self.alerts if a.closed is None],
             "blocks": [b.to_dict() for b in self.responder.blocks.values()],

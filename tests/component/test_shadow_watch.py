@@ -127,6 +127,14 @@ def test_malformed_copies_are_counted_and_never_raise(watched) -> None:
     assert not [e for e in core.events if e["kind"] == "alert"]
 
 
+def test_frames_the_reader_lost_are_counted_apart(watched) -> None:
+    core, _ = watched
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 4), 100.2), lost=120))
+    core.mirrored(100.4, WATCHED, decode_frames([], lost=5))
+    watching = core.status()["security"]["watching"]["tenant-a/h3s"]
+    assert (watching["packets"], watching["lost"]) == (3, 125)
+
+
 def test_an_alert_closes_once_quiet_and_a_new_attack_opens_another(watched) -> None:
     core, _ = watched
     core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
