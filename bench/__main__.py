@@ -37,6 +37,7 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "analysis_throughput_ratio": lazy("analysis", "analysis_throughput_ratio"),
         "detection_delay_s": lazy("detection", "detection_delay_s"),
         "false_alerts_per_hour": lazy("detection", "false_alerts_per_hour"),
+        "watch_read_ratio": lazy("watch", "watch_read_ratio"),
     }
 
 
