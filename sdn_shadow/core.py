@@ -12,7 +12,14 @@ from sdn_shadow.analytics.live import Decoded
 from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
-from sdn_shadow.openflow.compiler import Link, SwitchPlan, compile_config, shadow_paths
+from sdn_shadow.openflow.compiler import (
+    SECURITY_METERS,
+    Link,
+    SourceLimit,
+    SwitchPlan,
+    compile_config,
+    shadow_paths,
+)
 from sdn_shadow.openflow.messages import (
     Barrier,
     FlowAdd,
@@ -30,6 +37,7 @@ from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 from sdn_shadow.policy.health import Decision, HealthMachine, HealthPolicy, ProbeCounter
 from sdn_shadow.policy.preempt import Decision as PreemptDecision
 from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
+from sdn_shadow.policy.response import Block
 from sdn_shadow.policy.routing import Planned, preempt_inputs
 from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
 from sdn_shadow.policy.watch import Destination, ShadowWatch
@@ -141,7 +149,8 @@ class ShadowCore:
         self.swapped: frozenset[tuple[str, str]] = frozenset()  # hosts whose twin is primary
         self.activated: frozenset[str] = frozenset()  # networks whose shadow serves, by code
         self.watch = ShadowWatch(config)  # live detection on the copies, and the response
-        self.blocked: frozenset[tuple[str, str]] = frozenset()  # (network, source) kept out
+        # (network, source) kept out: None (dropped) or the meter it is held to
+        self.blocked: dict[tuple[str, str], SourceLimit | None] = {}
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
         layout, paths, self.served = self._layout(self.swapped, self.taken_over, self.activated)
@@ -487,7 +496,7 @@ class ShadowCore:
 
     def _reblock(self) -> dict[int, list[Message]]:
         """Recompile for the watch's block list; the changes per switch."""
-        self.blocked = self.watch.blocked()
+        self.blocked = source_limits(self.watch.blocked())
         return self._replan(self.moved, self.failed)
 
     def _index_probes(self) -> None:
@@ -688,8 +697,9 @@ class ShadowCore:
             old = self.plans[dpid]
             msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
                                set(old.groups), dict(old.meters))
-            if keep_meters:
-                plan.meters = old.meters
+            if keep_meters:  # the best-effort ones; metered sources follow the block list
+                plan.meters = {**{k: m for k, m in old.meters.items() if k < SECURITY_METERS},
+                               **{k: m for k, m in plan.meters.items() if k >= SECURITY_METERS}}
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
             state = self.switches[dpid]
@@ -762,7 +772,7 @@ class ShadowCore:
         self.swapped &= standable(config).keys()
         self.activated &= {n.name for n in config.networks if n.shadow is not None}
         self.watch.reconfigure(config)
-        self.blocked = self.watch.blocked()
+        self.blocked = source_limits(self.watch.blocked())
         self._index_probes()
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
@@ -974,6 +984,13 @@ class ShadowCore:
             "security": self.watch.status(),
             "events": self.events[-200:],
         }
+
+
+def source_limits(blocks: Mapping[tuple[str, str], Block]
+                  ) -> dict[tuple[str, str], SourceLimit | None]:
+    """The response's blocks as the compiler takes them: None (drop) or the source's meter."""
+    return {key: None if b.meter_kbps is None or b.slot is None else
+            SourceLimit(b.slot, b.meter_kbps) for key, b in blocks.items()}
 
 
 def _config_moved(config: Config) -> frozenset[tuple[str, str]]:

@@ -12,6 +12,8 @@
         kinds: [port_scan, syn_flood, amplification, arp_spoof]   # the default; volume logs
         protected: [h1, 10.0.0.0/28, "00:00:00:00:0a:02"]   # never blocked
         max_sources: 10         # sources blocked per alert at most
+        action: drop            # drop (default) | meter: police each source to meter_mbps
+        meter_mbps: 1           # Mbit/s a metered source may still send, per switch
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import re
 from typing import Any
 
 from sdn_shadow.analytics.alerts import KINDS
-from sdn_shadow.config.model import RESPONSE_MODES, DetectSettings, ResponseSettings
+from sdn_shadow.config.model import (
+    RESPONSE_ACTIONS,
+    RESPONSE_MODES,
+    DetectSettings,
+    ResponseSettings,
+)
 
 _DETECT_KEYS = ("baseline", "interval", "learn", "on", "response", "thresholds")
-_RESPONSE_KEYS = ("kinds", "max_sources", "mode", "protected", "ttl")
+_RESPONSE_KEYS = ("action", "kinds", "max_sources", "meter_mbps", "mode", "protected", "ttl")
 _MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 
 
@@ -128,6 +135,15 @@ def _response(p: Any, value: Any, path: str, primary: dict[str, Any],
             given["mode"] = mode
     if f.get("ttl") is not None:
         given["ttl"] = p.positive(f["ttl"], f"{path}.ttl")
+    if "action" in f:
+        if f["action"] not in RESPONSE_ACTIONS:
+            p.err(f"{path}.action", f"must be one of {', '.join(RESPONSE_ACTIONS)}")
+        else:
+            given["action"] = f["action"]
+    if f.get("meter_mbps") is not None:
+        given["meter_mbps"] = p.positive(f["meter_mbps"], f"{path}.meter_mbps")
+        if given["meter_mbps"] is not None and given["meter_mbps"] * 1000 < 1:
+            p.err(f"{path}.meter_mbps", "must be at least 0.001 (1 kbit/s: a meter's unit)")
     if f.get("max_sources") is not None:
         given["max_sources"] = p.int_in(f["max_sources"], f"{path}.max_sources", 1, 10_000)
     if f.get("kinds") is not None:

@@ -164,13 +164,15 @@ class LdapMirrorSettings:
 
 
 RESPONSE_MODES = ("off", "dry-run", "live")
+RESPONSE_ACTIONS = ("drop", "meter")
 RESPONSE_KINDS = ("port_scan", "syn_flood", "amplification", "arp_spoof")
 """The alert kinds a response acts on unless `kinds` says otherwise (volume only logs)."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseSettings:
-    """What the controller does about an alert: block its sources in the primary, for a while."""
+    """What the controller does about an alert: block (drop or meter) its sources in the
+    primary, for a while."""
 
     mode: str = "off"
     """off: alerts only; dry-run: also log the blocks it would install; live: install them."""
@@ -182,6 +184,10 @@ class ResponseSettings:
     """Hosts never blocked: primary or shadow host names, IPv4 addresses or networks, MACs."""
     max_sources: int = 10
     """Sources blocked per alert at most (its top ones by packets)."""
+    action: str = "drop"
+    """How a source is blocked: drop everything it sends, or meter it to `meter_mbps`."""
+    meter_mbps: float = 1.0
+    """Mbit/s a metered source may still send into the network (per switch)."""
 
 
 @dataclass(frozen=True, slots=True)

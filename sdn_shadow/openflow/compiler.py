@@ -92,6 +92,24 @@ class SwitchPlan:
         self.flows[flow.key] = flow
 
 
+SECURITY_METERS = 60_000
+"""Meter ids of metered sources: SECURITY_METERS + the block's slot (best-effort ones
+count from 1; Open vSwitch's userspace datapath takes ids up to 65,536 at least)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLimit:
+    """The meter a blocked source is held to: its slot (see `policy.response`), kbit/s."""
+
+    slot: int
+    kbps: int
+
+    @property
+    def meter_id(self) -> int:
+        """The meter's id on every switch the source is metered at."""
+        return SECURITY_METERS + self.slot
+
+
 @dataclass(frozen=True, slots=True)
 class BestEffortMeter:
     """Polices one network's traffic on a link to what other networks' holds leave free."""
@@ -144,7 +162,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
                    failed: frozenset[Link] = frozenset(), *, fabric: Fabric | None = None,
                    paths: ShadowPaths | None = None,
                    steered: frozenset[tuple[str, str]] = frozenset(),
-                   blocked: frozenset[tuple[str, str]] = frozenset()) -> dict[int, SwitchPlan]:
+                   blocked: Mapping[tuple[str, str], SourceLimit | None] | None = None
+                   ) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
@@ -155,8 +174,9 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     whose route crosses one is pinned to its shadow path (see `_failover_group`).
     `steered` holds the (network, host) clients whose new connections to the
     service hosts go to their twins (see `_service_steering`).
-    `blocked` holds the (network, source IPv4 or MAC) pairs the response to
-    an alert keeps out of the primary (see `_security_blocks`).
+    `blocked` maps the (network, source IPv4 or MAC) pairs the response to
+    an alert keeps out of the primary to None (dropped) or the meter they
+    are held to (see `_security_blocks`).
     A caller recompiling often passes the config's `fabric` and `shadow_paths`
     so they are not derived again each time.
     """
@@ -172,7 +192,8 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
         net_paths = all_paths.get(network.name, {})
         _forwarding(plans, fabric, network, net_paths, failed)
         _arp_responders(plans, network)
-        _security_blocks(plans, network, {src for net, src in blocked if net == network.name})
+        _security_blocks(plans, network, {src: limit for (net, src), limit in
+                                          (blocked or {}).items() if net == network.name})
         if network.shadow is not None:
             _shadow_guard(plans, network)
             _install_shadow_paths(plans, fabric, network, net_paths)
@@ -503,20 +524,39 @@ def _arp_responder(ip: str, mac: str, metadata: int) -> Flow:
     )
 
 
-def _security_blocks(plans: dict[str, SwitchPlan], network: Network, sources: set[str]) -> None:
-    """Drop what blocked sources send into the network, at every primary host port.
+def _security_blocks(plans: dict[str, SwitchPlan], network: Network,
+                     sources: Mapping[str, SourceLimit | None]) -> None:
+    """Drop (or meter) what blocked sources send into the network, at every primary host port.
 
-    At the edge, before anything else sees it: the source's packets reach
-    neither the primary's hosts nor the mirror sessions (the shadow stops
-    seeing the attack once it is blocked).
+    At the edge, before anything else sees it: a dropped source's packets
+    reach neither the primary's hosts nor the mirror sessions (the shadow
+    stops seeing the attack once it is blocked). A metered source's packets
+    go through its meter (one per switch, shared by the switch's host ports)
+    and then on as the port's classification would send them: from the
+    host's MAC, untagged, into the network; at a service host's port only
+    once tracked, so that its connections stay followed.
     """
-    for source in sorted(sources):
+    serviced = ({s.host for s in network.shadow.services
+                 if _service_twin(network, s.host) is not None}
+                if network.shadow is not None else set())
+    for source, limit in sorted(sources.items()):
         field = {"eth_src": source} if ":" in source else {"eth_type": ETH_TYPE_IP,
                                                             "ipv4_src": source}
         for host in network.hosts:
-            plans[host.switch].add(Flow(Table.INGRESS, pl.INGRESS_SECURITY.priority(),
-                                        Subsystem.SECURITY,
-                                        match(in_port=host.port, **field), ()))
+            plan = plans[host.switch]
+            if limit is None:
+                plan.add(Flow(Table.INGRESS, pl.INGRESS_SECURITY.priority(),
+                              Subsystem.SECURITY, match(in_port=host.port, **field), ()))
+                continue
+            if field.get("eth_src", host.mac) != host.mac:
+                continue  # the port's classification drops another MAC anyway
+            plan.meters[limit.meter_id] = Meter(limit.meter_id, (MeterBand(limit.kbps),))
+            tracked = {"ct_state": (CT_TRK, CT_TRK)} if host.name in serviced else {}
+            plan.add(Flow(Table.INGRESS, pl.INGRESS_SECURITY.priority(), Subsystem.SECURITY,
+                          match(in_port=host.port, **{**field, "eth_src": host.mac},
+                                vlan_vid=0, **tracked),
+                          (MeterInstruction(limit.meter_id), WriteMetadata(network.vlan),
+                           GotoTable(Table.MIRROR_OUT))))
 
 
 def _probe_answers(plan: SwitchPlan) -> None:

@@ -1,7 +1,8 @@
 """The automated response to alerts: which sources to block in the primary, and until when.
 
 Decisions take `now` and return events; the block list they keep is what the
-compiler turns into drop flows (`openflow.compiler._security_blocks`). A
+compiler turns into drop flows, or meters for `action: meter`
+(`openflow.compiler._security_blocks`). A
 block ends when the core's clock passes its TTL, not by an OpenFlow
 timeout: reconciliation owns every flow, and a flow the switch dropped on
 its own would look missing to it.
@@ -14,7 +15,7 @@ IPv4 address or MAC (broadcast, multicast, unspecified).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.config.model import Network, ResponseSettings
@@ -22,9 +23,16 @@ from sdn_shadow.config.model import Network, ResponseSettings
 _MAC_LEN = 17
 
 
+METER_SLOTS = 4096  # metered sources at once, over all networks (each needs a meter id)
+
+
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One source kept out of a primary network from `since` until `until`."""
+    """One source kept out of (or metered into) a primary network from `since` until `until`.
+
+    A metered block holds `slot`, which no other live block holds: the
+    compiler makes it the source's meter id (`compiler.SourceLimit`).
+    """
 
     network: str
     source: str  # an IPv4 address, or a MAC (lower case, colons)
@@ -32,11 +40,15 @@ class Block:
     kind: str
     since: float
     until: float
+    meter_kbps: int | None = None  # None: dropped
+    slot: int | None = None
 
     def to_dict(self) -> dict:
         """JSON form."""
         return {"network": self.network, "source": self.source, "alert": self.alert,
-                "kind": self.kind, "since": self.since, "until": self.until}
+                "kind": self.kind, "since": self.since, "until": self.until,
+                "action": "drop" if self.meter_kbps is None else "meter",
+                "meter_mbps": None if self.meter_kbps is None else self.meter_kbps / 1000}
 
 
 class Protection:
@@ -112,22 +124,41 @@ class Responder:
                 events.append({**base, "action": "spared", "reason":
                                f"{source} is not one unicast address: not blocked"})
                 continue
+            metered = settings.action == "meter"
             if not live:
+                how = (f"meter {source} to {settings.meter_mbps:g} Mbit/s" if metered
+                       else f"block {source}")
                 events.append({**base, "action": "would-block", "ttl": settings.ttl, "reason":
-                               f"dry-run: would block {source} in {network.name} for "
+                               f"dry-run: would {how} in {network.name} for "
                                f"{settings.ttl:g} s ({alert.kind})"})
                 continue
             key = (network.name, source)
             old = self.blocks.get(key)
             until = now + settings.ttl
-            self.blocks[key] = Block(network.name, source, alert_id, alert.kind,
-                                     old.since if old else now, max(until, old.until if old
-                                                                    else until))
+            if old is not None:  # extended as it is: the same drop or meter
+                block = replace(old, alert=alert_id, until=max(until, old.until))
+                done = f"still {'metering' if old.meter_kbps else 'blocking'} {source}"
+            else:
+                slot = self._free_slot() if metered else None
+                kbps = max(1, round(settings.meter_mbps * 1000)) if slot is not None else None
+                block = Block(network.name, source, alert_id, alert.kind, now, until, kbps,
+                              slot)
+                done = (f"metered {source} to {settings.meter_mbps:g} Mbit/s" if kbps
+                        else f"blocked {source} (no meter left: {METER_SLOTS} in use)"
+                        if metered else f"blocked {source}")
+            self.blocks[key] = block
             changed |= old is None
-            events.append({**base, "action": "block", "ttl": settings.ttl, "reason":
-                           f"{'blocked' if old is None else 'still blocking'} {source} in "
-                           f"{network.name} for {settings.ttl:g} s ({alert.kind})"})
+            detail = block.to_dict()
+            events.append({**base, "action": "block", "ttl": settings.ttl,
+                           "how": detail["action"], "meter_mbps": detail["meter_mbps"],
+                           "reason": f"{done} in {network.name} for {settings.ttl:g} s "
+                                     f"({alert.kind})"})
         return events, changed
+
+    def _free_slot(self) -> int | None:
+        """The lowest meter slot no live block holds (None: all taken)."""
+        taken = {b.slot for b in self.blocks.values() if b.slot is not None}
+        return next((i for i in range(METER_SLOTS) if i not in taken), None)
 
     def expire(self, now: float) -> tuple[list[dict], bool]:
         """Lift the blocks whose TTL has passed; their events and whether any was lifted."""
@@ -155,6 +186,6 @@ class Responder:
         """Forget the blocks of networks that are gone (or lost their response)."""
         self.blocks = {k: b for k, b in self.blocks.items() if k[0] in networks}
 
-    def blocked(self) -> frozenset[tuple[str, str]]:
-        """(network, source) pairs blocked now."""
-        return frozenset(self.blocks)
+    def blocked(self) -> dict[tuple[str, str], Block]:
+        """The blocks in force, by (network, source)."""
+        return dict(self.blocks)

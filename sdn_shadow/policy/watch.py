@@ -17,7 +17,7 @@ from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.features import Interval
 from sdn_shadow.analytics.live import Decoded, LiveDetector
 from sdn_shadow.config.model import Config, DetectSettings, Network
-from sdn_shadow.policy.response import Responder
+from sdn_shadow.policy.response import Block, Responder
 
 MAX_ALERTS = 1000  # closed alerts kept for the API (open ones are always kept)
 Destination = tuple[str, str]  # (network, shadow host)
@@ -154,8 +154,8 @@ class ShadowWatch:
         """An operator lifts a block early: its event (None if there was no such block)."""
         return self.responder.lift(now, network, source, by)
 
-    def blocked(self) -> frozenset[tuple[str, str]]:
-        """(network, source) pairs blocked now."""
+    def blocked(self) -> dict[tuple[str, str], Block]:
+        """The blocks in force, by (network, source)."""
         return self.responder.blocked()
 
     def reconfigure(self, config: Config) -> None:

@@ -12,6 +12,7 @@ from scapy.layers.l2 import Ether
 
 from sdn_shadow.analytics.live import decode_frames
 from sdn_shadow.config import parse_config
+from sdn_shadow.openflow.compiler import SECURITY_METERS
 from sdn_shadow.openflow.pipeline import Subsystem
 from tests.component.test_rest_api import Api
 from tests.component.test_twin_takeover import delivered
@@ -22,12 +23,13 @@ WATCHED = ("tenant-a", "h3s")
 COPY = ("s3", 2)  # h3s's port: it gets a copy of everything h1 sends and receives
 
 
-def ring_with_watch(mode: str = "live", ttl: float = 30.0, **detect) -> dict:
+def ring_with_watch(mode: str = "live", ttl: float = 30.0, response: dict | None = None,
+                    **detect) -> dict:
     """The ring example watching h3s (which gets h1's copies), responding in `mode`."""
     data = yaml.safe_load(RING.read_text())
     data["networks"]["tenant-a"]["shadow"]["detect"] = {
         "interval": 1, "learn": 0, **detect,
-        "response": {"mode": mode, "ttl": ttl, "protected": ["h4"]}}
+        "response": {"mode": mode, "ttl": ttl, "protected": ["h4"], **(response or {})}}
     return data
 
 
@@ -91,6 +93,31 @@ def test_live_response_blocks_the_source_at_the_primary_edge_until_its_ttl(watch
     assert core.events[-1]["action"] == "unblock"
     assert drops(core) == []
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 1), COPY}
+
+
+def test_a_metered_source_still_gets_through_its_meter_until_the_ttl() -> None:
+    metered = ring_with_watch(response={"action": "meter", "meter_mbps": 2})
+    core, fabric = reconciled(parse_config(metered))
+    core.tick(100.0)
+    core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
+    apply(fabric, core.tick(101.3))
+    (event,) = [e for e in core.events if e["kind"] == "response"]
+    assert (event["how"], event["meter_mbps"]) == ("meter", 2.0)
+    meter_id = SECURITY_METERS + 0
+    assert fabric.switches[1].meters[meter_id].bands[0].rate == 2000
+    out = fabric.send("s1", 1, udp(1, 2))
+    assert {(d.switch, d.port) for d in out if d.packet["vlan_vid"] == 0} == {("s2", 1), COPY}
+    assert all(meter_id in d.packet.get("meters", ()) for d in out), "through the meter"
+    others = fabric.send("s4", 1, udp(4, 2))
+    assert others and not [d for d in others if meter_id in d.packet.get("meters", ())]
+    spoofed = {**udp(1, 2), "eth_src": mac(9)}
+    assert fabric.send("s1", 1, spoofed) == [], "another MAC at the port still drops"
+    assert len(drops(core)) == 4, "one per primary host port (the address may be spoofed)"
+    for dpid, switch in fabric.switches.items():
+        assert len(core.reconcile(120.0, dpid, switch.installed_flows(), list(switch.groups),
+                                  switch.installed_meters())) == 1
+    apply(fabric, core.tick(131.4))
+    assert drops(core) == [] and meter_id not in fabric.switches[1].meters
 
 
 def test_dry_run_logs_the_block_and_changes_nothing() -> None:
@@ -173,7 +200,8 @@ def test_the_api_lists_alerts_and_blocks_and_lifts_a_block() -> None:
     assert api.get("/alerts?network=nope").status_code == 404
     assert api.get("/alerts?state=bogus").status_code == 422
     blocks = api.get("/blocks").json()
-    assert [(b["network"], b["source"]) for b in blocks] == [("tenant-a", "10.0.0.1")]
+    assert [(b["network"], b["source"], b["action"], b["meter_mbps"]) for b in blocks] == [
+        ("tenant-a", "10.0.0.1", "drop", None)]
     assert delivered(api.fabric, "s1", 1, udp(1, 2)) == set()
 
     assert api.http.delete("/api/v1/blocks/tenant-a/10.0.0.1",

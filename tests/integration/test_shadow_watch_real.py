@@ -18,9 +18,9 @@ NORMAL = PCAPS / "normal" / "ppa3_http_espn.pcapng"  # 956 frames of web browsin
 NORMAL_BYTES = 652_181  # their lengths on the wire (up to 1,434 bytes; the watch's snap: 256)
 
 
-def _watching(data: dict, mode: str = "off", ttl: float = 6.0) -> dict:
+def _watching(data: dict, mode: str = "off", ttl: float = 6.0, **response) -> dict:
     data["networks"]["tenant-a"]["shadow"]["detect"] = {
-        "on": ["h2s"], "learn": 0, "response": {"mode": mode, "ttl": ttl}}
+        "on": ["h2s"], "learn": 0, "response": {"mode": mode, "ttl": ttl, **response}}
     return data
 
 
@@ -120,3 +120,31 @@ def test_dry_run_logs_the_block_and_leaves_the_attacker_reaching_the_host(lab, l
     assert response["action"] == "would-block" and response["source"] == "10.0.0.3"
     assert not any("actions=drop" in f and "nw_src" in f for f in lab.dump_flows("s1"))
     assert _pings(lab.host("h3"), "10.0.0.2")
+
+
+def test_a_metered_attacker_still_reaches_the_host_but_only_at_the_meters_rate(
+        lab, lab_data) -> None:
+    from sdn_shadow.lab.traffic import iperf3_udp
+
+    lab.restart(_watching(lab_data, "live", ttl=20.0, action="meter", meter_mbps=1))
+    h1, h2, h3 = (lab.host(n) for n in ("h1", "h2", "h3"))
+    report = _replay(lab, str(SCAN), "--from", "h3", "--to", "h2")
+    assert [a["alert_kind"] for a in _alerts(lab, report)] == ["port_scan"]
+    (block,) = _events(lab, "response")
+    assert (block["action"], block["how"], block["meter_mbps"]) == ("block", "meter", 1.0)
+    meters = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "s1"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "meter=60000 kbps" in meters and "rate=1000" in meters, meters
+    assert any("nw_src=10.0.0.3" in f and "meter:60000" in f for f in lab.dump_flows("s1"))
+    metered = iperf3_udp(h3, h2, "10M", seconds=3)
+    others = iperf3_udp(h1, h2, "10M", seconds=3)
+    assert 0.5e6 < metered["bits_per_second"] < 1.3e6, metered
+    assert others["bits_per_second"] > 9e6, others
+    assert _pings(h3, "10.0.0.2"), "metered, not cut off"
+    unblocked = lab.wait_state(lambda s: any(e.get("action") == "unblock"
+                                             for e in s["events"]), timeout=25)
+    assert unblocked is not None
+    assert "meter=60000" not in subprocess.run(
+        ["ovs-ofctl", "-O", "OpenFlow13", "dump-meters", "s1"], capture_output=True,
+        text=True, check=True).stdout
+    assert iperf3_udp(h3, h2, "10M", seconds=2)["bits_per_second"] > 9e6

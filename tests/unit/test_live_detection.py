@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ def test_live_blocks_top_sources_until_the_ttl_and_dry_run_only_says_so(tenant) 
     assert changed
     assert [(e["action"], e["source"]) for e in events] == [
         ("spared", "10.0.0.1"), ("block", "10.0.0.2"), ("block", "10.0.0.3")]
-    assert responder.blocked() == {("tenant-a", "10.0.0.2"), ("tenant-a", "10.0.0.3")}
+    assert set(responder.blocked()) == {("tenant-a", "10.0.0.2"), ("tenant-a", "10.0.0.3")}
     again, changed = responder.respond(8.0, tenant, live, 8, flood)
     assert not changed and "still blocking" in again[1]["reason"]
     assert responder.blocks[("tenant-a", "10.0.0.2")].until == 18.0
@@ -109,6 +110,34 @@ def test_live_blocks_top_sources_until_the_ttl_and_dry_run_only_says_so(tenant) 
     assert not changed and {e["action"] for e in events} == {"would-block"}
     assert Responder().respond(5.0, tenant, ResponseSettings(mode="live"), 1,
                                _alert("volume", {"10.0.0.9": 1})) == ([], False)
+
+
+def test_metered_sources_hold_the_lowest_free_slot_and_fall_back_to_drop(
+        tenant, monkeypatch) -> None:
+    from sdn_shadow.policy import response
+
+    scan = _alert("port_scan", {"10.0.0.2": 9, "10.0.0.3": 5})
+    meter = ResponseSettings(mode="live", ttl=10, action="meter", meter_mbps=2.5)
+    responder = Responder()
+    events, changed = responder.respond(5.0, tenant, meter, 1, scan)
+    assert changed and [(e["how"], e["meter_mbps"]) for e in events] == [("meter", 2.5)] * 2
+    assert events[0]["reason"] == "metered 10.0.0.2 to 2.5 Mbit/s in tenant-a for 10 s " \
+                                  "(port_scan)"
+    blocks = responder.blocked()
+    assert [(b.slot, b.meter_kbps) for b in blocks.values()] == [(0, 2500), (1, 2500)]
+    assert blocks[("tenant-a", "10.0.0.3")].to_dict()["action"] == "meter"
+    again, _ = responder.respond(7.0, tenant, meter, 2, scan)
+    assert again[0]["reason"].startswith("still metering 10.0.0.2")
+    assert responder.blocked()[("tenant-a", "10.0.0.2")].slot == 0, "kept, not re-slotted"
+    responder.lift(8.0, "tenant-a", "10.0.0.2", "operator")
+    events, _ = responder.respond(9.0, tenant, meter, 3, _alert("port_scan", {"10.0.0.9": 1}))
+    assert responder.blocked()[("tenant-a", "10.0.0.9")].slot == 0, "the freed slot"
+
+    monkeypatch.setattr(response, "METER_SLOTS", 2)
+    events, _ = responder.respond(9.5, tenant, meter, 4, _alert("port_scan", {"10.0.0.8": 1}))
+    assert events[0]["how"] == "drop" and "no meter left" in events[0]["reason"]
+    dry, _ = Responder().respond(5.0, tenant, replace(meter, mode="dry-run"), 1, scan)
+    assert dry[0]["reason"].startswith("dry-run: would meter 10.0.0.2 to 2.5 Mbit/s")
 
 
 def _problems(detect: object) -> list[str]:
@@ -142,6 +171,9 @@ D = "networks.tenant-a.shadow.detect"
     ({"response": {"protected": ["h7"]}}, f"{D}.response.protected[0]: must be a host of "
                                           "this network"),
     ({"response": {"max_sources": 0}}, f"{D}.response.max_sources: must be in 1..10000"),
+    ({"response": {"action": "shape"}}, f"{D}.response.action: must be one of drop, meter"),
+    ({"response": {"meter_mbps": 0}}, f"{D}.response.meter_mbps: must be > 0"),
+    ({"response": {"meter_mbps": 0.0001}}, f"{D}.response.meter_mbps: must be at least 0.001"),
 ])
 def test_bad_detect_settings_are_reported_with_their_key_path(detect, expected) -> None:
     assert any(line.startswith(expected) for line in _problems(detect)), _problems(detect)
