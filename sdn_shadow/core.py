@@ -483,7 +483,9 @@ class ShadowCore:
     def mirrored(self, now: float, destination: Destination, decoded: Decoded) -> None:
         """What a watched shadow host received: frames the app's sniffer read on its port,
         decoded (outside the lock) by `analytics.live.decode_frames`."""
-        self.watch.take(now, destination, decoded)
+        event = self.watch.take(now, destination, decoded)
+        if event is not None:
+            self.events.append(event)
 
     def lift_block(self, now: float, network: str, source: str, by: str
                    ) -> dict[int, list[Message]]:

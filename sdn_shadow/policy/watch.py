@@ -20,6 +20,7 @@ from sdn_shadow.config.model import Config, DetectSettings, Network
 from sdn_shadow.policy.response import Block, Responder
 
 MAX_ALERTS = 1000  # closed alerts kept for the API (open ones are always kept)
+LOST_EVERY = 60.0  # seconds between watch_lost events of one watched host
 Destination = tuple[str, str]  # (network, shadow host)
 BaselineSource = tuple[tuple[str, ...], float]  # capture files, interval seconds
 
@@ -75,6 +76,7 @@ class ShadowWatch:
         self.open: dict[tuple[Destination, str, str], LiveAlert] = {}
         self.next_id = 1
         self.responder = Responder()
+        self.lost_told: dict[Destination, float] = {}  # when a watch_lost event was last made
 
     def ports(self) -> dict[tuple[int, int], Destination]:
         """(dpid, port) of every watched shadow host."""
@@ -99,11 +101,22 @@ class ShadowWatch:
         for key in [k for k in self.detectors if k[0] == network]:
             del self.detectors[key]  # started again on the new baseline at the next frames
 
-    def take(self, now: float, destination: Destination, decoded: Decoded) -> None:
-        """Take what a watched shadow host received (ignored if it is no longer watched)."""
+    def take(self, now: float, destination: Destination, decoded: Decoded) -> dict | None:
+        """Take what a watched shadow host received (ignored if it is no longer watched);
+        an event when the reader has started losing frames (at most every LOST_EVERY s)."""
         detector = self._detector(now, destination)
-        if detector is not None:
-            detector.take(decoded)
+        if detector is None:
+            return None
+        detector.take(decoded)
+        if not decoded.lost or now - self.lost_told.get(destination, -LOST_EVERY) < LOST_EVERY:
+            return None
+        self.lost_told[destination] = now
+        network, at = destination
+        return {"t": now, "kind": "watch_lost", "network": network, "at": at,
+                "lost": detector.lost, "read": detector.packets + detector.malformed,
+                "reason": f"the watch on {at} fell behind: {detector.lost:,} frames lost, "
+                          f"{detector.packets + detector.malformed:,} read (detection sees "
+                          "less than arrived)"}
 
     def advance(self, now: float) -> tuple[list[dict], bool]:
         """Judge what has closed by `now`: events, and whether the block list changed."""

@@ -160,6 +160,13 @@ def test_frames_the_reader_lost_are_counted_apart(watched) -> None:
     core.mirrored(100.4, WATCHED, decode_frames([], lost=5))
     watching = core.status()["security"]["watching"]["tenant-a/h3s"]
     assert (watching["packets"], watching["lost"]) == (3, 125)
+    (event,) = [e for e in core.events if e["kind"] == "watch_lost"]
+    assert (event["at"], event["lost"], event["read"]) == ("h3s", 120, 3)
+    assert "the watch on h3s fell behind: 120 frames lost" in event["reason"]
+    core.mirrored(130.0, WATCHED, decode_frames([], lost=1))
+    assert len([e for e in core.events if e["kind"] == "watch_lost"]) == 1, "once a minute"
+    core.mirrored(160.3, WATCHED, decode_frames([], lost=1))
+    assert [e["lost"] for e in core.events if e["kind"] == "watch_lost"] == [120, 127]
 
 
 def test_an_alert_closes_once_quiet_and_a_new_attack_opens_another(watched) -> None:
