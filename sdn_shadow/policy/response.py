@@ -21,8 +21,6 @@ from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.config.model import Network, ResponseSettings
 
 _MAC_LEN = 17
-
-
 METER_SLOTS = 4096  # metered sources at once, over all networks (each needs a meter id)
 
 
@@ -143,9 +141,12 @@ class Responder:
                 kbps = max(1, round(settings.meter_mbps * 1000)) if slot is not None else None
                 block = Block(network.name, source, alert_id, alert.kind, now, until, kbps,
                               slot)
-                done = (f"metered {source} to {settings.meter_mbps:g} Mbit/s" if kbps
-                        else f"blocked {source} (no meter left: {METER_SLOTS} in use)"
-                        if metered else f"blocked {source}")
+                if kbps is not None:
+                    done = f"metered {source} to {settings.meter_mbps:g} Mbit/s"
+                elif metered:
+                    done = f"blocked {source} (no meter left: {METER_SLOTS} in use)"
+                else:
+                    done = f"blocked {source}"
             self.blocks[key] = block
             changed |= old is None
             detail = block.to_dict()
