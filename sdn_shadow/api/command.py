@@ -59,6 +59,12 @@ def _call(client: ShadowClient, args: argparse.Namespace) -> Any:
         return client.create_session(args.network, args.spec)
     if what == "delete-session":
         return client.delete_session(args.network, args.name)
+    if what == "alerts":
+        return client.alerts(network=args.network, state=args.state)
+    if what == "blocks":
+        return client.blocks()
+    if what == "unblock":
+        return client.lift_block(args.network, args.source)
     return client.events(since=args.since, limit=args.limit)
 
 
@@ -120,6 +126,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     delete_s = sub.add_parser("delete-session", help="remove a mirror session")
     delete_s.add_argument("network")
     delete_s.add_argument("name")
+    alerts = sub.add_parser("alerts", help="alerts the shadows' watch raised, newest first")
+    alerts.add_argument("--network")
+    alerts.add_argument("--state", choices=("open", "closed"))
+    sub.add_parser("blocks", help="sources the response keeps out of (or meters into) "
+                                  "primary networks")
+    unblock = sub.add_parser("unblock", help="lift a block before its TTL (operator)")
+    unblock.add_argument("network")
+    unblock.add_argument("source", help="the blocked IPv4 address or MAC")
     events = sub.add_parser("events", help="controller events from a cursor")
     events.add_argument("--since", type=int, default=0)
     events.add_argument("--limit", type=int, default=100)

@@ -542,7 +542,7 @@ class ControllerService:
             return [b.to_dict() for b in self.core.watch.responder.blocks.values()]
 
     def lift_block(self, network: str, source: str, by: str) -> dict:
-        """Lift a block before its TTL: its drop flows go (NotFound if there is no block)."""
+        """Lift a block before its TTL: its drop or meter flows go (NotFound if there is none)."""
         with self.changing:
             with self.lock:
                 self._net(network)

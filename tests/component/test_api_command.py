@@ -59,3 +59,32 @@ def test_an_unreachable_controller_exits_3(capsys, tmp_path) -> None:
     code = main(["api", "--url", f"http://127.0.0.1:{free_tcp_port()}", "--token-file",
                  str(tmp_path / "token"), "health"])
     assert code == 3 and "cannot reach" in capsys.readouterr().err
+
+
+def test_alerts_blocks_and_unblock(tmp_path, capsys) -> None:
+    from sdn_shadow.analytics.live import decode_frames
+    from tests.component.test_shadow_watch import WATCHED, ring_with_watch, scan
+    from tests.fakes.ring import apply
+
+    api = Api(ring_with_watch())
+    api.core.tick(100.0)
+    api.core.mirrored(100.2, WATCHED, decode_frames(scan(1, 2, range(1, 41), 100.2)))
+    apply(api.fabric, api.core.tick(101.3))
+    book = TokenBook()
+    (tmp_path / "token").write_text(book.add("cli", "operator") + "\n")
+    port = free_tcp_port()
+    server = ApiServer(create_app(api.service, book), "127.0.0.1", port).start()
+    head = ["api", "--url", f"http://127.0.0.1:{port}", "--token-file", str(tmp_path / "token")]
+    try:
+        assert main([*head, "alerts", "--state", "open"]) == 0
+        assert [a["kind"] for a in json.loads(capsys.readouterr().out)] == ["port_scan"]
+        assert main([*head, "alerts", "--state", "closed"]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+        assert main([*head, "blocks"]) == 0
+        assert [b["source"] for b in json.loads(capsys.readouterr().out)] == ["10.0.0.1"]
+        assert main([*head, "unblock", "tenant-a", "10.0.0.1"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"lifted": "10.0.0.1", "network": "tenant-a"}
+        assert main([*head, "unblock", "tenant-a", "10.0.0.1"]) == 1
+        assert "HTTP 404" in capsys.readouterr().err
+    finally:
+        server.stop()
