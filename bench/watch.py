@@ -28,16 +28,7 @@ STEPS_PPS = (5_000, 20_000, 80_000, 160_000, 320_000)
 SECONDS = 4
 PAYLOAD = 64
 TARGET = 0.99
-H2S_PORT = ("s2", 4)
-
-
-def _tx_packets(switch: str, port: int) -> int:
-    out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", switch, str(port)],
-                         capture_output=True, text=True, check=True, timeout=20).stdout
-    for line in out.splitlines():
-        if "tx pkts=" in line:
-            return int(line.split("tx pkts=")[1].split(",")[0])
-    raise RuntimeError(f"no tx counters for {switch} port {port} in: {out!r}")
+H2S_PORT = ("s2", 4, "tx")
 
 
 def _watched(state: dict) -> tuple[int, int]:
@@ -61,6 +52,7 @@ def _settled(lab, last: tuple[int, int]) -> tuple[int, int]:
 def _steps(progress: Callable[[str], None]) -> list[dict]:
     import yaml
 
+    from sdn_shadow.lab.preemption import port_counters
     from sdn_shadow.lab.session import running_lab
     from topologies.lab import LabTopo
 
@@ -76,7 +68,7 @@ def _steps(progress: Callable[[str], None]) -> list[dict]:
             time.sleep(0.5)
             counts = _settled(lab, _watched(lab.controller.state()))
             for pps in STEPS_PPS:
-                port_before = _tx_packets(*H2S_PORT)
+                port_before, _ = port_counters(*H2S_PORT)
                 client = h1.popen(["iperf3", "-c", h2.IP(), "-p", "5301", "-u", "-l",
                                    str(PAYLOAD), "-b", str(pps * PAYLOAD * 8), "-t",
                                    str(SECONDS), "--json"], stdout=subprocess.PIPE,
@@ -86,7 +78,7 @@ def _steps(progress: Callable[[str], None]) -> list[dict]:
                     raise RuntimeError(f"iperf3 at {pps} pps failed: {err.decode()[-300:]}")
                 sent_by_iperf = json.loads(out)["end"]["sum"]["packets"]
                 after = _settled(lab, counts)
-                port = _tx_packets(*H2S_PORT) - port_before
+                port = port_counters(*H2S_PORT)[0] - port_before
                 read, lost = after[0] - counts[0], after[1] - counts[1]
                 counts = after
                 rows.append({"offered_pps": pps, "iperf3_datagrams": sent_by_iperf,

@@ -507,7 +507,9 @@ class ShadowApp(app_manager.OSKenApp):
     def _mirrored(self, destination: Destination, frames: list, lost: int) -> None:
         decoded = decode_frames(frames, lost)  # the per-packet work, outside the lock
         with self.lock:
-            self.core.mirrored(time.time(), destination, decoded)
+            lagging = self.core.mirrored(time.time(), destination, decoded)
+        if lagging is not None:
+            LOG.warning("%s %s: %s", lagging["kind"], lagging["network"], lagging["reason"])
 
     def _send_commit(self, updates: dict[int, list]) -> Commit:
         """Send a change as one bundle per switch; the Commit says who applied it.

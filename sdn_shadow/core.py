@@ -13,7 +13,6 @@ from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.openflow.compiler import (
-    SECURITY_METERS,
     Link,
     SourceLimit,
     SwitchPlan,
@@ -480,12 +479,14 @@ class ShadowCore:
                 out[dpid] = out.get(dpid, []) + msgs
         return out
 
-    def mirrored(self, now: float, destination: Destination, decoded: Decoded) -> None:
+    def mirrored(self, now: float, destination: Destination, decoded: Decoded) -> dict | None:
         """What a watched shadow host received: frames the app's sniffer read on its port,
-        decoded (outside the lock) by `analytics.live.decode_frames`."""
+        decoded (outside the lock) by `analytics.live.decode_frames`; the `watch_lost`
+        event (also recorded) when the sniffer has started losing frames."""
         event = self.watch.take(now, destination, decoded)
         if event is not None:
             self.events.append(event)
+        return event
 
     def lift_block(self, now: float, network: str, source: str, by: str
                    ) -> dict[int, list[Message]]:
@@ -699,9 +700,10 @@ class ShadowCore:
             old = self.plans[dpid]
             msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
                                set(old.groups), dict(old.meters))
-            if keep_meters:  # the best-effort ones; metered sources follow the block list
-                plan.meters = {**{k: m for k, m in old.meters.items() if k < SECURITY_METERS},
-                               **{k: m for k, m in plan.meters.items() if k >= SECURITY_METERS}}
+            if keep_meters:  # best-effort rates are allocation's; other meters follow the plan
+                allocated = {spec.meter_id for spec in plan.best_effort.values()}
+                plan.meters = {k: old.meters.get(k, m) if k in allocated else m
+                               for k, m in plan.meters.items()}
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
             state = self.switches[dpid]
@@ -991,8 +993,8 @@ class ShadowCore:
 def source_limits(blocks: Mapping[tuple[str, str], Block]
                   ) -> dict[tuple[str, str], SourceLimit | None]:
     """The response's blocks as the compiler takes them: None (drop) or the source's meter."""
-    return {key: None if b.meter_kbps is None or b.slot is None else
-            SourceLimit(b.slot, b.meter_kbps) for key, b in blocks.items()}
+    return {key: None if b.slot is None else SourceLimit(b.slot, b.meter_kbps)
+            for key, b in blocks.items()}
 
 
 def _config_moved(config: Config) -> frozenset[tuple[str, str]]:

@@ -35,7 +35,6 @@ AUX_SPACE = socket.CMSG_SPACE(AUXDATA.size)
 SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE: ld [pkttype]
 BATCH = 512  # frames handed over at most per call
 BATCH_SECONDS = 0.05  # and at least this often while frames arrive
-WARN_EVERY = 10.0  # seconds between warnings of dropped frames
 
 
 def outgoing_only(snap: int) -> list[tuple[int, int, int, int]]:
@@ -89,7 +88,6 @@ class PortSniffer:
         self.buffer = buffer
         self.frames = 0
         self.drops = 0  # frames the kernel dropped because we were too slow
-        self._warned = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sock: socket.socket | None = None
@@ -158,8 +156,4 @@ class PortSniffer:
         except OSError:
             return 0
         self.drops += drops
-        if drops and time.monotonic() - self._warned >= WARN_EVERY:
-            self._warned = time.monotonic()
-            LOG.warning("%s: the reader fell behind: %d frames dropped so far of %d",
-                        self.interface, self.drops, self.drops + self.frames)
         return drops

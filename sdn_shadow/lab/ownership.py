@@ -15,17 +15,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 from pathlib import Path
+
+from sdn_shadow.ovsdb import vsctl
 
 OWNER_KEY = 'sdn-shadow-owner'
 SHELLS_KEY = 'sdn-shadow-shells'
-
-
-def _vsctl(*args: str, check: bool = True) -> str:
-    proc = subprocess.run(['ovs-vsctl', '--timeout=10', *args], capture_output=True, text=True,
-                          timeout=20, check=check)
-    return proc.stdout.strip()
 
 
 def boot_id() -> str:
@@ -60,15 +55,14 @@ def claim(bridges: list[str], shell_pids: list[int]) -> None:
     """Tag `bridges` as this process's, with the host shells that go with them."""
     shells = ','.join(process_tag(pid) for pid in shell_pids)
     for name in bridges:
-        _vsctl('set', 'bridge', name, f'external_ids:{OWNER_KEY}="{process_tag(os.getpid())}"',
+        vsctl('set', 'bridge', name, f'external_ids:{OWNER_KEY}="{process_tag(os.getpid())}"',
                f'external_ids:{SHELLS_KEY}="{shells}"')
 
 
 def owner(bridge: str) -> str | None:
     """The owner tag of `bridge` (None: untagged, or no such bridge)."""
-    value = _vsctl('--if-exists', 'get', 'bridge', bridge, f'external_ids:{OWNER_KEY}',
-                   check=False)
-    return value.strip('"') or None
+    value = vsctl('--if-exists', 'get', 'bridge', bridge, f'external_ids:{OWNER_KEY}')
+    return value.strip().strip('"') or None
 
 
 def reclaim_stale(bridges: list[str]) -> list[str]:
@@ -78,12 +72,12 @@ def reclaim_stale(bridges: list[str]) -> list[str]:
         tag = owner(name)
         if tag is None or tag_alive(tag):
             continue
-        shells = _vsctl('--if-exists', 'get', 'bridge', name, f'external_ids:{SHELLS_KEY}',
-                        check=False).strip('"')
+        shells = vsctl('--if-exists', 'get', 'bridge', name,
+                       f'external_ids:{SHELLS_KEY}').strip().strip('"')
         for shell in filter(None, shells.split(',')):
             if tag_alive(shell):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(shell.split('/')[1]), signal.SIGKILL)
-        _vsctl('--if-exists', 'del-br', name)
+        vsctl('--if-exists', 'del-br', name)
         removed.append(name)
     return removed

@@ -73,14 +73,20 @@ LINK_S1_S2 = ("s2", 11, "rx")  # what s2 receives from s1 on the link
 TO_H2 = ("s2", 1, "tx")  # what s2 delivers to h2
 
 
-def port_bytes(switch: str, port: int, direction: str) -> int:
-    """A port's rx or tx byte counter, read with ovs-ofctl."""
+def port_counters(switch: str, port: int, direction: str) -> tuple[int, int]:
+    """A port's rx or tx (packets, bytes) counters, read with ovs-ofctl."""
     out = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-ports", switch, str(port)],
-                         capture_output=True, text=True, check=True).stdout
+                         capture_output=True, text=True, check=True, timeout=20).stdout
     for line in out.splitlines():
         if f"{direction} pkts=" in line:
-            return int(line.split("bytes=")[1].split(",")[0])
+            return (int(line.split("pkts=")[1].split(",")[0]),
+                    int(line.split("bytes=")[1].split(",")[0]))
     raise RuntimeError(f"no {direction} counters for {switch} port {port} in: {out!r}")
+
+
+def port_bytes(switch: str, port: int, direction: str) -> int:
+    """A port's rx or tx byte counter, read with ovs-ofctl."""
+    return port_counters(switch, port, direction)[1]
 
 
 def steering_config(capacity_mbps: float, twin_mbps: float, hold: float = 10.0) -> dict:
