@@ -77,17 +77,42 @@ def port_bytes(switch: str, port: int, direction: str) -> int:
     return int(count)
 
 
-def delivered_share(lab: Lab) -> float:
-    """Share of h1's bytes that reach h2 while b4 sends 150 Mbit/s to b3 (middle 3 s of 6)."""
-    bulk = threading.Thread(target=iperf3_udp, args=(lab.host("b4"), lab.host("b3"), "150M"),
-                            kwargs={"seconds": 6, "port": 5402})
-    bulk.start()
+BULK_MIN_BPS = 120e6  # below this b4 did not load the 100 Mbit/s link as meant
+
+
+def _bulk(lab: Lab, out: dict) -> None:
+    """b4 sends 150 Mbit/s of UDP to b3 for 6 s; iperf3's figures (or its error) into `out`."""
+    try:
+        out.update(iperf3_udp(lab.host("b4"), lab.host("b3"), "150M", seconds=6, port=5402))
+    except RuntimeError as err:
+        out["error"] = str(err)
+
+
+def _share_under_bulk(lab: Lab) -> tuple[float, dict]:
+    """Share of h1's bytes that reach h2 in the middle 3 s of b4's bulk, and the bulk's figures."""
+    bulk: dict = {}
+    sender = threading.Thread(target=_bulk, args=(lab, bulk))
+    sender.start()
     time.sleep(1.5)
     sent0, got0 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
     time.sleep(3.0)
     sent1, got1 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
-    bulk.join()
-    return (got1 - got0) / (sent1 - sent0)
+    sender.join()
+    return (got1 - got0) / (sent1 - sent0), bulk
+
+
+def delivered_share(lab: Lab) -> float:
+    """Share of h1's bytes that reach h2 while b4 sends 150 Mbit/s to b3.
+
+    A measurement in which b4's iperf3 failed, or sent well under its rate (a
+    busy box), says nothing about the link: it is taken again, once.
+    """
+    share, bulk = _share_under_bulk(lab)
+    if bulk.get("sent_bits_per_second", 0.0) < BULK_MIN_BPS:
+        print(f"b4's bulk did not run at its rate ({bulk}); measuring again")
+        share, bulk = _share_under_bulk(lab)
+    assert bulk.get("sent_bits_per_second", 0.0) >= BULK_MIN_BPS, f"b4's bulk: {bulk}"
+    return share
 
 
 def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> None:
