@@ -19,6 +19,7 @@ from typing import Any
 
 from sdn_shadow.analytics.lab_target import lab_network, shadow_host, switch_interface
 from sdn_shadow.analytics.pcap_out import RotatingPcapWriter
+from sdn_shadow.lab_check import OVS, require_lab
 from sdn_shadow.usage import UsageError
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -30,6 +31,9 @@ def capture_command(args: argparse.Namespace) -> int:
     from sdn_shadow.sniffer import PortSniffer
 
     err = sys.stderr
+    refused = require_lab("capture", err, (OVS,))
+    if refused is not None:
+        return refused
     try:
         config, net = lab_network(args.config, args.network)
         twin = shadow_host(net, args.to)

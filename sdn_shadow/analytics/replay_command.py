@@ -37,6 +37,7 @@ from sdn_shadow.analytics.lab_target import lab_network, shadow_host, switch_int
 from sdn_shadow.analytics.replay import REPLAY_OUI, busiest, prepare, send_prepared
 from sdn_shadow.analytics.rewrite import AddressError, AddressMap
 from sdn_shadow.config.model import Config, Network
+from sdn_shadow.lab_check import require_lab
 from sdn_shadow.usage import UsageError
 
 EXIT_INVALID = 2
@@ -137,6 +138,9 @@ def _ends(config: Config, net: Network, pcap: str, source: str | None, to: str |
 def replay_command(args: argparse.Namespace) -> int:
     """Run `sdn-shadow replay`; exit 0 when sent, 2 on bad input or when it cannot start."""
     err = sys.stderr
+    refused = require_lab("replay", err)
+    if refused is not None:
+        return refused
     try:
         config, net = lab_network(args.config, args.network)
         data = _replay(args, config, net, lambda line: print(line, file=err))

@@ -32,6 +32,7 @@ from sdn_shadow.analytics.lab_target import lab_network
 from sdn_shadow.analytics.synth_pattern import PATTERNS, parse_pattern
 from sdn_shadow.analytics.synth_report import build_report, format_report, load_records
 from sdn_shadow.config.model import Network
+from sdn_shadow.lab_check import MININET, require_lab
 from sdn_shadow.usage import UsageError
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -95,6 +96,9 @@ def synth_command(args: argparse.Namespace) -> int:
     from sdn_shadow.netns import mininet_host_pid
 
     err = sys.stderr
+    refused = require_lab("synth", err, (MININET,))
+    if refused is not None:
+        return refused
     try:
         _, net = lab_network(args.config, args.network)
         if args.users < 1 or args.peak <= 0 or args.duration <= 0:
