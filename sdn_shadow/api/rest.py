@@ -1,6 +1,11 @@
 """The REST API (FastAPI): routes, bearer-token roles, errors as JSON naming field and reason.
 
-Every route but `/api/v1/health` needs a token (`Authorization: Bearer ...`):
+Every route but `/api/v1/health` needs a token (`Authorization: Bearer ...`,
+or HTTP Basic with any user name and the token as the password, or an LDAP
+user's name and password where `api.ldap` is set), checked before a body is
+read. The docs (`/docs`, `/redoc`, `/openapi.json`, served offline, see
+`api.docs`) need a viewer too and answer 401 with a Basic challenge, so a
+browser asks for the user name and token.
 `viewer` reads, `operator` also changes client policy, shadow state and
 mirror sessions, `admin` also creates, replaces and deletes networks (also
 by instantiating a placement template: 422 names `template.<key path>` or
@@ -13,11 +18,13 @@ was then undone) or 422 (malformed request).
 """
 
 
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, Query, Request
+from fastapi import Body, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -25,10 +32,12 @@ from fastapi.security import (
     HTTPBearer,
 )
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sdn_shadow import __version__
 from sdn_shadow.api.auth import Holder, TokenBook, role_allows
+from sdn_shadow.api.docs import BROWSER_PATHS, add_docs
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
 from sdn_shadow.api.service import (
     Conflict,
@@ -40,6 +49,8 @@ from sdn_shadow.api.service import (
 )
 
 PREFIX = "/api/v1"
+OPEN_PATHS = frozenset({f"{PREFIX}/health"})  # no token needed
+BROWSER_CHALLENGE = 'Basic realm="sdn-shadow"'
 
 
 class ApiError(Exception):
@@ -146,20 +157,32 @@ def create_app(service: ControllerService, tokens: TokenBook,
     app = FastAPI(title="sdn-shadow", version=__version__,
                   description="Shadow networks for OpenFlow fabrics: networks, mirror "
                               "sessions, client policy, shadow activation, events.",
-                  responses=ERRORS)
+                  responses=ERRORS, openapi_url=None, docs_url=None, redoc_url=None)
     bearer = HTTPBearer(auto_error=False)
-    basic = HTTPBasic(auto_error=False, description="LDAP users (when api.ldap is set)")
+    basic = HTTPBasic(auto_error=False, description="any user name with an API token as the "
+                      "password, or an LDAP user (when api.ldap is set)")
     schemes = "Bearer" if ldap is None else 'Bearer, Basic realm="sdn-shadow"'
-    challenge = {"WWW-Authenticate": schemes}
+    needed = "a bearer token" if ldap is None else "a bearer token or an LDAP user (Basic)"
+    api_answer = ({"WWW-Authenticate": schemes}, f"{needed} is required")
+    browser_answer = ({"WWW-Authenticate": BROWSER_CHALLENGE},
+                      "log in with any user name and an API token as the password"
+                      + (", or as an LDAP user" if ldap is not None else ""))
 
-    def who(creds: HTTPAuthorizationCredentials | None, user: HTTPBasicCredentials | None
-            ) -> Holder:
+    def who(creds: HTTPAuthorizationCredentials | None, user: HTTPBasicCredentials | None,
+            answer: tuple[dict[str, str], str] = api_answer) -> Holder:
+        challenge, missing = answer
         if creds is not None:
             holder = tokens.holder(creds.credentials)
             if holder is None:
                 raise ApiError(401, "authorization", "unknown token", challenge)
             return holder
-        if user is not None and ldap is not None:
+        if user is not None:
+            holder = tokens.holder(user.password)  # any user name, the token as the password
+            if holder is not None:
+                return holder
+            if ldap is None:
+                raise ApiError(401, "authorization", "unknown token (the Basic password)",
+                               challenge)
             try:
                 holder = ldap.holder(user.username, user.password)
             except LdapUnavailable as err:
@@ -168,22 +191,39 @@ def create_app(service: ControllerService, tokens: TokenBook,
                 raise ApiError(401, "authorization", "LDAP refused the user or gave no role",
                                challenge)
             return holder
-        needed = "a bearer token" if ldap is None else "a bearer token or an LDAP user (Basic)"
-        raise ApiError(401, "authorization", f"{needed} is required", challenge)
+        raise ApiError(401, "authorization", missing, challenge)
 
-    def need(role: str):
-        def check(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    def need(role: str, answer: tuple[dict[str, str], str] = api_answer):
+        def check(request: Request,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                   user: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> Holder:
-            holder = who(creds, user)
+            holder = getattr(request.state, "holder", None) or who(creds, user, answer)
             if not role_allows(holder.role, role):
                 raise ApiError(403, "authorization",
                                f"{holder.name} is {holder.role}; this needs {role}")
             return holder
         return check
 
+    class AuthFirst(APIRoute):
+        """A route that knows its caller before FastAPI reads the body (401 before 422)."""
+
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+            if self.path in OPEN_PATHS:
+                return handler
+            answer = browser_answer if self.path in BROWSER_PATHS else api_answer
+
+            async def authenticated(request: Request) -> Response:
+                creds, user = await bearer(request), await basic(request)
+                request.state.holder = await run_in_threadpool(who, creds, user, answer)
+                return await handler(request)
+            return authenticated
+
+    app.router.route_class = AuthFirst  # every route below, and the docs
     viewer = Depends(need("viewer"))
     operator = Depends(need("operator"))
     admin = Depends(need("admin"))
+    add_docs(app, Depends(need("viewer", browser_answer)))
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:

@@ -202,7 +202,7 @@ def test_a_change_the_controller_refuses_is_400_with_why() -> None:
 
 
 def test_the_openapi_document_lists_every_route(api) -> None:
-    doc = api.http.get("/openapi.json").json()
+    doc = api.http.get("/openapi.json", headers=api._auth("viewer")).json()
     assert {f"{PREFIX}/networks/{{name}}/clients/{{host}}", f"{PREFIX}/events",
             f"{PREFIX}/networks/{{name}}/shadow/role-swap"} <= set(doc["paths"])
 
