@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_api_parser(sub)
 
+    from sdn_shadow.api.status_command import add_parser as add_status_parser
+
+    add_status_parser(sub)
+
     forecast = sub.add_parser("forecast", help="demand forecasting tools")
     forecast_sub = forecast.add_subparsers(dest="forecast_command", required=True)
     backtest = forecast_sub.add_parser(

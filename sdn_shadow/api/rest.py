@@ -400,4 +400,10 @@ def create_app(service: ControllerService, tokens: TokenBook,
     def routing() -> dict:
         return service.routing()
 
+    @app.get(f"{PREFIX}/fabric", dependencies=[viewer],
+             summary="Switches (connected, synced) and links each way: measured rate, "
+                     "forecast, capacity, capacity held (bytes/s); the clock, the events cursor")
+    def fabric() -> dict:
+        return service.fabric()
+
     return app

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sdn_shadow import __version__
+from sdn_shadow.api.fabric import fabric_state
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.config.model import Config, Network
@@ -576,6 +577,11 @@ class ControllerService:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""
         with self.lock:
             return self.core.status()["routing"]
+
+    def fabric(self) -> dict:
+        """Switches and links now (see `api.fabric`), the clock and the events cursor."""
+        with self.lock:
+            return fabric_state(self.core, self.clock())
 
 
 def _template_over_api(data: Any) -> tuple[Template | None, list[tuple[str, str]]]:
