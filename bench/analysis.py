@@ -1,4 +1,8 @@
-"""analysis_throughput_ratio: offline analysis of the largest shared capture vs scapy's rdpcap."""
+"""analysis_throughput_ratio: offline analysis of the largest capture vs scapy's rdpcap.
+
+The largest capture of tests/data (the samples the project carries), or of the
+samples and the corpus when SDN_SHADOW_CORPUS names one; the detail names it.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +14,25 @@ from scapy.all import rdpcap
 
 from bench.figures import Figure, median
 from sdn_shadow.analytics.analyze import analyze
+from tests.datasets import SAMPLES, captures, corpus_root
 
-PCAPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pcaps"
+ROOT = Path(__file__).resolve().parents[1]
 RUNS = 7
 TARGET = 1.0
 
 
 def largest_capture() -> Path:
-    """The biggest file of the shared captures (by bytes)."""
-    captures = [p for p in PCAPS.glob("*/*") if p.suffix in (".pcap", ".pcapng", ".cap")]
-    if not captures:
-        raise FileNotFoundError(f"no captures under {PCAPS}")
-    return max(captures, key=lambda p: p.stat().st_size)
+    """The biggest capture file (by bytes) of the samples, and of the corpus if one is set."""
+    corpus = corpus_root()
+    found = captures(SAMPLES) + (captures(corpus) if corpus else [])
+    if not found:
+        raise FileNotFoundError(f"no captures under {SAMPLES / 'pcaps'}")
+    return max(found, key=lambda p: p.stat().st_size)
+
+
+def shown(path: Path) -> str:
+    """A file's path as a figure's detail gives it: from the repository root, or absolute."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _packets_per_second(work: Callable[[], int]) -> float:
@@ -42,7 +53,7 @@ def analysis_throughput_ratio(progress: Callable[[str], None]) -> Figure:
     value, reference = median(ours), median(theirs)
     ratio = value / reference
     return Figure(round(ratio, 2), "ratio", round(reference), f">= {TARGET}", ratio >= TARGET,
-                  {"capture": path.name, "packets": len(rdpcap(str(path))),
+                  {"capture": shown(path), "packets": len(rdpcap(str(path))),
                    "analyze_pps": round(value), "analyze_runs_pps": [round(v) for v in ours],
                    "rdpcap_runs_pps": [round(v) for v in theirs], "runs": RUNS,
                    "reference_unit": "packets/s of scapy rdpcap on the same file"})

@@ -1,6 +1,7 @@
 """Live detection: delay from attack start to alert, and false alerts per hour of normal traffic.
 
-`detection_delay_s` replays the shared port-scan capture from a primary host
+`detection_delay_s` replays the slow port scan of tests/data
+(`lab_nmap_slowscan.pcap`: 40 ports in 3.9 s, the 20th 1.9 s in) from a primary host
 of the real lab (OVS, the controller, its sniffer on the shadow host's port)
 several times and measures alert time minus the first frame's send time;
 the reference is the same capture through the same LiveDetector on a
@@ -8,14 +9,16 @@ simulated clock ticking like the controller's poll loop, measured in the
 same run: the delay the detector's own windows impose, with no network,
 sniffer or process in the way.
 
-`false_alerts_per_hour` plays every shared *normal* capture back to back at
-its own pace, over and over for an hour of simulated time, through one
-live detector that learnt the first pass (each kind of normal traffic seen
+`false_alerts_per_hour` plays every *normal* capture of tests/data (and of the
+corpus too when SDN_SHADOW_CORPUS names one) back to back at its own pace,
+over and over for an hour of simulated time, through one live detector that
+learnt the first pass (each kind of normal traffic seen
 once: the volume baseline must cover the network's busy moments), and
 counts alerts per hour; the reference is offline `analyze` of the same
-files, each judged against itself, scaled to the same hour. The detail also
-gives the count with the config's default `learn: 60`, which here learns
-mostly idle LLDP and then flags each web page load as `volume`.
+files, each judged against itself, scaled to the same hour. The detail names
+the files and also gives the count with the config's default `learn: 60`,
+which learns only the first minute of a pass (with the corpus: mostly idle
+LLDP, and then each web page load is flagged as `volume`).
 """
 
 from __future__ import annotations
@@ -28,14 +31,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.analysis import shown
 from bench.figures import Figure, median
 from sdn_shadow.analytics.analyze import analyze
 from sdn_shadow.analytics.capture_file import read_capture
 from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.live import LiveDetector, run_on_clock
+from tests.datasets import SAMPLES, captures, corpus_root
 
-PCAPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pcaps"
-SCAN = PCAPS / "attack" / "ppa1_portscan.pcap"
+SCAN = SAMPLES / "pcaps" / "attack" / "lab_nmap_slowscan.pcap"
 RUNS = 3
 SCAN_WINDOW = 10.0  # AnomalyDetector.scan_window: runs further apart never add up
 HOUR = 3600.0
@@ -100,25 +104,26 @@ def detection_delay_s(progress: Callable[[str], None]) -> Figure:
     value = median(live)
     return Figure(round(value, 2), "s", round(floor[0], 2), f"<= {DELAY_TARGET:g}",
                   value <= DELAY_TARGET,
-                  {"capture": SCAN.name, "lab_runs_s": [round(d, 3) for d in live],
+                  {"capture": shown(SCAN), "lab_runs_s": [round(d, 3) for d in live],
                    "reference_unit": "s: the same capture through LiveDetector on a "
                                      "simulated clock (the detector's own windows)",
                    "interval_s": 1.0})
 
 
 def false_alerts_per_hour(progress: Callable[[str], None]) -> Figure:
-    """Alerts per hour of the shared normal captures, looped, through live detection."""
-    captures = sorted(p for p in (PCAPS / "normal").iterdir()
-                      if p.suffix in (".pcap", ".pcapng", ".cap"))
+    """Alerts per hour of the normal captures (samples, and corpus if set), looped, through
+    live detection."""
+    corpus = corpus_root()
+    normal = captures(SAMPLES, "normal") + (captures(corpus, "normal") if corpus else [])
     one_pass, offset, offline = [], 0.0, 0
-    for path in captures:
+    for path in normal:
         frames = _frames(path)
         one_pass += [(offset + t, data, n) for t, data, n in frames]
         offset += (frames[-1][0] if frames else 0.0) + 1.0  # a second between files
         offline += len(analyze(path).alerts)
     loops = max(1, round(HOUR / offset))
     stream = [(k * offset + t, data, n) for k in range(loops) for t, data, n in one_pass]
-    progress(f"{len(captures)} normal captures, {offset:.0f} s a pass, x {loops} = "
+    progress(f"{len(normal)} normal captures, {offset:.0f} s a pass, x {loops} = "
              f"{loops * offset / 60:.0f} min, {len(stream):,} frames")
     raised, alerts = _simulated(stream, learn=offset)
     _, default_learn = _simulated(stream, learn=60.0)
@@ -126,7 +131,8 @@ def false_alerts_per_hour(progress: Callable[[str], None]) -> Figure:
     value = alerts / hours
     return Figure(round(value, 2), "alerts/h", round(offline * loops / hours, 2), "0",
                   alerts == 0,
-                  {"captures": len(captures), "hours": round(hours, 3), "loops": loops,
+                  {"captures": len(normal), "files": [shown(p) for p in normal],
+                   "hours": round(hours, 3), "loops": loops,
                    "frames": len(stream), "live_alerts": alerts, "learn_s": round(offset, 1),
                    "alerts_per_hour_with_learn_60s": round(default_learn / hours, 2),
                    "first_alerts_at_s": [round(t, 1) for t in raised[:5]],

@@ -1,4 +1,4 @@
-"""Suite-wide pytest hooks: skip `integration` tests where the lab tools are missing (not in CI)."""
+"""Suite-wide pytest hooks: the system and corpus tiers, `integration` where the lab is missing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SYSTEM_DIR = REPO_ROOT / 'tests' / 'system'
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))  # so that `topologies` and `bench` import
 
@@ -38,8 +39,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line('filterwarnings', r'ignore::DeprecationWarning:mininet(\..*)?')
 
 
+def _corpus_tier(items: list[pytest.Item]) -> None:
+    """Skip `corpus` tests, with one reason, when SDN_SHADOW_CORPUS is not set; a named folder
+    that is not there is an error, not a skip."""
+    from tests.datasets import CORPUS_ENV, corpus_root
+
+    tier = [item for item in items if item.get_closest_marker('corpus')]
+    root = corpus_root()
+    if not tier:
+        return
+    if root is None:
+        skip = pytest.mark.skip(reason=f'corpus tier: {CORPUS_ENV} is not set (point it at a '
+                                       'folder laid out like ../shared/data to run these)')
+        for item in tier:
+            item.add_marker(skip)
+    elif not (root / 'pcaps').is_dir():
+        raise pytest.UsageError(f'{CORPUS_ENV}={root}: no pcaps/ folder there')
+
+
+def _system_tier(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/system `system` (real processes, sockets, tools, time)."""
+    for item in items:
+        if SYSTEM_DIR in item.path.parents:
+            item.add_marker(pytest.mark.system)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip tests marked integration when lab tools are missing, unless CI=true."""
+    """Mark tests/system `system`; skip `corpus` tests without a corpus; skip tests marked
+    integration when lab tools are missing, unless CI=true."""
+    _system_tier(items)
+    _corpus_tier(items)
     integration = [item for item in items if item.get_closest_marker('integration')]
     if not integration or in_ci():
         return

@@ -16,6 +16,7 @@ from sdn_shadow.openflow.compiler import SECURITY_METERS
 from sdn_shadow.openflow.pipeline import Subsystem
 from tests.component.test_rest_api import Api
 from tests.component.test_twin_takeover import delivered
+from tests.datasets import SAMPLES
 from tests.fakes.ring import apply, mac, reconciled, udp
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
@@ -222,8 +223,7 @@ def test_the_api_lists_alerts_and_blocks_and_lifts_a_block() -> None:
 
 
 def test_baseline_files_are_read_once_and_again_only_when_their_settings_change() -> None:
-    normal = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps" / "normal"
-                 / "ppa3_http_espn.pcapng")
+    normal = str(SAMPLES / "pcaps" / "normal" / "lab_http_users.pcap")
     core, _ = reconciled(parse_config(ring_with_watch(baseline=[normal])))
     assert core.watch.baselines_to_read() == {"tenant-a": ((normal,), 1.0)}
     core.watch.set_baseline("tenant-a", ((normal,), 1.0), [])

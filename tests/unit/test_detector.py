@@ -1,4 +1,4 @@
-"""The anomaly detector on the shared real captures and on hand-made traffic of each kind."""
+"""The anomaly detector on the sample (and corpus) captures and on made-up traffic of each kind."""
 
 from __future__ import annotations
 
@@ -14,61 +14,100 @@ from sdn_shadow.analytics.analyze import analyze, capture_intervals, detect
 from sdn_shadow.analytics.decode import decode
 from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.features import Interval, IntervalBuilder
+from tests.datasets import CORPUS, SAMPLES, capture_params, captures
 
-PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+corpus = pytest.mark.corpus
+#: Each tier's attack captures and the kind each must raise (alone).
 ATTACKS = {
-    "ppa1_dosattack.pcap": "syn_flood",  # 100 SYNs from 100 spoofed sources in 20 ms
-    "ppa1_portscan.pcap": "port_scan",  # 29 ports of one host
-    "ppa3_arppoison.pcapng": "arp_spoof",  # a MAC claims the gateway's IP, unasked
-    "ppa3_synscan.pcapng": "port_scan",  # nmap -sS of 1000 ports
+    SAMPLES: {
+        "lab_hping3_synflood.pcap": "syn_flood",  # 1,500 SYNs to port 80 in 1.6 s, all reset
+        "lab_nmap_slowscan.pcap": "port_scan",  # 40 ports of one host over 3.9 s
+        "lab_arp_spoof.pcap": "arp_spoof",  # h3's MAC claims h1's IP, unasked, three times
+        "lab_nmap_synscan.pcap": "port_scan",  # nmap -sS of 1000 ports (866 in the capture)
+    },
+    CORPUS: {
+        "ppa1_dosattack.pcap": "syn_flood",  # 100 SYNs from 100 spoofed sources in 20 ms
+        "ppa1_portscan.pcap": "port_scan",  # 29 ports of one host
+        "ppa3_arppoison.pcapng": "arp_spoof",  # a MAC claims the gateway's IP, unasked
+        "ppa3_synscan.pcapng": "port_scan",  # nmap -sS of 1000 ports
+    },
 }
-# In attack/ but benign: one browser opening eight HTTP connections to two servers, every
-# handshake answered and completed (Practical Packet Analysis' example of ephemeral ports).
-BENIGN_IN_ATTACK = {"ppa3_tcp_ports.pcapng"}
-NORMAL = sorted(p for p in (PCAPS / "normal").iterdir() if p.suffix in (".pcap", ".pcapng", ".cap"))
+# In the corpus' attack/ but benign: one browser opening eight HTTP connections to two
+# servers, every handshake answered and completed (Practical Packet Analysis' example of
+# ephemeral ports).
+BENIGN_IN_ATTACK = {SAMPLES: set(), CORPUS: {"ppa3_tcp_ports.pcapng"}}
+ROOTS = [pytest.param(SAMPLES, id="samples"), pytest.param(CORPUS, id="corpus", marks=corpus)]
 
 
-def test_every_attack_capture_has_an_expected_kind() -> None:
-    names = {p.name for p in (PCAPS / "attack").iterdir()}
-    assert names == set(ATTACKS) | BENIGN_IN_ATTACK
+def _attack(root: Path, name: str) -> Path:
+    return root / "pcaps" / "attack" / name
 
 
-@pytest.mark.parametrize(("name", "kind"), sorted(ATTACKS.items()))
-def test_each_attack_capture_raises_its_kind(name: str, kind: str) -> None:
-    alerts = analyze(PCAPS / "attack" / name).alerts
+@pytest.mark.parametrize("root", ROOTS)
+def test_every_attack_capture_has_an_expected_kind(root: Path) -> None:
+    names = {p.name for p in captures(root, "attack")}
+    assert names == set(ATTACKS[root]) | BENIGN_IN_ATTACK[root]
+
+
+@pytest.mark.parametrize(("root", "name", "kind"), [
+    pytest.param(root.values[0], name, kind, id=f"{root.id}/{name}", marks=root.marks)
+    for root in ROOTS for name, kind in sorted(ATTACKS[root.values[0]].items())])
+def test_each_attack_capture_raises_its_kind(root: Path, name: str, kind: str) -> None:
+    alerts = analyze(_attack(root, name)).alerts
     assert [a.kind for a in alerts] == [kind]
 
 
+@corpus
 def test_the_benign_capture_in_attack_raises_nothing() -> None:
-    for name in BENIGN_IN_ATTACK:
-        assert analyze(PCAPS / "attack" / name).alerts == []
+    for name in BENIGN_IN_ATTACK[CORPUS]:
+        assert analyze(_attack(CORPUS, name)).alerts == []
 
 
-@pytest.mark.parametrize("path", NORMAL, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", capture_params("normal"))
 def test_normal_captures_raise_nothing(path: Path) -> None:
     assert analyze(path).alerts == []
     # Against the other normal captures no attack is found; volume may be: together they
     # are mostly silence (an LLDP capture of 98 quiet seconds), so busy browsing stands out.
-    others = [p for p in NORMAL if p != path]
+    others = [p for p in captures(path.parents[2], "normal") if p != path]
     for alert in analyze(path, baselines=others).alerts:
         assert alert.kind == "volume" and alert.evidence["baseline_pps"] < 1
 
 
-def test_attacks_are_still_found_against_a_normal_baseline() -> None:
-    for name, kind in ATTACKS.items():
-        found = {a.kind for a in analyze(PCAPS / "attack" / name, baselines=NORMAL).alerts}
+@pytest.mark.parametrize("root", ROOTS)
+def test_attacks_are_still_found_against_a_normal_baseline(root: Path) -> None:
+    normal = captures(root, "normal")
+    assert len(normal) >= 5
+    for name, kind in ATTACKS[root].items():
+        found = {a.kind for a in analyze(_attack(root, name), baselines=normal).alerts}
         assert kind in found, name
 
 
-def test_alert_figures_name_the_offender() -> None:
-    scan = analyze(PCAPS / "attack" / "ppa3_synscan.pcapng").alerts[0]
-    assert list(scan.sources) == ["172.16.0.8"] and scan.severity == "high"
-    assert scan.evidence["ports"] == 1000 and scan.evidence["target"] == "64.13.134.52"
-    spoof = analyze(PCAPS / "attack" / "ppa3_arppoison.pcapng")
+#: Per tier: the scan (capture, source, ports, target), the ARP spoof (capture, the MAC,
+#: the IPs it claims, seconds from the first packet to its first unasked reply, the MAC
+#: it took the IP from, if the capture shows it).
+OFFENDERS = {
+    SAMPLES: (("lab_nmap_synscan.pcap", "10.0.0.3", 866, "10.0.0.2"),
+              ("lab_arp_spoof.pcap", "00:00:00:00:0a:03", "10.0.0.1, 10.0.0.3", 0.873,
+               "00:00:00:00:0a:01")),
+    CORPUS: (("ppa3_synscan.pcapng", "172.16.0.8", 1000, "64.13.134.52"),
+             ("ppa3_arppoison.pcapng", "00:25:b3:bf:91:ee", "172.16.0.1, 172.16.0.105",
+              4.646, None)),  # an unasked reply; the capture shows no earlier owner
+}
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_alert_figures_name_the_offender(root: Path) -> None:
+    (scan_file, scanner, ports, target), (spoof_file, mac, claimed, at, previous) = (
+        OFFENDERS[root])
+    scan = analyze(_attack(root, scan_file)).alerts[0]
+    assert list(scan.sources) == [scanner] and scan.severity == "high"
+    assert scan.evidence["ports"] == ports and scan.evidence["target"] == target
+    spoof = analyze(_attack(root, spoof_file))
     alert = spoof.alerts[0]
-    assert list(alert.sources) == ["00:25:b3:bf:91:ee"]
-    assert alert.evidence["claimed_ips"] == "172.16.0.1, 172.16.0.105"
-    assert alert.start - spoof.origin == pytest.approx(4.646, abs=0.001)  # the unasked reply
+    assert list(alert.sources) == [mac]
+    assert alert.evidence["claimed_ips"] == claimed
+    assert alert.evidence.get("previous_mac") == previous
+    assert alert.start - spoof.origin == pytest.approx(at, abs=0.001)  # the unasked reply
 
 
 # ---- hand-made traffic: one interval per list of packets --------------------------------
@@ -188,8 +227,8 @@ def test_malformed_input_never_raises(tmp_path: Path) -> None:
     path = tmp_path / "fuzz.pcap"
     wrpcap(str(path), frames)
     analyze(path)
-    whole = (PCAPS / "attack" / "ppa3_synscan.pcapng").read_bytes()
-    cut = tmp_path / "cut.pcapng"
+    whole = _attack(SAMPLES, "lab_nmap_synscan.pcap").read_bytes()
+    cut = tmp_path / "cut.pcap"
     cut.write_bytes(whole[:50_000] + rng.randbytes(3000))
     result = analyze(cut)
     assert result.capture.truncated and result.capture.packets > 100

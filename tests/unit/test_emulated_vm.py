@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,9 +19,9 @@ from sdn_shadow.analytics.emulated_vm import (
     LoadSample,
     driver_matrix,
 )
+from tests.datasets import SAMPLES
 
-NAB = (Path(__file__).resolve().parents[2].parent
-       / "shared/data/timeseries/nab_ec2_network_in_257a54_5min.csv")
+NAB = SAMPLES / "timeseries" / "nab_ec2_network_in_257a54_5min.csv"
 RESOURCES = ("cpu_cores", "memory_gb", "bandwidth_mbps", "storage_gb")
 #: Everything in a profile that is a load; latency is not: it is predicted on the provisioned
 #: cores, which grow with the load, so it may fall when the load rises.

@@ -16,8 +16,11 @@ from sdn_shadow.analytics.live import LATE, LiveDetector, decode_frames, run_on_
 from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.config.model import ResponseSettings
 from sdn_shadow.policy.response import Protection, Responder, blockable
+from tests.datasets import CORPUS, SAMPLES, captures
 
-PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
+corpus = pytest.mark.corpus
+SCAN = SAMPLES / "pcaps" / "attack" / "lab_nmap_slowscan.pcap"  # 20th port 1.90 s in
+CORPUS_SCAN = CORPUS / "pcaps" / "attack" / "ppa1_portscan.pcap"  # 20th port 1.91 s in
 LAB = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 
 
@@ -35,25 +38,38 @@ def run_live(path: Path, seconds: float = 1.0, learn: float = 0.0):
     return live, opened, closed
 
 
-def test_a_scan_arriving_live_is_raised_at_the_end_of_its_interval() -> None:
-    _, opened, closed = run_live(PCAPS / "attack" / "ppa1_portscan.pcap")
-    assert [(a.kind, a.key) for _, a in opened] == [("port_scan", "10.100.25.14")]
+@pytest.mark.parametrize(("path", "source"), [
+    (SCAN, "10.0.0.3"),
+    pytest.param(CORPUS_SCAN, "10.100.25.14", marks=corpus, id="corpus/ppa1_portscan"),
+], ids=lambda v: v.name if isinstance(v, Path) else None)
+def test_a_scan_arriving_live_is_raised_at_the_end_of_its_interval(path: Path,
+                                                                    source: str) -> None:
+    _, opened, closed = run_live(path)
+    assert [(a.kind, a.key) for _, a in opened] == [("port_scan", source)]
     raised, alert = opened[0]
-    assert raised - alert.start <= 3 * 1.0 + LATE + 0.1, "the interval where it crossed 20"
+    # the 20th port comes 1.9 s in: raised when that second interval ends, at the next tick
+    assert 2.0 <= raised - alert.start <= 2 * 1.0 + LATE + 0.1, "the interval where it crossed 20"
     assert [a.kind for a in closed] == ["port_scan"]
 
 
-@pytest.mark.parametrize("name", ["ppa3_http_espn.pcapng", "ppa3_http_google.pcapng",
-                                  "ppa1_http.cap", "ppa3_tcp_handshake.pcapng"])
-def test_normal_traffic_arriving_live_raises_nothing(name: str) -> None:
-    live, opened, _ = run_live(PCAPS / "normal" / name)
+@pytest.mark.parametrize("path", [
+    *captures(SAMPLES, "normal"),
+    *(pytest.param(CORPUS / "pcaps" / "normal" / name, marks=corpus, id=f"corpus/{name}")
+      for name in ("ppa3_http_espn.pcapng", "ppa3_http_google.pcapng", "ppa1_http.cap",
+                   "ppa3_tcp_handshake.pcapng")),
+], ids=lambda p: p.name)
+def test_normal_traffic_arriving_live_raises_nothing(path: Path) -> None:
+    live, opened, _ = run_live(path)
     assert opened == [] and live.packets > 0
 
 
-def test_learning_takes_quiet_intervals_only_then_refits_the_volume_baseline() -> None:
+@pytest.mark.parametrize("path", [SCAN, pytest.param(CORPUS_SCAN, marks=corpus,
+                                                     id="corpus/ppa1_portscan")],
+                         ids=lambda p: p.name)
+def test_learning_takes_quiet_intervals_only_then_refits_the_volume_baseline(path: Path) -> None:
     live = LiveDetector(AnomalyDetector(min_baseline=3), 1.0, 0.0, learn=5.0)
     assert live.learning and live.detector.n_intervals_ == 0
-    scan = frames(PCAPS / "attack" / "ppa1_portscan.pcap", 0.1)
+    scan = frames(path, 0.1)
     live.take(decode_frames(scan))
     live.advance(5.3)
     assert live.learning

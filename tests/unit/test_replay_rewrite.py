@@ -1,10 +1,11 @@
-"""Address rewriting for replay, checked against scapy on every shared capture."""
+"""Address rewriting for replay, checked against scapy on every sample (and corpus) capture."""
 
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,19 +28,29 @@ from scapy.all import (
 from sdn_shadow.analytics.capture_file import Record, read_capture
 from sdn_shadow.analytics.decode import ACK, ETHERNET, LINUX_SLL, RAW, SYN, decode
 from sdn_shadow.analytics.rewrite import AddressError, AddressMap, rewrite_frame
+from tests.datasets import CORPUS, SAMPLES, capture_params, captures, corpus_captures
 
-PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
-CAPTURES = sorted(p for p in PCAPS.glob("*/*") if p.suffix in (".pcap", ".pcapng", ".cap"))
+corpus = pytest.mark.corpus
+ATTACK, CORPUS_ATTACK = SAMPLES / "pcaps" / "attack", CORPUS / "pcaps" / "attack"
 LAB = "10.9.0.0/16"
 CHECKED = (IP, TCP, UDP, ICMP, IPerror)
 HOST_MAC, TWIN_MAC = b"\x00\x00\x00\x00\x00\x01", b"\x00\x00\x00\x00\x00\x02"
 
 
+Records = Callable[[Path], list[Record]]
+
+
 @pytest.fixture(scope="module")
-def records() -> Iterator[dict[str, list[Record]]]:
-    """Every shared capture by file name, read once for the module."""
-    loaded = {path.name: list(read_capture(path)) for path in CAPTURES}
-    yield loaded
+def records() -> Iterator[Records]:
+    """A capture's records by its path, each capture read once for the module."""
+    loaded: dict[Path, list[Record]] = {}
+
+    def load(path: Path) -> list[Record]:
+        if path not in loaded:
+            loaded[path] = list(read_capture(path))
+        return loaded[path]
+
+    yield load
     loaded.clear()
 
 
@@ -79,14 +90,19 @@ def _tcp_udp(frame: bytes) -> tuple[int, int]:
     return (pkt[TCP].chksum if TCP in pkt else 0, pkt[UDP].chksum if UDP in pkt else 0)
 
 
-def test_the_shared_captures_are_there() -> None:
-    assert len(CAPTURES) >= 19, f"expected the shared captures under {PCAPS}"
+def test_the_samples_are_there() -> None:
+    assert len(captures(SAMPLES)) >= 9, f"expected the sample captures under {SAMPLES}"
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+@corpus
+def test_the_corpus_captures_are_there() -> None:
+    assert len(corpus_captures()) >= 19, f"expected the corpus captures under {CORPUS}"
+
+
+@pytest.mark.parametrize("path", capture_params())
 def test_every_ipv4_frame_gets_lab_addresses_and_checksums_scapy_agrees_with(
-        path: Path, records: dict[str, list[Record]]) -> None:
-    frames = records[path.name]
+        path: Path, records: Records) -> None:
+    frames = records(path)
     amap, out = _rewritten(frames)
     mapping = amap.mapping()
     for index, (record, frame) in enumerate(zip(frames, out, strict=True)):
@@ -104,9 +120,14 @@ def test_every_ipv4_frame_gets_lab_addresses_and_checksums_scapy_agrees_with(
             assert bytes(after[IP].payload)[18:] == bytes(before[IP].payload)[18:]
 
 
+@pytest.mark.parametrize(("path", "attacker", "claimed", "replies"), [
+    (ATTACK / "lab_arp_spoof.pcap", "00:00:00:00:0a:03", "10.0.0.1", 3),  # h3 claims h1's IP
+    pytest.param(CORPUS_ATTACK / "ppa3_arppoison.pcapng", "00:25:b3:bf:91:ee", "172.16.0.1", 1,
+                 marks=corpus, id="corpus/ppa3_arppoison"),  # a MAC claims the gateway's IP
+], ids=lambda v: v.name if isinstance(v, Path) else None)
 def test_the_mapping_is_consistent_across_frames_and_arp_and_one_to_one(
-        records: dict[str, list[Record]]) -> None:
-    frames = records["ppa3_arppoison.pcapng"]
+        records: Records, path: Path, attacker: str, claimed: str, replies: int) -> None:
+    frames = records(path)
     amap, out = _rewritten(frames)
     seen: defaultdict[str, set[str]] = defaultdict(set)
     for record, frame in zip(frames, out, strict=True):
@@ -122,12 +143,12 @@ def test_the_mapping_is_consistent_across_frames_and_arp_and_one_to_one(
     assert all(len(news) == 1 for news in seen.values()), "one capture address, one lab address"
     news = [next(iter(n)) for n in seen.values()]
     assert len(set(news)) == len(news), "two capture addresses never share a lab address"
-    # the poisoning survives: the attacker's MAC still claims the gateway's address
+    # the poisoning survives: the attacker's MAC still claims the other host's address
     mapping = amap.mapping()
     poison = [Ether(f)[ARP] for f in out if f and ARP in Ether(f) and Ether(f)[ARP].op == 2
-              and Ether(f)[ARP].hwsrc == mapping["00:25:b3:bf:91:ee"]]
-    assert [p.psrc for p in poison] == [mapping["172.16.0.1"]]
-    assert _in_lab(mapping["172.16.0.1"])
+              and Ether(f)[ARP].hwsrc == mapping[attacker]]
+    assert [p.psrc for p in poison] == [mapping[claimed]] * replies
+    assert _in_lab(mapping[claimed]) and mapping[claimed] != claimed
 
 
 def test_fixed_addresses_are_pinned_and_excluded_ones_never_given() -> None:
@@ -167,9 +188,22 @@ def test_broadcast_multicast_and_unspecified_keep_their_meaning() -> None:
     assert after.src == "00:00:00:00:00:01"
 
 
+def _spoofed_flood(count: int) -> list[Record]:
+    """SYNs to 10.0.0.2:80 from `count` made-up sources, 1 ms apart."""
+    rng = random.Random(5)
+    sources = [f"198.51.{i // 250}.{i % 250 + 1}" for i in range(count)]
+    return [Record(i / 1000, ETHERNET, data, len(data)) for i, data in enumerate(
+        bytes(Ether() / IP(src=src, dst="10.0.0.2") / TCP(sport=rng.randrange(1024, 65535),
+                                                          dport=80, flags="S"))
+        for src in sources)]
+
+
+@pytest.mark.parametrize("path", [
+    "made-up", pytest.param(CORPUS_ATTACK / "ppa1_dosattack.pcap", marks=corpus,
+                            id="corpus/ppa1_dosattack")], ids=str)
 def test_running_out_of_addresses_names_needed_and_available(
-        records: dict[str, list[Record]]) -> None:
-    frames = records["ppa1_dosattack.pcap"]
+        records: Records, path: Path | str) -> None:
+    frames = _spoofed_flood(120) if path == "made-up" else records(path)
     amap = AddressMap("10.0.0.0/29", exclude={"10.0.0.1"})
     with pytest.raises(AddressError, match=r"10\.0\.0\.0/29 has 5 free host addresses "
                                            r"\(6 less 1 excluded or pinned\) but the capture "
@@ -196,20 +230,38 @@ def _syn_probes(frames: list[bytes]) -> dict[tuple[bytes, bytes], set[int]]:
     return probes
 
 
-def test_the_attacks_keep_their_character(records: dict[str, list[Record]]) -> None:
-    _, scan = _rewritten(records["ppa3_synscan.pcapng"], "10.0.0.0/24")
+#: Per tier: the scan (file, frames, of them not IPv4/ARP, ports) and the flood (file,
+#: frames, distinct IPv4 sources).
+CHARACTER = [
+    # nmap's 1000 ports, 866 in the capture, each reset by h2, and two IPv6 frames
+    (("lab_nmap_synscan.pcap", 1737, 2, 866),
+     # hping3's 1,500 SYNs from h3, each answered by h2's reset: two sources
+     ("lab_hping3_synflood.pcap", 3000, 2), ATTACK),
+    pytest.param(("ppa3_synscan.pcapng", 2011, 0, 1000), ("ppa1_dosattack.pcap", 100, 100),
+                 CORPUS_ATTACK, marks=corpus, id="corpus"),
+]
+
+
+@pytest.mark.parametrize(("scan_facts", "flood_facts", "folder"), CHARACTER,
+                         ids=["samples", "corpus"])
+def test_the_attacks_keep_their_character(records: Records, scan_facts: tuple,
+                                          flood_facts: tuple, folder: Path) -> None:
+    name, frames, skipped, ports = scan_facts
+    _, scan = _rewritten(records(folder / name), "10.0.0.0/24")
     probes = _syn_probes([f for f in scan if f is not None])
-    assert len(scan) == 2011 and None not in scan
-    assert [len(ports) for ports in probes.values()] == [1000], "one source, one host, 1000 ports"
-    original = _syn_probes([r.data for r in records["ppa3_synscan.pcapng"]])
+    assert len(scan) == frames and scan.count(None) == skipped
+    assert [len(p) for p in probes.values()] == [ports], f"one source, one host, {ports} ports"
+    original = _syn_probes([r.data for r in records(folder / name)])
     assert list(probes.values()) == list(original.values()), "the same ports"
     (source, target), = probes
     assert _in_lab(str(ipaddress.IPv4Address(source)), "10.0.0.0/24")
     assert _in_lab(str(ipaddress.IPv4Address(target)), "10.0.0.0/24")
 
-    _, flood = _rewritten(records["ppa1_dosattack.pcap"], "10.0.0.0/23")
+    name, frames, distinct = flood_facts
+    _, flood = _rewritten(records(folder / name), "10.0.0.0/23")
     sources = {decode(0.0, f, ETHERNET, len(f)).src for f in flood if f is not None}
-    assert len(flood) == 100 and len(sources) == 100, "still 100 distinct sources"
+    before = {decode(0.0, r.data, ETHERNET, len(r.data)).src for r in records(folder / name)}
+    assert len(flood) == frames and len(sources) == len(before) == distinct, "as many sources"
     assert all(_in_lab(str(ipaddress.IPv4Address(s)), "10.0.0.0/23") for s in sources)
 
 

@@ -32,12 +32,11 @@ from sdn_shadow.templates import (
     render,
 )
 from sdn_shadow.templates.command import add_parser, predict
+from tests.datasets import CORPUS, SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
 LAB = ROOT / "examples" / "lab.yaml"
 WEB_TIER = ROOT / "examples" / "templates" / "web-tier.yaml"
-ESPN = ROOT.parent / "shared" / "data" / "pcaps" / "normal" / "ppa3_http_espn.pcapng"
-ESPN_CLIENT = "172.16.0.122"  # the browser in the capture: it sends and receives the traffic
 
 VM_TYPES = {"web": {"cpu_cores": 2, "memory_gb": 4, "bandwidth_mbps": 1000, "storage_gb": 40}}
 
@@ -467,24 +466,39 @@ def test_profiles_without_a_capture_are_capacities_and_rules() -> None:
     assert profiles[0].to_dict()["scaling"]["cpu"] == {"above": 0.8, "for": 60, "below": 0.3}
 
 
-def test_profiles_from_a_real_capture() -> None:
+@pytest.fixture(params=[
+    # the lab's HTTP server h2, loaded by two users for 8 s (12 one-second samples)
+    pytest.param((SAMPLES / "pcaps" / "normal" / "lab_http_users.pcap", "10.0.0.2"),
+                 id="lab_http_users"),
+    # the browser in the capture: it sends and receives the traffic
+    pytest.param((CORPUS / "pcaps" / "normal" / "ppa3_http_espn.pcapng", "172.16.0.122"),
+                 marks=pytest.mark.corpus, id="corpus/ppa3_http_espn"),
+])
+def real_capture(request: pytest.FixtureRequest) -> tuple[Path, str]:
+    """A capture of web traffic, and the address whose load it shows."""
+    return request.param
+
+
+def test_profiles_from_a_real_capture(real_capture: tuple[Path, str]) -> None:
+    capture, address = real_capture
     template = parse_template(_template(
         scaling={"cpu": {"above": 0.8, "for": 60}},
         vm_types={"big": {"cpu_cores": 2, "memory_gb": 4, "bandwidth_mbps": 1000},
                   "tiny": {"cpu_cores": 0.1, "memory_gb": 4, "bandwidth_mbps": 1000}}))
     data = _instance()
-    data["hosts"]["w1"].update(vm_type="big", capture_ip=ESPN_CLIENT)
-    data["hosts"]["w2"].update(vm_type="tiny", capture_ip=ESPN_CLIENT)
+    data["hosts"]["w1"].update(vm_type="big", capture_ip=address)
+    data["hosts"]["w2"].update(vm_type="tiny", capture_ip=address)
     data["hosts"]["w3"] = {"switch": "s1", "port": 7, "mac": "00:00:00:00:0c:03",
                            "ip": "10.1.0.3", "vm_type": "big"}  # not in the capture
     instance = parse_instance(data, template)
-    predicted = predict(str(ESPN), instance, 1.0, 0.9)
+    predicted = predict(str(capture), instance, 1.0, 0.9)
     assert predicted["w1"] is predicted["w2"]  # one address, fitted once
     assert predicted["w3"] == "no traffic to or from 10.1.0.3 in the capture"
     w1, w2, w3 = host_profiles(template, instance, predicted)
     cpu = predicted["w1"].cpu_cores
-    assert 0 < cpu.lower <= cpu.value <= cpu.upper < 0.8 * 2
-    assert (w1.address, w1.verdict) == (ESPN_CLIENT, "fits")
+    assert 0.08 < cpu.upper < 0.8 * 2, "between what the tiny and the big type hold"
+    assert 0 < cpu.lower <= cpu.value <= cpu.upper
+    assert (w1.address, w1.verdict) == (address, "fits")
     assert w2.verdict == f"scale out: cpu upper {cpu.upper:.3g} cores > 0.8 x 0.1 cores"
     assert (w3.predicted, w3.verdict) == (None, "no traffic to or from 10.1.0.3 in the capture")
     assert w1.to_dict()["predicted"]["cpu_cores"]["upper"] == cpu.upper
@@ -504,6 +518,16 @@ def _main(argv: list[str]) -> int:
 def instance_file(tmp_path: Path) -> Path:
     path = tmp_path / "web.yaml"
     path.write_text(yaml.safe_dump(_example_instance()))
+    return path
+
+
+@pytest.fixture
+def captured_instance(tmp_path: Path, real_capture: tuple[Path, str]) -> Path:
+    """The example instance, its w1 at the address whose load the capture shows."""
+    data = _example_instance()
+    data["hosts"]["w1"]["capture_ip"] = real_capture[1]
+    path = tmp_path / "web.yaml"
+    path.write_text(yaml.safe_dump(data))
     return path
 
 
@@ -586,14 +610,16 @@ def test_render_bad_options_exit_2_with_one_line(extra: list[str], message: str,
     assert message in err[0]
 
 
-def test_render_with_a_capture_as_json(instance_file: Path, tmp_path: Path, capsys) -> None:
-    assert _main(["template", "render", str(WEB_TIER), "--instance", str(instance_file),
-                  "--capture", str(ESPN), "--json", "-"]) == 0
+def test_render_with_a_capture_as_json(captured_instance: Path, real_capture: tuple[Path, str],
+                                       capsys) -> None:
+    capture, address = real_capture
+    assert _main(["template", "render", str(WEB_TIER), "--instance", str(captured_instance),
+                  "--capture", str(capture), "--json", "-"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["network"] == "web" and data["template"] == "web-tier"
     assert data["document"]["shadow"]["mirror"][0]["name"] == "web.w1-both"
     w1, w2 = data["profiles"]
-    assert w1["address"] == ESPN_CLIENT and w1["vm_type"] == "web"
+    assert w1["address"] == address and w1["vm_type"] == "web"
     assert w1["verdict"].startswith("fits")
     assert 0 < w1["predicted"]["cpu_cores"]["upper"] < 0.8
     assert w2["predicted"] is None
@@ -601,13 +627,15 @@ def test_render_with_a_capture_as_json(instance_file: Path, tmp_path: Path, caps
 
 
 def test_render_with_a_capture_prints_the_verdicts_and_writes_json(
-        instance_file: Path, tmp_path: Path, capsys) -> None:
+        captured_instance: Path, real_capture: tuple[Path, str], tmp_path: Path,
+        capsys) -> None:
+    capture, _ = real_capture
     out_json = tmp_path / "out.json"
-    assert _main(["template", "render", str(WEB_TIER), "--instance", str(instance_file),
-                  "--capture", str(ESPN), "--json", str(out_json)]) == 0
+    assert _main(["template", "render", str(WEB_TIER), "--instance", str(captured_instance),
+                  "--capture", str(capture), "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
-    assert f"# predicted from {ESPN} (upper bounds of 90% intervals)" in out
+    assert f"# predicted from {capture} (upper bounds of 90% intervals)" in out
     assert "# w2          10.1.0.2               -       -        -        -  no traffic to " \
            "or from 10.1.0.2 in the capture" in out
     assert yaml.safe_load(out)["networks"]["web"]["cidr"] == "10.1.0.0/24"
-    assert json.loads(out_json.read_text())["capture"] == str(ESPN)
+    assert json.loads(out_json.read_text())["capture"] == str(capture)
