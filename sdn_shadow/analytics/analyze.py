@@ -12,7 +12,7 @@ from sdn_shadow.analytics.alerts import Alert, AlertTracker
 from sdn_shadow.analytics.capture_file import ReadStats, read_capture
 from sdn_shadow.analytics.decode import decode
 from sdn_shadow.analytics.detector import AnomalyDetector
-from sdn_shadow.analytics.features import Interval, IntervalBuilder
+from sdn_shadow.analytics.features import Interval, IntervalBuilder, count
 
 PROGRESS_EVERY = 2.0
 
@@ -40,6 +40,7 @@ class Analysis:
     alerts: list[Alert]
     baseline: str
     interval: float
+    volume_level: str = ""
 
     @property
     def origin(self) -> float:
@@ -51,13 +52,14 @@ class Analysis:
         c = self.capture
         return {
             "alerts": [a.to_dict(self.origin) for a in self.alerts],
-            "intervals": len(c.intervals),
+            "intervals": count(c.intervals),
             "interval_seconds": self.interval,
             "packets": c.packets,
             "malformed": c.malformed,
             "truncated": c.truncated,
             "duration": round((c.last or 0.0) - self.origin, 6),
             "baseline": self.baseline,
+            "volume_level": self.volume_level,
         }
 
 
@@ -113,32 +115,44 @@ def analyze(path: str | Path, baselines: Sequence[str | Path] = (), seconds: flo
             progress: Callable[[str], None] | None = None) -> Analysis:
     """Alerts of the capture at `path`, judged against `baselines` or, without, itself.
 
-    Without baseline files the capture is its own volume baseline (median and
-    MAD shrug off anomalies in under half of its intervals) and no ARP
-    bindings are known in advance.
+    Without baseline files the capture is judged against its own past: the
+    volume (and SYN) level of each interval is learned from the intervals
+    before it only (see `AnomalyDetector`), and no ARP bindings are known in
+    advance.
     """
     detector = detector if detector is not None else AnomalyDetector()
     capture = capture_intervals(path, seconds, progress)
     if baselines:
         normal = [iv for b in baselines for iv in capture_intervals(b, seconds, progress).intervals]
-        described = f"{len(baselines)} file(s), {len(normal)} intervals"
+        described = f"{len(baselines)} file(s), {count(normal)} intervals"
+        detector.fit(normal)
+        files = f"{len(baselines)} file{'s' if len(baselines) != 1 else ''}"
+        level = f"baseline ({files})"
+        if detector.n_intervals_ < detector.min_baseline:
+            described += f" (under {detector.min_baseline}: volume not judged)"
+            level += (f"; not judged: {detector.n_intervals_} baseline intervals, "
+                      f"under {detector.min_baseline}")
     else:
-        normal = [iv.without_arp() for iv in capture.intervals]
-        described = f"the capture itself, {len(normal)} intervals"
-    detector.fit(normal)
-    if detector.n_intervals_ < detector.min_baseline:
-        described += f" (under {detector.min_baseline}: volume not judged)"
+        described = f"the capture itself, {count(capture.intervals)} intervals"
+        detector.fit([])
+        level = (f"learned from the capture's own past (rolling median of "
+                 f"{detector.volume_window} intervals, warm-up {detector.warmup_})")
+        active = sum(1 for iv in capture.intervals if iv.packets)
+        if active <= detector.warmup_:
+            level += (f"; not judged: {active} interval{'s' if active != 1 else ''} "
+                      "with traffic, none past the warm-up")
     alerts = detect(detector, capture.intervals, gap=2 * seconds)
-    return Analysis(capture, alerts, described, seconds)
+    return Analysis(capture, alerts, described, seconds, level)
 
 
 def format_report(analysis: Analysis) -> str:
     """The analysis as a readable table."""
     c = analysis.capture
     lines = [f"{c.path}: {c.packets:,} packets over {analysis.to_json()['duration']:.1f} s, "
-             f"{len(c.intervals)} intervals of {analysis.interval:g} s, {c.malformed} malformed"
+             f"{count(c.intervals)} intervals of {analysis.interval:g} s, {c.malformed} malformed"
              f"{', cut off at the end' if c.truncated else ''}",
-             f"baseline: {analysis.baseline}"]
+             f"baseline: {analysis.baseline}",
+             f"volume level: {analysis.volume_level}"]
     lines += [f"note: {n}" for n in c.notes]
     if not analysis.alerts:
         lines.append("no alerts")

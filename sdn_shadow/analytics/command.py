@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from sdn_shadow.analytics.analyze import analyze, format_report
 from sdn_shadow.analytics.capture_file import CaptureError
 from sdn_shadow.usage import UsageError
 
@@ -24,7 +23,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Cut the capture into intervals and report port scans, SYN floods, "
                     "amplification, ARP spoofing and volume anomalies. Volume is judged "
                     "against the --baseline captures (known-normal traffic) or, without "
-                    "them, against the capture itself. Malformed packets are counted and "
+                    "them, against the capture's own past (each interval against a rolling "
+                    "median of the intervals before it). Malformed packets are counted and "
                     "skipped; a capture cut off at the end is read up to the cut. Times are "
                     "seconds since the capture's first packet.")
     parser.add_argument("pcap", metavar="PCAP", help="pcap or pcapng file")
@@ -107,12 +107,14 @@ def analyze_command(pcap: str, baselines: list[str], interval: str, json_out: st
     """Analyze `pcap`; 0 when it was read (alerts or not), 2 on bad input."""
     try:
         seconds = _seconds(interval)
+        from sdn_shadow.analytics.analyze import analyze  # numpy, scikit-learn: only here
+
         analysis = analyze(pcap, baselines, seconds,
                            progress=lambda line: print(f"analyze: {line}", file=err, flush=True))
     except (UsageError, CaptureError) as problem:
         print(f"sdn-shadow analyze: {problem}", file=err)
         return EXIT_USAGE
-    return emit("analyze", analysis.to_json(), lambda: format_report(analysis), json_out, out,
+    return emit("analyze", analysis.to_json(), lambda: _format(analysis), json_out, out,
                  err)
 
 
@@ -142,3 +144,9 @@ def _seconds(text: str) -> float:
     if not (value > 0 and math.isfinite(value)):
         raise UsageError(f"--interval: must be a positive number of seconds, not {text}")
     return value
+
+
+def _format(analysis: Any) -> str:
+    from sdn_shadow.analytics.analyze import format_report
+
+    return format_report(analysis)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from sdn_shadow.analytics.decode import ACK, FIN, ICMP, PSH, SYN, TCP, UDP, Packet
@@ -18,7 +19,11 @@ _PROBE_FLAGS = {SYN, FIN, 0, FIN | PSH | 0x20}  # SYN, FIN, NULL and Xmas scans 
 
 @dataclass
 class Interval:
-    """What the traffic of one interval `[start, start + seconds)` looked like."""
+    """What the traffic of one interval `[start, start + seconds)` looked like.
+
+    An idle run (no packets) stands for `repeat` consecutive empty intervals, so a gap
+    costs one object, not one per interval it spans.
+    """
 
     start: float
     seconds: float
@@ -42,11 +47,12 @@ class Interval:
     reflected_out: Counter[bytes] = field(default_factory=Counter)
     reflectors: defaultdict[bytes, set[bytes]] = field(default_factory=lambda: defaultdict(set))
     arp: list[Packet] = field(default_factory=list)
+    repeat: int = 1
 
     @property
     def end(self) -> float:
-        """Where the interval stops."""
-        return self.start + self.seconds
+        """Where the interval (or the idle run) stops."""
+        return self.start + self.seconds * self.repeat
 
     def without_arp(self) -> Interval:
         """A copy with no ARP packets (for a baseline that must not learn bindings)."""
@@ -72,7 +78,8 @@ class IntervalBuilder:
         return closed
 
     def advance(self, now: float) -> list[Interval]:
-        """Close every interval that ends at or before `now`."""
+        """Close every interval that ends at or before `now` (a run of empty ones as one
+        idle run, see `Interval.repeat`)."""
         closed = []
         current = self.current
         if current is not None and now - current.end > MAX_EMPTY * self.seconds:
@@ -84,7 +91,12 @@ class IntervalBuilder:
                 (now - current.end) / self.seconds), self.seconds)
         while current is not None and now >= current.end:
             closed.append(current)
-            current = Interval(current.end, self.seconds)
+            idle = math.floor((now - current.end) / self.seconds)  # empty, wholly before now
+            if idle > 1:  # one object for the run: memory follows packets, not time
+                closed.append(Interval(current.end, self.seconds, repeat=idle))
+                current = Interval(current.end + self.seconds * idle, self.seconds)
+            else:
+                current = Interval(current.end, self.seconds)
         self.current = current
         return closed
 
@@ -137,3 +149,8 @@ class IntervalBuilder:
                 target, qproto, qport = pkt.quoted
                 if qproto == UDP:  # a UDP probe found a closed port: the prober is `dst`
                     iv.probes[dst].add((target, UDP, qport))
+
+
+def count(intervals: Iterable[Interval]) -> int:
+    """How many intervals these stand for (an idle run counts each interval it spans)."""
+    return sum(iv.repeat for iv in intervals)

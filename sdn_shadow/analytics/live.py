@@ -9,6 +9,9 @@ closes every interval that ended before `now - LATE` and reports the alerts
 that opened (at once: a live alert must not wait for the attack to end) and
 those that went quiet. The first `learn` seconds of traffic are added to the
 volume baseline (rules other than volume judge from the first interval).
+While there is no baseline at all (no baseline intervals, and learning not
+over or `learn` 0), volume and the SYN level are judged against the stream's
+own past, as `analyze` does without `--baseline` (see `AnomalyDetector`).
 """
 
 from __future__ import annotations
