@@ -1,11 +1,8 @@
-"""bundle.split/pack_bundle/parse_control against OS-Ken's parser and `ovs-ofctl ofp-print`."""
+"""bundle.split/pack_bundle/parse_control against OS-Ken's parser (ovs-ofctl's: tests/system)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
-import subprocess
 
 import pytest
 from os_ken.ofproto import ofproto_common
@@ -258,43 +255,6 @@ def test_parse_control_returns_none_for_other_messages_and_short_buffers():
                 wire.pack(GroupDelete(5), 1), wire.pack(FlowAdd(FLOW), 1)):
         assert parse_control(buf) is None, buf.hex()
     assert parse_control(reply[:24] + b"\0" * 8) == (1, 2, COMMIT_REPLY)  # properties follow
-
-
-# --- Open vSwitch's own decoder ----------------------------------------------------------
-
-
-def _ofp_print(frame: bytes) -> str:
-    done = subprocess.run(["ovs-ofctl", "ofp-print", frame.hex()],
-                          capture_output=True, text=True, timeout=10)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return done.stdout
-
-
-def test_ovs_ofctl_decodes_the_bundle():
-    if shutil.which("ovs-ofctl") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("ovs-ofctl is not installed (CI=true, so this is a failure)")
-        pytest.skip("ovs-ofctl is not installed")
-    msgs = [FlowAdd(FLOW), GroupAdd(GROUP), GroupDelete(5)]
-    buf, commit_xid = pack_bundle(msgs, 0xABC, 0xFFFFFFFE)
-    assert commit_xid == 2
-    add = "ONFT_BUNDLE_ADD_MESSAGE (OF1.3) (xid={0}):\n bundle_id=0xabc flags=atomic ordered\n"
-    assert [_ofp_print(f) for f in _frames(buf)] == [
-        "ONFT_BUNDLE_CONTROL (OF1.3) (xid=0xfffffffe):\n"
-        " bundle_id=0xabc type=OPEN_REQUEST flags=atomic ordered\n",
-        add.format("0xffffffff")
-        + "OFPT_FLOW_MOD (OF1.3) (xid=0xffffffff): ADD priority=10,in_port=1"
-        f" cookie:{FLOW.cookie:#x} actions=output:2\n",
-        add.format("0x0")
-        + "OFPT_GROUP_MOD (OF1.3) (xid=0x0):\n ADD group_id=5,type=all,bucket=actions=output:3\n",
-        add.format("0x1") + "OFPT_GROUP_MOD (OF1.3) (xid=0x1):\n DEL group_id=5,type=all\n",
-        "ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x2):\n"
-        " bundle_id=0xabc type=COMMIT_REQUEST flags=atomic ordered\n",
-    ]
-    assert _ofp_print(_commit_reply(0x1234, 0xABC)) == (
-        "ONFT_BUNDLE_CONTROL (OF1.3) (xid=0x1234):\n"
-        " bundle_id=0xabc type=COMMIT_REPLY flags=atomic ordered\n")
 
 
 def test_module_constants_match_os_ken():

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from ldap3 import MOCK_SYNC, MODIFY_ADD, Connection, Server
 from ldap3.core.exceptions import LDAPSocketOpenError
@@ -242,83 +236,7 @@ def test_no_cache_when_cache_seconds_is_zero(directory) -> None:
     assert len(directory.binds) == 2
 
 
-# --- outages (real sockets on 127.0.0.1) ----------------------------------------------------
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 nobody listens on (just freed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serving(answer: bytes | None) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that answers every request with `answer` (None: never)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.1)
-    stop = threading.Event()
-    held: list[socket.socket] = []
-
-    def run() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            held.append(conn)
-            if answer is not None:
-                conn.settimeout(2)
-                try:
-                    conn.recv(4096)
-                    conn.sendall(answer)
-                    conn.shutdown(socket.SHUT_WR)  # like an HTTP server: answer and close
-                except OSError:
-                    pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    try:
-        yield int(listener.getsockname()[1])
-    finally:
-        stop.set()
-        thread.join(5)
-        for conn in held:
-            conn.close()
-        listener.close()
-
-
-def unavailable(url: str, timeout: float = 1.0) -> tuple[LdapUnavailable, float]:
-    """The LdapUnavailable a lookup against `url` raises, and the seconds it took."""
-    roles = LdapRoles(settings(url=url, timeout=timeout))
-    start = time.monotonic()
-    with pytest.raises(LdapUnavailable) as caught:
-        roles.holder("alice", "alice-pw")
-    return caught.value, time.monotonic() - start
-
-
-def test_nothing_listening_is_unavailable_naming_the_url() -> None:
-    url = f"ldap://127.0.0.1:{closed_port()}"
-    error, took = unavailable(url)
-    assert url in str(error) and "refused" in str(error).lower()
-    assert took < 1
-
-
-def test_a_server_that_never_answers_times_out_as_unavailable() -> None:
-    with serving(None) as port:
-        error, took = unavailable(f"ldap://127.0.0.1:{port}", timeout=1)
-    assert f"ldap://127.0.0.1:{port}" in str(error) and "timed out" in str(error)
-    assert 0.9 < took < 3
-
-
-def test_a_server_that_does_not_speak_ldap_is_unavailable() -> None:
-    http = (b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n"
-            b"date: Sun, 22 Nov 2026 01:28:56 GMT\r\n\r\n")  # what a proxy here answered
-    with serving(http) as port:  # ldap3 itself fails with KeyError on these bytes
-        error, _ = unavailable(f"ldap://127.0.0.1:{port}")
-    assert f"ldap://127.0.0.1:{port}" in str(error) and "not an LDAP reply" in str(error)
-
+# --- outages (fakes; real sockets: tests/system/test_ldap_roles_sockets.py) -----------------
 
 def test_a_busy_server_is_unavailable_not_a_refusal() -> None:
     class Busy:

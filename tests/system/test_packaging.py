@@ -1,7 +1,7 @@
 """The wheel, installed without extras into a fresh venv, gives a working `sdn-shadow`.
 
-Marked `integration`: it builds a wheel, makes a venv and installs the
-runtime dependencies from PyPI (pip's cache keeps reruns fast). Everything
+A system test: it builds a wheel, makes a venv and installs the runtime
+dependencies from the package index (pip's cache keeps reruns fast). Everything
 it makes lives in one temp folder, removed at the end.
 """
 
@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -71,14 +69,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def sample(preferred: str, suffix: str) -> Path:
-    """tests/data/`preferred` if it is there, else the first `suffix` file under tests/data."""
-    if (DATA / preferred).is_file():
-        return DATA / preferred
-    found = sorted(p for p in DATA.rglob(f"*{suffix}") if p.is_file())
-    if not found:
-        pytest.skip(f"no {suffix} file under {DATA}")
-    return found[0]
+def sample(name: str) -> Path:
+    """tests/data/`name`, which the repository carries."""
+    assert (DATA / name).is_file(), f"{DATA / name}: missing from the repository's samples"
+    return DATA / name
 
 
 def test_the_wheel_holds_every_file_of_the_package(installed: Installed) -> None:
@@ -118,8 +112,8 @@ COMMANDS = {
 @pytest.mark.parametrize("name", list(COMMANDS))
 def test_the_cli_works_without_extras(installed: Installed, name: str) -> None:
     args, expected = COMMANDS[name]
-    inputs = {"CSV": lambda: sample("timeseries/nab_nyc_taxi_30min.csv", ".csv"),
-              "PCAP": lambda: sample("pcaps/attack/lab_nmap_synscan.pcap", ".pcap")}
+    inputs = {"CSV": lambda: sample("timeseries/nab_nyc_taxi_30min.csv"),
+              "PCAP": lambda: sample("pcaps/attack/lab_nmap_synscan.pcap")}
     args = [str(inputs[a]()) if a in inputs else a for a in args]
     proc = installed.run("sdn-shadow", *args)
     assert proc.returncode == 0, f"sdn-shadow {' '.join(args)}:\n{proc.stdout}\n{proc.stderr}"
