@@ -116,8 +116,9 @@ def _normal(lab: Lab, net: tuple[str, ...], captures: Path, out: list[str],
     if not files:
         problems.append("capture wrote no pcap file")
         return
-    step(f"replaying the captured normal traffic ({files[0].name}) into shadow h2s")
-    done = _cli("replay", str(files[0]), *net, "--to", "h2s", "--pps", "2000", "--json", "-")
+    step(f"replaying the captured normal traffic ({files[0].name}) into shadow h2s at its "
+         "own pace")
+    done = _cli("replay", str(files[0]), *net, "--to", "h2s", "--speed", "1", "--json", "-")
     if done.returncode:
         problems.append(f"replay into h2s failed: {done.stderr.strip()}")
         return

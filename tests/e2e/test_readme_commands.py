@@ -1,30 +1,32 @@
-"""The commands README.md shows, run as a user would (scripts/test itself is run by CI)."""
+"""The lab command lines README.md and docs/ show, run as a user would, as root in the lab.
+
+Each test reads its lines from the docs (`tests.docs_commands.lines_for`); the
+lines that run anywhere are run by tests/unit/test_docs.py.
+"""
 
 from __future__ import annotations
 
 import json
+import shlex
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from sdn_shadow.lab.net import free_tcp_port
+from tests.docs_commands import ROOT, environment, lines_for, workdir
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_readme_shows_the_two_commands_first() -> None:
-    readme = (ROOT / "README.md").read_text()
-    first_commands = [line.strip() for line in readme.splitlines()
-                      if line.strip().startswith("scripts/")][:2]
-    assert first_commands == ["scripts/demo", "scripts/test"]
+BIN = Path(sys.executable).parent
 
 
 def test_demo_runs_and_prints_its_summary() -> None:
-    proc = subprocess.run([str(ROOT / "scripts" / "demo")], capture_output=True, text=True,
-                          timeout=900, cwd=ROOT)
+    [line] = lines_for("test_demo_runs_and_prints_its_summary")
+    proc = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=900,
+                          cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
     for expected in ("REST API on 127.0.0.1:", "2/2 switches synced",
@@ -45,54 +47,105 @@ def test_demo_runs_and_prints_its_summary() -> None:
                      "timeline (controller events", "move           tenant-a/h1 -> shadow path",
                      "failover       link s1-s2", "takeover       tenant-a/h2 served by twin",
                      "seen at h2s, never in the primary",
-                     "nmap's view:", "alert: syn_flood (", "(syn_flood)",
                      "alerts on normal and synthetic traffic: 0",
-                     "alert: port_scan (medium) by 10.0.0.3 seen at h2s",
+                     "alert: port_scan (", "by 10.0.0.3 seen at h2s",
                      "response: blocked 10.0.0.3 in tenant-a for 8 s (port_scan)",
                      "while blocked: h3 -> h2 cut off, h1 -> h2 reaches",
                      "after the TTL: block lifted, h3 -> h2 reaches again",
+                     "alert: syn_flood (",
                      "emulated VM for h2", "all checks passed"):
         assert expected in out, out
 
 
-def test_mn_custom_builds_the_lab_topology(tmp_path) -> None:
-    cmd = ["mn", "--custom", str(ROOT / "topologies" / "lab.py"), "--topo", "lab", "--host",
-           "nooffload", "--switch", "ovs,datapath=user,protocols=OpenFlow13", "--controller",
-           f"remote,ip=127.0.0.1,port={free_tcp_port()}", "--test", "none"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "b1 b2 h1 h1s h2 h2s h3" in proc.stderr + proc.stdout
+def test_scripts_test_runs_its_tiers() -> None:
+    """`scripts/test --fast` as written; `scripts/test` (the whole suite, which includes
+    this test) with its tests narrowed to one: set-up, lint and types run either way."""
+    for line in lines_for("test_scripts_test_runs_its_tiers"):
+        narrow = [] if "--fast" in line else ["-q", "-k", "test_readme_is_a_front_page"]
+        proc = subprocess.run([*shlex.split(line), *narrow], capture_output=True, text=True,
+                              timeout=900, cwd=ROOT)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{line}\n{out[-3000:]}"
+        assert "=== test: lint" in out and "=== test: types" in out, out[-3000:]
+        assert ("=== test: fast" in out) if "--fast" in line else ("1 passed" in out), out[-3000:]
+
+
+def test_mn_custom_builds_the_topologies(tmp_path) -> None:
+    """Each `mn --custom` line, with its controller port free and `--test none` added."""
+    import importlib
+
+    for line in lines_for("test_mn_custom_builds_the_topologies"):
+        args = shlex.split(line.replace("port=6653", f"port={free_tcp_port()}"))
+        module = args[args.index("--custom") + 1]
+        name = args[args.index("--topo") + 1]
+        topo = importlib.import_module(module.removesuffix(".py").replace("/", ".")).topos[name]()
+        args[args.index("--custom") + 1] = str(ROOT / module)
+        proc = subprocess.run([*args, "--test", "none"], capture_output=True, text=True,
+                              timeout=120, cwd=tmp_path)
+        assert proc.returncode == 0, f"{line}\n{proc.stderr[-2000:]}"
+        assert " ".join(sorted(topo.hosts())) in proc.stderr + proc.stdout, line
 
 
 def test_bench_writes_figures_with_references(tmp_path) -> None:
+    [line] = lines_for("test_bench_writes_figures_with_references")
     out = tmp_path / "bench.json"
-    proc = subprocess.run([str(ROOT / "scripts" / "bench"), "--only", "flow_push_ratio",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          cwd=ROOT)
+    proc = subprocess.run([*shlex.split(line), "--out", str(out)], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     data = json.loads(out.read_text())
-    fig = data["figures"]["flow_push_ratio"]
+    name = line.split("--only", 1)[1].split()[0]
+    fig = data["figures"][name]
     assert set(fig) >= {"value", "unit", "reference", "target", "met"}
     assert fig["reference"] > 0 and fig["value"] > 0
     assert data["machine"]["ovs"].startswith("ovs-vsctl")
 
 
-def test_the_template_commands_readme_shows_run(tmp_path) -> None:
-    template = ROOT / "examples" / "templates" / "web-tier.yaml"
-    text = template.read_text()
-    block = text.split("# --- instance ---\n", 1)[1].split("# --- end of instance ---", 1)[0]
-    (tmp_path / "web.yaml").write_text("\n".join(line.removeprefix("# ").removeprefix("#")
-                                                 for line in block.splitlines()))
-    sdn = [str(ROOT / ".venv" / "bin" / "sdn-shadow"), "template"]
-    check = subprocess.run([*sdn, "check", str(template)], capture_output=True, text=True,
-                           cwd=ROOT, timeout=60)
-    assert check.returncode == 0, check.stderr
-    render = subprocess.run([*sdn, "render", str(template), "--instance",
-                             str(tmp_path / "web.yaml"), "--config", "examples/lab.yaml",
-                             "--write", str(tmp_path / "lab-with-web.yaml")],
-                            capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert render.returncode == 0, render.stderr
-    assert "web.w1-both" in render.stdout
-    valid = subprocess.run([str(ROOT / ".venv" / "bin" / "sdn-shadow"), "validate",
-                            str(tmp_path / "lab-with-web.yaml")], capture_output=True, text=True)
-    assert valid.returncode == 0 and "3 networks" in valid.stdout, valid.stdout + valid.stderr
+def test_record_samples_records_what_analyze_finds(tmp_path) -> None:
+    """`scripts/record-samples --only lab_arp_spoof`, written under tmp_path instead of
+    tests/data/pcaps; `analyze` finds in the new recording what the sample table says."""
+    [line] = lines_for("test_record_samples_records_what_analyze_finds")
+    proc = subprocess.run([*shlex.split(line), "--out", str(tmp_path)], capture_output=True,
+                          text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    name = line.split("--only", 1)[1].split()[0]
+    recorded = sorted(tmp_path.glob(f"*/{name}.pcap"))
+    assert len(recorded) == 1, list(tmp_path.rglob("*"))
+    kind = {"lab_arp_spoof": "arp_spoof", "lab_hping3_synflood": "syn_flood",
+            "lab_nmap_synscan": "port_scan", "lab_nmap_slowscan": "port_scan"}.get(name)
+    found = subprocess.run([str(BIN / "sdn-shadow"), "analyze", str(recorded[0]), "--json", "-"],
+                           capture_output=True, text=True, timeout=120, check=True)
+    kinds = [alert["kind"] for alert in json.loads(found.stdout)["alerts"]]
+    assert kinds == ([kind] if kind else []), kinds
+
+
+def test_the_lab_commands_run_in_the_lab(tmp_path) -> None:
+    """`capture`, `synth` and `replay` as the docs show them, against the lab of
+    examples/lab.yaml (topologies/lab.py with the real controller), from a folder like the
+    repository root: the captures start first and run in the background."""
+    from sdn_shadow.lab.session import running_lab
+    from topologies.lab import LabTopo
+
+    lines = lines_for("test_the_lab_commands_run_in_the_lab")
+    captures = [line for line in lines if line.startswith("sdn-shadow capture ")]
+    others = [line for line in lines if line not in captures]
+    assert captures and any(" synth " in f" {line} " for line in others), lines
+    cwd = workdir(tmp_path / "work")
+    env = environment(BIN)
+    (tmp_path / "lab").mkdir()
+    with running_lab(LabTopo(), ROOT / "examples" / "lab.yaml", tmp_path / "lab"):
+        background = [subprocess.Popen(["bash", "-c", line], cwd=cwd, env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True) for line in captures]
+        try:
+            for line in others:
+                proc = subprocess.run(["bash", "-c", line], cwd=cwd, env=env,
+                                      capture_output=True, text=True, timeout=180)
+                assert proc.returncode == 0, f"{line}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        finally:
+            for proc in background:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            results = [(proc.communicate(timeout=30), proc.returncode) for proc in background]
+    for line, ((out, err), code) in zip(captures, results, strict=True):
+        assert code == 0, f"{line}\n{out[-2000:]}{err[-2000:]}"
+    assert list((cwd / "captures").glob("*.pcap")), "the capture wrote pcap files"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import select
+import shlex
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from ldap3 import MODIFY_ADD, MODIFY_REPLACE
 from sdn_shadow.directory.follower import Mirror
 from sdn_shadow.directory.ldap_io import connect
 from sdn_shadow.directory.mirror import Entry, MappingRule, norm_dn, rebase_dn
+from tests.docs_commands import lines_for
 from tests.slapd import Slapd, admin, loaded_slapd
 
 pytestmark = pytest.mark.integration
@@ -306,6 +308,20 @@ def test_command_once_prints_the_round_and_exit_code(slapd, tmp_path) -> None:
     assert lines[0].startswith("round 1: 0 added, 3 modified, 0 renamed, 0 deleted, 1 rejected")
     assert lines[1].startswith(f"rejected cn=postgres,ou=services,{S} (modify): "
                                f"invalidAttributeSyntax (21): ")
+
+
+def test_the_docs_ldap_command_line_runs(slapd, tmp_path) -> None:
+    """docs/ldap.md's `ldap mirror` line against this slapd (its URL for the docs' port 389),
+    from a folder holding the password file it names: one round copies the subtree."""
+    [line] = lines_for("test_the_docs_ldap_command_line_runs")
+    args = shlex.split(line.replace("ldap://127.0.0.1:389", slapd.url))
+    assert [args[args.index(o) + 1] for o in ("--bind-dn", "--primary-base", "--shadow-base")] \
+        == [slapd.bind_dn, P, S], line
+    (tmp_path / args[args.index("--password-file") + 1]).write_text(slapd.password + "\n")
+    args[0] = str(Path(sys.executable).parent / "sdn-shadow")
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith(f"round 1: {len(PRIMARY)} added, 0 modified"), done.stdout
 
 
 def test_command_follow_runs_rounds_until_sigterm(slapd, tmp_path) -> None:

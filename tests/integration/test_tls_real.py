@@ -11,8 +11,11 @@ plain HTTP on the API port are all refused.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +31,7 @@ from sdn_shadow.client import ShadowClient
 from sdn_shadow.lab.controller import ControllerProcess
 from sdn_shadow.lab.net import free_tcp_port
 from sdn_shadow.tls import LabPki, make_lab_pki
+from tests.docs_commands import lines_for
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +225,30 @@ def test_a_plain_tcp_switch_does_not_connect(controller, bridge) -> None:
     assert "state=ACTIVE" not in status, status
     assert not ovs_connected(bridge)
     assert controller.api.health()["connected"] == 0
+
+
+def test_the_docs_tls_lines_work(controller, pki, ovs_ssl, bridge) -> None:
+    """docs/tls.md's command lines with this lab's files: the switch's key and certificate
+    and the CA for `set-ssl`, our bridge and the controller's port for `set-controller`, the
+    API's port and the CA for `sdn-shadow api --cacert`; the switch then connects over TLS."""
+    lab = {"/etc/openvswitch/sw-key.pem": str(pki.switch_key),
+           "/etc/openvswitch/sw-cert.pem": str(pki.switch_cert),
+           "/etc/sdn-shadow/ctl-ca.pem": str(pki.ca_cert),
+           "set-controller s1 ": f"set-controller {bridge} ",
+           "192.0.2.10:6653": f"127.0.0.1:{controller.of_port}",
+           "127.0.0.1:8443": f"127.0.0.1:{controller.api_port}"}
+    lines = lines_for("test_the_docs_tls_lines_work")
+    assert [line.split()[:2] for line in lines] == [
+        ["ovs-vsctl", "set-ssl"], ["ovs-vsctl", "set-controller"], ["sdn-shadow", "api"]], lines
+    for line in lines:
+        for old, new in lab.items():
+            line = line.replace(old, new)
+        args = shlex.split(line)
+        if args[0] == "sdn-shadow":
+            args[0] = str(Path(sys.executable).parent / "sdn-shadow")
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 0, f"{line}\n{proc.stdout}{proc.stderr}"
+        if args[1] == "api":
+            assert proc.stdout.startswith("{"), proc.stdout
+    wait_for("switch connected and synced over TLS",
+             lambda: controller.api.health()["synced"] == 1, 20, controller.log)

@@ -12,10 +12,11 @@ import pytest
 from scapy.all import PcapReader
 
 from sdn_shadow.cli import main
+from tests.datasets import CORPUS, SAMPLES, capture_params, captures
 
-PCAPS = Path(__file__).resolve().parents[3] / "shared" / "data" / "pcaps"
 ALERT_KEYS = {"kind", "severity", "start", "end", "sources", "evidence"}
-CAPTURES = sorted(p for p in PCAPS.glob("*/*") if p.suffix in (".pcap", ".pcapng", ".cap"))
+ATTACK, CORPUS_ATTACK = SAMPLES / "pcaps" / "attack", CORPUS / "pcaps" / "attack"
+corpus = pytest.mark.corpus
 
 
 def _json(capsys, *args: str) -> dict:
@@ -23,7 +24,7 @@ def _json(capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", capture_params())
 def test_json_schema_and_times(capsys, path: Path) -> None:
     data = _json(capsys, str(path))
     times = [float(p.time) for p in PcapReader(str(path))]
@@ -40,31 +41,50 @@ def test_json_schema_and_times(capsys, path: Path) -> None:
         assert all(isinstance(v, int | float | str) for v in alert["evidence"].values())
 
 
-def test_times_are_seconds_since_the_first_packet(capsys) -> None:
-    data = _json(capsys, str(PCAPS / "attack" / "ppa3_arppoison.pcapng"), "--interval", "0.5")
+@pytest.mark.parametrize(("path", "start", "end", "intervals"), [
+    # the first of three unasked ARP replies 0.873 s in, the last 1.275 s in (the end)
+    (ATTACK / "lab_arp_spoof.pcap", 0.873, 1.275, 3),
+    pytest.param(CORPUS_ATTACK / "ppa3_arppoison.pcapng", 4.646, 14.393, 29, marks=corpus,
+                 id="corpus/ppa3_arppoison"),
+], ids=lambda v: v.name if isinstance(v, Path) else None)
+def test_times_are_seconds_since_the_first_packet(capsys, path: Path, start: float, end: float,
+                                                  intervals: int) -> None:
+    data = _json(capsys, str(path), "--interval", "0.5")
     [alert] = data["alerts"]
     assert alert["kind"] == "arp_spoof"
-    assert alert["start"] == pytest.approx(4.646, abs=0.001)  # the unasked ARP reply
-    assert alert["end"] == pytest.approx(14.393, abs=0.001)  # its last claim
-    assert data["interval_seconds"] == 0.5 and data["intervals"] == 29
+    assert alert["start"] == pytest.approx(start, abs=0.001)  # the unasked ARP reply
+    assert alert["end"] == pytest.approx(end, abs=0.001)  # its last claim
+    assert data["interval_seconds"] == 0.5 and data["intervals"] == intervals
 
 
-def test_the_table_and_the_json_file(tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize(("path", "source", "ports"), [
+    (ATTACK / "lab_nmap_slowscan.pcap", "10.0.0.3", 40),
+    pytest.param(CORPUS_ATTACK / "ppa1_portscan.pcap", "10.100.25.14", 29, marks=corpus,
+                 id="corpus/ppa1_portscan"),
+], ids=lambda v: v.name if isinstance(v, Path) else None)
+def test_the_table_and_the_json_file(tmp_path: Path, capsys, path: Path, source: str,
+                                     ports: int) -> None:
     out = tmp_path / "alerts.json"
-    assert main(["analyze", str(PCAPS / "attack" / "ppa1_portscan.pcap"), "--json", str(out)]) == 0
+    assert main(["analyze", str(path), "--json", str(out)]) == 0
     table = capsys.readouterr().out
-    assert "port_scan  medium" in table and "10.100.25.14" in table and "1 alert" in table
-    assert json.loads(out.read_text())["alerts"][0]["evidence"]["ports"] == 29
+    assert "port_scan  medium" in table and source in table and "1 alert" in table
+    assert json.loads(out.read_text())["alerts"][0]["evidence"]["ports"] == ports
 
 
-def test_a_baseline_is_named_in_the_result(capsys) -> None:
-    normal = [str(p) for p in (PCAPS / "normal").glob("*.pcapng")]
-    args = [str(PCAPS / "attack" / "ppa1_dosattack.pcap")]
-    for path in normal:
-        args += ["--baseline", path]
+@pytest.mark.parametrize(("path", "kinds"), [
+    (ATTACK / "lab_nmap_slowscan.pcap", ["port_scan"]),  # 81 packets in 3.9 s: no volume
+    pytest.param(CORPUS_ATTACK / "ppa1_dosattack.pcap", ["syn_flood"], marks=corpus,
+                 id="corpus/ppa1_dosattack"),
+], ids=lambda v: v.name if isinstance(v, Path) else None)
+def test_a_baseline_is_named_in_the_result(capsys, path: Path, kinds: list[str]) -> None:
+    normal = [str(p) for p in captures(path.parents[2], "normal")]  # root/pcaps/attack/x
+    assert len(normal) >= 5
+    args = [str(path)]
+    for baseline in normal:
+        args += ["--baseline", baseline]
     data = _json(capsys, *args)
     assert data["baseline"].startswith(f"{len(normal)} file(s)")
-    assert [a["kind"] for a in data["alerts"]] == ["syn_flood"]
+    assert [a["kind"] for a in data["alerts"]] == kinds
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -75,7 +95,7 @@ def test_a_baseline_is_named_in_the_result(capsys) -> None:
     (["{pcap}", "--baseline", "README.md"], "README.md: not a pcap or pcapng capture"),
 ])
 def test_bad_input_is_a_one_line_error(args: list[str], message: str) -> None:
-    pcap = str(PCAPS / "attack" / "ppa1_portscan.pcap")
+    pcap = str(ATTACK / "lab_nmap_slowscan.pcap")
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, "-m", "sdn_shadow.cli", "analyze", *(a.format(pcap=pcap) for a in args)],
@@ -85,33 +105,44 @@ def test_bad_input_is_a_one_line_error(args: list[str], message: str) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_a_cut_off_capture_is_analyzed_up_to_the_cut(tmp_path: Path, capsys) -> None:
-    cut = tmp_path / "cut.pcapng"
-    cut.write_bytes((PCAPS / "attack" / "ppa3_synscan.pcapng").read_bytes()[:60_000])
+@pytest.mark.parametrize(("path", "packets"), [
+    (ATTACK / "lab_nmap_synscan.pcap", 1737),  # 60,000 bytes: the first 832 packets
+    pytest.param(CORPUS_ATTACK / "ppa3_synscan.pcapng", 2011, marks=corpus,
+                 id="corpus/ppa3_synscan"),
+], ids=lambda v: v.name if isinstance(v, Path) else None)
+def test_a_cut_off_capture_is_analyzed_up_to_the_cut(tmp_path: Path, capsys, path: Path,
+                                                     packets: int) -> None:
+    cut = tmp_path / f"cut{path.suffix}"
+    cut.write_bytes(path.read_bytes()[:60_000])
     data = _json(capsys, str(cut))
-    assert data["truncated"] is True and 0 < data["packets"] < 2011
+    assert data["truncated"] is True and 0 < data["packets"] < packets
     assert [a["kind"] for a in data["alerts"]] == ["port_scan"]
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "analytics.md"
 
 
-def test_the_readme_example_is_what_the_command_prints() -> None:
-    section = README.read_text().split("## Traffic analysis", 1)[1]
-    block = section.split("```\n", 2)[1]
-    command, *expected = block.strip().splitlines()
-    assert command.startswith("$ sdn-shadow analyze ")
-    result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *command.split()[2:]],
-                            capture_output=True, text=True, cwd=README.parent, check=True,
+def _documented_analyze_lines() -> list:
+    from tests.docs_commands import command_lines
+
+    return [x for x in command_lines((PAGE,)) if x.command.startswith("sdn-shadow analyze ")]
+
+
+def test_the_documented_example_is_what_the_command_prints() -> None:
+    line = _documented_analyze_lines()[0]
+    result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *line.command.split()[1:]],
+                            capture_output=True, text=True, cwd=PAGE.parents[1], check=True,
                             timeout=60)
-    assert result.stdout.splitlines() == expected
+    assert [x.rstrip() for x in result.stdout.splitlines()] == list(line.output)
 
 
-def test_the_readme_command_line_runs_with_every_option(tmp_path: Path) -> None:
-    line = next(x for x in README.read_text().splitlines() if x.startswith("sdn-shadow analyze"))
-    args = line.replace("[", "").replace("]", "").split()[1:]
+def test_the_documented_command_line_runs_with_every_option(tmp_path: Path) -> None:
+    line = next(x.command for x in _documented_analyze_lines()
+                if all(f" {o} " in x.command for o in ("--baseline", "--interval", "--json")))
+    args = line.split()[1:]
     args[args.index("alerts.json")] = str(tmp_path / "alerts.json")
     result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *args], capture_output=True,
-                            text=True, cwd=README.parent, check=True, timeout=60)
-    assert "port_scan" in result.stdout
-    assert json.loads((tmp_path / "alerts.json").read_text())["baseline"].startswith("1 file(s)")
+                            text=True, cwd=PAGE.parents[1], check=True, timeout=60)
+    data = json.loads((tmp_path / "alerts.json").read_text())
+    assert data["alerts"] and all(a["kind"] in result.stdout for a in data["alerts"])
+    assert data["baseline"].startswith("1 file(s)")

@@ -13,9 +13,9 @@ from scapy.all import IP, TCP, UDP, Ether, wrpcap
 from sdn_shadow.analytics.vm_load import load_samples
 from sdn_shadow.cli import main
 from sdn_shadow.usage import UsageError
+from tests.datasets import SAMPLES
 
 ROOT = Path(__file__).resolve().parents[2]
-PCAPS = ROOT.parent / "shared" / "data" / "pcaps"
 VM, CLIENT = "10.0.0.9", "10.0.0.1"
 
 
@@ -88,15 +88,18 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, args: list[str], message:
 
 def test_load_samples_refuses_a_bad_address() -> None:
     with pytest.raises(UsageError):
-        load_samples(PCAPS / "normal" / "ppa3_http_espn.pcapng", "not-an-ip", 1.0)
+        load_samples(SAMPLES / "pcaps" / "normal" / "lab_http_users.pcap", "not-an-ip", 1.0)
 
 
-def test_the_readme_command_line_runs() -> None:
-    line = next(x for x in (ROOT / "README.md").read_text().splitlines()
-                if x.startswith("sdn-shadow profile"))
-    args = line.replace("[", "").replace("]", "").split()[1:]
+def test_the_documented_command_line_runs() -> None:
+    from tests.docs_commands import command_lines
+
+    line = next(x for x in command_lines((ROOT / "docs" / "analytics.md",))
+                if x.command.startswith("sdn-shadow profile "))
+    args = [*line.command.split()[1:], "--json", "-"]
     result = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *args], capture_output=True,
                             text=True, cwd=ROOT, check=True, timeout=60)
     data = json.loads(result.stdout)
-    assert data["address"] == "172.16.0.122" and data["samples"] == 21
+    assert data["address"] == args[args.index("--address") + 1]
+    assert f", {data['samples']} samples, " in line.output[0]
     assert data["provisioned"]["cpu_cores"] >= data["cpu_cores"]["upper"]
