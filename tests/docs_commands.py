@@ -2,11 +2,11 @@
 
 A command line is a `$ ` line of a ```console block (the lines after it, up
 to the next `$ ` line, are its output) or any line of a ```sh block.
-`tests/unit/test_docs.py` runs the lines that run anywhere (its `LOCAL`
-patterns) and checks that every line is claimed by exactly one runner: by
-it, or by the test `LAB` names here. Those tests need root and the lab, or a
-running controller (`integration`); each reads its lines with `lines_for`,
-so the line the docs show is the line that runs.
+The lines that run anywhere (`LOCAL` patterns) are run by the system test
+`BLOCK_RUNNER`; the others by the test `LAB` names (root and the lab, or a
+running controller: `integration`), which reads its lines with `lines_for`,
+so the line the docs show is the line that runs. `tests/unit/test_docs.py`
+checks that every line is claimed by exactly one runner.
 """
 
 from __future__ import annotations
@@ -143,3 +143,27 @@ def workdir(path: Path) -> Path:
 def environment(bin_dir: Path) -> dict[str, str]:
     """os.environ with `bin_dir` (the venv's, where `sdn-shadow` is) first on PATH."""
     return {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+#: The test that runs the LOCAL lines (a system test: one process per line).
+BLOCK_RUNNER = "tests/system/test_docs_blocks.py::test_the_block_runs"
+#: Command lines that run anywhere (no root, no lab, no controller): run by BLOCK_RUNNER.
+LOCAL = (
+    r"sdn-shadow (validate|flows|analyze|profile) .+",
+    r"sdn-shadow forecast backtest .+",
+    r"sdn-shadow template (check|render) .+",
+    r"(export TOKEN=\$\()?sdn-shadow token add [^)]+\)?",
+    r"sdn-shadow( \S+)* --help",
+    r"sed -n '[^']+' examples/templates/web-tier\.yaml \| sed '[^']+' > web\.yaml",
+)
+
+
+def runners(command: str) -> list[str]:
+    """Who runs `command`: the docs block runner (LOCAL) and/or the lab tests LAB names."""
+    local = [BLOCK_RUNNER] if any(re.fullmatch(p, command) for p in LOCAL) else []
+    return local + lab_tests(command)
+
+
+def is_local(command: str) -> bool:
+    """Whether only the docs block runner runs `command`."""
+    return runners(command) == [BLOCK_RUNNER]

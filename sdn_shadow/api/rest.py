@@ -107,7 +107,7 @@ TEMPLATE_EXAMPLE = {  # examples/templates/web-tier.yaml and the instance in its
         "network": "web", "cidr": "10.1.0.0/24",
         "hosts": {"w1": {"switch": "s1", "port": 5, "mac": "00:00:00:00:0c:01",
                          "ip": "10.1.0.1", "vm_type": "web", "twin": {"switch": "s1", "port": 6},
-                         "capture_ip": "172.16.0.122"},
+                         "capture_ip": "10.0.0.2"},
                   "w2": {"switch": "s2", "port": 2, "mac": "00:00:00:00:0c:02",
                          "ip": "10.1.0.2", "vm_type": "web-large",
                          "twin": {"switch": "s2", "port": 5}}},

@@ -41,7 +41,7 @@ addresses in the cidr are checked by the config parser when rendered)::
         ip: 10.1.0.1                # required
         vm_type: web                # one of the template's vm_types (optional if it has one)
         twin: {switch: s1, port: 6} # with a shadow; optional `name` (default w1s) and `mac`
-        capture_ip: 172.16.0.122    # optional: its address in a capture used for profiles
+        capture_ip: 10.0.0.2        # optional: its address in a capture used for profiles
 
 With a shadow, at least one host needs a twin; without one, no host may have one.
 """

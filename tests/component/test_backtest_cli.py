@@ -4,8 +4,6 @@ baselines."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -140,10 +138,3 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, body, args, message)
     assert len(lines) == 1 and message in lines[0], captured.err
 
 
-def test_console_script_reports_a_missing_file(tmp_path) -> None:
-    script = Path(sys.executable).parent / "sdn-shadow"
-    proc = subprocess.run([str(script), "forecast", "backtest", str(tmp_path / "nope.csv"),
-                           "--horizon", "12", "--period", "48"],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert proc.stderr.strip() == f"{tmp_path / 'nope.csv'}: no such file"
