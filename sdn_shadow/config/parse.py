@@ -174,7 +174,9 @@ class _Base60Int(int):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate keys and marks base-60 integers."""
+    """SafeLoader that rejects duplicate keys, marks base-60 integers and reads only
+    true/false as booleans (YAML 1.2): `on`, `off`, `yes` and `no` stay strings, so a key
+    such as `detect.on` is not read as `True`."""
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         value = super().construct_yaml_int(node)
@@ -204,6 +206,11 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:

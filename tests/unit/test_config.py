@@ -1062,3 +1062,17 @@ def test_shadow_ldap_mirrors_on_one_server_must_not_overlap() -> None:
     assert config.network("tenant-b").shadow.ldap.shadow_base == f"ou=copy,{PB}"
     other["ldap"] = dict(MIRROR, shadow_base="ou=b-shadow,dc=example,dc=org")  # same primary
     assert parse_config(_edit(_base(), {L: MIRROR, "networks.tenant-b.shadow": other}))
+
+
+def test_only_true_and_false_are_booleans_so_on_is_a_key(tmp_path: Path) -> None:
+    lab = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
+    watch = "    shadow:\n      detect:\n        on: [h2s]\n"
+    text = lab.read_text().replace("    shadow:\n", watch, 1)
+    path = tmp_path / "lab.yaml"
+    path.write_text(text)
+    [network] = [n for n in load_config(path).networks if n.name == "tenant-a"]
+    assert list(network.shadow.detect.on) == ["h2s"]
+    path.write_text(text.replace("forecast_only: false", "forecast_only: no"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert any(p.endswith("allocation.forecast_only") for p, _ in err.value.problems)
