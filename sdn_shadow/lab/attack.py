@@ -56,9 +56,14 @@ def attack_config() -> dict:
     return data
 
 
-def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+def _cli(problems: list[str], *args: str, timeout: float = 120) -> dict | None:
+    """`sdn-shadow ARGS --json -`'s result; None after noting its failure in `problems`."""
+    done = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", *args, "--json", "-"],
+                          capture_output=True, text=True, timeout=timeout)
+    if done.returncode:
+        problems.append(f"{args[0]} failed: {done.stderr.strip()}")
+        return None
+    return json.loads(done.stdout)
 
 
 def _pings(lab: Lab, host: str, ip: str) -> bool:
@@ -101,14 +106,12 @@ def _normal(lab: Lab, net: tuple[str, ...], captures: Path, out: list[str],
                                 "--to", "h2s", "--out", str(captures), "--duration", "60"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
-    synth = _cli("synth", *net, "--users", "2", "--pattern", "constant", "--peak", "40",
-                 "--duration", "10", "--target", "http://h2:8080/", "--json", "-")
+    users = _cli(problems, "synth", *net, "--users", "2", "--pattern", "constant", "--peak",
+                 "40", "--duration", "10", "--target", "http://h2:8080/")
     capture.send_signal(signal.SIGTERM)
     captured, _ = capture.communicate(timeout=15)
-    if synth.returncode:
-        problems.append(f"synth failed: {synth.stderr.strip()}")
+    if users is None:
         return
-    users = json.loads(synth.stdout)
     out.append(f"synthetic users: {users['requests']} requests, {users['successes']} ok, "
                f"p50 {users['latency_ms']['p50']} ms, p99 {users['latency_ms']['p99']} ms")
     out.append(captured.strip())
@@ -118,11 +121,9 @@ def _normal(lab: Lab, net: tuple[str, ...], captures: Path, out: list[str],
         return
     step(f"replaying the captured normal traffic ({files[0].name}) into shadow h2s at its "
          "own pace")
-    done = _cli("replay", str(files[0]), *net, "--to", "h2s", "--speed", "1", "--json", "-")
-    if done.returncode:
-        problems.append(f"replay into h2s failed: {done.stderr.strip()}")
+    normal = _cli(problems, "replay", str(files[0]), *net, "--to", "h2s", "--speed", "1")
+    if normal is None:
         return
-    normal = json.loads(done.stdout)
     out.append(f"captured normal traffic replayed into h2s: {normal['sent']} frames sent, "
                f"{normal['seen']} seen at h2s, never in the primary")
     quiet = _alerts(lab)
@@ -229,11 +230,9 @@ def _profile(capture: Path, out: list[str], problems: list[str],
              step: Callable[[str], None]) -> None:
     """Size an emulated VM for h2 from the captured copies."""
     step("sizing an emulated VM for h2 from the captured copies")
-    prof = _cli("profile", str(capture), "--address", "10.0.0.2", "--json", "-")
-    if prof.returncode:
-        problems.append(f"profile failed: {prof.stderr.strip()}")
+    p = _cli(problems, "profile", str(capture), "--address", "10.0.0.2")
+    if p is None:
         return
-    p = json.loads(prof.stdout)
     out.append(f"emulated VM for h2 ({p['samples']} samples, {p['level']:.0%} upper bounds): "
                + ", ".join(f"{k} {p[k]['upper']:.3g}"
                            for k in ("cpu_cores", "memory_gb", "bandwidth_mbps", "storage_gb")))

@@ -68,16 +68,9 @@ def arp_spoof(host: Node, victim_ip: str, victim_mac: str, claimed: list[str],
     intf = host.defaultIntf()
     args = [sys.executable, '-c', _ARP_SPOOF, intf.name, intf.MAC(), victim_ip, victim_mac,
             str(count), *claimed]
-    proc = host.popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                      stderr=subprocess.PIPE, env=child_env())
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise RuntimeError(f'{host.name}: ARP spoofing timed out after {timeout} s') from None
-    if proc.returncode:
-        raise RuntimeError(f'{host.name}: ARP spoofing failed: {err.decode()[-500:]}')
+    rc, _, err = run_in(host, args, timeout=timeout, env=child_env())
+    if rc:
+        raise RuntimeError(f'{host.name}: ARP spoofing failed: {err[-500:]}')
 
 
 class Tcpdump:

@@ -37,10 +37,11 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_in(host: Node, args: Sequence[str], timeout: float) -> tuple[int, str, str]:
+def run_in(host: Node, args: Sequence[str], timeout: float,
+           env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run a command in a host's namespace (own process, not the host's shell); rc, out, err."""
     proc = host.popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                      stderr=subprocess.PIPE)
+                      stderr=subprocess.PIPE, **({'env': env} if env is not None else {}))
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
