@@ -50,7 +50,7 @@ def _corpus_tier(items: list[pytest.Item]) -> None:
         return
     if root is None:
         skip = pytest.mark.skip(reason=f'corpus tier: {CORPUS_ENV} is not set (point it at a '
-                                       'folder laid out like ../shared/data to run these)')
+                                       'folder laid out like tests/data to run these)')
         for item in tier:
             item.add_marker(skip)
     elif not (root / 'pcaps').is_dir():
