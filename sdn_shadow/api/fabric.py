@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sdn_shadow.core import ShadowCore
+from sdn_shadow.openflow.compiler import link_holders
 
 
 def fabric_state(core: ShadowCore, now: float) -> dict:
@@ -10,17 +11,12 @@ def fabric_state(core: ShadowCore, now: float) -> dict:
 
     Each switch: connected, synced (its flows agree with the plan), what it
     holds. Each link, each way: measured rate, forecast and interval,
-    capacity, and what the shadows hold on it: a shadow holds its allocation
-    on every link of its shadow paths that has a known capacity (as
-    `openflow.compiler` meters it). `events_next` is the cursor after the
-    last event (`GET /events?since=`).
+    capacity, and what the shadows hold on it (`openflow.compiler.link_holders`,
+    where the link's capacity is known, as the compiler meters it).
+    `events_next` is the cursor after the last event (`GET /events?since=`).
     """
     held = core.held()
-    holders: dict[tuple[str, str], set[str]] = {}
-    for name, pairs in core.shadow_paths.items():
-        for pair in pairs.values():
-            for hop in zip(pair.shadow, pair.shadow[1:], strict=False):
-                holders.setdefault(hop, set()).add(name)
+    holders = link_holders(core.shadow_paths)
     edges = core.fabric.graph.edges
     links = []
     for a, b in sorted({d for x, y in edges for d in ((x, y), (y, x))}):

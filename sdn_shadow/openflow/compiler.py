@@ -206,6 +206,17 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     return {plan.dpid: plan for plan in plans.values()}
 
 
+def link_holders(paths: ShadowPaths) -> dict[tuple[str, str], set[str]]:
+    """Link direction (a, b) -> the shadow networks whose shadow paths cross it: they hold
+    capacity there wherever the link's capacity is known."""
+    holders: dict[tuple[str, str], set[str]] = {}
+    for name, pairs in paths.items():  # the same paths moved clients take
+        for pair in pairs.values():
+            for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
+                holders.setdefault((a, b), set()).add(name)
+    return holders
+
+
 def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
                         paths: ShadowPaths, held: Mapping[str, float]) -> None:
     """A meter per (link direction, network) wherever other networks hold capacity.
@@ -215,12 +226,7 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
     traffic is policed down to what those holds leave free; a network never
     competes with its own hold.
     """
-    holders: dict[tuple[str, str], set[str]] = {}
-    for name, pairs in paths.items():  # the same paths moved clients take
-        for pair in pairs.values():
-            for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
-                holders.setdefault((a, b), set()).add(name)
-    for (a, b), reservers in sorted(holders.items()):
+    for (a, b), reservers in sorted(link_holders(paths).items()):
         capacity = fabric.graph.edges[a, b].get("capacity_mbps")
         if not capacity:
             continue
