@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sdn_shadow.analytics.synth_pattern import parse_pattern
+from sdn_shadow.lab.traffic import start_ping
 
 pytestmark = pytest.mark.integration
 
@@ -21,6 +22,15 @@ SERIES = "network:tenant-a:tx"
 def test_synthetic_users_follow_a_flash_crowd_and_the_forecaster_sees_it(
         lab, lab_data, tmp_path) -> None:
     lab.restart(lab_data)
+    # The forecaster needs about 15 s of a series before it forecasts it; a
+    # slow ping starts the series so that the crowd meets a warm forecaster
+    # however slowly a loaded machine gets there (the calm is ~100x the ping).
+    warmup = start_ping(lab.host("h1"), lab.host("h2").IP(), count=10_000, interval=0.2)
+    warm = lab.wait_state(lambda s: SERIES in s.get("forecast", {}).get("series", {}),
+                          timeout=120, poll=0.25)
+    if warm is None:
+        warmup.stop()
+        pytest.fail(f"no forecast of {SERIES} within 120 s of steady ping traffic")
     samples: list[tuple[float, float, float | None]] = []
     stop = threading.Event()
 
@@ -44,6 +54,7 @@ def test_synthetic_users_follow_a_flash_crowd_and_the_forecaster_sees_it(
     finally:
         stop.set()
         poller.join()
+        warmup.stop()
     assert proc.returncode == 0, proc.stderr
     assert "fit           correlation" in proc.stdout
     report = json.loads((tmp_path / "synth.json").read_text())
