@@ -1,12 +1,15 @@
 """Held capacity is real: a client moved onto a saturated shadow path still gets its rate.
 
-The ring's s4 -> s3 link is shaped to 100 Mbit/s (tbf on s4-eth11), so it is a
-real bottleneck. h1 is moved onto its shadow path (s1 -> s4 -> s3 -> s2) and
-sends 40 Mbit/s of UDP to h2; tenant-b's b4 -> b3 crosses the same link at
-150 Mbit/s. Before the forecast has sized a hold, the two share the queue and
-h1 loses about half of its traffic (the control: it shows the link
-really is the bottleneck); once tenant-a holds capacity, tenant-b is policed
-to what the hold leaves free and h1's traffic arrives in full.
+The ring's s4 -> s3 link is declared and shaped to 20 Mbit/s (tbf on s4-eth11),
+so it is a real bottleneck. h1 is moved onto its shadow path (s1 -> s4 -> s3 ->
+s2) and sends 8 Mbit/s of UDP to h2; tenant-b's b4 -> b3 crosses the same link
+at 30 Mbit/s. (Rates are low so that the userspace switches forward them with
+CPU to spare on a loaded box: the loss measured must be the link's.)
+
+Before the forecast has sized a hold, the two share the queue and h1 loses
+about half of its traffic (the control: it shows the link really is the
+bottleneck); once tenant-a holds capacity, tenant-b is policed to what the
+hold leaves free and h1's traffic arrives in full.
 """
 
 from __future__ import annotations
@@ -28,13 +31,17 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SHAPED = "s4-eth11"  # s4 -> s3, on h1's shadow path to h2 and on b4's path to b3
-CAPACITY_KBPS = 100_000
+CAPACITY_MBPS = 20
+CAPACITY_KBPS = CAPACITY_MBPS * 1000
 
 
 def config() -> dict:
     data = yaml.safe_load((EXAMPLES / "ring.yaml").read_text())
     lab = yaml.safe_load((EXAMPLES / "lab.yaml").read_text())
     data["telemetry"], data["forecast"] = lab["telemetry"], lab["forecast"]
+    for link in data["fabric"]["links"]:
+        if {link["a"], link["b"]} == {"s3:10", "s4:11"}:
+            link["capacity"] = CAPACITY_MBPS
     shadow = data["networks"]["tenant-a"]["shadow"]
     shadow["mirror"] = []
     shadow["clients"] = {"h1": {"path": "shadow"}}
@@ -51,7 +58,7 @@ def bulk_ring(tmp_path_factory) -> Iterator[Lab]:
 
     with running_lab(RingBulkTopo(), config(), tmp_path_factory.mktemp("held")) as lab:
         subprocess.run(["tc", "qdisc", "replace", "dev", SHAPED, "root", "tbf", "rate",
-                        "100mbit", "burst", "64kb", "latency", "20ms"], check=True)
+                        f"{CAPACITY_MBPS}mbit", "burst", "16kb", "latency", "20ms"], check=True)
         try:
             yield lab
         finally:
@@ -77,65 +84,74 @@ def port_bytes(switch: str, port: int, direction: str) -> int:
     return int(count)
 
 
-BULK_MIN_BPS = 120e6  # below this b4 did not load the 100 Mbit/s link as meant
+FULL_BPS = 0.85 * CAPACITY_KBPS * 1000  # the shaped link carried this much: it was full
 
 
 def _bulk(lab: Lab, out: dict) -> None:
-    """b4 sends 150 Mbit/s of UDP to b3 for 6 s; iperf3's figures (or its error) into `out`."""
+    """b4 sends 30 Mbit/s of UDP to b3 for 6 s; iperf3's figures (or its error) into `out`."""
     try:
-        out.update(iperf3_udp(lab.host("b4"), lab.host("b3"), "150M", seconds=6, port=5402))
+        out.update(iperf3_udp(lab.host("b4"), lab.host("b3"), "30M", seconds=6, port=5402))
     except RuntimeError as err:
         out["error"] = str(err)
 
 
-def _share_under_bulk(lab: Lab) -> tuple[float, dict]:
-    """Share of h1's bytes that reach h2 in the middle 3 s of b4's bulk, and the bulk's figures."""
+def _share_under_bulk(lab: Lab) -> tuple[float, float, dict]:
+    """In the middle 3 s of b4's bulk: the share of h1's bytes that reach h2, the
+    shaped link's rate (bit/s) and the bulk's figures."""
     bulk: dict = {}
     sender = threading.Thread(target=_bulk, args=(lab, bulk))
     sender.start()
     time.sleep(1.5)
     sent0, got0 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
+    link0, t0 = port_bytes("s4", 11, "tx"), time.monotonic()
     time.sleep(3.0)
     sent1, got1 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
+    link1, t1 = port_bytes("s4", 11, "tx"), time.monotonic()
     sender.join()
-    return (got1 - got0) / (sent1 - sent0), bulk
+    return (got1 - got0) / (sent1 - sent0), (link1 - link0) * 8 / (t1 - t0), bulk
 
 
-def delivered_share(lab: Lab) -> float:
-    """Share of h1's bytes that reach h2 while b4 sends 150 Mbit/s to b3.
+def delivered_share(lab: Lab) -> tuple[float, float]:
+    """Share of h1's bytes that reach h2 while b4 sends 30 Mbit/s to b3, and the
+    shaped link's rate meanwhile.
 
-    A measurement in which b4's iperf3 failed, or sent well under its rate (a
-    busy box), says nothing about the link: it is taken again, once.
+    A measurement in which b4's iperf3 failed, or the shaped link was not full
+    (a busy box sends less than it is asked to), says nothing about the
+    bottleneck: it is taken again, once.
     """
-    share, bulk = _share_under_bulk(lab)
-    if bulk.get("sent_bits_per_second", 0.0) < BULK_MIN_BPS:
-        print(f"b4's bulk did not run at its rate ({bulk}); measuring again")
-        share, bulk = _share_under_bulk(lab)
-    assert bulk.get("sent_bits_per_second", 0.0) >= BULK_MIN_BPS, f"b4's bulk: {bulk}"
-    return share
+    share, link, bulk = _share_under_bulk(lab)
+    if "error" in bulk or link < FULL_BPS:
+        print(f"the shaped link was not full ({link / 1e6:.1f} Mbit/s, bulk {bulk}); again")
+        share, link, bulk = _share_under_bulk(lab)
+    assert "error" not in bulk, f"b4's bulk: {bulk}"
+    assert link >= FULL_BPS, f"the shaped link carried {link / 1e6:.1f} Mbit/s; bulk {bulk}"
+    return share, link
 
 
 def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> None:
     demand: dict = {}
     tenant = threading.Thread(target=lambda: demand.update(iperf3_udp(
-        bulk_ring.host("h1"), bulk_ring.host("h2"), "40M", seconds=110, port=5401)))
+        bulk_ring.host("h1"), bulk_ring.host("h2"), "8M", seconds=110, port=5401)))
     tenant.start()
     try:
         time.sleep(2.0)
         assert best_effort_rate() == CAPACITY_KBPS  # nothing held yet: no history
-        unprotected = delivered_share(bulk_ring)
+        unprotected, link = delivered_share(bulk_ring)
         assert best_effort_rate() == CAPACITY_KBPS, "a hold appeared during the control"
-        # Under CPU load iperf3 may not reach 150 Mbit/s (0.872 seen with a busy box).
-        assert unprotected < 0.9, f"the shaped link is not a bottleneck ({unprotected:.3f})"
+        # The control: on the full link h1 loses traffic (about half; the bound
+        # is loose because how hard b4 pushes depends on how busy the box is).
+        assert unprotected < 0.97, (
+            f"h1 lost nothing on a full link ({unprotected:.3f}, {link / 1e6:.1f} Mbit/s)")
 
         deadline = time.time() + 75
-        while best_effort_rate() > CAPACITY_KBPS - 30_000:
+        while best_effort_rate() > CAPACITY_KBPS - 6_000:
             assert time.time() < deadline, bulk_ring.controller.state()["allocation"]
             time.sleep(1)
         held = bulk_ring.controller.state()["allocation"]["tenant-a"]["held"] * 8 / 1e6
-        protected = delivered_share(bulk_ring)
-        print(f"held {held:.1f} Mbit/s; delivered {protected:.3f} (unprotected {unprotected:.3f})")
-        assert protected >= max(0.9, unprotected + 0.05), (
+        protected, link = delivered_share(bulk_ring)
+        print(f"held {held:.1f} Mbit/s; delivered {protected:.3f} (unprotected {unprotected:.3f})"
+              f" on a link carrying {link / 1e6:.1f} Mbit/s")
+        assert protected >= max(0.9, unprotected + 0.02), (
             f"held {held:.1f} Mbit/s, policed to {best_effort_rate()} kbit/s, "
             f"delivered {protected:.3f} (unprotected {unprotected:.3f})")
     finally:
