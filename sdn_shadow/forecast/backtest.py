@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sdn_shadow.forecast import metrics
 from sdn_shadow.forecast.features import LagSpec, lag_matrix
@@ -87,10 +88,10 @@ class Scores:
 class Forecasts:
     """The model's forecasts of every test target (index into the series)."""
 
-    targets: np.ndarray
-    point: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
+    targets: NDArray[np.intp]
+    point: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
     refits: int
 
 
@@ -106,7 +107,7 @@ class BacktestReport:
     refits: int
     scores: dict[str, Scores] = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON-ready form (nan becomes None)."""
         return {
             "points": self.points,
@@ -164,7 +165,7 @@ def fit_setup(n_points: int, setup: BacktestSetup) -> BacktestSetup:
                         f"{setup.horizon} and window {setup.window}")
 
 
-def rolling_forecasts(values: np.ndarray, setup: BacktestSetup,
+def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
                       progress: Callable[[int, int], None] | None = None) -> Forecasts:
     """The model's forecast and interval of every test target, refitting as the origin rolls.
 
@@ -192,7 +193,7 @@ def rolling_forecasts(values: np.ndarray, setup: BacktestSetup,
     return Forecasts(np.arange(start, n), point, lower, upper, len(blocks))
 
 
-def run_backtest(values: np.ndarray, setup: BacktestSetup,
+def run_backtest(values: NDArray[np.float64], setup: BacktestSetup,
                  progress: Callable[[int, int], None] | None = None) -> BacktestReport:
     """Scores of the model and both baselines on the test set of `values`."""
     y = np.asarray(values, dtype=float)
@@ -213,8 +214,8 @@ def run_backtest(values: np.ndarray, setup: BacktestSetup,
                           found.refits, scores)
 
 
-def baselines(y: np.ndarray, targets: np.ndarray, horizon: int, period: int
-              ) -> dict[str, np.ndarray]:
+def baselines(y: NDArray[np.float64], targets: NDArray[np.intp], horizon: int, period: int
+              ) -> dict[str, NDArray[np.float64]]:
     """Naive and seasonal-naive forecasts of `targets`."""
     return {"naive": y[targets - horizon],
             "seasonal_naive": y[targets - seasonal_lag(horizon, period)]}

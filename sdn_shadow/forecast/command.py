@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+from numpy.typing import NDArray
 
 from sdn_shadow.forecast.backtest import (
     BASELINES,
@@ -67,7 +68,7 @@ def fraction(option: str, text: str) -> float:
     return value
 
 
-def step_of(times: np.ndarray) -> float | None:
+def step_of(times: NDArray[np.float64]) -> float | None:
     """The series' step in seconds: the median gap between timestamps."""
     return float(np.median(np.diff(times))) if times.size > 1 else None
 

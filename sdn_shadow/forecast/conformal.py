@@ -26,6 +26,12 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
+
+#: `fit_of(split)`: coefficients (2S, P) and intercepts (2S,), see `fit_calibrated`.
+FitOf = Callable[[int], tuple[NDArray[np.float64], NDArray[np.float64]]]
+#: `errors_of(split, coef, intercept)`: absolute errors (S, n_rows - split).
+ErrorsOf = Callable[[int, NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
 
 
 def calibration_rows(n_rows: int, fraction: float) -> int:
@@ -35,8 +41,8 @@ def calibration_rows(n_rows: int, fraction: float) -> int:
     return min(n_rows - 1, max(1, round(fraction * n_rows)))
 
 
-def conformal_quantile(abs_residuals: np.ndarray, level: float,
-                       weights: np.ndarray | None = None) -> np.ndarray:
+def conformal_quantile(abs_residuals: NDArray[np.float64], level: float,
+                       weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Per row of (S, n) residuals, the split-conformal radius at `level` (inf if n is too small).
 
     The radius is the smallest residual r with weight(residuals <= r) >=
@@ -59,11 +65,9 @@ def conformal_quantile(abs_residuals: np.ndarray, level: float,
     return np.where(reached.any(axis=-1), radius, math.inf)
 
 
-def fit_calibrated(n_rows: int, n_cal: int,
-                   fit_of: Callable[[int], tuple[np.ndarray, np.ndarray]],
-                   errors_of: Callable[[int, np.ndarray, np.ndarray], np.ndarray], level: float,
-                   weights: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fit_calibrated(n_rows: int, n_cal: int, fit_of: FitOf, errors_of: ErrorsOf, level: float,
+                   weights: NDArray[np.float64] | None = None
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Coefficients, intercepts (on all n_rows rows) and conformal radii, per series.
 
     `fit_of(split)` fits every series on rows 0..split-1 and on all rows and
@@ -89,7 +93,8 @@ def fit_calibrated(n_rows: int, n_cal: int,
     return coef[n_series:], intercept[n_series:], radius
 
 
-def held_out_errors(windows: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+def held_out_errors(windows: NDArray[np.float64], coef: NDArray[np.float64],
+                    intercept: NDArray[np.float64]) -> NDArray[np.float64]:
     """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first."""
     forecast = (coef[:, None, :] @ windows[:, 1:, :])[:, 0, :]
     forecast += intercept[:, None]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class LagSpec:
             raise ValueError(f"n_periods must be >= 0 (got {self.n_periods})")
 
     @cached_property
-    def lags(self) -> np.ndarray:
+    def lags(self) -> NDArray[np.intp]:
         """Sorted distinct lags, each >= horizon."""
         h = self.horizon
         lags = set(range(h, h + self.window))
@@ -60,16 +61,19 @@ class LagSpec:
         return int(self.lags[-1])
 
 
-def lag_matrix(y: np.ndarray, lags: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def lag_matrix(y: ArrayLike, lags: NDArray[np.intp], targets: ArrayLike
+               ) -> NDArray[np.float64]:
     """Rows `X[i, k] = y[targets[i] - lags[k]]` from one series (raw values)."""
-    y = np.asarray(y, dtype=float)
-    targets = np.asarray(targets, dtype=np.intp)
-    if targets.size and (targets.min() - lags[-1] < 0 or targets.max() >= y.size):
+    series = np.asarray(y, dtype=np.float64)
+    at = np.asarray(targets, dtype=np.intp)
+    if at.size and (at.min() - lags[-1] < 0 or at.max() >= series.size):
         raise ValueError(f"targets need {lags[-1]} earlier points and must lie inside the series")
-    return y[targets[:, None] - lags[None, :]]
+    rows: NDArray[np.float64] = series[at[:, None] - lags[None, :]]
+    return rows
 
 
-def lag_windows(z: np.ndarray, lags: np.ndarray, first_target: int, n_rows: int) -> np.ndarray:
+def lag_windows(z: NDArray[np.float64], lags: NDArray[np.intp], first_target: int,
+                n_rows: int) -> NDArray[np.float64]:
     """Feature-major windows of many series: `W[s, k, i] = z[s, first_target + i - lags[k]]`.
 
     Shape (n_series, n_lags, n_rows). Each (s, k) row is a contiguous slice of
@@ -80,10 +84,12 @@ def lag_windows(z: np.ndarray, lags: np.ndarray, first_target: int, n_rows: int)
     if starts.min() < 0 or first_target + n_rows > z.shape[-1]:
         raise ValueError("windows reach outside the series")
     view = np.lib.stride_tricks.sliding_window_view(z, n_rows, axis=-1)
-    return view[:, starts, :]
+    windows: NDArray[np.float64] = view[:, starts, :]
+    return windows
 
 
-def origin_features(y: np.ndarray, lags: np.ndarray, horizon: int) -> np.ndarray:
+def origin_features(y: NDArray[np.float64], lags: NDArray[np.intp], horizon: int
+                    ) -> NDArray[np.float64]:
     """Features for the target `horizon` steps after the last point of each series.
 
     `y` is (n_series, n_time); the result is (n_series, n_lags), raw values.

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+from numpy.typing import NDArray
 
 from sdn_shadow.forecast.conformal import held_out_errors as conformal_errors
 from sdn_shadow.forecast.ridge import NormalEquations
@@ -48,7 +49,7 @@ from sdn_shadow.forecast.ridge import NormalEquations
 WINDOW_BLOCK = 8
 
 
-def longest_run(lags: np.ndarray) -> slice:
+def longest_run(lags: NDArray[np.intp]) -> slice:
     """The longest stretch of consecutive integers in sorted `lags`, as a slice."""
     breaks = np.flatnonzero(np.diff(lags) != 1) + 1
     edges = np.concatenate([[0], breaks, [lags.size]])
@@ -56,7 +57,7 @@ def longest_run(lags: np.ndarray) -> slice:
     return slice(int(edges[i]), int(edges[i + 1]))
 
 
-def gram_order(lags: np.ndarray) -> np.ndarray:
+def gram_order(lags: NDArray[np.intp]) -> NDArray[np.intp]:
     """Column order for sorted `lags` (0 first, the target): target, other lags, the run's tail.
 
     The run is the longest run of consecutive feature lags. Its first lag
@@ -65,8 +66,8 @@ def gram_order(lags: np.ndarray) -> np.ndarray:
     return _plan(lags).order.copy()
 
 
-def split_normal_equations(z: np.ndarray, lags: np.ndarray, first_target: int, n_rows: int,
-                           split: int) -> NormalEquations:
+def split_normal_equations(z: NDArray[np.float64], lags: NDArray[np.intp], first_target: int,
+                           n_rows: int, split: int) -> NormalEquations:
     """Raw normal equations of rows [0, split) and of all n_rows rows, for every series of z.
 
     Row i of a series has target y = z[first_target + i] and features
@@ -120,8 +121,9 @@ def split_normal_equations(z: np.ndarray, lags: np.ndarray, first_target: int, n
                            system[:, :, 0].reshape(2 * n_series, size), n_head - 1)
 
 
-def held_out_errors(z: np.ndarray, lags: np.ndarray, first_target: int, n_rows: int,
-                    split: int, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+def held_out_errors(z: NDArray[np.float64], lags: NDArray[np.intp], first_target: int, n_rows: int,
+                    split: int, coef: NDArray[np.float64], intercept: NDArray[np.float64]
+                    ) -> NDArray[np.float64]:
     """Absolute errors (S, n_rows - split) of fits (S, P) in gram order, (S,) on rows split...
 
     The windows of those rows (`conformal.held_out_errors`) are made a block
@@ -149,13 +151,13 @@ def held_out_errors(z: np.ndarray, lags: np.ndarray, first_target: int, n_rows: 
 class _Plan:
     """Where everything goes for one set of lags (see `gram_order`)."""
 
-    order: np.ndarray  # gram order, as indices of the sorted lags
-    ordered: np.ndarray  # the lags in gram order
+    order: NDArray[np.intp]  # gram order, as indices of the sorted lags
+    ordered: NDArray[np.intp]  # the lags in gram order
     n_head: int  # columns before the run's tail: target, other lags, run's first
     run_start: int  # column of the run's first lag (in both orders)
 
 
-def _plan(lags: np.ndarray) -> _Plan:
+def _plan(lags: NDArray[np.intp]) -> _Plan:
     """The `_Plan` of sorted `lags` (0 first), computed once per set of lags."""
     return _plan_of(np.asarray(lags, dtype=np.intp).tobytes())
 
@@ -173,8 +175,8 @@ def _plan_of(key: bytes) -> _Plan:
     return _Plan(order, ordered, n_head, start)
 
 
-def _all_windows(z: np.ndarray, first_target: int, n_rows: int, starts: np.ndarray
-                 ) -> np.ndarray:
+def _all_windows(z: NDArray[np.float64], first_target: int, n_rows: int, starts: NDArray[np.intp]
+                 ) -> NDArray[np.float64]:
     """Every window of n_rows points of every series, as a read-only view (S, T-N+1, N)."""
     if starts.min() < 0 or first_target + n_rows > z.shape[-1]:
         raise ValueError("windows reach outside the series")
@@ -182,12 +184,13 @@ def _all_windows(z: np.ndarray, first_target: int, n_rows: int, starts: np.ndarr
                       strides=(z.strides[0], z.strides[1], z.strides[1]), writeable=False)
 
 
-def _tail_slice(starts: np.ndarray, n_head: int) -> slice:
+def _tail_slice(starts: NDArray[np.intp], n_head: int) -> slice:
     """The run's tail starts at consecutive positions: one slice of the view, to reverse."""
     return slice(starts[-1], starts[n_head] + 1) if starts.size > n_head else slice(0, 0)
 
 
-def _toeplitz_rows(z: np.ndarray, gram: np.ndarray, first: np.ndarray, tail: int, a: int,
+def _toeplitz_rows(z: NDArray[np.float64], gram: NDArray[np.float64],
+                   first: NDArray[np.float64], tail: int, a: int,
                    lengths: tuple[int, ...]) -> None:
     """Upper triangle of the Gram rows of the run's tail, from the run's first row `first`.
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
@@ -26,13 +26,14 @@ from sdn_shadow.forecast.ridge import Moments, combine, direct_moments, stack
 class SeriesForecast:
     """Point forecast and interval per series, `horizon` steps after each series' last point."""
 
-    point: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
+    point: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
     horizon: int
 
 
-class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
+# scikit-learn ships no type information: its base classes are Any to mypy.
+class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     """Ridge regression of y[t] on lags of y at horizon H, one model per series.
 
     Two ways in, sharing the same math:
@@ -68,6 +69,16 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
     faulted in again for every chunk (measured: 64 was ~10% slower on two
     threads, 256 no faster).
     """
+
+    # Fitted state (set by `fit` or `fit_series`; `check_is_fitted` looks for it).
+    coef_: NDArray[np.float64]
+    """(n_features,) after `fit`, (n_series, n_lags) after `fit_series`."""
+    intercept_: float | NDArray[np.float64]
+    radius_: float | NDArray[np.float64]
+    """Conformal half-width of the interval, in the transformed space."""
+    lags_: NDArray[np.intp] | None
+    """None after `fit` (lag rows come ready-made), the lags after `fit_series`."""
+    horizon_: int | None
 
     def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
                  horizon: int = 1, horizon_seconds: float | None = None,
@@ -135,34 +146,36 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         towards instead of zero.
         """
         self._check_fit_params()
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        weights = None
+        rows: NDArray[np.float64]
+        targets: NDArray[np.float64]
+        rows, targets = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        weights: NDArray[np.float64] | None = None
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X, ensure_non_negative=True)[None, :]
-        windows = np.concatenate([transform.forward(y, self.log)[None, :],
-                                  transform.forward(X, self.log).T])[None]
+            weights = _check_sample_weight(sample_weight, rows, ensure_non_negative=True)[None, :]
+        windows = np.concatenate([transform.forward(targets, self.log)[None, :],
+                                  transform.forward(rows, self.log).T])[None]
         n_cal = calibration_rows(windows.shape[-1], self.calibration_fraction)
-        prior = _prior(prior_coef, X.shape[1], 1)
+        prior = _prior(prior_coef, rows.shape[1], 1)
         coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level, prior,
                                               weights)
         self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
         self.lags_ = self.horizon_ = None
         return self
 
-    def predict(self, X: ArrayLike) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
         """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series."""
         return transform.inverse(self._predict_transformed(X), self.log)
 
-    def predict_interval(self, X: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Lower and upper bounds of the `level` interval for lag rows X (shapes as `predict`)."""
         z = self._predict_transformed(X)
         return (transform.inverse(z - self.radius_, self.log),
                 transform.inverse(z + self.radius_, self.log))
 
-    def _predict_transformed(self, X: ArrayLike) -> np.ndarray:
+    def _predict_transformed(self, X: ArrayLike) -> NDArray[np.float64]:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        z = transform.forward(X, self.log)
+        rows: NDArray[np.float64] = validate_data(self, X, reset=False, dtype=np.float64)
+        z = transform.forward(rows, self.log)
         return z @ np.asarray(self.coef_).T + self.intercept_
 
     # -- many series at once ------------------------------------------------
@@ -177,14 +190,14 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         """
         self._check_fit_params()
         spec = self.lag_spec()
-        Y = _series_array(Y)
-        lags = np.r_[0, spec.lags]
+        series = _series_array(Y)
+        lags: NDArray[np.intp] = np.r_[0, spec.lags]
         first_target = spec.lookback
-        n_rows = Y.shape[1] - first_target
+        n_rows = series.shape[1] - first_target
         if n_rows < 2:
-            raise ValueError(f"series too short: {Y.shape[1]} points, the lags need "
+            raise ValueError(f"series too short: {series.shape[1]} points, the lags need "
                              f"{first_target} before the first target and 2 targets")
-        n_series = Y.shape[0]
+        n_series = series.shape[0]
         order = gram_order(lags)  # the column order the Gram shortcut works in
         features = order[1:] - 1  # column k of a fit is feature features[k]
         prior = _prior(prior_coef, lags.size - 1, n_series)
@@ -198,21 +211,23 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
 
         def fit_chunk(lo: int) -> None:
             part = slice(lo, min(lo + int(self.chunk_size), n_series))
-            z = transform.forward(Y[part], self.log)
+            z = transform.forward(series[part], self.log)
             offset = z.mean(axis=1)
             z -= offset[:, None]  # raw Gram sums want a small mean; slopes are unchanged
             part_prior = None if prior is None else prior[part]
             failed = np.zeros(z.shape[0], dtype=bool)
 
-            def fit_of(split: int) -> tuple[np.ndarray, np.ndarray]:
+            def fit_of(split: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
                 equations = split_normal_equations(z, lags, first_target, n_rows, split)
-                priors = None if prior is None else np.concatenate([part_prior, part_prior])
+                priors = (None if part_prior is None
+                          else np.concatenate([part_prior, part_prior]))
                 c, b, bad = ridge.solve_normal(equations, self.alpha, priors)
                 failed[...] = bad.reshape(2, -1).any(axis=0)
                 c[bad], b[bad] = 0.0, 0.0  # meaningless; redone below
                 return c, b
 
-            def errors_of(split: int, c: np.ndarray, b: np.ndarray) -> np.ndarray:
+            def errors_of(split: int, c: NDArray[np.float64], b: NDArray[np.float64]
+                          ) -> NDArray[np.float64]:
                 return held_out_errors(z, lags, first_target, n_rows, split, c, b)
 
             c, b, r = fit_calibrated(n_rows, n_cal, fit_of, errors_of, self.level)
@@ -220,7 +235,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
                 windows = lag_windows(z[failed], ordered, first_target, n_rows)
                 c[failed], b[failed], r[failed] = _fit_direct(
                     windows, n_cal, self.alpha, self.level,
-                    None if prior is None else part_prior[failed])
+                    None if part_prior is None else part_prior[failed])
             coef[part, features], radius[part] = c, r
             intercept[part] = b + offset * (1.0 - c.sum(axis=1))
 
@@ -238,27 +253,27 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):
         is the point: the model is reused between refits).
         """
         check_is_fitted(self, "lags_")
-        if self.lags_ is None:
+        if self.lags_ is None or self.horizon_ is None:  # (set together)
             raise ValueError("forecast needs a model fitted with fit_series")
-        Y = _series_array(Y)
-        if Y.shape[0] != self.coef_.shape[0]:
-            raise ValueError(f"Y has {Y.shape[0]} series, the model was fitted on "
+        series = _series_array(Y)
+        if series.shape[0] != self.coef_.shape[0]:
+            raise ValueError(f"Y has {series.shape[0]} series, the model was fitted on "
                              f"{self.coef_.shape[0]}")
-        x = transform.forward(origin_features(Y, self.lags_, self.horizon_), self.log)
+        x = transform.forward(origin_features(series, self.lags_, self.horizon_), self.log)
         z = np.einsum("sp,sp->s", x, self.coef_) + self.intercept_
         return SeriesForecast(transform.inverse(z, self.log),
                               transform.inverse(z - self.radius_, self.log),
                               transform.inverse(z + self.radius_, self.log), self.horizon_)
 
 
-def _fit_direct(windows: np.ndarray, n_cal: int, alpha: float, level: float,
-                prior: np.ndarray | None, weights: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: float,
+                prior: NDArray[np.float64] | None, weights: NDArray[np.float64] | None = None
+                ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """`fit_calibrated` on the centred moments of windows (S, F, N) themselves (any rows)."""
     n_rows = windows.shape[-1]
     priors = None if prior is None else np.concatenate([prior, prior])
 
-    def fit_of(split: int) -> tuple[np.ndarray, np.ndarray]:
+    def fit_of(split: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         def rows(start: int, stop: int) -> Moments:
             part = None if weights is None else weights[:, start:stop]
             return direct_moments(windows[:, :, start:stop], part)
@@ -267,7 +282,8 @@ def _fit_direct(windows: np.ndarray, n_cal: int, alpha: float, level: float,
         everything = older if split == n_rows else combine(older, rows(split, n_rows))
         return ridge.solve(stack(older, everything), alpha, priors)
 
-    def errors_of(split: int, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    def errors_of(split: int, coef: NDArray[np.float64], intercept: NDArray[np.float64]
+                  ) -> NDArray[np.float64]:
         return conformal.held_out_errors(windows[:, :, split:], coef, intercept)
 
     return fit_calibrated(n_rows, n_cal, fit_of, errors_of, level, weights)
@@ -297,16 +313,17 @@ def _require_int(name: str, value: object, minimum: int) -> None:
         raise ValueError(f"{name} must be an integer >= {minimum} (got {value!r})")
 
 
-def _series_array(Y: ArrayLike) -> np.ndarray:
-    Y = np.asarray(Y, dtype=float)
-    if Y.ndim != 2:
-        raise ValueError(f"Y must be 2-D (n_series, n_time), got shape {Y.shape}")
-    if not np.isfinite(Y).all():
+def _series_array(Y: ArrayLike) -> NDArray[np.float64]:
+    series = np.asarray(Y, dtype=np.float64)
+    if series.ndim != 2:
+        raise ValueError(f"Y must be 2-D (n_series, n_time), got shape {series.shape}")
+    if not np.isfinite(series).all():
         raise ValueError("Y contains NaN or infinity")
-    return Y
+    return series
 
 
-def _prior(prior_coef: ArrayLike | None, n_features: int, n_series: int) -> np.ndarray | None:
+def _prior(prior_coef: ArrayLike | None, n_features: int, n_series: int
+           ) -> NDArray[np.float64] | None:
     if prior_coef is None:
         return None
     prior = np.asarray(prior_coef, dtype=float)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.linalg.lapack import dposv
 
 
@@ -28,12 +29,13 @@ from scipy.linalg.lapack import dposv
 class Moments:
     """Weight totals (S,), column means (S, F) and centred scatter (S, F, F); column 0 is y."""
 
-    count: np.ndarray
-    mean: np.ndarray
-    scatter: np.ndarray
+    count: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    scatter: NDArray[np.float64]
 
 
-def direct_moments(windows: np.ndarray, weights: np.ndarray | None = None) -> Moments:
+def direct_moments(windows: NDArray[np.float64], weights: NDArray[np.float64] | None = None
+                   ) -> Moments:
     """Moments of feature-major data `windows` (S, F, N), with optional row weights (S, N).
 
     The data are centred before the product, which keeps the scatter accurate
@@ -69,8 +71,8 @@ def stack(a: Moments, b: Moments) -> Moments:
                    np.concatenate([a.scatter, b.scatter]))
 
 
-def solve(moments: Moments, alpha: float, prior: np.ndarray | None = None
-          ) -> tuple[np.ndarray, np.ndarray]:
+def solve(moments: Moments, alpha: float, prior: NDArray[np.float64] | None = None
+          ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Ridge coefficients (S, P) and intercepts (S,) of y on the features.
 
     Minimises sum w (y - c - x.b)^2 + alpha * |b - prior|^2 with c free (not
@@ -83,8 +85,10 @@ def solve(moments: Moments, alpha: float, prior: np.ndarray | None = None
     n_features = sxx.shape[-1]
     lhs = sxx + alpha * np.eye(n_features)
     rhs = sxy if prior is None else sxy + alpha * np.broadcast_to(prior, sxy.shape)
-    coef = np.linalg.solve(lhs, rhs[..., None])[..., 0]
-    intercept = moments.mean[:, 0] - np.einsum("sp,sp->s", moments.mean[:, 1:], coef)
+    # float64 in, float64 out (numpy's stubs only promise some float): no copy is made
+    coef = np.linalg.solve(lhs, rhs[..., None])[..., 0].astype(np.float64, copy=False)
+    intercept: NDArray[np.float64] = (moments.mean[:, 0]
+                                      - np.einsum("sp,sp->s", moments.mean[:, 1:], coef))
     return coef, intercept
 
 
@@ -100,13 +104,14 @@ class NormalEquations:
     order.
     """
 
-    gram: np.ndarray
-    cross: np.ndarray
+    gram: NDArray[np.float64]
+    cross: NDArray[np.float64]
     intercept: int
 
 
-def solve_normal(equations: NormalEquations, alpha: float, prior: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def solve_normal(equations: NormalEquations, alpha: float,
+                 prior: NDArray[np.float64] | None = None
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
     """Ridge coefficients (S, P), intercepts (S,) and failures (S,) from raw normal equations.
 
     The minimiser of `solve` (the intercept is not penalised; `prior` (P,) or
@@ -128,7 +133,8 @@ def solve_normal(equations: NormalEquations, alpha: float, prior: np.ndarray | N
     return x[:, coefs], x[:, at].copy(), failed
 
 
-def spd_solve(lhs: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def spd_solve(lhs: NDArray[np.float64], rhs: NDArray[np.float64]
+              ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Solve lhs[s] x = rhs[s] by Cholesky (LAPACK dposv) in place; also which ones failed.
 
     Reads only the upper triangle (column >= row) of each lhs[s] (S, P, P):
@@ -152,10 +158,11 @@ def spd_solve(lhs: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     if n_systems == 0:
         return rhs, failed
     item = lhs.itemsize
-    usable = (_DPOSV is not None and lhs.dtype == rhs.dtype == np.float64
+    lapack = _DPOSV
+    usable = (lapack is not None and lhs.dtype == rhs.dtype == np.float64
               and lhs.strides[2] == item and lhs.strides[1] % item == 0
               and lhs.strides[1] >= n * item and rhs.strides[1] == item)
-    if not usable:
+    if not usable or lapack is None:  # (usable implies a function)
         for s, (matrix, vector) in enumerate(zip(lhs.transpose(0, 2, 1), rhs, strict=True)):
             _, x, info = dposv(matrix, vector, lower=1, overwrite_a=1, overwrite_b=1)
             failed[s] = info != 0
@@ -169,7 +176,7 @@ def spd_solve(lhs: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     a0, a_step = lhs.ctypes.data, lhs.strides[0]
     b0, b_step = rhs.ctypes.data, rhs.strides[0]
     for s in range(n_systems):
-        _DPOSV(p_uplo, p_n, p_one, a0 + s * a_step, p_lda, b0 + s * b_step, p_ldb, p_info)
+        lapack(p_uplo, p_n, p_one, a0 + s * a_step, p_lda, b0 + s * b_step, p_ldb, p_info)
         if info.value != 0:
             failed[s] = True
     return rhs, failed

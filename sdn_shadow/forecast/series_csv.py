@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 class SeriesFileError(ValueError):
     """A series file that cannot be used; the message is one line naming file (and line)."""
 
 
-def read_series_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_series_csv(path: str | Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Times (seconds since the epoch, UTC if naive) and values of a `timestamp,value` file.
 
     The header must be `timestamp,value`; timestamps are ISO 8601 or epoch

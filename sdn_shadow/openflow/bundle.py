@@ -41,10 +41,10 @@ class Split:
 
 def split(msgs: Sequence[Message]) -> Split:
     """Separate the meter mods a bundle cannot carry, keeping each group's order."""
-    before = [m for m in msgs if isinstance(m, MeterAdd | MeterModify)]
-    after = [m for m in msgs if isinstance(m, MeterDelete | Barrier)]
-    bundled = [m for m in msgs
-               if not isinstance(m, MeterAdd | MeterModify | MeterDelete | Barrier)]
+    before: list[Message] = [m for m in msgs if isinstance(m, MeterAdd | MeterModify)]
+    after: list[Message] = [m for m in msgs if isinstance(m, MeterDelete | Barrier)]
+    bundled: list[Message] = [m for m in msgs
+                              if not isinstance(m, MeterAdd | MeterModify | MeterDelete | Barrier)]
     return Split(before, bundled, after)
 
 

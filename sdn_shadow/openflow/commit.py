@@ -8,6 +8,7 @@ Nothing here sends: `Commits.expect` is told which xids each bundle used.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -39,7 +40,7 @@ class Commit:
     unknown: set[int] = field(default_factory=set)
     """Switches that did not answer in time: their part may or may not have been applied."""
     done: threading.Event = field(default_factory=threading.Event)
-    forget: list = field(default_factory=list)  # called once waiting is over
+    forget: list[Callable[[], None]] = field(default_factory=list)  # called once waiting is over
 
     def wait(self, timeout: float) -> dict[int, str]:
         """Block until every switch answered (or `timeout`); the refusals by dpid.

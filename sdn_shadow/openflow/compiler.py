@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from sdn_shadow.config.model import Config, MatchFilter, MirrorSession, Network, ShadowHost
+from sdn_shadow.config.model import (
+    Config,
+    Host,
+    MatchFilter,
+    MirrorSession,
+    Network,
+    ShadowHost,
+)
 from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
     CT_EST,
@@ -33,9 +40,11 @@ from sdn_shadow.openflow.messages import (
     Bucket,
     Ct,
     Flow,
+    FlowKey,
     GotoTable,
     Group,
     GroupAction,
+    Instruction,
     Meter,
     MeterBand,
     MeterInstruction,
@@ -72,10 +81,10 @@ class SwitchPlan:
 
     dpid: int
     name: str
-    flows: dict[tuple, Flow] = field(default_factory=dict)
+    flows: dict[FlowKey, Flow] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
     mirror_groups: dict[int, MirrorGroupInfo] = field(default_factory=dict)
-    mirror_flows: dict[tuple, str] = field(default_factory=dict)
+    mirror_flows: dict[FlowKey, str] = field(default_factory=dict)
     """Flows that copy inline (no group); their counters are the session's."""
     demand: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     """Cookie -> (network, host, "tx"|"rx"): flows whose counters are a client's demand."""
@@ -336,7 +345,8 @@ def _commit(zone: int, mark: int) -> Ct:
     return Ct(zone, commit=True, actions=(SetField("ct_mark", mark),))
 
 
-def _service_flow(band: pl.Band, offset: int, instructions: tuple, **fields: object) -> Flow:
+def _service_flow(band: pl.Band, offset: int, instructions: tuple[Instruction, ...],
+                  **fields: object) -> Flow:
     """An IP flow of the service subsystem in `band`."""
     return Flow(band.table, band.priority(offset), Subsystem.SERVICE,
                 match(eth_type=ETH_TYPE_IP, **fields), instructions)
@@ -387,7 +397,8 @@ def _moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Networ
 
 
 def _path_instructions(plan: SwitchPlan, fabric: Fabric, network: Network, pair: PathPair,
-                       failed: frozenset[Link], prefer_shadow: bool) -> tuple:
+                       failed: frozenset[Link], prefer_shadow: bool
+                       ) -> tuple[Instruction, ...]:
     """Send towards `pair`'s far end through a fast-failover group over both paths.
 
     Without a distinct shadow first hop (no redundant path) it is a plain
@@ -483,20 +494,21 @@ def _forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
             )
         for host in network.hosts:
             key = match(metadata=network.vlan, eth_dst=host.mac)
+            instructions: tuple[Instruction, ...]
             if host.switch == name:
                 instructions = (WriteActions((Output(host.port),)), GotoTable(Table.MIRROR_IN))
             else:
-                port = fabric.next_hop_port(name, host.switch)
-                if port is None:
+                hop = fabric.next_hop_port(name, host.switch)
+                if hop is None:
                     continue
                 pair = paths.get((name, host.switch))
                 if pair is not None:
                     instructions = _path_instructions(plan, fabric, network, pair, failed, False)
                 else:
                     instructions = (
-                        ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(port))),
+                        ApplyActions((PushVlan(), SetField("vlan_vid", tag), Output(hop))),
                     )
-                policed = plan.best_effort.get((port, network.name))
+                policed = plan.best_effort.get((hop, network.name))
                 if policed is not None:
                     instructions += (MeterInstruction(policed.meter_id),)
             delivered = Flow(Table.FORWARD, pl.FORWARD_HOSTS.priority(), Subsystem.FORWARD,
@@ -574,7 +586,7 @@ def _probe_answers(plan: SwitchPlan) -> None:
 
 def _arp_responders(plans: dict[str, SwitchPlan], network: Network) -> None:
     """Each edge switch answers ARP for its networks' hosts; other ARP is dropped, not flooded."""
-    groups: list[tuple[int, list]] = [(network.vlan, list(network.hosts))]
+    groups: list[tuple[int, list[Host | ShadowHost]]] = [(network.vlan, list(network.hosts))]
     if network.shadow is not None:
         groups.append((network.shadow.vlan, list(network.shadow.hosts)))
     for metadata, hosts in groups:
@@ -640,6 +652,7 @@ def _copy_actions(
     remote: list[Action] = []
     for name in session.to:
         dest = network.shadow.host(name)
+        port: int | None
         if dest.switch == switch:
             port = dest.port
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
+from typing import SupportsIndex, SupportsInt
 
 OFPVID_PRESENT = 0x1000
 OFPP_IN_PORT = 0xFFFFFFF8
@@ -32,6 +33,8 @@ CT_NEW, CT_EST, CT_REL, CT_RPL, CT_INV, CT_TRK = 0x01, 0x02, 0x04, 0x08, 0x10, 0
 
 MatchValue = int | str | tuple[int, int] | tuple[str, str]
 Match = tuple[tuple[str, MatchValue], ...]
+#: What identifies a flow entry in a switch: (table, priority, match).
+FlowKey = tuple[int, int, Match]
 
 #: Match fields we use, with their width in bits (for masks) and value kind.
 MATCH_FIELDS: dict[str, tuple[int, str]] = {
@@ -88,7 +91,17 @@ def _canonical_value(name: str, value: object) -> MatchValue:
         return str(ipaddress.IPv4Address(value))
     if kind == "mac":
         return str(value).lower()
-    return int(value)  # type: ignore[arg-type]
+    if isinstance(value, int | str):  # nearly always
+        return int(value)
+    return _as_int(value)
+
+
+def _as_int(value: object) -> int:
+    """`int(value)` for anything else (a numpy integer, ...): TypeError as `int` raises it."""
+    if isinstance(value, bytes | bytearray | memoryview | SupportsInt | SupportsIndex):
+        return int(value)
+    raise TypeError(f"int() argument must be a string, a bytes-like object or a real number, "
+                    f"not '{type(value).__name__}'")
 
 
 def _wildcard(value: MatchValue) -> bool:
@@ -276,7 +289,7 @@ class Flow:
         object.__setattr__(self, "cookie", (self.subsystem << 56) | digest)
 
     @property
-    def key(self) -> tuple[int, int, Match]:
+    def key(self) -> FlowKey:
         """What identifies the entry in a switch: table, priority, match."""
         return (self.table_id, self.priority, self.match)
 

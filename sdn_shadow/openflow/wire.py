@@ -160,34 +160,42 @@ MOVE_BITS["vlan_vid"] = 12
 CT_FIELDS = frozenset({"ct_state", "ct_zone", "ct_mark"})
 
 
-def _mac(value: str) -> bytes:
+#: Packs one (unmasked) match or set-field value.
+_Encoder = Callable[[int | str], bytes]
+
+
+def _mac(value: int | str) -> bytes:
     """Six bytes of a colon-separated MAC string."""
+    if not isinstance(value, str):
+        raise ValueError(f"bad MAC address {value!r}")
     raw = bytes.fromhex(value.replace(":", ""))
     if len(raw) != 6:
         raise ValueError(f"bad MAC address {value!r}")
     return raw
 
 
-def _ip(value: str) -> bytes:
+def _ip(value: int | str) -> bytes:
     """Four bytes of a dotted IPv4 string."""
+    if not isinstance(value, str):
+        raise ValueError(f"bad IPv4 address {value!r}")
     try:
         return socket.inet_aton(value)
     except (OSError, TypeError) as exc:
         raise ValueError(f"bad IPv4 address {value!r}") from exc
 
 
-def _value_encoder(name: str, size: int) -> Callable[[object], bytes]:
+def _value_encoder(name: str, size: int) -> _Encoder:
     """Encoder of one (unmasked) value of field `name`."""
     kind = MATCH_FIELDS[name][1]
     if kind == "mac":
-        return _mac  # type: ignore[return-value]
+        return _mac
     if kind == "ip":
-        return _ip  # type: ignore[return-value]
-    return lambda value: int(value).to_bytes(size, "big")  # type: ignore[call-overload]
+        return _ip
+    return lambda value: int(value).to_bytes(size, "big")
 
 
 #: name -> (OXM header, masked OXM header, value encoder).
-_OXM: dict[str, tuple[int, int, Callable[[object], bytes]]] = {
+_OXM: dict[str, tuple[int, int, _Encoder]] = {
     name: (
         (oxm_class << 16) | (num << 9) | size,
         (oxm_class << 16) | (num << 9) | 0x100 | (2 * size),
@@ -204,7 +212,7 @@ _OXM_TLV = {
 }
 
 
-def _field(name: str) -> tuple[int, int, Callable[[object], bytes]]:
+def _field(name: str) -> tuple[int, int, _Encoder]:
     """OXM header, masked header and encoder of field `name` (ValueError if unsupported)."""
     try:
         return _OXM[name]
@@ -222,7 +230,8 @@ _TLV_CACHE: dict[tuple[str, MatchValue], bytes] = {}
 _SET_FIELD_CACHE: dict[tuple[str, MatchValue], bytes] = {}
 
 
-def _remember(cache: dict, key: object, value: bytes) -> bytes:
+def _remember(cache: dict[tuple[str, MatchValue], bytes], key: tuple[str, MatchValue],
+              value: bytes) -> bytes:
     """Store `value` under `key`, emptying `cache` first if it is full; return `value`."""
     if len(cache) >= _CACHE_LIMIT:
         cache.clear()
@@ -288,7 +297,7 @@ def _port16(port: int) -> int:
     raise ValueError(f"port {port:#x} has no 16-bit equivalent")
 
 
-def _set_field_frame(name: str) -> tuple[bytes, Callable[[object], bytes], bytes]:
+def _set_field_frame(name: str) -> tuple[bytes, _Encoder, bytes]:
     """(OFPAT_SET_FIELD header + OXM header, value encoder, padding) for field `name`."""
     header, _, encode = _OXM[name]
     length = 8 + OXM_FIELDS[name][2]
@@ -318,7 +327,8 @@ def _set_field_bytes(action: SetField) -> bytes:
         raise ValueError(f"unsupported OXM field {action.field!r}") from None
     if isinstance(action.value, tuple):
         raise ValueError(f"OpenFlow 1.3 set_field cannot be masked: {action!r}")
-    if action.field == "vlan_vid" and not action.value & OFPVID_PRESENT:  # type: ignore[operator]
+    if action.field == "vlan_vid" and not (isinstance(action.value, int)
+                                           and action.value & OFPVID_PRESENT):
         raise ValueError(f"set_field vlan_vid needs OFPVID_PRESENT (0x1000): {action!r}")
     return prefix + encode(action.value) + pad
 
@@ -579,7 +589,7 @@ def pack_many(msgs: Iterable[Message], first_xid: int = 1) -> bytes:
     msg: object = None
     try:
         for msg in msgs:
-            packer = get_packer(type(msg)) or _packer(msg)  # type: ignore[arg-type]
+            packer = get_packer(type(msg)) or _packer(msg)
             out.append(packer(msg, xid))
             xid = (xid + 1) & 0xFFFFFFFF
     except (struct.error, OverflowError) as exc:

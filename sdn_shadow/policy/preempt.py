@@ -54,6 +54,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, replace
+from typing import TypeGuard
 
 Client = Hashable
 
@@ -214,11 +215,11 @@ class Preempter:
 
     def _moves(self, r: _Round) -> list[Decision]:
         upper = self.policy.upper
-        known = [res for res in r.resources.values() if _known(res.capacity)]
-        known.sort(key=lambda res: (-r.load[res.key] / res.capacity, res.key))
+        known = [(res, res.capacity) for res in r.resources.values() if _known(res.capacity)]
+        known.sort(key=lambda rc: (-r.load[rc[0].key] / rc[1], rc[0].key))
         decisions = []
-        for res in known:
-            load, limit = r.load[res.key], upper * res.capacity
+        for res, capacity in known:
+            load, limit = r.load[res.key], upper * capacity
             if load <= limit:
                 continue
             relief = RELIEFS[res.kind]
@@ -246,8 +247,8 @@ class Preempter:
             if any(r.overloads(shadow_key, amount) for shadow_key, amount in added.items()):
                 r.block(res.key, relief, added)  # all or nothing: nobody moves for this one
                 continue
-            head = (f"{res.kind} {res.key} planned {_rate(load)} of {_rate(res.capacity)} "
-                    f"({load / res.capacity:.0%}) > {upper:.0%}: excess {_rate(excess)}")
+            head = (f"{res.kind} {res.key} planned {_rate(load)} of {_rate(capacity)} "
+                    f"({load / capacity:.0%}) > {upper:.0%}: excess {_rate(excess)}")
             covered = 0.0
             for i, ((amount, client), key) in enumerate(zip(picked, keys, strict=True), 1):
                 r.apply(key, -1)
@@ -368,7 +369,7 @@ def _key(client: Client, relief: str, res_key: str) -> _Key:
     return (client, relief, res_key if relief == "twin" else None)
 
 
-def _known(capacity: float | None) -> bool:
+def _known(capacity: float | None) -> TypeGuard[float]:
     return capacity is not None and _finite(capacity) and capacity > 0.0
 
 

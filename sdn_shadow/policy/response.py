@@ -23,6 +23,9 @@ from sdn_shadow.config.model import Network, ResponseSettings
 _MAC_LEN = 17
 METER_SLOTS = 4096  # metered sources at once, over all networks (each needs a meter id)
 
+#: An event for the core's log: JSON-able, with at least "t", "kind" and "reason".
+Event = dict[str, object]
+
 
 @dataclass(frozen=True, slots=True)
 class Block:
@@ -41,7 +44,7 @@ class Block:
     meter_kbps: int | None = None  # None: dropped
     slot: int | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON form."""
         return {"network": self.network, "source": self.source, "alert": self.alert,
                 "kind": self.kind, "since": self.since, "until": self.until,
@@ -102,18 +105,18 @@ class Responder:
         self.blocks: dict[tuple[str, str], Block] = {}
 
     def respond(self, now: float, network: Network, settings: ResponseSettings, alert_id: int,
-                alert: Alert) -> tuple[list[dict], bool]:
+                alert: Alert) -> tuple[list[Event], bool]:
         """Events for a newly raised alert, and whether the block list changed."""
         if settings.mode == "off" or alert.kind not in settings.kinds:
             return [], False
         protection = Protection(network, settings)
-        events: list[dict] = []
+        events: list[Event] = []
         changed = False
         live = settings.mode == "live"
         for source, _ in alert.sources.most_common(settings.max_sources):
             source = source.lower()
-            base = {"t": now, "kind": "response", "network": network.name, "source": source,
-                    "alert": alert_id, "mode": settings.mode}
+            base: Event = {"t": now, "kind": "response", "network": network.name,
+                           "source": source, "alert": alert_id, "mode": settings.mode}
             if protection.covers(source):
                 events.append({**base, "action": "spared", "reason":
                                f"{source} is protected: not blocked for {alert.kind}"})
@@ -161,10 +164,10 @@ class Responder:
         taken = {b.slot for b in self.blocks.values() if b.slot is not None}
         return next((i for i in range(METER_SLOTS) if i not in taken), None)
 
-    def expire(self, now: float) -> tuple[list[dict], bool]:
+    def expire(self, now: float) -> tuple[list[Event], bool]:
         """Lift the blocks whose TTL has passed; their events and whether any was lifted."""
         due = [key for key, block in self.blocks.items() if block.until <= now]
-        events = []
+        events: list[Event] = []
         for key in due:
             block = self.blocks.pop(key)
             events.append({"t": now, "kind": "response", "action": "unblock",
@@ -174,7 +177,7 @@ class Responder:
                            f"{block.until - block.since:g} s"})
         return events, bool(due)
 
-    def lift(self, now: float, network: str, source: str, by: str) -> dict | None:
+    def lift(self, now: float, network: str, source: str, by: str) -> Event | None:
         """Lift one block before its TTL (an operator's call); its event, None if not blocked."""
         block = self.blocks.pop((network, source.lower()), None)
         if block is None:

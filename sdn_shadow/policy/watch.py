@@ -17,7 +17,7 @@ from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.features import Interval
 from sdn_shadow.analytics.live import Decoded, LiveDetector
 from sdn_shadow.config.model import Config, DetectSettings, Network
-from sdn_shadow.policy.response import Block, Responder
+from sdn_shadow.policy.response import Block, Event, Responder
 
 MAX_ALERTS = 1000  # closed alerts kept for the API (open ones are always kept)
 LOST_EVERY = 60.0  # seconds between watch_lost events of one watched host
@@ -37,7 +37,7 @@ class LiveAlert:
     closed: float | None = None
     response: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON form; times are seconds since the epoch."""
         return {"id": self.id, "network": self.network, "at": self.at,
                 **self.alert.to_dict(), "state": "open" if self.closed is None else "closed",
@@ -49,9 +49,9 @@ def watched(config: Config) -> dict[Destination, DetectSettings]:
     """Every watched (network, shadow host) and its network's detection settings."""
     out: dict[Destination, DetectSettings] = {}
     for net in config.networks:
-        detect = net.shadow.detect if net.shadow is not None else None
-        if detect is None:
+        if net.shadow is None or net.shadow.detect is None:
             continue
+        detect = net.shadow.detect
         hosts = detect.on or tuple(sorted({t for s in net.shadow.mirror for t in s.to}))
         for host in hosts:
             out[(net.name, host)] = detect
@@ -60,7 +60,10 @@ def watched(config: Config) -> dict[Destination, DetectSettings]:
 
 def detector_for(settings: DetectSettings) -> AnomalyDetector:
     """An unfitted detector with the settings' thresholds."""
-    return AnomalyDetector(**dict(settings.thresholds))
+    # Not third-party: config's `DetectSettings.thresholds` is typed tuple[str, float] but
+    # holds the detector's whole-number parameters (scan_ports, ...) as ints; its type
+    # is config/'s to fix. The parser only admits the detector's own parameter names.
+    return AnomalyDetector(**dict(settings.thresholds))  # type: ignore[arg-type]
 
 
 class ShadowWatch:
@@ -81,9 +84,11 @@ class ShadowWatch:
     def ports(self) -> dict[tuple[int, int], Destination]:
         """(dpid, port) of every watched shadow host."""
         dpids = {s.name: s.dpid for s in self.config.switches}
-        out = {}
+        out: dict[tuple[int, int], Destination] = {}
         for network, host in self.settings:
-            twin = self._network(network).shadow.host(host)
+            shadow = self._network(network).shadow
+            assert shadow is not None  # only networks with a shadow are watched
+            twin = shadow.host(host)
             out[(dpids[twin.switch], twin.port)] = (network, host)
         return out
 
@@ -101,7 +106,7 @@ class ShadowWatch:
         for key in [k for k in self.detectors if k[0] == network]:
             del self.detectors[key]  # started again on the new baseline at the next frames
 
-    def take(self, now: float, destination: Destination, decoded: Decoded) -> dict | None:
+    def take(self, now: float, destination: Destination, decoded: Decoded) -> Event | None:
         """Take what a watched shadow host received (ignored if it is no longer watched);
         an event when the reader has started losing frames (at most every LOST_EVERY s)."""
         detector = self._detector(now, destination)
@@ -118,11 +123,11 @@ class ShadowWatch:
                           f"{detector.packets + detector.malformed:,} read (detection sees "
                           "less than arrived)"}
 
-    def advance(self, now: float) -> tuple[list[dict], bool]:
+    def advance(self, now: float) -> tuple[list[Event], bool]:
         """Judge what has closed by `now`: events, and whether the block list changed."""
         events, changed = self.responder.expire(now)
-        for destination in self.settings:
-            detector = self._detector(now, destination)
+        for destination, settings in self.settings.items():
+            detector = self._started(now, destination, settings)
             opened, closed = detector.advance(now)
             for alert in opened:
                 raised, blocked = self._raise(now, destination, alert)
@@ -142,7 +147,7 @@ class ShadowWatch:
         return events, changed
 
     def _raise(self, now: float, destination: Destination, alert: Alert
-               ) -> tuple[list[dict], bool]:
+               ) -> tuple[list[Event], bool]:
         """A new alert: record it and let the response act; events, and whether it blocked."""
         network, at = destination
         live = LiveAlert(self.next_id, network, at, alert, now)
@@ -160,10 +165,10 @@ class ShadowWatch:
         net = self._network(network)
         response, changed = self.responder.respond(now, net, self.settings[destination]
                                                    .response, live.id, alert)
-        live.response = [e["reason"] for e in response]
+        live.response = [str(e["reason"]) for e in response]
         return events + response, changed
 
-    def lift(self, now: float, network: str, source: str, by: str) -> dict | None:
+    def lift(self, now: float, network: str, source: str, by: str) -> Event | None:
         """An operator lifts a block early: its event (None if there was no such block)."""
         return self.responder.lift(now, network, source, by)
 
@@ -179,7 +184,7 @@ class ShadowWatch:
         self.responder.keep_networks({n for n, _ in settings})
         self.config, self.settings = config, settings
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, object]:
         """JSON-able: watched hosts with their counters, open alerts, blocks."""
         return {
             "watching": {f"{n}/{h}": {"packets": d.packets, "bytes": d.bytes,
@@ -195,6 +200,11 @@ class ShadowWatch:
         settings = self.settings.get(destination)
         if settings is None:
             return None
+        return self._started(now, destination, settings)
+
+    def _started(self, now: float, destination: Destination,
+                 settings: DetectSettings) -> LiveDetector:
+        """The destination's detector, started at `now` with `settings` if it has none yet."""
         detector = self.detectors.get(destination)
         if detector is None:
             detector = self.detectors[destination] = LiveDetector(
