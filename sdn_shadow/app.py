@@ -34,7 +34,7 @@ from sdn_shadow import osken_raw, ovsdb
 from sdn_shadow.analytics.live import decode_frames
 from sdn_shadow.api.restore import layered, replay
 from sdn_shadow.api.store import ApiStore
-from sdn_shadow.config import ConfigError, parse_config, read_document
+from sdn_shadow.config import ConfigError, read_document, validate_config
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import GroupCounters, InstalledFlow, ReloadRefused, ShadowCore, UnknownSwitch
 from sdn_shadow.openflow import bundle, wire
@@ -240,7 +240,7 @@ class ShadowApp(app_manager.OSKenApp):
             document = read_document(Settings.config_path)
             if self.api_store is not None:
                 document = self.api_store.overlay(document)
-            config = parse_config(document, Settings.config_path)
+            config = validate_config(document, Settings.config_path)
             with self.lock:
                 updates = self.core.reload(now, config)
                 self.document = document

@@ -10,7 +10,7 @@ request would be; one that no longer applies is dropped from the store.
 from __future__ import annotations
 
 from sdn_shadow.api.store import ApiStore
-from sdn_shadow.config import Config, ConfigError, parse_config
+from sdn_shadow.config import Config, ConfigError, validate_config
 from sdn_shadow.core import ShadowCore
 
 
@@ -25,7 +25,7 @@ def layered(document: dict, store: ApiStore, source: str
         return document, None, []
     merged = store.overlay(document)
     try:
-        return merged, parse_config(merged, source), []
+        return merged, validate_config(merged, source), []
     except ConfigError as err:
         return document, None, [f"{p}: {r}" for p, r in err.problems]
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from sdn_shadow import __version__
 from sdn_shadow.api.fabric import fabric_state
 from sdn_shadow.api.store import ApiStore
-from sdn_shadow.config import ConfigError, parse_config
+from sdn_shadow.config import ConfigError, validate_config
 from sdn_shadow.config.model import Config, Network
 from sdn_shadow.core import MirrorCounters, ReloadRefused, ShadowCore
 from sdn_shadow.templates import (
@@ -320,7 +320,7 @@ class ControllerService:
     def _reconfigure(self, document: dict, reason: str) -> Config:
         """Validate `document` as a whole configuration and take it live (Rejected, Conflict)."""
         try:
-            config = parse_config(document)
+            config = validate_config(document)
         except ConfigError as err:
             raise Rejected(err.problems) from None
         with self.lock:

@@ -23,7 +23,7 @@ from .model import (
     Switch,
     TelemetrySettings,
 )
-from .parse import load_config, parse_config, read_document
+from .parse import load_config, parse_config, read_document, validate_config
 
 __all__ = [
     "DIRECTIONS",
@@ -50,4 +50,5 @@ __all__ = [
     "load_config",
     "parse_config",
     "read_document",
+    "validate_config",
 ]

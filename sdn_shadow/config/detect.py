@@ -20,24 +20,23 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from sdn_shadow.analytics.alerts import KINDS
-from sdn_shadow.config.model import (
-    RESPONSE_ACTIONS,
-    RESPONSE_MODES,
-    DetectSettings,
-    ResponseSettings,
-)
+
+from .context import Context
+from .files import CAPTURE
+from .model import RESPONSE_ACTIONS, RESPONSE_MODES, DetectSettings, ResponseSettings
 
 _DETECT_KEYS = ("baseline", "interval", "learn", "on", "response", "thresholds")
 _RESPONSE_KEYS = ("action", "kinds", "max_sources", "meter_mbps", "mode", "protected", "ttl")
 _MAC_RE = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}")
 
 
-def parse_detect(p: Any, value: Any, path: str, primary: dict[str, Any],
-                 twins: dict[str, Any], copied_to: set[str]) -> DetectSettings | None:
-    """Check `detect` with the config parser `p`; None (and problems recorded) if it is bad.
+def parse_detect(p: Context, value: Any, path: str, primary: Mapping[str, object],
+                 twins: Mapping[str, object], copied_to: set[str]) -> DetectSettings | None:
+    """Check `detect` with the parse context `p`; None (and problems recorded) if it is bad.
 
     `primary` and `twins` are the network's host drafts by name; `copied_to`
     the shadow hosts some mirror session copies to (the default `on`).
@@ -74,25 +73,17 @@ def parse_detect(p: Any, value: Any, path: str, primary: dict[str, Any],
     return DetectSettings(**given)
 
 
-def _captures(p: Any, value: Any, path: str) -> list[str]:
-    """Capture file names, each checked to open as pcap or pcapng (read again at start)."""
-    from sdn_shadow.analytics.capture_file import CaptureError, read_capture
-
+def _captures(p: Context, value: Any, path: str) -> list[str]:
+    """Capture file names, each opening as pcap or pcapng as the loader found (read at start)."""
     names = []
     for item_path, item in p.items(value, path):
         name = p.string(item, item_path)
-        if name is None:
-            continue
-        try:
-            next(iter(read_capture(name)), None)
-        except CaptureError as err:
-            p.err(item_path, str(err))
-            continue
-        names.append(name)
+        if name is not None and p.file(CAPTURE, name, item_path):
+            names.append(name)
     return names
 
 
-def _thresholds(p: Any, value: Any, path: str) -> tuple[tuple[str, float], ...]:
+def _thresholds(p: Context, value: Any, path: str) -> tuple[tuple[str, float], ...]:
     """Detector parameters, checked the way the detector checks them."""
     from sdn_shadow.analytics.detector import AnomalyDetector
 
@@ -111,8 +102,9 @@ def _thresholds(p: Any, value: Any, path: str) -> tuple[tuple[str, float], ...]:
             p.err(f"{path}.{key}", "must be a whole number")
             continue
         number = int(number) if key in ("scan_ports", "sweep_hosts", "min_baseline") else number
+        param: dict[str, Any] = {key: number}
         try:
-            AnomalyDetector(**{key: number})._check_params()
+            AnomalyDetector(**param)._check_params()
         except ValueError as err:
             p.err(f"{path}.{key}", str(err).removeprefix(f"{key} "))
             continue
@@ -120,8 +112,8 @@ def _thresholds(p: Any, value: Any, path: str) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(out))
 
 
-def _response(p: Any, value: Any, path: str, primary: dict[str, Any],
-              twins: dict[str, Any]) -> ResponseSettings:
+def _response(p: Context, value: Any, path: str, primary: Mapping[str, object],
+              twins: Mapping[str, object]) -> ResponseSettings:
     """The response section; YAML's bare `off` (read as false) means mode off."""
     f = p.fields(value, path, _RESPONSE_KEYS)
     if f is None:
@@ -166,7 +158,8 @@ def _response(p: Any, value: Any, path: str, primary: dict[str, Any],
     return ResponseSettings(**{k: v for k, v in given.items() if v is not None})
 
 
-def _protectable(item: Any, primary: dict[str, Any], twins: dict[str, Any]) -> bool:
+def _protectable(item: Any, primary: Mapping[str, object], twins: Mapping[str, object]
+                 ) -> bool:
     """Whether `item` names a host, an IPv4 address or network, or a MAC."""
     if not isinstance(item, str):
         return False

@@ -55,7 +55,7 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from sdn_shadow.config import AllocationSettings, ConfigError, parse_config, read_document
+from sdn_shadow.config import AllocationSettings, ConfigError, read_document, validate_config
 from sdn_shadow.config.parse import MAX_PORT, MAX_SAMPLE_BUCKETS, NAME_PATTERN, Shapes
 
 from .model import (
@@ -241,7 +241,7 @@ def _probe(check: _Checker, allocation: Any, ldap: Any
         "h": {"switch": "s", "port": 1, "mac": "02:00:00:00:00:01", "ip": "10.0.0.1"}},
         "shadow": shadow}
     try:
-        config = parse_config(standalone_document(_PROBE, network))
+        config = validate_config(standalone_document(_PROBE, network))
     except ConfigError as err:
         prefix = f"networks.{_PROBE}.shadow."
         for path, reason in err.problems:

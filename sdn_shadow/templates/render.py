@@ -2,7 +2,7 @@
 
 `render` is pure and decides nothing the config parser decides: it writes
 the document, and `instantiate` merges it into a whole configuration
-document (a copy) and validates that with `parse_config`. Problems the
+document (a copy) and validates that with `validate_config`. Problems the
 parser finds are moved back to the document that caused them, so a wrong
 port reads `INSTANCE: hosts.w1.port: ...` and a wrong allocation reads
 `TEMPLATE: allocation.floor: ...`; the rest stay config paths.
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from sdn_shadow.config import AllocationSettings, Config, ConfigError, parse_config
+from sdn_shadow.config import AllocationSettings, Config, ConfigError, validate_config
 from sdn_shadow.config.parse import MAX_PORT
 
 from .model import (
@@ -166,7 +166,7 @@ def check_alone(template: Template, instance: Instance,
 def _validate(document: dict[str, Any], instance: Instance, sources: Sources,
               standalone: bool) -> Config:
     try:
-        return parse_config(document)
+        return validate_config(document)
     except ConfigError as err:
         other = sources.instance if standalone else sources.config
         entries = []

@@ -258,6 +258,7 @@ PB, SB = "ou=a,dc=example,dc=org", "ou=a-shadow,dc=example,dc=org"
 MIRROR = {"url": "ldap://127.0.0.1:389", "bind_dn": "cn=admin,dc=example,dc=org",
           "password_file": "/etc/hostname", "primary_base": PB, "shadow_base": SB}
 
+# Problems with the files a config names are the loader's: tests/unit/test_config_files.py.
 BAD = [
     # top level
     ({"colour": "red"},
@@ -269,8 +270,6 @@ BAD = [
      "`sdn-shadow token add`)"),
     ({"api": {"listen": "localhost"}},
      "api.listen: must be address:port, like 127.0.0.1:9108 (got 'localhost')"),
-    ({"api": {"tls": {"cert": "/nonexistent/c.pem", "key": "/etc/hostname"}}},
-     "api.tls.cert: cannot read /nonexistent/c.pem"),
     ({"api": {"tls": {"cert": "/etc/hostname"}}}, "api.tls.key: required"),
     ({"controller": {"tls": {"cert": "/etc/hostname", "key": "/etc/hostname"}}},
      "controller.tls.ca: required"),
@@ -466,8 +465,6 @@ BAD = [
     ({L: {**MIRROR, "shadow_base": "DC=Example,DC=org"}},
      f"{L}.shadow_base: DC=Example,DC=org and primary_base {PB} overlap: neither may be inside "
      "the other"),
-    ({L: {**MIRROR, "password_file": "/nonexistent/ldap-password"}},
-     f"{L}.password_file: No such file or directory"),
     ({L: {**MIRROR, "interval": 0}}, f"{L}.interval: must be > 0"),
     ({L: {**MIRROR, "interval": "5s"}}, f"{L}.interval: must be a number"),
     ({L: {**MIRROR, "revert_drift": "yes"}}, f"{L}.revert_drift: must be true or false"),
@@ -1036,14 +1033,6 @@ def test_shadow_ldap_mirror_settings_and_defaults() -> None:
     assert ldap.rules == (
         MappingRule("iphostnumber", "^10[.]0[.]", "10.1.", regex=True, object_class="iphost"),
         MappingRule("description", "a:b", ""))
-
-
-def test_shadow_ldap_password_file_must_have_a_password(tmp_path: Path) -> None:
-    empty = tmp_path / "pw"
-    empty.write_text("")
-    data = _edit(_base(), {L: dict(MIRROR, password_file=str(empty))})
-    assert _problems(data) == [
-        f"{L}.password_file: empty (the first line is the password)"]
 
 
 def test_shadow_ldap_mirrors_on_one_server_must_not_overlap() -> None:

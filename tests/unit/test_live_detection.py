@@ -13,7 +13,7 @@ from sdn_shadow.analytics.alerts import Alert
 from sdn_shadow.analytics.capture_file import read_capture
 from sdn_shadow.analytics.detector import AnomalyDetector
 from sdn_shadow.analytics.live import LATE, LiveDetector, decode_frames, run_on_clock
-from sdn_shadow.config import ConfigError, parse_config
+from sdn_shadow.config import ConfigError, parse_config, validate_config
 from sdn_shadow.config.model import ResponseSettings
 from sdn_shadow.policy.response import Protection, Responder, blockable
 from tests.datasets import CORPUS, SAMPLES, captures
@@ -160,7 +160,7 @@ def _problems(detect: object) -> list[str]:
     data = yaml.safe_load(LAB.read_text())
     data["networks"]["tenant-a"]["shadow"]["detect"] = detect
     try:
-        parse_config(data)
+        validate_config(data)  # the loading layer: baseline captures are opened and checked
     except ConfigError as err:
         return err.lines()
     return []

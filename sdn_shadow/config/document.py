@@ -1,0 +1,92 @@
+"""Read a YAML file as plain data: duplicate keys rejected, base-60 integers marked."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Hashable
+from typing import Any
+
+import yaml
+
+from .model import ConfigError
+
+
+def read_document(path: str | os.PathLike[str]) -> Any:
+    """The YAML file at `path` as data, unvalidated (unreadable file or bad YAML: `ConfigError`)."""
+    source = os.fsdecode(path)
+    try:
+        with open(path, "rb") as stream:
+            text = stream.read()
+    except OSError as exc:
+        raise ConfigError([("<file>", f"cannot read: {exc.strerror or exc}")], source) from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        raise ConfigError([("<yaml>", _yaml_reason(exc))], source) from exc
+    return data
+
+
+class Base60Int(int):
+    """An int YAML 1.1 read from base-60 text such as `12:34:56`; keeps the text."""
+
+    text: str
+
+    def __new__(cls, value: int, text: str) -> Base60Int:
+        obj = super().__new__(cls, value)
+        obj.text = text
+        return obj
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that rejects duplicate keys, marks base-60 integers and reads only
+    true/false as booleans (YAML 1.2): `on`, `off`, `yes` and `no` stay strings, so a key
+    such as `detect.on` is not read as `True`."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = super().construct_yaml_int(node)
+        text = str(node.value)
+        return Base60Int(value, text) if ":" in text else value
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False
+                          ) -> dict[Hashable, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # unhashable: the base class reports it
+                    continue
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool",
+                              re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error, with 1-based line and column."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        reason = f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+        if exc.context and exc.problem and exc.context_mark:
+            cm = exc.context_mark
+            reason += f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
+        return reason
+    return " ".join(str(exc).split())
