@@ -12,8 +12,10 @@ from sdn_shadow.analytics.live import Decoded
 from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
+from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import (
     Link,
+    ShadowPaths,
     SourceLimit,
     SwitchPlan,
     compile_config,
@@ -39,7 +41,7 @@ from sdn_shadow.policy.preempt import Preempter, PreemptPolicy
 from sdn_shadow.policy.response import Block
 from sdn_shadow.policy.routing import Planned, preempt_inputs
 from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
-from sdn_shadow.policy.watch import Destination, ShadowWatch
+from sdn_shadow.policy.watch import Destination, ShadowWatch, watched
 from sdn_shadow.probe import arp_probe, probe_answer
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
 from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
@@ -141,32 +143,26 @@ class ShadowCore:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.moved = _config_moved(config)
-        self.steered = _config_steered(config)  # clients whose new connections go to twins
-        self.failed: frozenset[Link] = frozenset()
-        self.taken_over: frozenset[tuple[str, str]] = frozenset()  # hosts served by twins
-        self.swapped: frozenset[tuple[str, str]] = frozenset()  # hosts whose twin is primary
-        self.activated: frozenset[str] = frozenset()  # networks whose shadow serves, by code
+        self.config_moved = _config_moved(config)
+        self.config_steered = _config_steered(config)
+        self.intents = Intents(shadow_path=self.config_moved, twin_service=self.config_steered)
         self.watch = ShadowWatch(config)  # live detection on the copies, and the response
-        # (network, source) kept out: None (dropped) or the meter it is held to
-        self.blocked: dict[tuple[str, str], SourceLimit | None] = {}
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
-        layout, paths, self.served = self._layout(self.swapped, self.taken_over, self.activated)
-        self.plans: dict[int, SwitchPlan] = compile_config(
-            layout, moved=self.moved, fabric=self.fabric, paths=paths, steered=self.steered)
+        self.standable, self.probe_targets = _probe_index(config, self.intents.roles_swapped)
+        self.plans: dict[int, SwitchPlan] = {}
+        self.served: frozenset[tuple[str, str]] = frozenset()
+        self.plans, self.served = self._planned(self.intents, config, self.fabric,
+                                                self.shadow_paths, held={})
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         self.probes = ProbeCounter(fo.probe_misses)
         self.probed_at: float | None = None
-        self._index_probes()
         self._all_served: frozenset[str] = self._networks_served()
         self.fabric_ports, self.link_ends = _fabric_index(config)
         self.port_live: dict[tuple[int, int], bool] = {}
         self.bfd_enabled: set[tuple[int, int]] = set()
         self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
-        self.config_moved = self.moved
-        self.config_steered = self.steered
         rt = config.routing
         self.preempter = Preempter(PreemptPolicy(rt.upper, rt.lower, rt.hold))
         self.switches = {
@@ -189,6 +185,42 @@ class ShadowCore:
         self.reloads: dict = {"generation": 0, "at": None, "errors": []}
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: np.ndarray | None = None  # population prior of established clients
+
+    # Read-only views of the intents, by their older names.
+    @property
+    def moved(self) -> frozenset[tuple[str, str]]:
+        """Clients on their shadow paths."""
+        return self.intents.shadow_path
+
+    @property
+    def steered(self) -> frozenset[tuple[str, str]]:
+        """Clients whose new connections go to the service hosts' twins."""
+        return self.intents.twin_service
+
+    @property
+    def failed(self) -> frozenset[Link]:
+        """Fabric links failed over."""
+        return self.intents.failed_links
+
+    @property
+    def taken_over(self) -> frozenset[tuple[str, str]]:
+        """Primary hosts their twins serve."""
+        return self.intents.taken_over
+
+    @property
+    def swapped(self) -> frozenset[tuple[str, str]]:
+        """Hosts whose twin is the primary."""
+        return self.intents.roles_swapped
+
+    @property
+    def activated(self) -> frozenset[str]:
+        """Networks whose shadow serves by decision (not by configuration)."""
+        return self.intents.shadow_active
+
+    @property
+    def blocked(self) -> Mapping[tuple[str, str], SourceLimit | None]:
+        """Sources kept out of the primary: None (dropped) or the meter they are held to."""
+        return self.intents.blocks
 
     @property
     def step_seconds(self) -> float:
@@ -332,13 +364,10 @@ class ShadowCore:
         the change as an event with its reason.
         """
         self._shadowed(network, host)
-        if path not in ("primary", "shadow"):
-            raise ValueError(f"path must be primary or shadow, not {path!r}")
-        key = (network, host)
-        moved = self.moved | {key} if path == "shadow" else self.moved - {key}
-        if moved == self.moved:
+        intents = self.intents.with_client_path((network, host), path)
+        if intents.shadow_path == self.intents.shadow_path:
             return {}
-        out = self._replan(frozenset(moved), self.failed)
+        out = self._replan(intents)
         self.events.append({"t": now, "kind": "move", "network": network, "client": host,
                             "path": path, "reason": reason})
         return out
@@ -352,15 +381,12 @@ class ShadowCore:
         (empty when nothing changes) and records an event with the reason.
         """
         net = self._shadowed(network, host)
-        if service not in ("primary", "twin"):
-            raise ValueError(f"service must be primary or twin, not {service!r}")
+        intents = self.intents.with_client_service((network, host), service)
         if service == "twin" and not net.shadow.services:
             raise ValueError(f"{network}: no service hosts (shadow.services) to steer to")
-        key = (network, host)
-        steered = self.steered | {key} if service == "twin" else self.steered - {key}
-        if steered == self.steered:
+        if intents.twin_service == self.intents.twin_service:
             return {}
-        out = self._replan(self.moved, self.failed, steered=frozenset(steered))
+        out = self._replan(intents)
         self.events.append({"t": now, "kind": "steer", "network": network, "client": host,
                             "service": service, "reason": reason})
         return out
@@ -499,18 +525,7 @@ class ShadowCore:
 
     def _reblock(self) -> dict[int, list[Message]]:
         """Recompile for the watch's block list; the changes per switch."""
-        self.blocked = source_limits(self.watch.blocked())
-        return self._replan(self.moved, self.failed)
-
-    def _index_probes(self) -> None:
-        """Which hosts a twin can stand for, and where each one's probes go (per config)."""
-        roles = swapped(self.config, self.swapped)
-        self.standable = standable(roles)
-        self.probe_targets: dict[tuple[int, int, str, str], tuple[str, str, str]] = {}
-        for net, name in sorted(self.standable):
-            host = roles.network(net).host(name)
-            where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
-            self.probe_targets[where] = ("host", net, name)
+        return self._replan(self.intents.with_blocks(source_limits(self.watch.blocked())))
 
     def probes_due(self, now: float) -> list[tuple[int, int, bytes]]:
         """(dpid, port, frame) of this round's health probes, one per host a twin can stand for.
@@ -571,11 +586,11 @@ class ShadowCore:
             (failed.add if add else failed.discard)(d.subject)
             self.events.append({"t": d.at, "kind": d.kind, "link": link_name(d.subject),
                                 "reason": d.reason, "source": d.source})
-        if (frozenset(failed) == self.failed and frozenset(taken) == self.taken_over
-                and frozenset(swaps) == self.swapped):
+        intents = replace(self.intents, failed_links=frozenset(failed),
+                          taken_over=frozenset(taken), roles_swapped=frozenset(swaps))
+        if intents == self.intents:
             return {}
-        return self._replan(self.moved, frozenset(failed), frozenset(taken),
-                            swaps=frozenset(swaps), now=now)
+        return self._replan(intents, now=now)
 
     def set_host_served(self, now: float, network: str, host: str, by: str,
                         reason: str) -> dict[int, list[Message]]:
@@ -584,17 +599,14 @@ class ShadowCore:
         The twin's port becomes the host's attachment (see `policy.takeover`);
         the changes come as one make-before-break diff and an event with the reason.
         """
-        if by not in ("primary", "twin"):
-            raise ValueError(f"by must be primary or twin, not {by!r}")
-        key = (network, host)
-        if by == "twin" and key not in self.standable:
+        intents = self.intents.with_host_served((network, host), by)
+        if by == "twin" and (network, host) not in self.standable:
             raise ValueError(f"{network}/{host}: no twin with its MAC and IP to stand in")
-        taken = self.taken_over | {key} if by == "twin" else self.taken_over - {key}
-        if taken == self.taken_over:
+        if intents.taken_over == self.intents.taken_over:
             return {}
         self.events.append({"t": now, "kind": "takeover" if by == "twin" else "restore",
                             "network": network, "host": host, "reason": reason})
-        return self._replan(self.moved, self.failed, frozenset(taken), now=now)
+        return self._replan(intents, now=now)
 
     def set_shadow_active(self, now: float, network: str, active: bool,
                           reason: str) -> dict[int, list[Message]]:
@@ -613,12 +625,12 @@ class ShadowCore:
         if not active and net.shadow.active:
             raise ValueError(f"{network}: its shadow is active by configuration "
                              "(shadow.active); change the configuration to deactivate it")
-        activated = self.activated | {network} if active else self.activated - {network}
-        if activated == self.activated:
+        intents = self.intents.with_shadow_active(network, active)
+        if intents.shadow_active == self.intents.shadow_active:
             return {}
         self.events.append({"t": now, "kind": "activate" if active else "deactivate",
                             "network": network, "reason": reason})
-        return self._replan(self.moved, self.failed, activated=frozenset(activated), now=now)
+        return self._replan(intents, now=now)
 
     def swap_roles(self, now: float, network: str, reason: str) -> dict[int, list[Message]]:
         """Make every twin of `network` (that has its host's MAC and IP) the primary, and back.
@@ -637,11 +649,12 @@ class ShadowCore:
         if net.shadow.active:
             raise ValueError(f"{network}: its shadow is active by configuration "
                              "(shadow.active); swap the ports in the configuration instead")
-        swaps = self.swapped ^ mine
+        intents = replace(self.intents, taken_over=self.taken_over - mine,
+                          roles_swapped=self.swapped ^ mine,
+                          shadow_active=self.activated - {network})
         self.events.append({"t": now, "kind": "role_swap", "network": network,
                             "hosts": sorted(h for _, h in mine), "reason": reason})
-        return self._replan(self.moved, self.failed, self.taken_over - mine,
-                            swaps=swaps, activated=self.activated - {network}, now=now)
+        return self._replan(intents, now=now)
 
     def active_networks(self) -> frozenset[str]:
         """Networks whose shadow is active, by configuration or by `set_shadow_active`."""
@@ -655,46 +668,39 @@ class ShadowCore:
             raise ValueError(f"{network}: no such network with a shadow")
         return net
 
-    def _layout(self, swaps: frozenset[tuple[str, str]], taken_over: frozenset[tuple[str, str]],
-                activated: frozenset[str]
-                ) -> tuple[Config, dict, frozenset[tuple[str, str]]]:
-        """The configuration as served (roles swapped, twins standing in), its shadow paths,
-        and the hosts twins serve."""
-        roles = swapped(self.config, swaps)
-        served = (taken_over | active_hosts(roles)
-                  | {c for c in standable(roles) if c[0] in activated})
+    def _planned(self, intents: Intents, config: Config, fabric: Fabric,
+                 config_paths: ShadowPaths, held: Mapping[str, float] | None = None
+                 ) -> tuple[dict[int, SwitchPlan], frozenset[Client]]:
+        """Every switch's plan for `intents` over `config`, and the hosts twins serve.
+
+        The configuration as served (roles swapped, twins standing in) is what
+        gets compiled; `config_paths` are `config`'s own shadow paths, reused
+        when nothing changes the layout.
+        """
+        roles = swapped(config, intents.roles_swapped)
+        standing = standable(roles)
+        served = (intents.taken_over | active_hosts(roles)
+                  | {c for c in standing if c[0] in intents.shadow_active})
         layout = serving(roles, served)
-        paths = (self.shadow_paths if layout is self.config
-                 else shadow_paths(layout, self.fabric))
-        return layout, paths, served
+        paths = config_paths if layout is config else shadow_paths(layout, fabric)
+        plans = compile_config(layout, self.held() if held is None else held,
+                               intents.shadow_path, intents.failed_links,
+                               fabric=fabric, paths=paths, steered=intents.twin_service,
+                               blocked=intents.blocks)
+        return plans, frozenset(served)
 
     def _networks_served(self) -> frozenset[str]:
         """Networks whose every host with a twin is served by it (the shadow carries it all)."""
         return frozenset(n for n in {c[0] for c in self.standable}
                          if all(c in self.served for c in self.standable if c[0] == n))
 
-    def _replan(self, moved: frozenset[tuple[str, str]], failed: frozenset[Link],
-                taken_over: frozenset[tuple[str, str]] | None = None, *,
-                keep_meters: bool = True,
-                steered: frozenset[tuple[str, str]] | None = None,
-                swaps: frozenset[tuple[str, str]] | None = None,
-                activated: frozenset[str] | None = None,
-                now: float | None = None) -> dict[int, list[Message]]:
-        """Recompile for new moves, failed links, takeovers, roles or config; changes per switch.
+    def _diff(self, plans: dict[int, SwitchPlan], keep_meters: bool
+              ) -> dict[int, list[Message]]:
+        """Messages from the current plans to `plans`, per switch.
 
         `keep_meters`: meter rates follow `allocation_messages`, not routes, so
-        the installed ones stay in the plan (a reload may add or drop meters).
-        `now`: when given, a network whose shadow comes to serve all of it (or
-        stops to) is recorded as an event.
+        the installed ones stay in the new plans (a reload may add or drop meters).
         """
-        taken_over = self.taken_over if taken_over is None else taken_over
-        steered = self.steered if steered is None else steered
-        swaps = self.swapped if swaps is None else swaps
-        activated = self.activated if activated is None else activated
-        roles_changed = swaps != self.swapped
-        config, paths, served = self._layout(swaps, taken_over, activated)
-        plans = compile_config(config, self.held(), moved, failed, fabric=self.fabric,
-                               paths=paths, steered=steered, blocked=self.blocked)
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
@@ -706,14 +712,37 @@ class ShadowCore:
                                for k, m in plan.meters.items()}
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
+        return out
+
+    def apply_intents(self, now: float, intents: Intents) -> dict[int, list[Message]]:
+        """Make `intents` the current ones (undo: the previous intents); changes per switch."""
+        if intents == self.intents:
+            return {}
+        return self._replan(intents, now=now)
+
+    def _replan(self, intents: Intents, *, keep_meters: bool = True,
+                now: float | None = None) -> dict[int, list[Message]]:
+        """Plan for new intents, diff, and swap the result in; the changes per switch.
+
+        `now`: when given, a network whose shadow comes to serve all of it (or
+        stops to) is recorded as an event.
+        """
+        plans, served = self._planned(intents, self.config, self.fabric, self.shadow_paths)
+        out = self._diff(plans, keep_meters)
+        self._swap_in(intents, plans, served, now)
+        return out
+
+    def _swap_in(self, intents: Intents, plans: dict[int, SwitchPlan],
+                 served: frozenset[Client], now: float | None) -> None:
+        """Make `intents` and their plans the current ones (nothing here can fail half way)."""
+        if intents.roles_swapped != self.intents.roles_swapped:
+            self.standable, self.probe_targets = _probe_index(self.config,
+                                                              intents.roles_swapped)
+        self.plans, self.intents, self.served = plans, intents, served
+        for dpid, plan in plans.items():
             state = self.switches[dpid]
             state.flows, state.groups, state.meters = (len(plan.flows), len(plan.groups),
                                                        len(plan.meters))
-        self.plans, self.moved, self.failed, self.taken_over = plans, moved, failed, taken_over
-        self.steered, self.swapped, self.activated, self.served = (steered, swaps, activated,
-                                                                   served)
-        if roles_changed:
-            self._index_probes()
         self.demand.track(plans)
         all_served = self._networks_served()
         if now is not None:
@@ -726,7 +755,6 @@ class ShadowCore:
                 self.events.append({"t": now, "kind": "primary_serving", "network": net,
                                     "reason": f"{net}'s primary hosts serve again"})
         self._all_served = all_served
-        return out
 
     def reload(self, now: float, config: Config) -> dict[int, list[Message]]:
         """Take a new configuration live; the changes per switch, make-before-break.
@@ -746,26 +774,41 @@ class ShadowCore:
         waiting = "" if started_with == config else (
             "; controller, telemetry and api changes take effect at the next restart")
         config = started_with
+        # Everything new is built first; only then is it swapped in, so a
+        # failure here leaves the running state whole.
         fabric = Fabric(config)
         paths = shadow_paths(config, fabric)
-        config_moved = _config_moved(config)
+        config_moved, config_steered = _config_moved(config), _config_steered(config)
         clients = {(n.name, h.name) for n in config.networks if n.shadow for h in n.hosts}
-        relieved = (self.moved - self.config_moved) & clients
-        moved = config_moved | relieved
-        config_steered = _config_steered(config)
         servable = {(n.name, h.name) for n in config.networks if n.shadow and n.shadow.services
                     for h in n.hosts}
-        steered = config_steered | ((self.steered - self.config_steered) & servable)
         fabric_ports, link_ends = _fabric_index(config)
-        failed = self.failed & link_ends.keys()
+        watched_networks = {n for n, _ in watched(config)}
+        kept = self.intents.kept(
+            clients=clients, links=link_ends.keys(), standable=standable(config).keys(),
+            networks={n.name for n in config.networks if n.shadow is not None})
+        roles_standable, probe_targets = _probe_index(config, kept.roles_swapped)
+        intents = replace(
+            kept.with_blocks({k: v for k, v in self.intents.blocks.items()
+                              if k[0] in watched_networks}),
+            shadow_path=config_moved | (self.moved - self.config_moved) & clients,
+            twin_service=config_steered | ((self.steered - self.config_steered) & servable),
+            taken_over=kept.taken_over & roles_standable.keys())
+        plans, served = self._planned(intents, config, fabric, paths)
+        allocator = self.allocator.retuned({
+            n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
+            for n in config.networks if n.shadow is not None})
+        demand = Demand(config, self.plans)
+        demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
+                                                     self.demand.latest)
+        out = self._diff(plans, keep_meters=False)
+
         self.config, self.fabric, self.shadow_paths = config, fabric, paths
         self.fabric_ports, self.link_ends = fabric_ports, link_ends
         self.config_moved, self.config_steered = config_moved, config_steered
-        self.allocator = self.allocator.retuned({
-            n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
-            for n in config.networks if n.shadow is not None})
+        self.allocator = allocator
         self.allocations = {k: v for k, v in self.allocations.items()
-                            if k in self.allocator.policies}
+                            if k in allocator.policies}
         fo, rt = config.failover, config.routing
         self.health.policy = HealthPolicy(fo.wait_to_restore, fo.hold)
         self.probes.misses = fo.probe_misses
@@ -773,17 +816,10 @@ class ShadowCore:
         # A client the new config places itself is no longer preemptive routing's to move.
         self.preempter.forget(lambda client: client not in clients or client in config_moved
                               or client in config_steered)
-        self.swapped &= standable(config).keys()
-        self.activated &= {n.name for n in config.networks if n.shadow is not None}
         self.watch.reconfigure(config)
-        self.blocked = source_limits(self.watch.blocked())
-        self._index_probes()
-        demand = Demand(config, self.plans)
-        demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
-                                                     self.demand.latest)
+        self.standable, self.probe_targets = roles_standable, probe_targets
         self.demand = demand
-        out = self._replan(moved, failed, self.taken_over & self.standable.keys(),
-                           keep_meters=False, steered=steered, now=now)
+        self._swap_in(intents, plans, served, now)
         for dpid, plan in self.plans.items():
             self.switches[dpid].name = plan.name
         changed = sum(len(msgs) - 1 for msgs in out.values())
@@ -988,6 +1024,24 @@ class ShadowCore:
             "security": self.watch.status(),
             "events": self.events[-200:],
         }
+
+
+ProbeTargets = dict[tuple[int, int, str, str], tuple[str, str, str]]
+"""(dpid, port, MAC, IP) a probe goes to -> its subject ("host", network, host)."""
+
+
+def _probe_index(config: Config, roles_swapped: frozenset[Client]
+                 ) -> tuple[dict[Client, str], ProbeTargets]:
+    """Which hosts a twin can stand for, and where each one's probes go (by dpid, port,
+    MAC and IP), with roles swapped as `roles_swapped` says."""
+    roles = swapped(config, roles_swapped)
+    standing = standable(roles)
+    targets: ProbeTargets = {}
+    for net, name in sorted(standing):
+        host = roles.network(net).host(name)
+        where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+        targets[where] = ("host", net, name)
+    return standing, targets
 
 
 def source_limits(blocks: Mapping[tuple[str, str], Block]

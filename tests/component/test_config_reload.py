@@ -114,3 +114,33 @@ def test_telemetry_changes_wait_for_a_restart(ring) -> None:
     core.reload(1.0, parse_config(data))
     assert core.config.telemetry.flow_interval == 1.0
     assert "next restart" in core.events[-1]["reason"]
+
+
+def test_a_reload_that_fails_to_plan_leaves_the_running_state_whole(ring, monkeypatch) -> None:
+    core, _ = ring
+    core.set_client_path(1.0, "tenant-a", "h1", "shadow", "operator")
+    before = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
+              core.standable, core.allocator, core.demand)
+    data = ring_data()
+    del data["networks"]["tenant-a"]["shadow"]["mirror"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planning failed")
+
+    monkeypatch.setattr("sdn_shadow.core.compile_config", broken)
+    with pytest.raises(RuntimeError, match="planning failed"):
+        core.reload(2.0, parse_config(data))
+    after = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
+             core.standable, core.allocator, core.demand)
+    assert all(a is b for a, b in zip(before, after, strict=True))
+    assert core.reloads["generation"] == 0
+
+
+def test_undo_is_the_previous_intents_again(ring) -> None:
+    core, fabric = ring
+    before, plans = core.intents, {d: dict(p.flows) for d, p in core.plans.items()}
+    apply(fabric, core.set_client_path(1.0, "tenant-a", "h1", "shadow", "operator"))
+    assert core.intents != before
+    apply(fabric, core.apply_intents(2.0, before))
+    assert core.intents == before
+    assert {d: dict(p.flows) for d, p in core.plans.items()} == plans
