@@ -129,6 +129,8 @@ class ShadowApp(app_manager.OSKenApp):
             for line in replay(self.core, self.api_store, time.time()):
                 LOG.info("restored from %s: %s", self.api_store.path, line)
         self.lock = threading.RLock()
+        self.state_file_lock = threading.Lock()  # the state file's writes, in order
+        self.state_on_disk = 0.0
         self.commits = Commits()
         self.api_service = None
         self.datapaths: dict[int, object] = {}
@@ -682,8 +684,13 @@ class ShadowApp(app_manager.OSKenApp):
         started = time.time()
         with self.lock:
             keys, depth = self.core.forecast_inputs(self.store.series_keys())
-            history = self.store.matrix(keys, depth)
-            allocations = self.core.forecast(started, keys, history)
+            job = self.core.forecast_job()
+        # The fit is the slow part (about 1 s at 10k series): outside the lock,
+        # so the API's threads go on meanwhile.
+        history = self.store.matrix(keys, depth)
+        fitted = job.run(keys, history)
+        with self.lock:
+            allocations = self.core.take_forecasts(started, fitted)
             updates = self.core.allocation_messages(started)
             targets = [(self.datapaths[dpid], msgs) for dpid, msgs in updates.items()
                        if dpid in self.datapaths and self.core.switches[dpid].synced]
@@ -711,11 +718,17 @@ class ShadowApp(app_manager.OSKenApp):
     def _write_state(self) -> None:
         if not Settings.state_file:
             return
-        with self.lock:
+        with self.lock:  # only the snapshot under the lock; the file outside it
             self.state_written = time.time()
             state = {"updated": self.state_written, "pid": os.getpid(),
                      "config": Settings.config_path, **self.core.status()}
+            stamp = self.state_written
+            text = json.dumps(state, indent=1, sort_keys=True)
+        with self.state_file_lock:
+            if stamp < self.state_on_disk:  # a newer snapshot got there first
+                return
             path = Path(Settings.state_file)
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+            tmp.write_text(text)
             os.replace(tmp, path)
+            self.state_on_disk = stamp

@@ -12,6 +12,7 @@ from sdn_shadow.analytics.live import Decoded
 from sdn_shadow.config.model import AllocationSettings, Config, Network
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
+from sdn_shadow.forecast.round import Fitted, ForecastJob, SeriesForecastView
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import (
     Link,
@@ -44,7 +45,7 @@ from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
 from sdn_shadow.policy.watch import Destination, ShadowWatch, watched
 from sdn_shadow.probe import arp_probe, probe_answer
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
-from sdn_shadow.telemetry.profiles import ProfileBook, population_prior
+from sdn_shadow.telemetry.profiles import ProfileBook
 from sdn_shadow.topology import Fabric
 
 FlowKey = tuple[int, int, Match]
@@ -111,15 +112,6 @@ class UnknownSwitch(KeyError):
 
 class ReloadRefused(ValueError):
     """A new configuration that cannot be taken live (the running one stays)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesForecastView:
-    """One series' forecast at the horizon (bytes/s)."""
-
-    point: float
-    lower: float
-    upper: float
 
 
 def link_name(link: Link) -> str:
@@ -254,28 +246,26 @@ class ShadowCore:
         depth = min(self.config.telemetry.window, max(self.history_needed(), 256))
         return keys, depth
 
+    def forecast_job(self) -> ForecastJob:
+        """What a forecast round's model work needs, copied: run it outside the lock."""
+        return ForecastJob(self.forecaster(), self.history_needed(),
+                           self.config.forecast.max_growth, self.prior)
+
     def forecast(self, now: float, keys: list[str], history: np.ndarray) -> dict[str, Allocation]:
         """Forecast each series with enough history, then size each shadow's allocation.
 
-        `history` has a row per key, oldest point first, NaN where a series has no point.
+        `history` has a row per key, oldest point first, NaN where a series has
+        no point. (The app runs `forecast_job().run` outside its lock and then
+        `take_forecasts`; this does both.)
         """
-        forecasts: dict[str, SeriesForecastView] = {}
-        names = np.asarray(keys, dtype=object)
-        is_client = np.array([k.startswith("client:") for k in keys], dtype=bool)
-        if history.size:
-            needed = min(self.history_needed(), history.shape[1])
-            full = ~np.isnan(history).any(axis=1)
-            recent = ~full & ~np.isnan(history[:, -needed:]).any(axis=1)
-            # Established series fit on their whole window; their client models
-            # become the population prior that young clients are shrunk towards.
-            model = self._fit_into(forecasts, names[full], history[full])
-            if model is not None and is_client[full].any():
-                self.prior = population_prior(model.coef_[is_client[full]])
-            young = history[recent][:, -needed:]
-            prior = None
-            if self.prior is not None and young.size:
-                prior = np.where(is_client[recent][:, None], self.prior, 0.0)
-            self._fit_into(forecasts, names[recent], young, prior)
+        return self.take_forecasts(now, self.forecast_job().run(keys, history))
+
+    def take_forecasts(self, now: float, fitted: Fitted) -> dict[str, Allocation]:
+        """A round's model forecasts: add profile forecasts of clients too young for a
+        model, then size each shadow's allocation from its network's forecast."""
+        forecasts = dict(fitted.forecasts)
+        if fitted.prior is not None:
+            self.prior = fitted.prior
         # Clients too young even for that are forecast from their profile alone.
         rest = [k for k in self.profiles.client_keys() if k not in forecasts]
         if rest:
@@ -926,22 +916,6 @@ class ShadowCore:
                 plan.meters.update(want)
                 out[dpid] = msgs
         return out
-
-    def _fit_into(self, out: dict[str, SeriesForecastView], keys: np.ndarray, Y: np.ndarray,
-                  prior: np.ndarray | None = None) -> SlidingWindowForecaster | None:
-        """Fit and forecast the rows of Y; keep finite forecasts (no half-calibrated ones)."""
-        if not len(keys):
-            return None
-        Y = np.maximum(Y, 0.0)
-        model = self.forecaster().fit_series(Y, prior_coef=prior)
-        result = model.forecast(Y)
-        cap = self.config.forecast.max_growth * Y.max(axis=1)
-        point, lower, upper = (np.minimum(v, cap) for v in (result.point, result.lower,
-                                                             result.upper))
-        for key, p, lo, hi in zip(keys, point, lower, upper, strict=True):
-            if np.isfinite([p, lo, hi]).all():
-                out[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
-        return model
 
     def flow_demand(self, now: float, dpid: int, stats: FlowStats) -> dict[str, float]:
         """Client and network rates from a flow stats reply; clients' profiles learn from them."""

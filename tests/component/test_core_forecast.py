@@ -82,3 +82,19 @@ def test_a_series_that_jumps_from_idle_is_not_forecast_to_astronomic_rates() -> 
     capped = ShadowCore(parse_config(data))
     capped.forecast(1000.0, keys, history)
     assert capped.forecasts["link:s1:s2"].upper <= 4e6
+
+
+def test_the_model_work_runs_apart_from_the_core_and_gives_the_same_round() -> None:
+    rng = np.random.default_rng(5)
+    keys = [f"client:tenant-a:h{i}:tx" for i in (1, 2, 3)] + ["network:tenant-a:tx"]
+    history = np.vstack([_demand(200, 1e6 * (i + 1), rng) for i in range(4)])
+    inline, apart = _core(), _core()
+    inline.forecast(10.0, keys, history)
+
+    job = apart.forecast_job()  # what the app takes under its lock
+    fitted = job.run(keys, history)  # ... and runs outside it
+    assert apart.forecasts == {} and apart.prior is None, "running the job changed the core"
+    apart.take_forecasts(10.0, fitted)
+    assert apart.forecasts == inline.forecasts
+    assert np.array_equal(apart.prior, inline.prior)
+    assert apart.allocations == inline.allocations
