@@ -19,9 +19,9 @@ from sdn_shadow.openflow.compiler import (
     ShadowPaths,
     SourceLimit,
     SwitchPlan,
-    compile_config,
     shadow_paths,
 )
+from sdn_shadow.openflow.incremental import Inputs, Planner, SwitchDelta
 from sdn_shadow.openflow.messages import (
     Barrier,
     FlowAdd,
@@ -142,10 +142,11 @@ class ShadowCore:
         self.fabric = Fabric(config)
         self.shadow_paths = shadow_paths(config, self.fabric)
         self.standable, self.probe_targets = _probe_index(config, self.intents.roles_swapped)
-        self.plans: dict[int, SwitchPlan] = {}
+        self.planner = Planner(config)
         self.served: frozenset[tuple[str, str]] = frozenset()
-        self.plans, self.served = self._planned(self.intents, config, self.fabric,
-                                                self.shadow_paths, held={})
+        self.served = self._planned(self.planner, self.intents, config, self.fabric,
+                                    self.shadow_paths, held={})[1]
+        self.plans: dict[int, SwitchPlan] = self.planner.by_dpid()
         fo = config.failover
         self.health = HealthMachine(HealthPolicy(fo.wait_to_restore, fo.hold))
         self.probes = ProbeCounter(fo.probe_misses)
@@ -658,48 +659,41 @@ class ShadowCore:
             raise ValueError(f"{network}: no such network with a shadow")
         return net
 
-    def _planned(self, intents: Intents, config: Config, fabric: Fabric,
+    def _planned(self, planner: Planner, intents: Intents, config: Config, fabric: Fabric,
                  config_paths: ShadowPaths, held: Mapping[str, float] | None = None
-                 ) -> tuple[dict[int, SwitchPlan], frozenset[Client]]:
-        """Every switch's plan for `intents` over `config`, and the hosts twins serve.
+                 ) -> tuple[dict[str, SwitchDelta], frozenset[Client]]:
+        """Bring `planner`'s plans to `intents` over `config`: what changed on each switch,
+        and the hosts twins serve.
 
         The configuration as served (roles swapped, twins standing in) is what
-        gets compiled; `config_paths` are `config`'s own shadow paths, reused
-        when nothing changes the layout.
+        gets planned; `config_paths` are `config`'s own shadow paths, reused
+        when nothing changes the layout. Only the parts of the plan whose
+        inputs changed are rebuilt (see `openflow.incremental`).
         """
         roles = swapped(config, intents.roles_swapped)
         standing = standable(roles)
         served = (intents.taken_over | active_hosts(roles)
                   | {c for c in standing if c[0] in intents.shadow_active})
         layout = serving(roles, served)
-        paths = config_paths if layout is config else shadow_paths(layout, fabric)
-        plans = compile_config(layout, self.held() if held is None else held,
-                               intents.shadow_path, intents.failed_links,
-                               fabric=fabric, paths=paths, steered=intents.twin_service,
-                               blocked=intents.blocks)
-        return plans, frozenset(served)
+        paths = (config_paths if layout is config
+                 else shadow_paths(layout, fabric, reuse=(config, config_paths)))
+        deltas = planner.update(Inputs(
+            layout, fabric, paths, self.held() if held is None else held,
+            intents.shadow_path, intents.failed_links, intents.twin_service, intents.blocks))
+        return deltas, frozenset(served)
 
     def _networks_served(self) -> frozenset[str]:
         """Networks whose every host with a twin is served by it (the shadow carries it all)."""
         return frozenset(n for n in {c[0] for c in self.standable}
                          if all(c in self.served for c in self.standable if c[0] == n))
 
-    def _diff(self, plans: dict[int, SwitchPlan], keep_meters: bool
-              ) -> dict[int, list[Message]]:
-        """Messages from the current plans to `plans`, per switch.
-
-        `keep_meters`: meter rates follow `allocation_messages`, not routes, so
-        the installed ones stay in the new plans (a reload may add or drop meters).
-        """
+    def _diff(self, plans: dict[int, SwitchPlan]) -> dict[int, list[Message]]:
+        """Messages from the current plans to `plans` (all of each), per switch."""
         out: dict[int, list[Message]] = {}
         for dpid, plan in plans.items():
             old = self.plans[dpid]
             msgs, _ = _changes(plan, {k: f.cookie for k, f in old.flows.items()},
                                set(old.groups), dict(old.meters))
-            if keep_meters:  # best-effort rates are allocation's; other meters follow the plan
-                allocated = {spec.meter_id for spec in plan.best_effort.values()}
-                plan.meters = {k: old.meters.get(k, m) if k in allocated else m
-                               for k, m in plan.meters.items()}
             if msgs:
                 out[dpid] = [*msgs, Barrier()]
         return out
@@ -710,16 +704,18 @@ class ShadowCore:
             return {}
         return self._replan(intents, now=now)
 
-    def _replan(self, intents: Intents, *, keep_meters: bool = True,
-                now: float | None = None) -> dict[int, list[Message]]:
+    def _replan(self, intents: Intents, *, now: float | None = None
+                ) -> dict[int, list[Message]]:
         """Plan for new intents, diff, and swap the result in; the changes per switch.
 
         `now`: when given, a network whose shadow comes to serve all of it (or
         stops to) is recorded as an event.
         """
-        plans, served = self._planned(intents, self.config, self.fabric, self.shadow_paths)
-        out = self._diff(plans, keep_meters)
-        self._swap_in(intents, plans, served, now)
+        deltas, served = self._planned(self.planner, intents, self.config, self.fabric,
+                                       self.shadow_paths)
+        out = {self.planner.plans[name].dpid: [*delta.messages(), Barrier()]
+               for name, delta in deltas.items()}
+        self._swap_in(intents, self.plans, served, now)
         return out
 
     def _swap_in(self, intents: Intents, plans: dict[int, SwitchPlan],
@@ -784,14 +780,16 @@ class ShadowCore:
             shadow_path=config_moved | (self.moved - self.config_moved) & clients,
             twin_service=config_steered | ((self.steered - self.config_steered) & servable),
             taken_over=kept.taken_over & roles_standable.keys())
-        plans, served = self._planned(intents, config, fabric, paths)
+        planner = Planner(config)
+        served = self._planned(planner, intents, config, fabric, paths)[1]
+        plans = planner.by_dpid()
         allocator = self.allocator.retuned({
             n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
             for n in config.networks if n.shadow is not None})
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
                                                      self.demand.latest)
-        out = self._diff(plans, keep_meters=False)
+        out = self._diff(plans)
 
         self.config, self.fabric, self.shadow_paths = config, fabric, paths
         self.fabric_ports, self.link_ends = fabric_ports, link_ends
@@ -809,6 +807,7 @@ class ShadowCore:
         self.watch.reconfigure(config)
         self.standable, self.probe_targets = roles_standable, probe_targets
         self.demand = demand
+        self.planner = planner
         self._swap_in(intents, plans, served, now)
         for dpid, plan in self.plans.items():
             self.switches[dpid].name = plan.name

@@ -156,13 +156,22 @@ HOST_MARK, TWIN_MARK = 2, 1
 ShadowPaths = Mapping[str, Mapping[tuple[str, str], PathPair]]
 
 
-def shadow_paths(config: Config, fabric: Fabric) -> dict[str, dict[tuple[str, str], PathPair]]:
+def shadow_paths(config: Config, fabric: Fabric,
+                 reuse: tuple[Config, ShadowPaths] | None = None) -> dict[str, Mapping[
+                     tuple[str, str], PathPair]]:
     """Each shadow network's path pairs between its primary hosts' switches.
 
     The one place they are chosen: held capacity, installed shadow paths,
     moved clients, failover groups and preemptive routing all use these.
+    `reuse` (another config over the same fabric, and its paths) keeps the
+    paths of every network that is the very same object there: a takeover
+    changes one network's layout, not the fabric's paths.
     """
-    return {n.name: network_paths(fabric, {h.switch for h in n.hosts})
+    same: dict[str, Network] = {}
+    if reuse is not None:
+        same = {n.name: n for n in reuse[0].networks}
+    return {n.name: (reuse[1][n.name] if reuse is not None and same.get(n.name) is n
+                     else network_paths(fabric, {h.switch for h in n.hosts}))
             for n in config.networks if n.shadow is not None}
 
 

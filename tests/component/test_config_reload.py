@@ -120,18 +120,18 @@ def test_a_reload_that_fails_to_plan_leaves_the_running_state_whole(ring, monkey
     core, _ = ring
     core.set_client_path(1.0, "tenant-a", "h1", "shadow", "operator")
     before = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
-              core.standable, core.allocator, core.demand)
+              core.standable, core.allocator, core.demand, core.planner)
     data = ring_data()
     del data["networks"]["tenant-a"]["shadow"]["mirror"]
 
     def broken(*args, **kwargs):
         raise RuntimeError("planning failed")
 
-    monkeypatch.setattr("sdn_shadow.core.compile_config", broken)
+    monkeypatch.setattr("sdn_shadow.openflow.incremental.Planner.update", broken)
     with pytest.raises(RuntimeError, match="planning failed"):
         core.reload(2.0, parse_config(data))
     after = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
-             core.standable, core.allocator, core.demand)
+             core.standable, core.allocator, core.demand, core.planner)
     assert all(a is b for a, b in zip(before, after, strict=True))
     assert core.reloads["generation"] == 0
 

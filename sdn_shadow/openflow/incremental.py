@@ -1,0 +1,357 @@
+"""Incremental planning: the compiler's steps as memoised parts, merged per switch.
+
+`compile_config` builds every switch's plan from scratch. The `Planner` runs
+the same steps, but each one as a *part* keyed by what it depends on: the
+fabric-wide base (table misses, probe answers, best-effort meters) and, per
+network, its forwarding, ARP responders, blocks, shadow guard, shadow paths,
+moved clients, service steering and each mirror session. A change rebuilds
+only the parts whose dependencies changed, and the merged plans are updated
+by those parts' differences alone, with a count of the parts that hold each
+entry (two parts may hold the same group or flow). So a client move costs
+one network's moved-client entries, not the fabric.
+
+The merged plans are equal to `compile_config`'s for the same inputs (a
+test checks it over random sequences of changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+
+from sdn_shadow.config.model import Config, MirrorSession, Network
+from sdn_shadow.openflow import compiler as cc
+from sdn_shadow.openflow.compiler import Link, ShadowPaths, SourceLimit, SwitchPlan
+from sdn_shadow.openflow.messages import (
+    Flow,
+    FlowAdd,
+    FlowDelete,
+    FlowKey,
+    Group,
+    GroupAdd,
+    GroupDelete,
+    Message,
+    Meter,
+    MeterAdd,
+    MeterDelete,
+    MeterModify,
+)
+from sdn_shadow.openflow.pipeline import PipelineError
+from sdn_shadow.topology import Fabric
+
+Client = tuple[str, str]
+Step = Callable[[dict[str, SwitchPlan]], None]
+ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a plan depends on (the same arguments `compile_config` takes)."""
+
+    config: Config
+    fabric: Fabric
+    paths: ShadowPaths
+    held: Mapping[str, float]
+    moved: frozenset[Client]
+    failed: frozenset[Link]
+    steered: frozenset[Client]
+    blocked: Mapping[tuple[str, str], SourceLimit | None]
+
+
+@dataclass
+class Part:
+    """One step's output: what it depends on and what it put on each switch."""
+
+    deps: tuple[Hashable | object, ...]
+    plans: dict[str, SwitchPlan]
+
+
+@dataclass
+class SwitchDelta:
+    """How one switch's merged plan changed: what to add or replace, what to remove."""
+
+    flows: dict[FlowKey, Flow] = field(default_factory=dict)
+    removed_flows: dict[FlowKey, Flow] = field(default_factory=dict)
+    groups: dict[int, Group] = field(default_factory=dict)
+    removed_groups: dict[int, Group] = field(default_factory=dict)
+    meters: dict[int, Meter] = field(default_factory=dict)  # new ones
+    modified_meters: dict[int, Meter] = field(default_factory=dict)
+    removed_meters: dict[int, Meter] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.flows or self.removed_flows or self.groups or self.removed_groups
+                    or self.meters or self.modified_meters or self.removed_meters)
+
+    def messages(self) -> list[Message]:
+        """Make-before-break: groups, meters, flows in; then stale flows, groups, meters out."""
+        msgs: list[Message] = [GroupAdd(g) for _, g in sorted(self.groups.items())]
+        changed = {**self.meters, **self.modified_meters}
+        msgs += [MeterModify(m) if mid in self.modified_meters else MeterAdd(m)
+                 for mid, m in sorted(changed.items())]
+        msgs += [FlowAdd(f) for f in self.flows.values()]
+        msgs += [FlowDelete(table_id=t, priority=p, match=m, cookie=f.cookie,
+                            cookie_mask=ALL_COOKIE_BITS, strict=True)
+                 for (t, p, m), f in self.removed_flows.items()]
+        msgs += [GroupDelete(gid) for gid in sorted(self.removed_groups)]
+        msgs += [MeterDelete(mid) for mid in sorted(self.removed_meters)]
+        return msgs
+
+
+class Planner:
+    """Memoised plans for a fixed set of switches; `update` returns what changed where."""
+
+    def __init__(self, config: Config) -> None:
+        self.switches = tuple((s.name, s.dpid) for s in config.switches)
+        self.parts: dict[tuple[str, ...], Part] = {}
+        self.plans: dict[str, SwitchPlan] = {n: SwitchPlan(d, n) for n, d in self.switches}
+        self._owners: dict[str, dict[tuple[str, Hashable], int]] = {
+            n: {} for n, _ in self.switches}
+        self._base_paths: ShadowPaths | None = None
+        self._base_deps: tuple[object, ...] = ()
+        self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
+        self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
+
+    def by_dpid(self) -> dict[int, SwitchPlan]:
+        """The merged plans by dpid (the same objects `update` keeps current)."""
+        return {plan.dpid: plan for plan in self.plans.values()}
+
+    def update(self, inputs: Inputs) -> dict[str, SwitchDelta]:
+        """Bring the merged plans to `inputs`; each changed switch's delta.
+
+        New parts are all built before any is merged: a step that fails
+        leaves the plans as they were. Best-effort meters keep the rate they
+        have (allocation sets it, not routes).
+        """
+        wanted = dict(self._steps(inputs))
+        fresh: dict[tuple[str, ...], Part] = {}
+        for key, (deps, step) in wanted.items():
+            old = self.parts.get(key)
+            if old is not None and _same(old.deps, deps):
+                continue
+            base = fresh.get(BASE) or self.parts.get(BASE)
+            fresh[key] = Part(deps, self._run(step, key, base))
+        deltas: dict[str, SwitchDelta] = {}
+        for key in [k for k in self.parts if k not in wanted or k in fresh]:
+            self._unmerge(self.parts.pop(key), deltas, key == BASE)
+        for key, part in fresh.items():
+            self._merge(part, deltas, key == BASE)
+            self.parts[key] = part
+        for name in deltas:
+            self._recount_demand(name)
+        self.rebuilt = len(fresh)
+        return {name: d for name, d in deltas.items() if d}
+
+    def _recount_demand(self, name: str) -> None:
+        """Which flow counts whose demand on switch `name`: a service host's rx is counted
+        by its steering entry, not its delivery entry (see `_service_steering`)."""
+        demand: dict[int, tuple[str, str, str]] = {}
+        steering: list[SwitchPlan] = []
+        for key, part in self.parts.items():
+            plan = part.plans.get(name)
+            if plan is None or not plan.demand:
+                continue
+            if key[0] == "steering":
+                steering.append(plan)
+            else:
+                demand.update(plan.demand)
+        for plan in steering:
+            owners = set(plan.demand.values())
+            demand = {c: o for c, o in demand.items() if o not in owners}
+            demand.update(plan.demand)
+        self.plans[name].demand = demand
+
+    # --- parts --------------------------------------------------------------
+
+    def _steps(self, i: Inputs) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...],
+                                                                          Step]]]:
+        """Every part the inputs call for: its key, its dependencies and its step."""
+        config, fabric, paths = i.config, i.fabric, i.paths
+        if paths is not self._base_paths:
+            self._base_paths = paths
+            self._base_deps = (config.switches, config.links,
+                               config.failover.probe_interval is not None,
+                               tuple(n.name for n in config.networks),
+                               self._holders(paths))
+        base_deps = self._base_deps
+
+        def base(plans: dict[str, SwitchPlan]) -> None:
+            for plan in plans.values():
+                cc._table_misses(plan)
+                if config.failover.probe_interval is not None:
+                    cc._probe_answers(plan)
+            cc._best_effort_meters(plans, fabric, config, paths, i.held)
+
+        yield BASE, (base_deps, base)
+        for network in config.networks:
+            yield from _network_steps(network, i, base_deps)
+
+    def _holders(self, paths: ShadowPaths) -> tuple[tuple[str, frozenset[tuple[str, str]]],
+                                                    ...]:
+        """The link directions each network's shadow paths cross: what the base's
+        best-effort meters depend on (kept per network while its paths are the same)."""
+        out = []
+        for name, pairs in sorted(paths.items()):
+            cached = self._links.get(name)
+            if cached is None or cached[0] is not pairs:
+                cached = (pairs, frozenset(cc.link_holders({name: pairs})))
+                self._links[name] = cached
+            out.append((name, cached[1]))
+        return tuple(out)
+
+    def _run(self, step: Step, key: tuple[str, ...], base: Part | None
+             ) -> dict[str, SwitchPlan]:
+        """Run `step` on empty plans (that see the base's best-effort meters); keep the
+        switches it wrote to."""
+        plans = {name: SwitchPlan(dpid, name) for name, dpid in self.switches}
+        if key != BASE:
+            if base is None:  # the base is always built first, in the same update
+                raise PipelineError("planning a network before the fabric's base part")
+            for name, plan in plans.items():
+                plan.best_effort = dict(base.plans[name].best_effort)
+        step(plans)
+        return {name: plan for name, plan in plans.items() if key == BASE or _wrote(plan)}
+
+    # --- merging ------------------------------------------------------------
+
+    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool) -> None:
+        for name, src in part.plans.items():
+            plan, owners = self.plans[name], self._owners[name]
+            delta = deltas.setdefault(name, SwitchDelta())
+            for key, flow in src.flows.items():
+                if _hold(owners, ("f", key)):
+                    if plan.flows[key] != flow:
+                        raise PipelineError(f"{name}: two different flows for key {key}")
+                    continue
+                plan.flows[key] = flow
+                was = delta.removed_flows.pop(key, None)
+                if was is None or was.cookie != flow.cookie:
+                    delta.flows[key] = flow
+            for gid, group in src.groups.items():
+                if _hold(owners, ("g", gid)):
+                    continue
+                plan.groups[gid] = group
+                if delta.removed_groups.pop(gid, None) is None:
+                    delta.groups[gid] = group
+            for meter_id, meter in src.meters.items():
+                if _hold(owners, ("m", meter_id)):
+                    continue
+                had = delta.removed_meters.pop(meter_id, None)
+                if had is None:
+                    delta.meters[meter_id] = meter
+                elif base:  # a best-effort meter: its installed rate stays
+                    meter = had
+                elif had != meter:
+                    delta.modified_meters[meter_id] = meter
+                plan.meters[meter_id] = meter
+            if base:
+                plan.best_effort.update(src.best_effort)
+            _merge_counted(plan, src, owners)
+
+    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool) -> None:
+        for name, src in part.plans.items():
+            plan, owners = self.plans[name], self._owners[name]
+            delta = deltas.setdefault(name, SwitchDelta())
+            for key in src.flows:
+                if _release(owners, ("f", key)):
+                    delta.removed_flows[key] = plan.flows.pop(key)
+            for gid in src.groups:
+                if _release(owners, ("g", gid)):
+                    delta.removed_groups[gid] = plan.groups.pop(gid)
+            for meter_id in src.meters:
+                if _release(owners, ("m", meter_id)):
+                    delta.removed_meters[meter_id] = plan.meters.pop(meter_id)
+            if base:
+                for be_key in src.best_effort:
+                    plan.best_effort.pop(be_key, None)
+            _unmerge_counted(plan, src, owners)
+
+
+BASE = ("base",)
+
+
+def _merge_counted(plan: SwitchPlan, src: SwitchPlan,
+                   owners: dict[tuple[str, Hashable], int]) -> None:
+    """Merge what mirror groups, inline mirror flows and demand cookies mean."""
+    for gid, info in src.mirror_groups.items():
+        if not _hold(owners, ("mg", gid)):
+            plan.mirror_groups[gid] = info
+    for fkey, session in src.mirror_flows.items():
+        if not _hold(owners, ("mf", fkey)):
+            plan.mirror_flows[fkey] = session
+
+
+def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
+                     owners: dict[tuple[str, Hashable], int]) -> None:
+    for gid in src.mirror_groups:
+        if _release(owners, ("mg", gid)):
+            del plan.mirror_groups[gid]
+    for fkey in src.mirror_flows:
+        if _release(owners, ("mf", fkey)):
+            del plan.mirror_flows[fkey]
+
+
+def _network_steps(network: Network, i: Inputs, base_deps: tuple[object, ...]
+                   ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
+    """A network's parts, in `compile_config`'s order."""
+    fabric, name = i.fabric, network.name
+    net_paths = i.paths.get(name, {})
+    blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
+    yield ("forwarding", name), ((network, net_paths, i.failed, base_deps),
+                                 lambda p: cc._forwarding(p, fabric, network, net_paths,
+                                                          i.failed))
+    yield ("arp", name), ((network,), lambda p: cc._arp_responders(p, network))
+    if blocks:
+        yield ("blocks", name), ((network, tuple(sorted(blocks.items()))),
+                                 lambda p: cc._security_blocks(p, network, blocks))
+    if network.shadow is None:
+        return
+    moved = {host for net, host in i.moved if net == name}
+    steered = {host for net, host in i.steered if net == name}
+    yield ("guard", name), ((network,), lambda p: cc._shadow_guard(p, network))
+    yield ("shadow_paths", name), ((network, net_paths),
+                                   lambda p: cc._install_shadow_paths(p, fabric, network,
+                                                                      net_paths))
+    if moved:
+        yield ("moved", name), ((network, net_paths, i.failed, base_deps, frozenset(moved)),
+                                lambda p: cc._moved_clients(p, fabric, network, net_paths,
+                                                            moved, i.failed))
+    if steered or network.shadow.services:
+        yield ("steering", name), ((network, frozenset(steered)),
+                                   lambda p: cc._service_steering(p, network, steered))
+    for index, session in enumerate(network.shadow.mirror):
+        yield ("mirror", name, str(index)), ((network, net_paths, base_deps),
+                                             _mirror_step(fabric, network, session, index))
+
+
+def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
+    """The step that installs one mirror session."""
+    return lambda plans: cc._mirror_session(plans, fabric, network, session, index)
+
+
+def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
+    """Dependencies equal: by identity first (cheap), then by value."""
+    return len(old) == len(new) and all(a is b or a == b for a, b in zip(old, new,
+                                                                          strict=True))
+
+
+def _wrote(plan: SwitchPlan) -> bool:
+    """Whether a step wrote anything to `plan`."""
+    return bool(plan.flows or plan.groups or plan.meters or plan.mirror_groups
+                or plan.mirror_flows or plan.demand)
+
+
+def _hold(owners: dict[tuple[str, Hashable], int], key: tuple[str, Hashable]) -> bool:
+    """Count one more holder of `key`; True if it already had one."""
+    n = owners.get(key, 0)
+    owners[key] = n + 1
+    return n > 0
+
+
+def _release(owners: dict[tuple[str, Hashable], int], key: tuple[str, Hashable]) -> bool:
+    """Count one holder of `key` less; True if that was the last."""
+    n = owners[key] - 1
+    if n:
+        owners[key] = n
+        return False
+    del owners[key]
+    return True

@@ -1,0 +1,99 @@
+"""The incremental planner's merged plans equal a full compile, change after change."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sdn_shadow.config import parse_config
+from sdn_shadow.config.model import Config
+from sdn_shadow.openflow.compiler import SourceLimit, SwitchPlan, compile_config, shadow_paths
+from sdn_shadow.openflow.incremental import Inputs, Planner
+from sdn_shadow.topology import Fabric
+from tests.fakes.flowtable import FakeFabric
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _config(name: str) -> Config:
+    if name == "services":  # the ring with service hosts and their twins
+        from tests.component.test_service_steering import service_config
+
+        return parse_config(service_config())
+    data = yaml.safe_load((EXAMPLES / name).read_text())
+    return parse_config(data)
+
+
+def _random_inputs(rng: random.Random, config: Config, fabric: Fabric, paths) -> Inputs:
+    shadowed = [n for n in config.networks if n.shadow is not None]
+    clients = [(n.name, h.name) for n in shadowed for h in n.hosts]
+    servable = [(n.name, h.name) for n in shadowed if n.shadow and n.shadow.services
+                for h in n.hosts]
+    links = [frozenset((lk.a.switch, lk.b.switch)) for lk in config.links]
+    sources = [(n.name, str(h.ip)) for n in config.networks for h in n.hosts]
+    sources += [(n.name, h.mac) for n in config.networks for h in n.hosts]
+
+    def some(items: list) -> frozenset:
+        return frozenset(x for x in items if rng.random() < 0.3)
+
+    blocked = {key: rng.choice([None, SourceLimit(rng.randrange(1, 5), 1000)])
+               for key in some(sources)}
+    return Inputs(config, fabric, paths, {}, some(clients),
+                  some(links) if rng.random() < 0.5 else frozenset(), some(servable), blocked)
+
+
+def _same_plan(got: SwitchPlan, want: SwitchPlan) -> None:
+    assert got.flows == want.flows
+    assert got.groups == want.groups
+    assert got.meters == want.meters
+    assert got.mirror_groups == want.mirror_groups
+    assert got.mirror_flows == want.mirror_flows
+    assert got.demand == want.demand
+    assert got.best_effort == want.best_effort
+
+
+@pytest.mark.parametrize("example", ["lab.yaml", "ring.yaml", "services"])
+@pytest.mark.parametrize("seed", range(4))
+def test_every_change_leaves_the_plans_and_the_switches_as_a_full_compile(example, seed):
+    config = _config(example)
+    fabric = Fabric(config)
+    paths = shadow_paths(config, fabric)
+    planner, switches = Planner(config), FakeFabric(config)
+    rng = random.Random(seed)
+    for _ in range(25):
+        inputs = _random_inputs(rng, config, fabric, paths)
+        deltas = planner.update(inputs)
+        for name, delta in deltas.items():
+            switches.by_name[name].apply(delta.messages())  # checks make-before-break
+        want = compile_config(config, inputs.held, inputs.moved, inputs.failed, fabric=fabric,
+                              paths=paths, steered=inputs.steered, blocked=inputs.blocked)
+        got = planner.by_dpid()
+        assert got.keys() == want.keys()
+        for dpid, plan in want.items():
+            _same_plan(got[dpid], plan)
+            switch = switches.switches[dpid]
+            assert switch.flows == plan.flows, f"switch {plan.name} differs from its plan"
+            assert switch.groups == plan.groups
+            assert switch.meters.keys() == plan.meters.keys()
+
+
+def test_a_client_move_rebuilds_one_part_and_touches_only_its_switches() -> None:
+    config = _config("ring.yaml")
+    fabric = Fabric(config)
+    paths = shadow_paths(config, fabric)
+    planner = Planner(config)
+    still = Inputs(config, fabric, paths, {}, frozenset(), frozenset(), frozenset(), {})
+    planner.update(still)
+    assert planner.update(still) == {} and planner.rebuilt == 0, "nothing changed"
+    moved = Inputs(config, fabric, paths, {}, frozenset({("tenant-a", "h1")}), frozenset(),
+                   frozenset(), {})
+    deltas = planner.update(moved)
+    assert planner.rebuilt == 1, "only tenant-a's moved-client part"
+    assert deltas and all(not d.removed_flows for d in deltas.values()), "make, then break"
+    back = planner.update(still)
+    assert planner.rebuilt == 0 and all(not d.flows for d in back.values())
+    assert sum(len(d.removed_flows) for d in back.values()) == sum(
+        len(d.flows) for d in deltas.values())
