@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import SupportsIndex, SupportsInt
 
 OFPVID_PRESENT = 0x1000
@@ -65,7 +66,30 @@ MATCH_FIELDS: dict[str, tuple[int, str]] = {
 
 
 def _canonical_value(name: str, value: object) -> MatchValue:
-    """Return `value` for match field `name` in canonical form; drop all-ones masks."""
+    """Return `value` for match field `name` in canonical form; drop all-ones masks.
+
+    A fabric's plan names the same MACs, IPs and ports over and over, so
+    hashable values are remembered (parsing an IPv4 address is the costly part).
+    """
+    kind = MATCH_FIELDS[name][1]
+    if type(value) is int and kind == "int":  # the commonest cases, as they come
+        return value
+    if type(value) is str and kind == "mac":
+        return value.lower()
+    if isinstance(value, str | int | tuple):
+        try:
+            return _canonical_cached(name, value)
+        except TypeError:  # a tuple holding something unhashable
+            pass
+    return _canonical_uncached(name, value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _canonical_cached(name: str, value: object) -> MatchValue:
+    return _canonical_uncached(name, value)
+
+
+def _canonical_uncached(name: str, value: object) -> MatchValue:
     bits, kind = MATCH_FIELDS[name]
     if isinstance(value, tuple):
         val, mask = value
@@ -264,8 +288,27 @@ INSTRUCTION_ORDER = {
 
 def content_hash(*parts: object) -> int:
     """Stable 56-bit hash of `repr(parts)` (Python's `hash` is salted per process)."""
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=7).digest()
-    return int.from_bytes(digest, "big")
+    return _digest(repr(parts))
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(), "big")
+
+
+@lru_cache(maxsize=1 << 14)
+def _instructions_repr(instructions: tuple[Instruction, ...]) -> str:
+    """`repr` of an instruction tuple: many flows share one, and dataclass reprs are slow."""
+    return repr(instructions)
+
+
+def _flow_hash(table_id: int, priority: int, match: Match,
+               instructions: tuple[Instruction, ...]) -> int:
+    """`content_hash(table_id, priority, match, instructions)`, the same value, faster."""
+    try:
+        text = _instructions_repr(instructions)
+    except TypeError:  # an unhashable value inside: no cache
+        text = repr(instructions)
+    return _digest(f"({table_id!r}, {priority!r}, {match!r}, {text})")
 
 
 # --- flows and groups ------------------------------------------------------
@@ -285,7 +328,7 @@ class Flow:
     def __post_init__(self) -> None:
         ordered = tuple(sorted(self.instructions, key=lambda i: INSTRUCTION_ORDER[type(i)]))
         object.__setattr__(self, "instructions", ordered)
-        digest = content_hash(self.table_id, self.priority, self.match, ordered)
+        digest = _flow_hash(self.table_id, self.priority, self.match, ordered)
         object.__setattr__(self, "cookie", (self.subsystem << 56) | digest)
 
     @property

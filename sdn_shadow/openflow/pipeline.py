@@ -131,6 +131,26 @@ class PipelineError(ValueError):
 
 def verify(flow: Flow) -> Flow:
     """Return `flow` if a declared band of its table admits its priority and owner."""
+    if (flow.table_id, flow.priority, flow.subsystem) in _ADMITTED:
+        _check_gotos(flow)
+        return flow
+    _verify_band(flow)
+    _ADMITTED.add((flow.table_id, flow.priority, flow.subsystem))
+    return flow
+
+
+_ADMITTED: set[tuple[int, int, int]] = set()
+"""(table, priority, owner) triples a band admits, as verified once (the bands are fixed)."""
+
+
+def _check_gotos(flow: Flow) -> None:
+    for instruction in flow.instructions:
+        target = getattr(instruction, "table_id", None)
+        if target is not None and target <= flow.table_id:
+            raise PipelineError(f"goto_table:{target} must move forward")
+
+
+def _verify_band(flow: Flow) -> None:
     try:
         table = Table(flow.table_id)
     except ValueError:
@@ -142,11 +162,8 @@ def verify(flow: Flow) -> Flow:
                     f"{Subsystem(flow.subsystem).name} may not use band "
                     f"{table.name.lower()}/{band.name}"
                 )
-            for instruction in flow.instructions:
-                target = getattr(instruction, "table_id", None)
-                if target is not None and target <= flow.table_id:
-                    raise PipelineError(f"goto_table:{target} must move forward")
-            return flow
+            _check_gotos(flow)
+            return
     raise PipelineError(f"priority {flow.priority} is in no band of table {table.name.lower()}")
 
 
