@@ -122,6 +122,10 @@ class Planner:
         leaves the plans as they were. Best-effort meters keep the rate they
         have (allocation sets it, not routes).
         """
+        with cc.paused_gc():
+            return self._update(inputs)
+
+    def _update(self, inputs: Inputs) -> dict[str, SwitchDelta]:
         wanted = dict(self._steps(inputs))
         fresh: dict[tuple[str, ...], Part] = {}
         for key, (deps, step) in wanted.items():
