@@ -38,6 +38,10 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "detection_delay_s": lazy("detection", "detection_delay_s"),
         "false_alerts_per_hour": lazy("detection", "false_alerts_per_hour"),
         "watch_read_ratio": lazy("watch", "watch_read_ratio"),
+        # generated fabrics, no switch: plan_change_ms_<move|takeover|mirror|network>
+        "plan_change_ms": lazy("scale", "plan_change_ms"),
+        "plan_full_s": lazy("scale", "plan_full_s"),  # and plan_full_peak_mb
+        "start_to_api_s": lazy("scale", "start_to_api_s"),
     }
 
 
