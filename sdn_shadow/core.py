@@ -660,7 +660,8 @@ class ShadowCore:
         return net
 
     def _planned(self, planner: Planner, intents: Intents, config: Config, fabric: Fabric,
-                 config_paths: ShadowPaths, held: Mapping[str, float] | None = None
+                 config_paths: ShadowPaths, held: Mapping[str, float] | None = None,
+                 keep_rates: bool = True
                  ) -> tuple[dict[str, SwitchDelta], frozenset[Client]]:
         """Bring `planner`'s plans to `intents` over `config`: what changed on each switch,
         and the hosts twins serve.
@@ -679,7 +680,8 @@ class ShadowCore:
                  else shadow_paths(layout, fabric, reuse=(config, config_paths)))
         deltas = planner.update(Inputs(
             layout, fabric, paths, self.held() if held is None else held,
-            intents.shadow_path, intents.failed_links, intents.twin_service, intents.blocks))
+            intents.shadow_path, intents.failed_links, intents.twin_service, intents.blocks),
+            keep_rates)
         return deltas, frozenset(served)
 
     def _networks_served(self) -> frozenset[str]:
@@ -713,8 +715,7 @@ class ShadowCore:
         """
         deltas, served = self._planned(self.planner, intents, self.config, self.fabric,
                                        self.shadow_paths)
-        out = {self.planner.plans[name].dpid: [*delta.messages(), Barrier()]
-               for name, delta in deltas.items()}
+        out = _messages(self.planner, deltas)
         self._swap_in(intents, self.plans, served, now)
         return out
 
@@ -780,8 +781,10 @@ class ShadowCore:
             shadow_path=config_moved | (self.moved - self.config_moved) & clients,
             twin_service=config_steered | ((self.steered - self.config_steered) & servable),
             taken_over=kept.taken_over & roles_standable.keys())
-        planner = Planner(config)
-        served = self._planned(planner, intents, config, fabric, paths)[1]
+        planner = self.planner.fork(config)  # unchanged networks keep their parts
+        forked = bool(planner.parts)  # else the switches' names changed: a fresh start
+        deltas, served = self._planned(planner, intents, config, fabric, paths,
+                                       keep_rates=False)
         plans = planner.by_dpid()
         allocator = self.allocator.retuned({
             n.name: allocation_policy(n.shadow.allocation, config.forecast.level)
@@ -789,7 +792,7 @@ class ShadowCore:
         demand = Demand(config, self.plans)
         demand.ports, demand.flows, demand.latest = (self.demand.ports, self.demand.flows,
                                                      self.demand.latest)
-        out = self._diff(plans)
+        out = (_messages(planner, deltas) if forked else self._diff(plans))
 
         self.config, self.fabric, self.shadow_paths = config, fabric, paths
         self.fabric_ports, self.link_ends = fabric_ports, link_ends
@@ -1001,6 +1004,12 @@ class ShadowCore:
 
 ProbeTargets = dict[tuple[int, int, str, str], tuple[str, str, str]]
 """(dpid, port, MAC, IP) a probe goes to -> its subject ("host", network, host)."""
+
+
+def _messages(planner: Planner, deltas: Mapping[str, SwitchDelta]) -> dict[int, list[Message]]:
+    """Each changed switch's messages (make-before-break), then a barrier, by dpid."""
+    return {planner.plans[name].dpid: [*delta.messages(), Barrier()]
+            for name, delta in deltas.items()}
 
 
 def _probe_index(config: Config, roles_swapped: frozenset[Client]

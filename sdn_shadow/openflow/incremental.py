@@ -111,21 +111,36 @@ class Planner:
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
         self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
 
+    def fork(self, config: Config) -> Planner:
+        """A planner for `config` that starts from this one's parts and plans (copied, so
+        this one stays as it is): a reload then rebuilds only what the new configuration
+        changed. A different set of switches starts from nothing."""
+        twin = Planner(config)
+        if twin.switches != self.switches:
+            return twin
+        twin.parts = dict(self.parts)  # parts are never changed once built
+        twin.plans = {name: _copied(plan) for name, plan in self.plans.items()}
+        twin._owners = {name: dict(owners) for name, owners in self._owners.items()}
+        twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
+        twin._links = dict(self._links)
+        return twin
+
     def by_dpid(self) -> dict[int, SwitchPlan]:
         """The merged plans by dpid (the same objects `update` keeps current)."""
         return {plan.dpid: plan for plan in self.plans.values()}
 
-    def update(self, inputs: Inputs) -> dict[str, SwitchDelta]:
+    def update(self, inputs: Inputs, keep_rates: bool = True) -> dict[str, SwitchDelta]:
         """Bring the merged plans to `inputs`; each changed switch's delta.
 
         New parts are all built before any is merged: a step that fails
         leaves the plans as they were. Best-effort meters keep the rate they
-        have (allocation sets it, not routes).
+        have (allocation sets it, not routes) unless `keep_rates` is false (a
+        reload: the links' capacities may have changed).
         """
         with cc.paused_gc():
-            return self._update(inputs)
+            return self._update(inputs, keep_rates)
 
-    def _update(self, inputs: Inputs) -> dict[str, SwitchDelta]:
+    def _update(self, inputs: Inputs, keep_rates: bool) -> dict[str, SwitchDelta]:
         wanted = dict(self._steps(inputs))
         fresh: dict[tuple[str, ...], Part] = {}
         for key, (deps, step) in wanted.items():
@@ -138,7 +153,7 @@ class Planner:
         for key in [k for k in self.parts if k not in wanted or k in fresh]:
             self._unmerge(self.parts.pop(key), deltas, key == BASE)
         for key, part in fresh.items():
-            self._merge(part, deltas, key == BASE)
+            self._merge(part, deltas, key == BASE, keep_rates)
             self.parts[key] = part
         for name in deltas:
             self._recount_demand(name)
@@ -217,7 +232,8 @@ class Planner:
 
     # --- merging ------------------------------------------------------------
 
-    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool) -> None:
+    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
+               keep_rates: bool = True) -> None:
         for name, src in part.plans.items():
             plan, owners = self.plans[name], self._owners[name]
             delta = deltas.setdefault(name, SwitchDelta())
@@ -242,7 +258,7 @@ class Planner:
                 had = delta.removed_meters.pop(meter_id, None)
                 if had is None:
                     delta.meters[meter_id] = meter
-                elif base:  # a best-effort meter: its installed rate stays
+                elif base and keep_rates:  # a best-effort meter: its installed rate stays
                     meter = had
                 elif had != meter:
                     delta.modified_meters[meter_id] = meter
@@ -271,6 +287,13 @@ class Planner:
 
 
 BASE = ("base",)
+
+
+def _copied(plan: SwitchPlan) -> SwitchPlan:
+    """A plan whose tables can change without changing `plan`'s."""
+    return SwitchPlan(plan.dpid, plan.name, dict(plan.flows), dict(plan.groups),
+                      dict(plan.mirror_groups), dict(plan.mirror_flows), dict(plan.demand),
+                      dict(plan.meters), dict(plan.best_effort))
 
 
 def _merge_counted(plan: SwitchPlan, src: SwitchPlan,

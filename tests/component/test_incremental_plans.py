@@ -97,3 +97,30 @@ def test_a_client_move_rebuilds_one_part_and_touches_only_its_switches() -> None
     assert planner.rebuilt == 0 and all(not d.flows for d in back.values())
     assert sum(len(d.removed_flows) for d in back.values()) == sum(
         len(d.flows) for d in deltas.values())
+
+
+def test_a_fork_plans_a_new_configuration_and_leaves_the_old_plans_alone() -> None:
+    data = yaml.safe_load((EXAMPLES / "ring.yaml").read_text())
+    old = parse_config(data)
+    del data["networks"]["tenant-a"]["shadow"]["mirror"][0]
+    data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
+    new = parse_config(data)
+    planner, switches = Planner(old), FakeFabric(old)
+    fabric = Fabric(old)
+    old_paths, new_paths = shadow_paths(old, fabric), shadow_paths(new, Fabric(new))
+    for name, delta in planner.update(Inputs(old, fabric, old_paths, {}, frozenset(),
+                                             frozenset(), frozenset(), {})).items():
+        switches.by_name[name].apply(delta.messages())
+    twin = planner.fork(new)
+    deltas = twin.update(Inputs(new, Fabric(new), new_paths, {}, frozenset({("tenant-a", "h1")}),
+                                frozenset(), frozenset(), {}), keep_rates=False)
+    assert 0 < twin.rebuilt < len(twin.parts), "only what the new configuration changed"
+    for name, delta in deltas.items():
+        switches.by_name[name].apply(delta.messages())
+    for planned, config, moved in ((planner, old, frozenset()),
+                                   (twin, new, frozenset({("tenant-a", "h1")}))):
+        want = compile_config(config, {}, moved, fabric=Fabric(config))
+        for dpid, plan in want.items():
+            _same_plan(planned.by_dpid()[dpid], plan)
+    for dpid, plan in compile_config(new, {}, frozenset({("tenant-a", "h1")})).items():
+        assert switches.switches[dpid].flows == plan.flows
