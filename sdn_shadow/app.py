@@ -67,6 +67,7 @@ class Settings:
     metrics: str | None = None  # overrides config.telemetry.metrics when set
     api: str | None = None  # overrides config.api.listen when set
     tokens: str | None = None  # overrides config.api.tokens when set
+    document: dict | None = None  # the config file as read, when the CLI has read it
 
 
 _ERROR_NAMES = {(1, 1): "bad type", (5, 1): "table full", (5, 2): "bad table id",
@@ -176,7 +177,9 @@ class ShadowApp(app_manager.OSKenApp):
 
     def _kept_changes(self, config: Config) -> tuple[ApiStore | None, dict | None, Config]:
         """The API's store, the configuration document and the Config with kept changes."""
-        document = read_document(Settings.config_path) if Settings.config_path else None
+        document = Settings.document
+        if document is None and Settings.config_path:
+            document = read_document(Settings.config_path)
         path = config.api.store
         if path is None or document is None:
             return None, document, config

@@ -64,7 +64,17 @@ def cmd_flows(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate the config fully, then start OS-Ken with the app; blocks until stopped."""
-    config = _load_or_report(args.config)
+    import copy
+
+    from sdn_shadow.config import read_document, validate_config
+
+    try:  # the document is read once: the app layers the API's kept changes on it
+        document = read_document(args.config)
+        config = validate_config(copy.deepcopy(document), args.config)
+    except ConfigError as err:
+        for line in err.lines():
+            print(line, file=sys.stderr)
+        config = None
     if config is None:
         print(f"{args.config}: not starting the controller with an invalid config",
               file=sys.stderr)
@@ -80,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     app.Settings.config = config
     app.Settings.config_path = args.config
+    app.Settings.document = document
     app.Settings.state_file = args.state_file
     app.Settings.metrics = args.metrics
     app.Settings.api, app.Settings.tokens = args.api, args.tokens
