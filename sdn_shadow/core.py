@@ -763,8 +763,12 @@ class ShadowCore:
         config = started_with
         # Everything new is built first; only then is it swapped in, so a
         # failure here leaves the running state whole.
-        fabric = Fabric(config)
-        paths = shadow_paths(config, fabric)
+        if (config.switches, config.links) == (self.config.switches, self.config.links):
+            fabric = self.fabric
+            paths = shadow_paths(config, fabric, reuse=(self.config, self.shadow_paths))
+        else:
+            fabric = Fabric(config)
+            paths = shadow_paths(config, fabric)
         config_moved, config_steered = _config_moved(config), _config_steered(config)
         clients = {(n.name, h.name) for n in config.networks if n.shadow for h in n.hosts}
         servable = {(n.name, h.name) for n in config.networks if n.shadow and n.shadow.services

@@ -166,13 +166,20 @@ def shadow_paths(config: Config, fabric: Fabric,
     The one place they are chosen: held capacity, installed shadow paths,
     moved clients, failover groups and preemptive routing all use these.
     `reuse` (another config over the same fabric, and its paths) keeps the
-    paths of every network that is the very same object there: a takeover
-    changes one network's layout, not the fabric's paths.
+    paths of every network whose hosts sit on the same switches there (the
+    paths depend on nothing else): a takeover or a reload changes a network
+    or two, not the fabric's paths.
     """
-    same: dict[str, Network] = {}
+    before: dict[str, Network] = {}
     if reuse is not None:
-        same = {n.name: n for n in reuse[0].networks}
-    return {n.name: (reuse[1][n.name] if reuse is not None and same.get(n.name) is n
+        before = {n.name: n for n in reuse[0].networks if n.name in reuse[1]}
+
+    def kept(network: Network) -> bool:
+        old = before.get(network.name)
+        return old is not None and (old is network or {h.switch for h in old.hosts}
+                                    == {h.switch for h in network.hosts})
+
+    return {n.name: (reuse[1][n.name] if reuse is not None and kept(n)
                      else network_paths(fabric, {h.switch for h in n.hosts}))
             for n in config.networks if n.shadow is not None}
 
