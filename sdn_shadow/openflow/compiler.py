@@ -58,6 +58,7 @@ from sdn_shadow.openflow.messages import (
     SetField,
     WriteActions,
     WriteMetadata,
+    content_hash,
     match,
 )
 from sdn_shadow.openflow.pipeline import Subsystem, Table
@@ -289,10 +290,24 @@ def _best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Co
             others = tuple(sorted(reservers - {network}))
             if not others:
                 continue
-            meter_id = len(plan.best_effort) + 1
+            meter_id = best_effort_id(plan, port, network)
             spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
             plan.best_effort[(port, network)] = spec
             plan.meters[meter_id] = spec.meter(held)
+
+
+BEST_EFFORT_IDS = SECURITY_METERS - 1  # best-effort meter ids are 1 .. 59,999
+
+
+def best_effort_id(plan: SwitchPlan, port: int, network: str) -> int:
+    """The meter id of `network`'s best-effort meter out of `port`: from a hash of the
+    two, so that adding or removing another network keeps it (the next free id on the
+    rare clash, in the compiler's fixed order)."""
+    taken = {spec.meter_id for spec in plan.best_effort.values()}
+    meter_id = content_hash("best-effort", port, network) % BEST_EFFORT_IDS + 1
+    while meter_id in taken:
+        meter_id = meter_id % BEST_EFFORT_IDS + 1
+    return meter_id
 
 
 def _install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,

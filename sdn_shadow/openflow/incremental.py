@@ -141,13 +141,21 @@ class Planner:
             return self._update(inputs, keep_rates)
 
     def _update(self, inputs: Inputs, keep_rates: bool) -> dict[str, SwitchDelta]:
-        wanted = dict(self._steps(inputs))
+        # The base first: each network's parts depend on its own best-effort meters.
+        base_deps, base_step = self._base_step(inputs)
         fresh: dict[tuple[str, ...], Part] = {}
+        base = self.parts.get(BASE)
+        if base is None or not _same(base.deps, base_deps):
+            base = fresh[BASE] = Part(base_deps, self._run(base_step, BASE, None))
+        meters = _meters_by_network(base)
+        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
+            BASE: (base_deps, base_step)}
+        for network in inputs.config.networks:
+            wanted.update(_network_steps(network, inputs, meters.get(network.name, ())))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
-            if old is not None and _same(old.deps, deps):
+            if key == BASE or (old is not None and _same(old.deps, deps)):
                 continue
-            base = fresh.get(BASE) or self.parts.get(BASE)
             fresh[key] = Part(deps, self._run(step, key, base))
         deltas: dict[str, SwitchDelta] = {}
         for key in [k for k in self.parts if k not in wanted or k in fresh]:
@@ -181,9 +189,8 @@ class Planner:
 
     # --- parts --------------------------------------------------------------
 
-    def _steps(self, i: Inputs) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...],
-                                                                          Step]]]:
-        """Every part the inputs call for: its key, its dependencies and its step."""
+    def _base_step(self, i: Inputs) -> tuple[tuple[object, ...], Step]:
+        """The fabric-wide part: table misses, probe answers, best-effort meters."""
         config, fabric, paths = i.config, i.fabric, i.paths
         if paths is not self._base_paths:
             self._base_paths = paths
@@ -200,9 +207,7 @@ class Planner:
                     cc._probe_answers(plan)
             cc._best_effort_meters(plans, fabric, config, paths, i.held)
 
-        yield BASE, (base_deps, base)
-        for network in config.networks:
-            yield from _network_steps(network, i, base_deps)
+        return base_deps, base
 
     def _holders(self, paths: ShadowPaths) -> tuple[tuple[str, frozenset[tuple[str, str]]],
                                                     ...]:
@@ -289,6 +294,15 @@ class Planner:
 BASE = ("base",)
 
 
+def _meters_by_network(base: Part) -> dict[str, tuple[object, ...]]:
+    """Each network's best-effort meters in the base part, as (switch, port, meter id)."""
+    out: dict[str, list[tuple[str, int, int]]] = {}
+    for name, plan in base.plans.items():
+        for (port, network), spec in plan.best_effort.items():
+            out.setdefault(network, []).append((name, port, spec.meter_id))
+    return {network: tuple(sorted(found)) for network, found in out.items()}
+
+
 def _copied(plan: SwitchPlan) -> SwitchPlan:
     """A plan whose tables can change without changing `plan`'s."""
     return SwitchPlan(plan.dpid, plan.name, dict(plan.flows), dict(plan.groups),
@@ -317,13 +331,14 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
-def _network_steps(network: Network, i: Inputs, base_deps: tuple[object, ...]
+def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
-    """A network's parts, in `compile_config`'s order."""
+    """A network's parts, in `compile_config`'s order. `meters`: the network's
+    best-effort meters (switch, port, id), which its forwarding entries name."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
     blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
-    yield ("forwarding", name), ((network, net_paths, i.failed, base_deps),
+    yield ("forwarding", name), ((network, net_paths, i.failed, meters),
                                  lambda p: cc._forwarding(p, fabric, network, net_paths,
                                                           i.failed))
     yield ("arp", name), ((network,), lambda p: cc._arp_responders(p, network))
@@ -339,14 +354,14 @@ def _network_steps(network: Network, i: Inputs, base_deps: tuple[object, ...]
                                    lambda p: cc._install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
-        yield ("moved", name), ((network, net_paths, i.failed, base_deps, frozenset(moved)),
+        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved)),
                                 lambda p: cc._moved_clients(p, fabric, network, net_paths,
                                                             moved, i.failed))
     if steered or network.shadow.services:
         yield ("steering", name), ((network, frozenset(steered)),
                                    lambda p: cc._service_steering(p, network, steered))
     for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((network, net_paths, base_deps),
+        yield ("mirror", name, str(index)), ((network, net_paths),
                                              _mirror_step(fabric, network, session, index))
 
 

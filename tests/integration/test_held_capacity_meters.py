@@ -78,4 +78,4 @@ def test_meter_is_sized_from_the_forecast_polices_and_resizes(mlab) -> None:
         time.sleep(1)
     flows = subprocess.run(["ovs-ofctl", "-O", "OpenFlow13", "dump-flows", "s1", "table=3"],
                            capture_output=True, text=True, check=True).stdout
-    assert "meter:1" in flows and flows.count("meter:") == 1  # only tenant-b is policed
+    assert flows.count("meter:") == 1  # only tenant-b is policed (its id: a hash)
