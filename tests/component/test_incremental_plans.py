@@ -124,3 +124,67 @@ def test_a_fork_plans_a_new_configuration_and_leaves_the_old_plans_alone() -> No
             _same_plan(planned.by_dpid()[dpid], plan)
     for dpid, plan in compile_config(new, {}, frozenset({("tenant-a", "h1")})).items():
         assert switches.switches[dpid].flows == plan.flows
+
+
+def _core_reference(core) -> dict:
+    """A full compile of what the core's intents call for (layout as `ShadowCore` makes it)."""
+    from sdn_shadow.policy.takeover import active_hosts, serving, swapped
+
+    intents, config = core.intents, core.config
+    roles = swapped(config, intents.roles_swapped)
+    standing = core.standable
+    served = (intents.taken_over | active_hosts(roles)
+              | {c for c in standing if c[0] in intents.shadow_active})
+    layout = serving(roles, served)
+    fabric = Fabric(layout)
+    return compile_config(layout, core.held(), intents.shadow_path, intents.failed_links,
+                          fabric=fabric, paths=shadow_paths(layout, fabric),
+                          steered=intents.twin_service, blocked=intents.blocks)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_cores_changes_of_every_kind_leave_switches_as_a_full_compile(seed) -> None:
+    from sdn_shadow.core import ShadowCore
+    from tests.component.test_service_steering import service_config
+
+    config = parse_config(service_config())
+    core, switches = ShadowCore(config), FakeFabric(config)
+    for dpid, switch in switches.switches.items():
+        switch.apply(core.reconcile(0.0, dpid, [], []))
+    rng = random.Random(seed)
+    net = next(n for n in config.networks if n.shadow is not None)
+    hosts = [h.name for h in net.hosts]
+    applied: set[str] = set()
+    for step in range(30):
+        now = 1.0 + step
+        kind = rng.choice(["path", "service", "served", "active", "swap", "link"])
+        host = rng.choice(hosts)
+        try:
+            if kind == "path":
+                out = core.set_client_path(now, net.name, host, rng.choice(["primary", "shadow"]),
+                                           "test")
+            elif kind == "service":
+                out = core.set_client_service(now, net.name, host,
+                                              rng.choice(["primary", "twin"]), "test")
+            elif kind == "served":
+                out = core.set_host_served(now, net.name, host, rng.choice(["primary", "twin"]),
+                                           "test")
+            elif kind == "active":
+                out = core.set_shadow_active(now, net.name, rng.random() < 0.5, "test")
+            elif kind == "swap":
+                out = core.swap_roles(now, net.name, "test")
+            else:
+                link = rng.choice(config.links)
+                end = rng.choice([link.a, link.b])
+                dpid = config.switch(end.switch).dpid
+                out = core.port_status(now, dpid, end.port, rng.random() < 0.5)
+        except ValueError:
+            continue  # a change this configuration cannot take: nothing happened
+        for dpid, msgs in out.items():
+            switches.switches[dpid].apply(msgs)
+        for dpid, plan in _core_reference(core).items():
+            assert switches.switches[dpid].flows == plan.flows, (kind, plan.name)
+            assert switches.switches[dpid].groups == plan.groups, (kind, plan.name)
+            _same_plan(core.plans[dpid], plan)
+        applied.add(kind)
+    assert {"served", "swap", "path"} <= applied, applied
