@@ -6,20 +6,29 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from sdn_shadow.config import ConfigError, load_config
+from sdn_shadow.config import ConfigError, read_document, validate_config
+from sdn_shadow.config.model import Config
 
 EXIT_INVALID = 2
 
 
-def _load_or_report(path: str) -> object | None:
-    """The config at `path`, or None after printing every problem to stderr."""
+def _read_or_report(path: str) -> tuple[Any, Config] | tuple[None, None]:
+    """The YAML document at `path` and its config, or (None, None) after printing every
+    problem to stderr. Validation leaves the document as it was read."""
     try:
-        return load_config(path)
+        document = read_document(path)
+        return document, validate_config(document, path)
     except ConfigError as err:
         for line in err.lines():
             print(line, file=sys.stderr)
-        return None
+        return None, None
+
+
+def _load_or_report(path: str) -> Config | None:
+    """The config at `path`, or None after printing every problem to stderr."""
+    return _read_or_report(path)[1]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -64,17 +73,8 @@ def cmd_flows(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate the config fully, then start OS-Ken with the app; blocks until stopped."""
-    import copy
-
-    from sdn_shadow.config import read_document, validate_config
-
-    try:  # the document is read once: the app layers the API's kept changes on it
-        document = read_document(args.config)
-        config = validate_config(copy.deepcopy(document), args.config)
-    except ConfigError as err:
-        for line in err.lines():
-            print(line, file=sys.stderr)
-        config = None
+    # The document is read once: the app layers the API's kept changes on it.
+    document, config = _read_or_report(args.config)
     if config is None:
         print(f"{args.config}: not starting the controller with an invalid config",
               file=sys.stderr)

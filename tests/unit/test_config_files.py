@@ -188,3 +188,16 @@ def test_parsing_opens_no_file(files: dict[str, str], monkeypatch: pytest.Monkey
         "c.yaml: api.tls.cert: cannot read /nonexistent/c.pem",
         "c.yaml: api.tls.key: cannot read /nonexistent/c.pem",
         f"c.yaml: {D}.baseline[0]: /nonexistent.pcap: No such file or directory"]
+
+
+@pytest.mark.parametrize("example", ["lab.yaml", "ring.yaml"])
+def test_validation_leaves_the_document_as_it_was_read(example) -> None:
+    """`sdn-shadow run` hands the document it validated to the app, which layers the
+    API's kept changes on it: validating must not change it."""
+    import copy
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    document = yaml.safe_load((examples / example).read_text())
+    before = copy.deepcopy(document)
+    validate_config(document, example)
+    assert document == before
