@@ -211,11 +211,6 @@ class ShadowCore:
         return self.intents.shadow_active
 
     @property
-    def blocked(self) -> Mapping[tuple[str, str], SourceLimit | None]:
-        """Sources kept out of the primary: None (dropped) or the meter they are held to."""
-        return self.intents.blocks
-
-    @property
     def step_seconds(self) -> float:
         """Spacing of demand series points: the flow stats poll interval."""
         return self.config.telemetry.flow_interval

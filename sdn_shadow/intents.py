@@ -93,16 +93,6 @@ class Intents:
                        roles_swapped=self.roles_swapped & frozenset(standable),
                        shadow_active=self.shadow_active & frozenset(networks))
 
-    def as_status(self) -> Mapping[str, list[str]]:
-        """The set-valued intents as sorted names (for status and the state file)."""
-        def names(keys: frozenset[Client]) -> list[str]:
-            return sorted(f"{n}/{h}" for n, h in keys)
-
-        return {"shadow_path": names(self.shadow_path),
-                "twin_service": names(self.twin_service),
-                "taken_over": names(self.taken_over),
-                "roles_swapped": names(self.roles_swapped),
-                "shadow_active": sorted(self.shadow_active)}
 
 
 def _toggled(keys: frozenset, key: object, present: bool) -> frozenset:

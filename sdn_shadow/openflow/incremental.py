@@ -62,7 +62,7 @@ class Inputs:
 class Part:
     """One step's output: what it depends on and what it put on each switch."""
 
-    deps: tuple[Hashable | object, ...]
+    deps: tuple[object, ...]
     plans: dict[str, SwitchPlan]
 
 
@@ -230,8 +230,8 @@ class Planner:
         if key != BASE:
             if base is None:  # the base is always built first, in the same update
                 raise PipelineError("planning a network before the fabric's base part")
-            for name, plan in plans.items():
-                plan.best_effort = dict(base.plans[name].best_effort)
+            for name, plan in plans.items():  # read only: steps look their meters up
+                plan.best_effort = base.plans[name].best_effort
         step(plans)
         return {name: plan for name, plan in plans.items() if key == BASE or _wrote(plan)}
 
