@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {line}", flush=True)
 
     figures: dict[str, Figure] = {}
+    measured: dict[str, float] = {}
     failed = []
     for name in names:
         print(f"bench: {name} ...", flush=True)
@@ -72,11 +73,12 @@ def main(argv: list[str] | None = None) -> int:
         result = figures.pop(name)
         produced = result if isinstance(result, dict) else {name: result}
         figures.update(produced)
+        measured.update(dict.fromkeys(produced, time.time()))
         for fname, fig in produced.items():
             print(f"bench: {fname} = {fig.value} {fig.unit} (reference {fig.reference}, target "
                   f"{fig.target}: {'met' if fig.met else 'NOT met'})", flush=True)
         print(f"bench: {name} done in {time.time() - start:.0f} s", flush=True)
-    write_results(args.out, figures)
+    write_results(args.out, figures, measured)
     print(f"bench: wrote {args.out}")
     return 1 if failed else 0
 
