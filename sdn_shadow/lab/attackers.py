@@ -76,20 +76,23 @@ def arp_spoof(host: Node, victim_ip: str, victim_mac: str, claimed: list[str],
 class Tcpdump:
     """`tcpdump -w` of one interface inside a host, as a context manager.
 
-    Frames are written whole (-s 0), each as it arrives (-U), as pcap.
+    Frames are written whole (-s 0) unless told a snap length, each as it arrives (-U), as
+    pcap.
     """
 
     def __init__(self, host: Node, iface: str, out: Path, bpf_filter: str = '',
-                 ready_timeout: float = 20.0) -> None:
-        """Describe the recording; nothing runs until `with`."""
+                 ready_timeout: float = 20.0, snaplen: int = 0) -> None:
+        """Describe the recording (`snaplen` bytes of each frame, 0 whole); nothing runs until
+        `with`."""
         self.host, self.iface, self.out = host, iface, Path(out)
         self.bpf_filter = bpf_filter
+        self.snaplen = snaplen
         self.ready_timeout = ready_timeout
         self._proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Tcpdump:
-        args = ['tcpdump', '-i', self.iface, '-w', str(self.out), '-U', '-s', '0', '-n',
-                '-Z', 'root', '--immediate-mode']
+        args = ['tcpdump', '-i', self.iface, '-w', str(self.out), '-U', '-s', str(self.snaplen),
+                '-n', '-Z', 'root', '--immediate-mode']
         if self.bpf_filter:
             args.append(self.bpf_filter)
         self.out.parent.mkdir(parents=True, exist_ok=True)
