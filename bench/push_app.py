@@ -57,7 +57,8 @@ class PushApp(app_manager.OSKenApp):
             self.t0 = time.perf_counter()
             msgs: list[Message] = [FlowAdd(f) for f in self.flows]
             msgs.append(Barrier())
-            dp.send(wire.pack_many(msgs, first_xid=100))
+            for chunk in wire.pack_chunks(msgs, first_xid=100):
+                dp.send(chunk)
         elif self.phase == "pushing":
             seconds = time.perf_counter() - self.t0
             with open(Job.out, "w") as fh:
