@@ -42,6 +42,8 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "plan_change_ms": lazy("scale", "plan_change_ms"),
         "plan_full_s": lazy("scale", "plan_full_s"),  # and plan_full_peak_mb
         "start_to_api_s": lazy("scale", "start_to_api_s"),
+        # the k=4 fat-tree on real switches: lab_fabric_sync_s, lab_fabric_move_ms
+        "lab_fabric": lazy("fabric_lab", "lab_fabric"),
     }
 
 
