@@ -33,6 +33,7 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
+        "needless_moves": lazy("preempt", "needless_moves"),
         "switchover_lost_datagrams": lazy("switchover", "switchover_lost_datagrams"),
         "analysis_throughput_ratio": lazy("analysis", "analysis_throughput_ratio"),
         "detection_delay_s": lazy("detection", "detection_delay_s"),

@@ -18,7 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.figures import Figure, median
-from sdn_shadow.lab.preemption import ramp_config, run_ramp, shaped_link, wait_moved_back
+from sdn_shadow.lab.preemption import (
+    is_move,
+    ramp_config,
+    run_ramp,
+    shaped_link,
+    wait_moved_back,
+)
 from sdn_shadow.lab.ramp import RampSchedule
 from sdn_shadow.lab.session import running_lab
 
@@ -70,3 +76,38 @@ def preempt_lead_s(progress: Callable[[str], None]) -> Figure:
                       "horizon_s": horizon, "forecast_interval_s": data["forecast"]["interval"],
                       "upper_threshold": upper,
                   })
+
+
+STEADY_SHARE = 0.7
+STEADY_S = 600.0
+
+
+def needless_moves(progress: Callable[[str], None]) -> Figure:
+    """Moves of h1 while it offers a steady STEADY_SHARE of the link's capacity for STEADY_S;
+    met if none. The reference is the share of the link the run delivered (median sample)."""
+    from topologies.ring import RingTopo
+
+    data = ramp_config(CAPACITY, hold=HOLD)
+    rate = STEADY_SHARE * CAPACITY
+    # A rise of 1e-6 Mbit/s after STEADY_S of flat: the schedule is steady for the whole run.
+    schedule = RampSchedule(rate, 1e-6, rate + 1e-6, STEADY_S)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-needless-"))
+    with running_lab(RingTopo(), data, workdir) as lab, shaped_link(CAPACITY):
+        last = [0.0]
+
+        def every_minute(line: str) -> None:
+            if time.monotonic() - last[0] >= 60:
+                last[0] = time.monotonic()
+                progress(f"needless_moves: {line.strip()}")
+
+        outcome = run_ramp(lab, schedule, CAPACITY, STEADY_S, every_minute, relief=is_move)
+    moves = [e for e in outcome.events if e.get("kind") == "move"]
+    delivered = sorted(mbps for _, mbps in outcome.samples)
+    share = delivered[len(delivered) // 2] / CAPACITY if delivered else 0.0
+    progress(f"needless_moves: {len(moves)} moves in {STEADY_S:g} s at {rate:g} Mbit/s "
+             f"offered (median delivered {share:.0%} of capacity)")
+    return Figure(len(moves), "moves", round(share, 3), "0", not moves, {
+        "offered_mbps": rate, "capacity_mbps": CAPACITY, "seconds": STEADY_S,
+        "upper_threshold": data["routing"]["upper"], "moves": moves[:10],
+        "reference_unit": "median share of the link's capacity delivered per 0.5 s sample",
+        "at_capacity_s": outcome.seconds_at_capacity()})

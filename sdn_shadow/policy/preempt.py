@@ -30,7 +30,10 @@ Each round, in this order (decisions come back in the same order):
    each re-checked against the loads left by those already returned this round; a
    client that no longer fits stays, clock kept.
 2. Move. Resources with known capacity go by utilisation descending, then key. A
-   resource is over when its load exceeds `upper * capacity`; its clients that are
+   resource is over when its load exceeds `upper * capacity` in `confirm`
+   consecutive rounds (this one included; a round at or below the line starts the
+   count again): one forecast crossing the line on noise alone moves nobody, at
+   the price of `confirm - 1` rounds of lead on a real rise. Its clients that are
    not already relieved from it go largest first (ties by `repr(client)`) until
    what they take covers the excess, or all of them if it cannot be covered. A
    path move takes the client off every primary link, so later resources are
@@ -71,6 +74,7 @@ class PreemptPolicy:
     lower: float = 0.6
     hold: float = 30.0
     instance_capacity: float | None = None
+    confirm: int = 1
 
     def __post_init__(self) -> None:
         if not _finite(self.upper) or not 0.0 < self.upper <= 1.0:
@@ -85,6 +89,10 @@ class PreemptPolicy:
                                                    or self.instance_capacity <= 0.0):
             raise ValueError(f"PreemptPolicy.instance_capacity must be None or > 0 bytes/s, "
                              f"got {self.instance_capacity!r}")
+        if isinstance(self.confirm, bool) or not isinstance(self.confirm, int) \
+                or not 1 <= self.confirm <= 100:
+            raise ValueError(f"PreemptPolicy.confirm must be a whole number of rounds in "
+                             f"1..100, got {self.confirm!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +171,7 @@ class Preempter:
     def __init__(self, policy: PreemptPolicy | None = None) -> None:
         self.policy = policy if policy is not None else PreemptPolicy()
         self._relieved: dict[_Key, Relieved] = {}
+        self._over: dict[str, int] = {}  # resource key -> consecutive rounds over `upper`
 
     def relieved(self) -> list[Relieved]:
         """The clients currently off the primary, ordered by relief, resource and client."""
@@ -218,9 +227,12 @@ class Preempter:
         known = [(res, res.capacity) for res in r.resources.values() if _known(res.capacity)]
         known.sort(key=lambda rc: (-r.load[rc[0].key] / rc[1], rc[0].key))
         decisions = []
+        over = {res.key: self._over.get(res.key, 0) + 1 for res, capacity in known
+                if r.load[res.key] > upper * capacity}
+        self._over = over
         for res, capacity in known:
             load, limit = r.load[res.key], upper * capacity
-            if load <= limit:
+            if load <= limit or over[res.key] < self.policy.confirm:
                 continue
             relief = RELIEFS[res.kind]
             excess = load - limit
@@ -247,8 +259,10 @@ class Preempter:
             if any(r.overloads(shadow_key, amount) for shadow_key, amount in added.items()):
                 r.block(res.key, relief, added)  # all or nothing: nobody moves for this one
                 continue
+            rounds = (f" in {over[res.key]} rounds running" if self.policy.confirm > 1
+                      else "")
             head = (f"{res.kind} {res.key} planned {_rate(load)} of {_rate(capacity)} "
-                    f"({load / capacity:.0%}) > {upper:.0%}: excess {_rate(excess)}")
+                    f"({load / capacity:.0%}) > {upper:.0%}{rounds}: excess {_rate(excess)}")
             covered = 0.0
             for i, ((amount, client), key) in enumerate(zip(picked, keys, strict=True), 1):
                 r.apply(key, -1)

@@ -274,3 +274,30 @@ def test_policy_edges_are_valid_and_kind_is_checked() -> None:
     PreemptPolicy(upper=1.0, lower=0.99, hold=0.0)
     with pytest.raises(ValueError, match="Resource.kind"):
         Resource("L", "switch", 1.0, 0.0)
+
+
+def test_confirm_moves_only_after_that_many_rounds_running_over_upper() -> None:
+    preempter = Preempter(PreemptPolicy(confirm=3, hold=1e9))
+    # over, over, under (the count starts again), over, over, over: moves in the 6th round
+    assert _rounds(preempter, [90.0, 90.0, 70.0, 90.0, 90.0]) == []
+    decisions = preempter.decide(50.0, [_link("L", 90.0)], _shares("L", a=40.0, b=25.0))
+    assert _brief(decisions) == [("move", A, "L", "path", 50.0, 0)]
+    assert "> 80% in 3 rounds running: excess" in decisions[0].reason
+
+
+def test_confirm_counts_each_resource_apart() -> None:
+    preempter = Preempter(PreemptPolicy(confirm=2))
+    first = preempter.decide(0.0, [_link("L", 90.0), _link("M", 50.0)],
+                             _shares("L", a=40.0) + _shares("M", b=40.0))
+    second = preempter.decide(10.0, [_link("L", 50.0), _link("M", 90.0)],
+                              _shares("L", a=40.0) + _shares("M", b=40.0))
+    third = preempter.decide(20.0, [_link("L", 50.0), _link("M", 90.0)],
+                             _shares("L", a=40.0) + _shares("M", b=40.0))
+    assert first == second == []
+    assert _brief(third) == [("move", B, "M", "path", 20.0, 0)]
+
+
+@pytest.mark.parametrize("confirm", [0, 101, 1.5, True])
+def test_confirm_must_be_a_whole_number_of_rounds(confirm) -> None:
+    with pytest.raises(ValueError, match="PreemptPolicy.confirm"):
+        PreemptPolicy(confirm=confirm)
