@@ -102,12 +102,14 @@ def needless_moves(progress: Callable[[str], None]) -> Figure:
 
         outcome = run_ramp(lab, schedule, CAPACITY, STEADY_S, every_minute, relief=is_move)
     moves = [e for e in outcome.events if e.get("kind") == "move"]
-    delivered = sorted(mbps for _, mbps in outcome.samples)
+    first = min((e["t"] for e in moves), default=None)  # after it the link carries none
+    delivered = sorted(mbps for t, mbps in outcome.samples if first is None or t < first)
     share = delivered[len(delivered) // 2] / CAPACITY if delivered else 0.0
     progress(f"needless_moves: {len(moves)} moves in {STEADY_S:g} s at {rate:g} Mbit/s "
              f"offered (median delivered {share:.0%} of capacity)")
     return Figure(len(moves), "moves", round(share, 3), "0", not moves, {
         "offered_mbps": rate, "capacity_mbps": CAPACITY, "seconds": STEADY_S,
         "upper_threshold": data["routing"]["upper"], "moves": moves[:10],
-        "reference_unit": "median share of the link's capacity delivered per 0.5 s sample",
+        "reference_unit": "median share of the link's capacity delivered per 0.5 s sample "
+                          "while h1 was on it",
         "at_capacity_s": outcome.seconds_at_capacity()})
