@@ -41,7 +41,8 @@ def _tcp(lab: Lab) -> float:
 
 
 def mirror_throughput_ratio(progress) -> Figure:
-    """iperf3 TCP h1 -> h2 with a 1-in-1 mirror of h1's stream vs without; alternating runs."""
+    """iperf3 TCP h1 -> h2 with a 1-in-1 mirror of both directions of h1's traffic (the
+    worse case; one direction in the detail) vs without; alternating runs."""
     runs: dict[str, list[float]] = {"none": [], "data": [], "both": []}
     configs = {"none": _config(), "data": _config(DATA_MIRROR), "both": _config(BOTH_MIRROR)}
     with _lab(_config()) as lab:
@@ -53,12 +54,14 @@ def mirror_throughput_ratio(progress) -> Figure:
                      f"{runs['none'][-1] / 1e6:.0f} Mbit/s, data direction mirrored "
                      f"{runs['data'][-1] / 1e6:.0f}, both directions {runs['both'][-1] / 1e6:.0f}")
     base = median(runs["none"])
-    value = median(runs["data"]) / base
+    value = median(runs["both"]) / base
     return Figure(round(value, 3), "ratio", round(base / 1e6, 1), ">= 0.85", value >= 0.85,
                   {"reference_unit": "Mbit/s without mirror",
-                   "session": "1-in-1 copy of every packet h1 sends -> twin h1s",
-                   "with_mbps": round(median(runs["data"]) / 1e6, 1),
-                   "both_directions_ratio": round(median(runs["both"]) / base, 3),
+                   "session": "h1-both: 1-in-1 copy of every packet h1 sends and receives -> "
+                              "twin h1s (the demo's session)",
+                   "with_mbps": round(median(runs["both"]) / 1e6, 1),
+                   "data_direction_ratio": round(median(runs["data"]) / base, 3),
+                   "runs_mbps": {k: [round(v / 1e6, 1) for v in vs] for k, vs in runs.items()},
                    "runs": RUNS, "seconds": TCP_SECONDS})
 
 
