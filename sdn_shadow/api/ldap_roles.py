@@ -3,7 +3,15 @@
 The directory checks the password (a simple bind as the user's own DN) and
 its groups say what the user may do, so access is managed where the accounts
 already are. A successful answer is remembered for `cache_seconds` so that a
-request does not cost a bind; a refusal is not remembered.
+request does not cost a bind.
+
+Refusals are bounded so that guessing costs the guesser, not the controller: a
+refused (user, password) is remembered for `REFUSED_SECONDS` (answered without a
+bind); after `FAIL_LIMIT` refusals of one user within `FAIL_WINDOW` seconds, that
+user's logins are refused at once for `LOCKOUT_SECONDS` (`LoginThrottled`, with
+the time left); and at most `BINDS_AT_ONCE` binds run at a time, so a storm of
+logins cannot take every worker the API has (the rest wait up to the
+directory's `timeout`, then get `LdapUnavailable`).
 """
 
 from __future__ import annotations
@@ -45,6 +53,27 @@ _OPTIONAL_UID = re.compile(r"#'[01]*'B$")  # uniqueMember: NameAndOptionalUID (R
 
 class LdapUnavailable(RuntimeError):
     """The directory cannot be reached or does not answer in time (the API answers 503)."""
+
+
+class LoginThrottled(LdapUnavailable):
+    """Too many refused logins for one user lately: refused without asking the directory."""
+
+    def __init__(self, user: str, retry_after: float) -> None:
+        super().__init__(f"too many refused logins for {user!r}: try again in "
+                         f"{max(1, round(retry_after))} s")
+        self.user, self.retry_after = user, retry_after
+
+
+#: Seconds a refused (user, password) is answered from memory.
+REFUSED_SECONDS = 10.0
+#: Refusals of one user within FAIL_WINDOW seconds that lock its logins for LOCKOUT_SECONDS.
+FAIL_LIMIT = 5
+FAIL_WINDOW = 60.0
+LOCKOUT_SECONDS = 30.0
+#: Binds to the directory at once.
+BINDS_AT_ONCE = 4
+#: Users and refused passwords remembered at most (the oldest are forgotten first).
+REMEMBERED = 10_000
 
 
 Connect = Callable[[LdapRoleSettings, str, str], Connection]
@@ -89,6 +118,13 @@ def _unique_member_dns(value: str) -> list[str]:
     return [dn for dn in map(try_norm_dn, forms) if dn is not None]
 
 
+def _forget_oldest(table: dict) -> None:
+    """Forget the older half of a full `table` (dicts keep insertion order)."""
+    if len(table) >= REMEMBERED:
+        for old in list(table)[:REMEMBERED // 2]:
+            del table[old]
+
+
 class LdapRoles:
     """Who a user is and what they may do, asked of the directory (and cached briefly)."""
 
@@ -103,6 +139,10 @@ class LdapRoles:
         self.connect = connect or connect_ldap
         self._key = secrets.token_bytes(32)  # cache keys are not plain SHA-256 of passwords
         self._cache: dict[tuple[str, str], tuple[float, Holder]] = {}
+        self._refused: dict[tuple[str, str], float] = {}  # key -> remembered until
+        self._failures: dict[str, list[float]] = {}  # user -> refusal times in the window
+        self._locked: dict[str, float] = {}  # user -> locked until
+        self._binds = threading.BoundedSemaphore(BINDS_AT_ONCE)
         self._lock = threading.Lock()
 
     def holder(self, user: str, password: str) -> Holder | None:
@@ -116,25 +156,60 @@ class LdapRoles:
             cached = self._cache.get(key)
             if cached is not None and now < cached[0]:
                 return cached[1]
-        found = self._lookup(user, password)
-        if found is not None and self.settings.cache_seconds > 0:
-            with self._lock:
-                now = self.clock()
+            locked = self._locked.get(user, 0.0)
+            if now < locked:
+                raise LoginThrottled(user, locked - now)
+            if now < self._refused.get(key, 0.0):
+                self._refused_now(user, key, now)
+                return None
+        if not self._binds.acquire(timeout=self.settings.timeout):
+            raise LdapUnavailable(f"{BINDS_AT_ONCE} logins already waiting on the directory "
+                                  f"for {self.settings.timeout:g} s")
+        try:
+            found, refused = self._lookup(user, password)
+        finally:
+            self._binds.release()
+        with self._lock:
+            now = self.clock()
+            if refused:
+                self._refused_now(user, key, now)
+            if found is None:  # refused, or bound but in no role group (not remembered)
+                return None
+            self._failures.pop(user, None)
+            if self.settings.cache_seconds > 0:
                 self._cache = {k: v for k, v in self._cache.items() if now < v[0]}
                 self._cache[key] = (now + self.settings.cache_seconds, found)
         return found
 
+    def _refused_now(self, user: str, key: tuple[str, str], now: float) -> None:
+        """Count a refusal of `user` (the lock held): remember it, lock the user at the limit."""
+        for table in (self._refused, self._failures, self._locked):
+            _forget_oldest(table)
+        self._refused.pop(key, None)
+        self._refused[key] = now + REFUSED_SECONDS
+        recent = [t for t in self._failures.pop(user, []) if now - t < FAIL_WINDOW]
+        recent.append(now)
+        self._failures[user] = recent[-FAIL_LIMIT:]
+        if len(recent) >= FAIL_LIMIT:
+            self._locked.pop(user, None)
+            self._locked[user] = now + LOCKOUT_SECONDS
+            self._failures.pop(user, None)
+            log.warning("LDAP login: %d refusals of %r within %g s: its logins are refused "
+                        "for %g s", len(recent), user, FAIL_WINDOW, LOCKOUT_SECONDS)
+
     def forget(self) -> None:
-        """Drop every cached answer."""
+        """Drop every cached answer, refusal and lock."""
         with self._lock:
-            self._cache.clear()
+            for table in (self._cache, self._refused, self._failures, self._locked):
+                table.clear()
 
     def user_dn(self, user: str) -> str:
         """The DN `user` binds as (the name escaped, so it cannot add DN components)."""
         return self.settings.user_dn.replace(PLACEHOLDER, escape_dn_value(user))
 
-    def _lookup(self, user: str, password: str) -> Holder | None:
-        """Bind as the user and read the groups with that bind."""
+    def _lookup(self, user: str, password: str) -> tuple[Holder | None, bool]:
+        """Bind as the user and read the groups with that bind: (holder, whether the
+        credentials were refused)."""
         settings = self.settings
         dn = self.user_dn(user)
         try:
@@ -143,7 +218,7 @@ class LdapRoles:
             raise _unavailable(settings, f"connect for {dn}", exc) from exc
         except LDAPException as exc:  # e.g. a DN ldap3 will not send
             log.info("LDAP login %r refused before binding: %s", user, exc)
-            return None
+            return None, True
         try:
             try:
                 bound = conn.bind()
@@ -151,7 +226,7 @@ class LdapRoles:
                 raise _unavailable(settings, f"bind as {dn}", exc) from exc
             except LDAPException as exc:
                 log.info("LDAP bind as %s refused by ldap3: %s", dn, exc)
-                return None
+                return None, True
             except Exception as exc:  # ldap3 breaks on a reply that is not LDAP (KeyError...)
                 raise _unavailable(settings, f"bind as {dn}, not an LDAP reply", exc) from exc
             if not bound:
@@ -161,15 +236,15 @@ class LdapRoles:
                                        RuntimeError(result.get("description")))
                 log.info("LDAP bind as %s refused: %s (%s)", dn, result.get("description"),
                          result.get("result"))
-                return None
+                return None, True
             role = self._role(conn, user, dn)
         finally:
             with contextlib.suppress(LDAPException):
                 conn.unbind()
         if role is None:
             log.info("LDAP user %s is in none of the role groups", dn)
-            return None
-        return Holder(user, role)
+            return None, False
+        return Holder(user, role), False
 
     def _read(self, conn: Connection, dn: str, attributes: list[str]) -> dict | None:
         """The attributes of one entry as the bound user sees it; None if it cannot be read."""

@@ -8,9 +8,15 @@ from ldap3.core.exceptions import LDAPSocketOpenError
 
 from sdn_shadow.api.auth import Holder
 from sdn_shadow.api.ldap_roles import (
+    BINDS_AT_ONCE,
+    FAIL_LIMIT,
+    FAIL_WINDOW,
+    LOCKOUT_SECONDS,
+    REFUSED_SECONDS,
     LdapRoles,
     LdapRoleSettings,
     LdapUnavailable,
+    LoginThrottled,
     escape_dn_value,
 )
 from sdn_shadow.directory.dn import norm_dn, parent_dn, rdn_avas, split_dn
@@ -206,13 +212,84 @@ def test_the_cache_needs_the_same_password_and_never_holds_it(directory) -> None
     assert "alice-pw" not in repr(roles._cache) and "alice-pw" not in repr(vars(roles))
 
 
-def test_failures_are_not_cached(directory) -> None:
-    roles = roles_for(directory)
+def test_a_refused_password_is_remembered_briefly_a_missing_role_is_not(directory) -> None:
+    clock = Clock()
+    roles = roles_for(directory, clock)
     assert roles.holder("alice", "wrong") is None
+    assert roles.holder("alice", "wrong") is None  # from memory: no bind
+    assert roles.holder("dave", "dave-pw") is None
+    assert roles.holder("dave", "dave-pw") is None  # bound, no role: asked again each time
+    assert len(directory.binds) == 3
+    clock.now += REFUSED_SECONDS
     assert roles.holder("alice", "wrong") is None
-    assert roles.holder("dave", "dave-pw") is None
-    assert roles.holder("dave", "dave-pw") is None
     assert len(directory.binds) == 4
+
+
+def test_refusals_lock_the_user_out_for_a_while_and_a_success_starts_the_count_again(
+        directory) -> None:
+    clock = Clock()
+    roles = roles_for(directory, clock)
+    for i in range(FAIL_LIMIT - 1):
+        assert roles.holder("alice", f"guess{i}") is None
+    assert roles.holder("alice", "alice-pw") == Holder("alice", "admin")
+    for i in range(FAIL_LIMIT):  # the success cleared the earlier refusals
+        assert roles.holder("alice", f"again{i}") is None
+    binds = len(directory.binds)
+    with pytest.raises(LoginThrottled, match=r"too many refused logins for 'alice': try again "
+                                             r"in 30 s") as caught:
+        roles.holder("alice", "another")
+    assert caught.value.retry_after == LOCKOUT_SECONDS
+    with pytest.raises(LoginThrottled):  # even the right password waits: no oracle
+        roles.holder("alice", "alice-pw2")
+    assert roles.holder("bob", "bob-pw") is not None  # other users are not locked
+    assert len(directory.binds) == binds + 1
+    clock.now += LOCKOUT_SECONDS
+    assert roles.holder("alice", "alice-pw") == Holder("alice", "admin")
+
+
+def test_refusals_outside_the_window_do_not_add_up(directory) -> None:
+    clock = Clock()
+    roles = roles_for(directory, clock)
+    for i in range(3 * FAIL_LIMIT):
+        assert roles.holder("alice", f"slow{i}") is None
+        clock.now += FAIL_WINDOW / (FAIL_LIMIT - 1)
+
+
+def test_binds_at_once_are_bounded(directory) -> None:
+    import threading
+
+    roles = roles_for(directory, timeout=0.05)
+    started, release = threading.Event(), threading.Event()
+    inner = directory.connect
+
+    def slow(settings, dn, password):
+        started.set()
+        release.wait(5)
+        return inner(settings, dn, password)
+
+    roles.connect = slow
+    threads = [threading.Thread(target=roles.holder, args=(f"u{i}", "pw"))
+               for i in range(BINDS_AT_ONCE)]
+    for t in threads:
+        t.start()
+    started.wait(5)
+    try:
+        with pytest.raises(LdapUnavailable, match="logins already waiting"):
+            roles.holder("alice", "alice-pw")
+    finally:
+        release.set()
+        for t in threads:
+            t.join(5)
+
+
+def test_remembered_refusals_are_bounded(directory, monkeypatch) -> None:
+    import sdn_shadow.api.ldap_roles as module
+
+    monkeypatch.setattr(module, "REMEMBERED", 8)
+    roles = roles_for(directory)
+    for i in range(50):
+        roles.holder(f"user{i}", "wrong")
+    assert max(len(roles._refused), len(roles._failures)) <= 8
 
 
 def test_a_new_membership_counts_at_once_and_forget_empties_the_cache(directory) -> None:
