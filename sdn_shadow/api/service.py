@@ -22,11 +22,10 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sdn_shadow import __version__
-from sdn_shadow.api.fabric import fabric_state
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, validate_config
 from sdn_shadow.config.model import Config, Network
-from sdn_shadow.core import MirrorCounters, ReloadRefused, ShadowCore
+from sdn_shadow.core import CoreCommands, MirrorCounters, ReloadRefused, ShadowCore
 from sdn_shadow.templates import (
     Instance,
     Template,
@@ -109,11 +108,6 @@ EVENT_NEEDS_LDAP = ("required with fidelity: event (the shadow mirrors configura
                     "not traffic), and ldap is set " + LDAP_OVER_API)
 
 
-def _switch_names(core: ShadowCore, dpids: dict[int, str]) -> str:
-    return "; ".join(f"{core.switches[d].name if d in core.switches else d}: {why}"
-                     for d, why in sorted(dpids.items()))
-
-
 class ControllerService:
     """Reads and changes on a live ShadowCore; `send` takes {dpid: [messages]}.
 
@@ -126,7 +120,8 @@ class ControllerService:
                  clock: Callable[[], float] = time.time, *,
                  document: dict | None = None, store: ApiStore | None = None,
                  commit_timeout: float = 5.0) -> None:
-        self.core, self.send, self.clock = core, send, clock
+        self.core = CoreCommands(core)  # the core's commands; never its attributes
+        self.send, self.clock = send, clock
         self.lock = lock if lock is not None else threading.RLock()
         self.document = document
         self.store = store
@@ -151,23 +146,21 @@ class ControllerService:
             back = undo(self.clock())
             took = pending.applied | pending.unknown
             self.send({d: m for d, m in back.items() if d in took})
-            self.core.events.append({"t": self.clock(), "kind": "config", "result": "undone",
-                                     "reason": f"refused by {_switch_names(self.core, refused)}"})
-        raise Conflict("switches", f"refused by {_switch_names(self.core, refused)}; the change "
-                                   "was undone, the previous state stays")
+            self.core.undone(self.clock(), refused)
+            names = self.core.switch_names(refused)
+        raise Conflict("switches", f"refused by {names}; the change was undone, the previous "
+                                   "state stays")
 
     def health(self) -> dict:
         """Liveness and how many switches are connected and synced."""
         with self.lock:
-            switches = list(self.core.switches.values())
-        return {"status": "ok", "version": __version__, "switches": len(switches),
-                "connected": sum(s.connected for s in switches),
-                "synced": sum(s.synced for s in switches)}
+            counts = self.core.switch_counts()
+        return {"status": "ok", "version": __version__, **counts}
 
     def networks(self) -> list[dict]:
         """Every primary network with its shadow's state."""
         with self.lock:
-            return [self._network(n.name) for n in self.core.config.networks]
+            return [self._network(n.name) for n in self.core.config().networks]
 
     def network(self, name: str) -> dict:
         """One network (NotFound)."""
@@ -176,7 +169,7 @@ class ControllerService:
 
     def _net(self, name: str) -> Network:
         """The running configuration's network `name` (NotFound)."""
-        net = next((n for n in self.core.config.networks if n.name == name), None)
+        net = next((n for n in self.core.config().networks if n.name == name), None)
         if net is None:
             raise NotFound(f"no network {name}")
         return net
@@ -189,14 +182,13 @@ class ControllerService:
         return net
 
     def _network(self, name: str) -> dict:
-        core = self.core
         net = self._net(name)
         shadow = None
         if net.shadow is not None:
             sh = net.shadow
             shadow = {
                 "vlan": sh.vlan,
-                "active": name in core.active_networks(),
+                "active": self.core.shadow_active(name),
                 "twins": [{"name": t.name, "twin": t.twin, "switch": t.switch, "port": t.port,
                            "mac": t.mac, "ip": str(t.ip)} for t in sh.hosts],
                 "mirror": [s.name for s in sh.mirror],
@@ -210,14 +202,10 @@ class ControllerService:
                 "shadow": shadow}
 
     def _client(self, network: str, host: str) -> dict:
-        core, key = self.core, (network, host)
-        return {"path": "shadow" if key in core.moved else "primary",
-                "service": "twin" if key in core.steered else "primary",
-                "served_by": "twin" if key in core.served else "itself",
-                "role_swapped": key in core.swapped}
+        return self.core.client(network, host).to_dict()
 
     def _allocation(self, network: str) -> dict | None:
-        a = self.core.allocations.get(network)
+        a = self.core.allocation(network)
         if a is None:
             return None
         return {"strategy": a.strategy, "held": a.held, "point": a.point, "upper": a.upper,
@@ -258,16 +246,8 @@ class ControllerService:
 
             def to(new_path: str | None, new_service: str | None, why: str
                    ) -> Callable[[float], Updates]:
-                def change(now: float) -> Updates:
-                    updates: Updates = {}
-                    if new_path is not None:
-                        _merge(updates, self.core.set_client_path(now, network, host, new_path,
-                                                                  why))
-                    if new_service is not None:
-                        _merge(updates, self.core.set_client_service(
-                            now, network, host, new_service, why))
-                    return updates
-                return change
+                return lambda now: self.core.set_client(now, network, host, new_path,
+                                                        new_service, why)
 
             self._commit(to(path, service, reason),
                          to(path and was["path"], service and was["service"], "undone"))
@@ -281,7 +261,7 @@ class ControllerService:
         with self.changing:
             with self.lock:
                 self._shadowed(network)
-                was = network in self.core.activated
+                was = self.core.activated(network)
             try:
                 self._commit(
                     lambda now: self.core.set_shadow_active(now, network, active, reason),
@@ -304,7 +284,7 @@ class ControllerService:
             except ValueError as err:
                 raise Invalid("network", str(err)) from None
             with self.lock:
-                swapped = any(n == network for n, _ in self.core.swapped)
+                swapped = self.core.roles_swapped(network)
                 if self.store is not None:
                     self.store.set_shadow(network, swapped=swapped, active=False)
                 return self._network(network)
@@ -324,16 +304,13 @@ class ControllerService:
         except ConfigError as err:
             raise Rejected(err.problems) from None
         with self.lock:
-            old = self.core.config
+            old = self.core.config()
 
         def decide(now: float) -> Updates:
             try:
-                updates = self.core.reload(now, config)
+                return self.core.reload(now, config, reason)
             except ReloadRefused as err:
                 raise Conflict("fabric", str(err)) from None
-            event = self.core.events[-1]  # the reload's, appended under this same lock
-            event["reason"] = f"{reason}: {event['reason']}"
-            return updates
 
         self._commit(decide, lambda now: self.core.reload(now, old))
         self.document = document
@@ -416,16 +393,7 @@ class ControllerService:
 
     def _shadow_busy(self, name: str) -> str:
         """What of network `name` runs on its shadow now ('' when nothing)."""
-        core = self.core
-        parts = []
-        for label, keys in (("moved", core.moved), ("steered", core.steered),
-                            ("served by twins", core.served), ("roles swapped", core.swapped)):
-            hosts = sorted(h for n, h in keys if n == name)
-            if hosts:
-                parts.append(f"{label}: {', '.join(hosts)}")
-        if name in core.active_networks():
-            parts.append("shadow active")
-        return "; ".join(parts)
+        return "; ".join(self.core.shadow_use(name))
 
     def sessions(self, network: str) -> list[dict]:
         """Network `network`'s mirror sessions with their live counters."""
@@ -446,7 +414,7 @@ class ControllerService:
         spec = next((item for i, item in enumerate(self._doc_sessions(network))
                      if isinstance(item, dict)
                      and item.get("name", f"{network}.mirror{i}") == name), None)
-        running = next(s for s in self.core.config.network(network).shadow.mirror
+        running = next(s for s in self.core.config().network(network).shadow.mirror
                        if s.name == name)
         return {"name": name, "network": network, "spec": spec,
                 "direction": running.direction, "to": list(running.to),
@@ -484,7 +452,7 @@ class ControllerService:
             raise Invalid("name", "required: a name for the session")
         with self.changing:
             with self.lock:
-                taken = {s.name: n.name for n in self.core.config.networks if n.shadow
+                taken = {s.name: n.name for n in self.core.config().networks if n.shadow
                          for s in n.shadow.mirror}
             if name in taken:
                 raise Conflict("name", f"mirror session {name} exists (in {taken[name]})")
@@ -513,9 +481,7 @@ class ControllerService:
     def events(self, since: int = 0, limit: int = 100) -> dict:
         """Events from cursor `since` (their index), at most `limit`; `next` is the next cursor."""
         with self.lock:
-            chunk = self.core.events[since:since + limit]
-        out = [{"id": since + i, **e} for i, e in enumerate(chunk)]
-        return {"events": out, "next": since + len(out)}
+            return self.core.events(since, limit)
 
     def alerts(self, network: str | None = None, state: str | None = None,
                limit: int = 100) -> list[dict]:
@@ -523,31 +489,30 @@ class ControllerService:
         with self.lock:
             if network is not None:
                 self._net(network)
-            found = [a.to_dict() for a in reversed(self.core.watch.alerts)
-                     if network in (None, a.network)
-                     and state in (None, "open" if a.closed is None else "closed")]
+            found = [a for a in self.core.alerts() if network in (None, a["network"])
+                     and state in (None, "open" if a["closed"] is None else "closed")]
         return found[:limit]
 
     def alert(self, alert_id: int) -> dict:
         """One alert by id (NotFound)."""
         with self.lock:
-            for a in self.core.watch.alerts:
-                if a.id == alert_id:
-                    return a.to_dict()
+            for a in self.core.alerts():
+                if a["id"] == alert_id:
+                    return a
         raise NotFound(f"no alert {alert_id} (kept: the open ones and the last "
                        "1000 closed)")
 
     def blocks(self) -> list[dict]:
         """Sources the response keeps out of primary networks now, and until when."""
         with self.lock:
-            return [b.to_dict() for b in self.core.watch.responder.blocks.values()]
+            return self.core.blocks()
 
     def lift_block(self, network: str, source: str, by: str) -> dict:
         """Lift a block before its TTL: its drop or meter flows go (NotFound if there is none)."""
         with self.changing:
             with self.lock:
                 self._net(network)
-                if (network, source.lower()) not in self.core.watch.blocked():
+                if not self.core.blocked(network, source):
                     raise NotFound(f"{source} is not blocked in {network}")
             self._commit(lambda now: self.core.lift_block(now, network, source, by),
                          lambda now: {})
@@ -556,13 +521,12 @@ class ControllerService:
     def forecasts(self) -> dict:
         """Each series' latest forecast and interval (bytes/s)."""
         with self.lock:
-            status = self.core.status()
-        return status["forecast"]
+            return self.core.forecasts()
 
     def profiles(self) -> list[dict]:
         """Each client's learned profile: rates (bytes/s), burstiness, peaks, samples."""
         with self.lock:
-            book = self.core.profiles.profiles()
+            book = self.core.profiles()
         out = []
         for key, p in sorted(book.items()):
             figures = {"mean": p.mean, "std": p.std, "peak": p.peak,
@@ -576,12 +540,12 @@ class ControllerService:
     def routing(self) -> dict:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""
         with self.lock:
-            return self.core.status()["routing"]
+            return self.core.routing()
 
     def fabric(self) -> dict:
         """Switches and links now (see `api.fabric`), the clock and the events cursor."""
         with self.lock:
-            return fabric_state(self.core, self.clock())
+            return self.core.fabric(self.clock())
 
 
 def _template_over_api(data: Any) -> tuple[Template | None, list[tuple[str, str]]]:

@@ -33,9 +33,9 @@ def build() -> tuple[ShadowCore, FakeFabric]:
 
 
 def hold(core: ShadowCore, bytes_per_s: float, install: bool = True) -> None:
-    core.allocations["tenant-a"] = Allocation("tenant-a", "conservative", bytes_per_s,
-                                              bytes_per_s, bytes_per_s, bytes_per_s, 1.0,
-                                              install, True)
+    core.capacity.allocations["tenant-a"] = Allocation(
+        "tenant-a", "conservative", bytes_per_s, bytes_per_s, bytes_per_s, bytes_per_s, 1.0,
+        install, True)
 
 
 def udp(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str) -> dict:
