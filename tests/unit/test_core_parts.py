@@ -285,3 +285,71 @@ def test_commands_read_a_client_and_record_an_undo(config: Config) -> None:
     assert core.events[-1] == {"t": 2.0, "kind": "config", "result": "undone",
                                "reason": "refused by s1: table full"}
     assert commands.switch_counts() == {"switches": 2, "connected": 0, "synced": 0}
+
+
+# --- the stateful subsystems, each on its own --------------------------------------------
+
+def with_failover(config: Config, **settings: object) -> Config:
+    return replace(config, failover=replace(config.failover, **settings))
+
+
+def test_a_link_is_down_when_either_end_is_and_up_when_both_are(config: Config) -> None:
+    from sdn_shadow.core.health import Health
+    health = Health(config)
+    [down] = health.ports_seen(1.0, 1, {10: False, 3: False}, "port")
+    assert (down.kind, down.subject) == ("failover", S1S2)
+    assert health.ports_seen(2.0, 1, {10: True}, "port") == []  # held: hold and wait
+    assert health.ports_seen(20.0, 2, {10: False}, "port") == []  # still down (other end)
+
+
+def test_bfd_is_enabled_once_per_fabric_port_and_its_flaps_are_ignored(config: Config
+                                                                       ) -> None:
+    from sdn_shadow.core.health import Health
+    assert Health(config).bfd_to_enable(0.0, 1, {10: "s1-eth10"}) == []  # bfd off
+    health = Health(with_failover(config, bfd=True, bfd_grace=3.0))
+    assert health.bfd_to_enable(0.0, 1, {3: "s1-eth3", 10: "s1-eth10"}) == ["s1-eth10"]
+    assert health.bfd_to_enable(1.0, 1, {10: "s1-eth10"}) == []
+    assert health.ports_seen(1.0, 1, {10: False}, "port") == []  # in the grace
+
+
+def test_probes_go_every_interval_to_synced_switches_and_misses_take_over(config: Config
+                                                                          ) -> None:
+    from sdn_shadow.core.health import Health
+    health = Health(with_failover(config, probe_interval=1.0, probe_misses=2))
+    targets = roles_of(config, frozenset()).probe_targets
+    sent = health.probes_due(0.0, targets, lambda dpid: dpid == 1)
+    assert [(dpid, port) for dpid, port, _ in sent] == [(1, 1)]
+    assert health.probes_due(0.5, targets, lambda dpid: True) == []  # not due yet
+    assert len(health.probes_due(1.0, targets, lambda dpid: dpid == 1)) == 1
+    missed = health.due(2.5)
+    assert [(d.kind, d.subject) for d in missed] == [("failover", ("host", *H1))]
+
+
+def test_a_reload_keeps_what_capacity_learned_and_retunes_the_rest(config: Config) -> None:
+    from sdn_shadow.core.capacity import Capacity
+    from sdn_shadow.policy.allocation import Allocation
+    plans = ShadowCore(config).plans
+    capacity = Capacity(config, plans)
+    capacity.demand.latest["network:tenant-a"] = 5.0
+    capacity.allocations = {"tenant-a": Allocation("tenant-a", "conservative", 1.0, 1.0, 1.0,
+                                                   1.0, 1.0, True, False),
+                            "gone": Allocation("gone", "conservative", 1.0, 1.0, 1.0, 1.0,
+                                               1.0, True, False)}
+    new = capacity.reloaded(config, plans)
+    assert new is not capacity and new.demand is not capacity.demand
+    assert new.demand.latest == {"network:tenant-a": 5.0} and new.profiles is capacity.profiles
+    assert set(new.allocations) == {"tenant-a"} and set(capacity.allocations) == {
+        "tenant-a", "gone"}
+    assert new.held() == {"tenant-a": 1.0}
+
+
+def test_preemption_waits_for_routing_and_forecasts(config: Config) -> None:
+    from sdn_shadow.core.planning import layout_of
+    from sdn_shadow.core.preempt import Preemption
+    from sdn_shadow.forecast.round import SeriesForecastView
+    layout = layout_of(config)
+    view = SeriesForecastView(1e12, 1e12, 1e12)
+    off = replace(config, routing=replace(config.routing, enabled=False))
+    assert Preemption(off).round(1.0, layout_of(off), {"link:s1:s2": view}, frozenset(),
+                                 {}) == ([], [])
+    assert Preemption(config).round(1.0, layout, {}, frozenset(), {}) == ([], [])
