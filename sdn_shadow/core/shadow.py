@@ -1,9 +1,7 @@
 """ShadowCore: the composer of the core's subsystems; switch events in, messages out.
 
-Each subsystem owns its state: planning (layout, intents, plans), reconcile
-(switch states), health, roles, capacity, preemption, the watch and the
-readout. Every change is new intents, then a plan, then a diff, then
-messages; events are recorded in order. No OS-Ken imports, no I/O.
+Each subsystem (state, reconcile, health, clients, roles, capacity, preempt, watch,
+readout) owns its state. A change is new intents, a plan, a diff, messages; no I/O.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from numpy.typing import NDArray
 
 from sdn_shadow.analytics.live import Decoded
 from sdn_shadow.config.model import Config
-from sdn_shadow.core import health, readout, reconcile, roles
+from sdn_shadow.core import clients, health, readout, reconcile, roles
 from sdn_shadow.core.capacity import Capacity
 from sdn_shadow.core.model import (
     Event,
@@ -34,7 +32,6 @@ from sdn_shadow.core.preempt import Preemption
 from sdn_shadow.core.reload import reloaded
 from sdn_shadow.core.state import PlanState
 from sdn_shadow.core.watch import source_limits
-from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.forecast.round import Fitted, ForecastJob
 from sdn_shadow.intents import Intents
 from sdn_shadow.openflow.compiler import SwitchPlan
@@ -84,20 +81,7 @@ class ShadowCore(PlanState):
     def profiles(self, book: ProfileBook) -> None:
         self.capacity.profiles = book
 
-    @property
-    def prior(self) -> NDArray[np.float64] | None:
-        """The population prior of established clients (capacity's)."""
-        return self.capacity.prior
-
     # Capacity: forecasts, allocations, meters.
-    def forecaster(self) -> SlidingWindowForecaster:
-        """A forecaster configured from the `forecast` settings, in series steps."""
-        return self.capacity.forecaster()
-
-    def history_needed(self) -> int:
-        """Points a series needs before it can be forecast with a finite interval."""
-        return self.capacity.history_needed()
-
     def forecast_inputs(self, series: Iterable[str]) -> tuple[list[str], int]:
         """Which of the stored series to forecast, and how many points of each to read."""
         return self.capacity.forecast_inputs(series)
@@ -168,55 +152,37 @@ class ShadowCore(PlanState):
     def set_client_path(self, now: float, network: str, host: str, path: str,
                         reason: str) -> Updates:
         """Move a client's traffic (both ways) onto its shadow paths or back; an event."""
-        self._shadowed(network, host)
-        intents = self.intents.with_client_path((network, host), path)
-        if intents.shadow_path == self.intents.shadow_path:
-            return {}
-        out = self._replan(intents)
-        self.events.append(event(now, "move", network=network, client=host, path=path,
-                                 reason=reason))
-        return out
+        intents = clients.client_path(self.config, self.intents, network, host, path)
+        return self._intend(intents, event(now, "move", network=network, client=host,
+                                           path=path, reason=reason))
 
     def set_client_service(self, now: float, network: str, host: str, service: str,
                            reason: str) -> Updates:
         """Send a client's *new* connections to the service hosts' twins, or back; an event."""
-        net = self._shadowed(network, host)
-        intents = self.intents.with_client_service((network, host), service)
-        if service == "twin" and net.shadow is not None and not net.shadow.services:
-            raise ValueError(f"{network}: no service hosts (shadow.services) to steer to")
-        if intents.twin_service == self.intents.twin_service:
-            return {}
-        out = self._replan(intents)
-        self.events.append(event(now, "steer", network=network, client=host, service=service,
-                                 reason=reason))
-        return out
+        intents = clients.client_service(self.config, self.intents, network, host, service)
+        return self._intend(intents, event(now, "steer", network=network, client=host,
+                                           service=service, reason=reason))
 
     def set_host_served(self, now: float, network: str, host: str, by: str,
                         reason: str) -> Updates:
         """Serve a primary host from its twin (`by="twin"`: takeover) or itself again."""
         intents = roles.host_served(self.intents, self.roles, network, host, by)
-        if intents.taken_over == self.intents.taken_over:
-            return {}
-        self.events.append(event(now, "takeover" if by == "twin" else "restore",
-                                 network=network, host=host, reason=reason))
-        return self._replan(intents, now=now)
+        return self._intend(intents, event(now, "takeover" if by == "twin" else "restore",
+                                           network=network, host=host, reason=reason), now)
 
     def set_shadow_active(self, now: float, network: str, active: bool,
                           reason: str) -> Updates:
         """Activate a network's shadow (every host with a twin served by it) or not."""
         intents = roles.shadow_activated(self.config, self.intents, self.roles, network, active)
-        if intents.shadow_active == self.intents.shadow_active:
-            return {}
-        self.events.append(event(now, "activate" if active else "deactivate", network=network,
-                                 reason=reason))
-        return self._replan(intents, now=now)
+        return self._intend(intents, event(now, "activate" if active else "deactivate",
+                                           network=network, reason=reason), now)
 
     def swap_roles(self, now: float, network: str, reason: str) -> Updates:
         """Make every twin of `network` (with its host's MAC and IP) the primary, and back."""
         intents, mine = roles.roles_swapped(self.config, self.intents, self.roles, network)
-        self.events.append(event(now, "role_swap", network=network,
-                                 hosts=sorted(h for _, h in mine), reason=reason))
-        return self._replan(intents, now=now)
+        return self._intend(intents, event(now, "role_swap", network=network,
+                                           hosts=sorted(h for _, h in mine), reason=reason),
+                            now)
 
     def apply_intents(self, now: float, intents: Intents) -> Updates:
         """Make `intents` the current ones (undo: the previous intents); changes per switch."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sdn_shadow.config.model import Config, Network
+from sdn_shadow.config.model import Config
 from sdn_shadow.core.health import ProbeTargets
 from sdn_shadow.core.model import Event, Updates
 from sdn_shadow.core.planning import (
@@ -20,7 +20,7 @@ from sdn_shadow.core.planning import (
     serving_events,
 )
 from sdn_shadow.core.reconcile import delta_messages
-from sdn_shadow.core.roles import Roles, active_networks, roles_of, shadowed_network
+from sdn_shadow.core.roles import Roles, active_networks, roles_of
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import Link, ShadowPaths, SwitchPlan
 from sdn_shadow.openflow.incremental import Planner
@@ -119,21 +119,22 @@ class PlanState:
         """New plans are in: what that means to the rest (the composer's to say)."""
         raise NotImplementedError
 
-    def _shadowed(self, network: str, host: str) -> Network:
-        """Network `network`, which must have a shadow and primary host `host` (ValueError)."""
-        net = shadowed_network(self.config, network)
-        if host not in {h.name for h in net.hosts}:
-            raise ValueError(f"{network}: no primary host {host}")
-        return net
+    def _intend(self, intents: Intents, record: Event, now: float | None = None) -> Updates:
+        """Make `intents` current, recorded as `record`; nothing when they change nothing."""
+        return {} if intents == self.intents else self._replan(intents, now=now, record=record)
 
-    def _replan(self, intents: Intents, *, now: float | None = None) -> Updates:
+    def _replan(self, intents: Intents, *, now: float | None = None,
+                record: Event | None = None) -> Updates:
         """Plan for new intents, diff, and swap the result in; the changes per switch.
 
-        `now`: when given, a network whose shadow comes to serve all of it (or
-        stops to) is recorded as an event.
+        `record`: the change's event, recorded once the plan is made. `now`:
+        when given, a network whose shadow comes to serve all of it (or stops
+        to) is recorded as an event too.
         """
         deltas, served = planned(self.planner, intents, self.layout, self.held())
         out = delta_messages(self.planner, deltas)
+        if record is not None:
+            self.events.append(record)
         self._swap_in(intents, self.plans, served, now)
         return out
 

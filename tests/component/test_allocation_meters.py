@@ -146,4 +146,4 @@ def test_forecast_inputs_pick_demand_series_and_depth() -> None:
     keys, depth = core.forecast_inputs(["port:s1:1:rx", "client:tenant-a:h1:tx",
                                         "network:tenant-a:tx", "link:s1:s2"])
     assert keys == ["client:tenant-a:h1:tx", "network:tenant-a:tx", "link:s1:s2"]
-    assert core.history_needed() <= depth <= core.config.telemetry.window
+    assert core.capacity.history_needed() <= depth <= core.config.telemetry.window

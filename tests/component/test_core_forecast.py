@@ -28,7 +28,7 @@ def test_forecast_round_covers_old_young_and_new_clients() -> None:
     rng = np.random.default_rng(3)
     core = _core()
     depth = 200
-    needed = core.history_needed()
+    needed = core.capacity.history_needed()
     established = {f"client:tenant-a:h{i}:tx": 1e6 * i for i in (1, 2, 3)}
     keys = [*established, "network:tenant-a:tx", "client:tenant-b:b1:tx"]
     history = np.full((len(keys), depth), np.nan)
@@ -50,8 +50,8 @@ def test_forecast_round_covers_old_young_and_new_clients() -> None:
     assert abs(young.point / 5e5 - 1) < 0.3
     new = core.capacity.forecasts["client:tenant-b:b2:tx"]
     assert new.lower <= new.point <= new.upper and abs(new.point / 2.1e5 - 1) < 0.2
-    assert core.prior is not None and core.prior.shape == (core.forecaster().lag_spec()
-                                                           .lags.size,)
+    prior, lags = core.capacity.prior, core.capacity.forecaster().lag_spec().lags
+    assert prior is not None and prior.shape == (lags.size,)
     alloc = core.capacity.allocations["tenant-a"]
     assert alloc.strategy == "conservative"
     assert alloc.held == max(core.capacity.forecasts["network:tenant-a:tx"].upper, 0.0)
@@ -93,9 +93,9 @@ def test_the_model_work_runs_apart_from_the_core_and_gives_the_same_round() -> N
 
     job = apart.forecast_job()  # what the app takes under its lock
     fitted = job.run(keys, history)  # ... and runs outside it
-    assert apart.capacity.forecasts == {} and apart.prior is None, (
+    assert apart.capacity.forecasts == {} and apart.capacity.prior is None, (
         "running the job changed the core")
     apart.take_forecasts(10.0, fitted)
     assert apart.capacity.forecasts == inline.capacity.forecasts
-    assert np.array_equal(apart.prior, inline.prior)
+    assert np.array_equal(apart.capacity.prior, inline.capacity.prior)
     assert apart.capacity.allocations == inline.capacity.allocations

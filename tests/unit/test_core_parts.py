@@ -353,3 +353,17 @@ def test_preemption_waits_for_routing_and_forecasts(config: Config) -> None:
     assert Preemption(off).round(1.0, layout_of(off), {"link:s1:s2": view}, frozenset(),
                                  {}) == ([], [])
     assert Preemption(config).round(1.0, layout, {}, frozenset(), {}) == ([], [])
+
+
+# --- client policy -----------------------------------------------------------------------
+
+def test_client_policy_needs_a_primary_host_of_a_shadowed_network(config: Config) -> None:
+    from sdn_shadow.core.clients import client_path, client_service
+    assert client_path(config, Intents(), *H1, "shadow").shadow_path == {H1}
+    with pytest.raises(ValueError, match="no primary host h1s"):
+        client_path(config, Intents(), "tenant-a", "h1s", "shadow")
+    with pytest.raises(ValueError, match="no such network with a shadow"):
+        client_path(config, Intents(), "tenant-b", "b1", "shadow")
+    with pytest.raises(ValueError, match="no service hosts"):
+        client_service(config, Intents(), *H1, "twin")
+    assert client_service(config, Intents(), *H1, "primary") == Intents()
