@@ -8,6 +8,7 @@ from sdn_shadow.core.capacity import FORECAST_SERIES, allocation_policy
 from sdn_shadow.core.commands import ClientState, CoreCommands
 from sdn_shadow.core.model import (
     Event,
+    EventKind,
     FlowKey,
     GroupCounters,
     InstalledFlow,
@@ -27,6 +28,7 @@ __all__ = [
     "ClientState",
     "CoreCommands",
     "Event",
+    "EventKind",
     "FlowKey",
     "GroupCounters",
     "InstalledFlow",

@@ -152,7 +152,7 @@ def decided(intents: Intents, decisions: list[Decision], standable: Mapping[Clie
             continue
         assert isinstance(d.subject, frozenset)
         (failed.add if add else failed.discard)(d.subject)
-        events.append(event(d.at, d.kind, link=link_name(d.subject), reason=d.reason,
-                            source=d.source))
+        events.append(event(d.at, "failover" if add else "failback",
+                            link=link_name(d.subject), reason=d.reason, source=d.source))
     return replace(intents, failed_links=frozenset(failed), taken_over=frozenset(taken),
                    roles_swapped=frozenset(swaps)), events

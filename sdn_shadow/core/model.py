@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from sdn_shadow.openflow.compiler import Link, SwitchPlan
 from sdn_shadow.openflow.messages import Match, Message
@@ -13,7 +14,7 @@ FlowKey = tuple[int, int, Match]
 Updates = dict[int, list[Message]]
 """Messages per switch (dpid), make-before-break, each switch's ending in a barrier."""
 
-__all__ = ["Event", "FlowKey", "GroupCounters", "InstalledFlow", "MirrorCounters",
+__all__ = ["Event", "EventKind", "FlowKey", "GroupCounters", "InstalledFlow", "MirrorCounters",
            "ReloadRefused", "SwitchState", "UnknownSwitch", "Updates", "event", "link_name",
            "merge"]
 
@@ -97,7 +98,13 @@ class ReloadRefused(ValueError):
     """A new configuration that cannot be taken live (the running one stays)."""
 
 
-def event(now: float, kind: str, **fields: object) -> Event:
+EventKind = Literal[
+    "move", "steer", "takeover", "restore", "role_swap", "activate", "deactivate",
+    "failover", "failback", "shadow_serving", "primary_serving", "scale", "config", "ldap"]
+"""The kinds of event the core itself records (the watch adds its own, see policy.watch)."""
+
+
+def event(now: float, kind: EventKind, **fields: object) -> Event:
     """An event as the core records it: its time, its kind, then its fields."""
     return {"t": now, "kind": kind, **fields}
 
