@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TypeVar
 
 from sdn_shadow.openflow.compiler import Link, SourceLimit
 
@@ -19,6 +20,8 @@ Client = tuple[str, str]
 
 Blocks = Mapping[tuple[str, str], SourceLimit | None]
 """(network, source IPv4 or MAC) -> None (dropped) or the meter the source is held to."""
+
+K = TypeVar("K")
 
 CLIENT_PATHS = ("primary", "shadow")
 CLIENT_SERVICES = ("primary", "twin")
@@ -94,8 +97,7 @@ class Intents:
                        shadow_active=self.shadow_active & frozenset(networks))
 
 
-
-def _toggled(keys: frozenset, key: object, present: bool) -> frozenset:
+def _toggled(keys: frozenset[K], key: K, present: bool) -> frozenset[K]:
     """`keys` with `key` in it or not; the same object when nothing changes."""
     if (key in keys) == present:
         return keys
@@ -103,5 +105,6 @@ def _toggled(keys: frozenset, key: object, present: bool) -> frozenset:
 
 
 def _check(value: str, allowed: tuple[str, ...], name: str) -> None:
+    """ValueError unless `value` is one of `allowed` (`name` says which setting)."""
     if value not in allowed:
         raise ValueError(f"{name} must be {' or '.join(allowed)}, not {value!r}")

@@ -33,9 +33,9 @@ def build() -> tuple[ShadowCore, FakeFabric]:
 
 
 def hold(core: ShadowCore, bytes_per_s: float, install: bool = True) -> None:
-    core.allocations["tenant-a"] = Allocation("tenant-a", "conservative", bytes_per_s,
-                                              bytes_per_s, bytes_per_s, bytes_per_s, 1.0,
-                                              install, True)
+    core.capacity.allocations["tenant-a"] = Allocation(
+        "tenant-a", "conservative", bytes_per_s, bytes_per_s, bytes_per_s, bytes_per_s, 1.0,
+        install, True)
 
 
 def udp(src_mac: str, dst_mac: str, src_ip: str, dst_ip: str) -> dict:
@@ -146,4 +146,4 @@ def test_forecast_inputs_pick_demand_series_and_depth() -> None:
     keys, depth = core.forecast_inputs(["port:s1:1:rx", "client:tenant-a:h1:tx",
                                         "network:tenant-a:tx", "link:s1:s2"])
     assert keys == ["client:tenant-a:h1:tx", "network:tenant-a:tx", "link:s1:s2"]
-    assert core.history_needed() <= depth <= core.config.telemetry.window
+    assert core.capacity.history_needed() <= depth <= core.config.telemetry.window

@@ -73,7 +73,7 @@ def test_switches_joining_or_leaving_are_refused_and_nothing_changes(ring) -> No
 def test_failed_links_and_preemptive_moves_survive_a_reload(ring) -> None:
     core, fabric = ring
     apply(fabric, core.port_status(0.0, 1, 10, False))  # s1-s2 down
-    core.forecasts = {"link:s1:s4": SeriesForecastView(0.9e8 / 8, 0.9e8 / 8, 0.9e8 / 8),
+    core.capacity.forecasts = {"link:s1:s4": SeriesForecastView(0.9e8 / 8, 0.9e8 / 8, 0.9e8 / 8),
                       "client:tenant-a:h3:tx": SeriesForecastView(1e5, 1e5, 1e5)}
     apply(fabric, core.set_client_path(1.0, "tenant-a", "h2", "shadow", "operator"))
     data = ring_data()
@@ -81,13 +81,13 @@ def test_failed_links_and_preemptive_moves_survive_a_reload(ring) -> None:
     updates = core.reload(2.0, parse_config(data))
     assert changes(updates) == []
     assert core.failed == {frozenset({"s1", "s2"})} and ("tenant-a", "h2") in core.moved
-    assert core.preempter.policy.hold == 99
+    assert core.preemption.preempter.policy.hold == 99
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
 
 
 def test_a_client_the_new_config_places_is_forgotten_by_preemptive_routing(ring) -> None:
     core, _ = ring
-    core.forecasts = {"link:s1:s2": SeriesForecastView(1.2e7, 1.2e7, 1.2e7),
+    core.capacity.forecasts = {"link:s1:s2": SeriesForecastView(1.2e7, 1.2e7, 1.2e7),
                       "client:tenant-a:h1:tx": SeriesForecastView(3e6, 3e6, 3e6)}
     data = ring_data()
     data["networks"]["tenant-a"]["hosts"].pop("h3")
@@ -97,12 +97,12 @@ def test_a_client_the_new_config_places_is_forgotten_by_preemptive_routing(ring)
     data["networks"]["tenant-a"]["shadow"]["mirror"] = []
     core.reload(0.0, parse_config(data))
     core.preempt(1.0)
-    assert [r.client for r in core.preempter.relieved()] == [("tenant-a", "h1")]
+    assert [r.client for r in core.preemption.preempter.relieved()] == [("tenant-a", "h1")]
     data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
     core.reload(2.0, parse_config(data))
-    assert core.preempter.relieved() == [] and core.config_moved == {("tenant-a", "h1")}
+    assert core.preemption.preempter.relieved() == [] and core.config_moved == {("tenant-a", "h1")}
     for now in (100.0, 200.0):  # nothing ever moves the pinned client back
-        core.forecasts["link:s1:s2"] = SeriesForecastView(0.0, 0.0, 0.0)
+        core.capacity.forecasts["link:s1:s2"] = SeriesForecastView(0.0, 0.0, 0.0)
         core.preempt(now)
     assert core.moved == {("tenant-a", "h1")}
 
@@ -120,7 +120,7 @@ def test_a_reload_that_fails_to_plan_leaves_the_running_state_whole(ring, monkey
     core, _ = ring
     core.set_client_path(1.0, "tenant-a", "h1", "shadow", "operator")
     before = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
-              core.standable, core.allocator, core.demand, core.planner)
+              core.standable, core.capacity.allocator, core.demand, core.planner)
     data = ring_data()
     del data["networks"]["tenant-a"]["shadow"]["mirror"]
 
@@ -131,7 +131,7 @@ def test_a_reload_that_fails_to_plan_leaves_the_running_state_whole(ring, monkey
     with pytest.raises(RuntimeError, match="planning failed"):
         core.reload(2.0, parse_config(data))
     after = (core.config, core.intents, core.plans, core.fabric, core.shadow_paths,
-             core.standable, core.allocator, core.demand, core.planner)
+             core.standable, core.capacity.allocator, core.demand, core.planner)
     assert all(a is b for a, b in zip(before, after, strict=True))
     assert core.reloads["generation"] == 0
 

@@ -28,7 +28,7 @@ def test_forecast_round_covers_old_young_and_new_clients() -> None:
     rng = np.random.default_rng(3)
     core = _core()
     depth = 200
-    needed = core.history_needed()
+    needed = core.capacity.history_needed()
     established = {f"client:tenant-a:h{i}:tx": 1e6 * i for i in (1, 2, 3)}
     keys = [*established, "network:tenant-a:tx", "client:tenant-b:b1:tx"]
     history = np.full((len(keys), depth), np.nan)
@@ -43,18 +43,18 @@ def test_forecast_round_covers_old_young_and_new_clients() -> None:
     core.forecast(1000.0, keys, history)
 
     for key, level in established.items():
-        f = core.forecasts[key]
+        f = core.capacity.forecasts[key]
         assert f.lower <= f.point <= f.upper
         assert abs(f.point / level - 1) < 0.2
-    young = core.forecasts["client:tenant-b:b1:tx"]
+    young = core.capacity.forecasts["client:tenant-b:b1:tx"]
     assert abs(young.point / 5e5 - 1) < 0.3
-    new = core.forecasts["client:tenant-b:b2:tx"]
+    new = core.capacity.forecasts["client:tenant-b:b2:tx"]
     assert new.lower <= new.point <= new.upper and abs(new.point / 2.1e5 - 1) < 0.2
-    assert core.prior is not None and core.prior.shape == (core.forecaster().lag_spec()
-                                                           .lags.size,)
-    alloc = core.allocations["tenant-a"]
+    prior, lags = core.capacity.prior, core.capacity.forecaster().lag_spec().lags
+    assert prior is not None and prior.shape == (lags.size,)
+    alloc = core.capacity.allocations["tenant-a"]
     assert alloc.strategy == "conservative"
-    assert alloc.held == max(core.forecasts["network:tenant-a:tx"].upper, 0.0)
+    assert alloc.held == max(core.capacity.forecasts["network:tenant-a:tx"].upper, 0.0)
 
 
 def test_series_without_enough_history_get_no_regression_forecast() -> None:
@@ -62,8 +62,8 @@ def test_series_without_enough_history_get_no_regression_forecast() -> None:
     history = np.full((1, 50), np.nan)
     history[0, -5:] = 1e6
     core.forecast(0.0, ["link:s1:s2"], history)
-    assert core.forecasts == {}
-    assert core.allocations == {}
+    assert core.capacity.forecasts == {}
+    assert core.capacity.allocations == {}
 
 
 def test_a_series_that_jumps_from_idle_is_not_forecast_to_astronomic_rates() -> None:
@@ -74,14 +74,14 @@ def test_a_series_that_jumps_from_idle_is_not_forecast_to_astronomic_rates() -> 
     history = np.zeros((1, depth))
     history[0, -6:] = 4e6  # idle, then 32 Mbit/s for the last 6 points
     core.forecast(1000.0, keys, history)
-    f = core.forecasts["link:s1:s2"]
+    f = core.capacity.forecasts["link:s1:s2"]
     assert f.upper <= 2.0 * 4e6 and f.point <= f.upper
 
     data = yaml.safe_load(LAB.read_text())
     data["forecast"] = {"horizon": 2, "window": 8, "max_growth": 1.0}
     capped = ShadowCore(parse_config(data))
     capped.forecast(1000.0, keys, history)
-    assert capped.forecasts["link:s1:s2"].upper <= 4e6
+    assert capped.capacity.forecasts["link:s1:s2"].upper <= 4e6
 
 
 def test_the_model_work_runs_apart_from_the_core_and_gives_the_same_round() -> None:
@@ -93,8 +93,9 @@ def test_the_model_work_runs_apart_from_the_core_and_gives_the_same_round() -> N
 
     job = apart.forecast_job()  # what the app takes under its lock
     fitted = job.run(keys, history)  # ... and runs outside it
-    assert apart.forecasts == {} and apart.prior is None, "running the job changed the core"
+    assert apart.capacity.forecasts == {} and apart.capacity.prior is None, (
+        "running the job changed the core")
     apart.take_forecasts(10.0, fitted)
-    assert apart.forecasts == inline.forecasts
-    assert np.array_equal(apart.prior, inline.prior)
-    assert apart.allocations == inline.allocations
+    assert apart.capacity.forecasts == inline.capacity.forecasts
+    assert np.array_equal(apart.capacity.prior, inline.capacity.prior)
+    assert apart.capacity.allocations == inline.capacity.allocations

@@ -36,9 +36,9 @@ def ring() -> tuple[ShadowCore, FakeFabric]:
 
 def forecast(core: ShadowCore, link: float, clients: dict[str, float]) -> None:
     """Forecasts (bytes/s, upper = point) for link s1 -> s2 and clients' tx."""
-    core.forecasts = {"link:s1:s2": SeriesForecastView(link, link, link)}
+    core.capacity.forecasts = {"link:s1:s2": SeriesForecastView(link, link, link)}
     for host, rate in clients.items():
-        core.forecasts[f"client:tenant-a:{host}:tx"] = SeriesForecastView(rate, rate, rate)
+        core.capacity.forecasts[f"client:tenant-a:{host}:tx"] = SeriesForecastView(rate, rate, rate)
 
 
 def run(core: ShadowCore, fabric: FakeFabric, now: float) -> None:

@@ -154,9 +154,10 @@ def test_preemption_steers_the_top_client_before_the_service_fills_and_back() ->
     capacity = 50e6 / 8  # shadow.services.h2.capacity, bytes/s
 
     def forecast(rx: float, **tx: float) -> None:
-        core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx)}
+        core.capacity.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx)}
         for host, rate in tx.items():  # each client's tx is split over the 3 other hosts
-            core.forecasts[f"client:tenant-a:{host}:tx"] = SeriesForecastView(rate, rate, rate)
+            key = f"client:tenant-a:{host}:tx"
+            core.capacity.forecasts[key] = SeriesForecastView(rate, rate, rate)
 
     forecast(0.7 * capacity, h1=1.5 * capacity, h3=0.3 * capacity)
     apply(fabric, core.preempt(0.0))
@@ -185,7 +186,7 @@ def test_clients_steered_by_config_are_left_to_the_config() -> None:
 
     core = ShadowCore(parse_config(service_config(h1={"service": "twin"})))
     rate = 50e6 / 8
-    core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rate, rate, rate),
+    core.capacity.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rate, rate, rate),
                       "client:tenant-a:h1:tx": SeriesForecastView(rate, rate, rate)}
     core.preempt(0.0)
     assert core.steered == {("tenant-a", "h1")}
@@ -209,11 +210,11 @@ def test_forecasts_from_a_profile_alone_move_nobody() -> None:
 
     core = ShadowCore(parse_config(service_config()))
     rx, tx = 0.9 * 50e6 / 8, 1.8 * 50e6 / 8  # h1's share of h2: 60% of its capacity
-    core.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx),
+    core.capacity.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx),
                       "client:tenant-a:h1:tx": SeriesForecastView(tx, tx, tx)}
-    core.profile_only = frozenset({"client:tenant-a:h1:tx"})
+    core.capacity.profile_only = frozenset({"client:tenant-a:h1:tx"})
     assert core.preempt(0.0) == {} and core.steered == frozenset()
-    core.profile_only = frozenset()
+    core.capacity.profile_only = frozenset()
     core.preempt(1.0)
     assert core.steered == {("tenant-a", "h1")}
 

@@ -55,9 +55,9 @@ def busy() -> Api:
     core = api.core
     core.demand.latest.update({"link:s1:s4": 62 * MBIT, "link:s4:s3": 20 * MBIT,
                                "link:s2:s3": 1 * MBIT})
-    core.forecasts["link:s1:s4"] = SeriesForecastView(70 * MBIT, 55 * MBIT, 81 * MBIT)
-    core.allocations["tenant-a"] = Allocation("tenant-a", "conservative", 25 * MBIT, 25 * MBIT,
-                                              18 * MBIT, 25 * MBIT, 1.0, True, False)
+    core.capacity.forecasts["link:s1:s4"] = SeriesForecastView(70 * MBIT, 55 * MBIT, 81 * MBIT)
+    core.capacity.allocations["tenant-a"] = Allocation(
+        "tenant-a", "conservative", 25 * MBIT, 25 * MBIT, 18 * MBIT, 25 * MBIT, 1.0, True, False)
     return api
 
 

@@ -1,0 +1,92 @@
+"""Planning: the configuration's layout, and plans brought to new intents incrementally."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sdn_shadow.config.model import Config
+from sdn_shadow.core.model import Event, event
+from sdn_shadow.intents import Client, Intents
+from sdn_shadow.openflow.compiler import ShadowPaths, shadow_paths
+from sdn_shadow.openflow.incremental import Inputs, Planner, SwitchDelta
+from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
+from sdn_shadow.topology import Fabric
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A configuration with what is derived from it alone: its fabric, its shadow paths,
+    and the clients it places itself (on shadow paths, at twins)."""
+
+    config: Config
+    fabric: Fabric
+    paths: ShadowPaths
+    moved: frozenset[Client]
+    steered: frozenset[Client]
+
+
+def layout_of(config: Config, previous: Layout | None = None) -> Layout:
+    """`config`'s layout; the fabric and unchanged paths of `previous` are reused."""
+    if previous is not None and (config.switches, config.links) == (
+            previous.config.switches, previous.config.links):
+        fabric = previous.fabric
+        paths = shadow_paths(config, fabric, reuse=(previous.config, previous.paths))
+    else:
+        fabric = Fabric(config)
+        paths = shadow_paths(config, fabric)
+    return Layout(config, fabric, paths, config_moved(config), config_steered(config))
+
+
+def config_moved(config: Config) -> frozenset[Client]:
+    """The (network, host) clients the configuration puts on shadow paths (`path: shadow`)."""
+    return frozenset((n.name, host) for n in config.networks if n.shadow
+                     for host, path in n.shadow.clients if path == "shadow")
+
+
+def config_steered(config: Config) -> frozenset[Client]:
+    """The (network, host) clients the configuration sends to twins (`service: twin`)."""
+    return frozenset((n.name, host) for n in config.networks if n.shadow
+                     for host, service in n.shadow.client_services if service == "twin")
+
+
+def planned(planner: Planner, intents: Intents, layout: Layout, held: Mapping[str, float],
+            keep_rates: bool = True) -> tuple[dict[str, SwitchDelta], frozenset[Client]]:
+    """Bring `planner`'s plans to `intents` over `layout`: what changed on each switch,
+    and the hosts twins serve.
+
+    The configuration as served (roles swapped, twins standing in) is what
+    gets planned; the layout's own shadow paths are reused when nothing
+    changes them. Only the parts whose inputs changed are rebuilt.
+    """
+    config = layout.config
+    roles = swapped(config, intents.roles_swapped)
+    standing = standable(roles)
+    served = (intents.taken_over | active_hosts(roles)
+              | {c for c in standing if c[0] in intents.shadow_active})
+    served_layout = serving(roles, served)
+    paths = (layout.paths if served_layout is config
+             else shadow_paths(served_layout, layout.fabric, reuse=(config, layout.paths)))
+    deltas = planner.update(Inputs(
+        served_layout, layout.fabric, paths, held, intents.shadow_path, intents.failed_links,
+        intents.twin_service, intents.blocks), keep_rates)
+    return deltas, frozenset(served)
+
+
+def networks_served(standable: Mapping[Client, str], served: frozenset[Client]
+                    ) -> frozenset[str]:
+    """Networks whose every host with a twin is served by it (the shadow carries it all)."""
+    return frozenset(n for n in {c[0] for c in standable}
+                     if all(c in served for c in standable if c[0] == n))
+
+
+def serving_events(now: float, before: frozenset[str], after: frozenset[str]) -> list[Event]:
+    """Events for networks whose shadow came to carry them all, or stopped to."""
+    events = [event(now, "shadow_serving", network=net,
+                    reason=f"every host of {net} with a twin is served by it: the shadow "
+                           "carries the network, the primary stands by")
+              for net in sorted(after - before)]
+    events += [event(now, "primary_serving", network=net,
+                     reason=f"{net}'s primary hosts serve again")
+               for net in sorted(before - after)]
+    return events

@@ -1,0 +1,186 @@
+"""Readout: mirror counters, status and metrics snapshots, the fabric view, event pages.
+
+Only reads (the mirror counters and the LDAP round record are the readout's
+own state); every snapshot is JSON-able.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sdn_shadow.config.model import Config
+from sdn_shadow.core.model import Event, FlowKey, GroupCounters, InstalledFlow, MirrorCounters
+from sdn_shadow.core.model import event as make_event
+from sdn_shadow.core.reconcile import sum_buckets
+from sdn_shadow.openflow.compiler import SwitchPlan, link_holders
+
+if TYPE_CHECKING:
+    from sdn_shadow.core.shadow import ShadowCore
+    from sdn_shadow.directory.follower import RoundReport
+
+SERIES = ("network:", "client:", "link:")
+
+
+class MirrorStats:
+    """Counters of mirror groups and inline-copying mirror flows, per switch."""
+
+    def __init__(self) -> None:
+        self.groups: dict[int, dict[int, tuple[int, int]]] = {}
+        self.flows: dict[int, dict[FlowKey, tuple[int, int]]] = {}
+
+    def group_stats(self, plan: SwitchPlan, counters: Iterable[GroupCounters]) -> None:
+        """Take a group stats reply of `plan`'s switch (its mirror groups' copy buckets)."""
+        self.groups.setdefault(plan.dpid, {}).update(
+            (c.group_id, sum_buckets(c, plan.mirror_groups[c.group_id].copy_buckets))
+            for c in counters if c.group_id in plan.mirror_groups)
+
+    def flow_stats(self, plan: SwitchPlan, flows: Iterable[InstalledFlow]) -> None:
+        """Take flow stats of `plan`'s switch's mirror tables (sessions that copy inline)."""
+        self.flows.setdefault(plan.dpid, {}).update(
+            (f.key, (f.packets, f.bytes)) for f in flows if f.key in plan.mirror_flows)
+
+    def totals(self, config: Config, plans: Mapping[int, SwitchPlan]
+               ) -> dict[str, MirrorCounters]:
+        """Packets selected for copying and their bytes per session, summed over switches.
+
+        A packet copied to several destinations counts once; bytes are before truncation.
+        """
+        totals = {s.name: MirrorCounters()
+                  for n in config.networks if n.shadow for s in n.shadow.mirror}
+        for dpid, by_group in self.groups.items():
+            groups = plans[dpid].mirror_groups
+            for gid, counts in by_group.items():
+                if gid in groups and groups[gid].session in totals:  # not changed since polled
+                    totals[groups[gid].session].add(*counts)
+        for dpid, by_flow in self.flows.items():
+            flows = plans[dpid].mirror_flows
+            for key, counts in by_flow.items():
+                session = flows.get(key)
+                if session in totals:
+                    totals[session].add(*counts)
+        return totals
+
+
+def ldap_event(failing: frozenset[str], now: float, network: str, report: RoundReport
+               ) -> tuple[frozenset[str], Event | None]:
+    """Networks whose last LDAP round failed after `report`, and its `ldap` event if it
+    changed entries, found drift, failed, or is the first good round after failures."""
+    changed = report.added + report.modified + report.renamed + report.deleted
+    recovered = report.error is None and network in failing
+    failing = failing - {network} if report.error is None else failing | {network}
+    if report.ok and not changed and not report.drift and not recovered:
+        return failing, None
+    return failing, make_event(now, "ldap", network=network,
+                               result="ok" if report.ok else "failed", reason=report.line())
+
+
+def events_page(events: Sequence[Event], since: int, limit: int) -> dict[str, Any]:
+    """Events from cursor `since` (their index), at most `limit`; `next` is the next cursor."""
+    chunk = events[since:since + limit]
+    out = [{"id": since + i, **e} for i, e in enumerate(chunk)]
+    return {"events": out, "next": since + len(out)}
+
+
+def _pairs(clients: Iterable[tuple[str, str]]) -> list[str]:
+    return sorted(f"{n}/{h}" for n, h in clients)
+
+
+def status(core: ShadowCore) -> dict[str, Any]:
+    """A JSON-able snapshot: switches, mirror counters, demand, forecasts, allocations."""
+    cap, config, plans, intents = core.capacity, core.config, core.plans, core.intents
+    fc = config.forecast
+    return {
+        "demand": {k: round(v, 1) for k, v in cap.demand.latest.items() if k.startswith(SERIES)},
+        "forecast": {
+            "at": cap.forecast_at, "horizon_s": fc.horizon, "level": fc.level,
+            "series": {k: [round(f.lower, 1), round(f.point, 1), round(f.upper, 1)]
+                       for k, f in cap.forecasts.items() if k.startswith(SERIES)},
+        },
+        "allocation": {
+            name: {"strategy": a.strategy, "held": round(a.held, 1),
+                   "point": round(a.point, 1), "upper": round(a.upper, 1),
+                   "weight": round(a.weight, 3), "installed": a.install,
+                   "recommendation": a.recommendation.text() if a.recommendation else None}
+            for name, a in cap.allocations.items()
+        },
+        "switches": {
+            str(s.dpid): {
+                "name": s.name, "connected": s.connected, "synced": s.synced,
+                "flows": s.flows, "groups": s.groups, "meters": s.meters,
+                "best_effort_kbps": {
+                    f"{spec.network}@{spec.link[0]}>{spec.link[1]}":
+                        plans[s.dpid].meters[spec.meter_id].bands[0].rate
+                    for spec in plans[s.dpid].best_effort.values()},
+                "connected_at": s.connected_at, "synced_at": s.synced_at,
+                "last_sync": s.last_sync,
+            }
+            for s in core.switches.values()
+        },
+        "mirror": {name: {"packets": c.packets, "bytes": c.bytes}
+                   for name, c in core.mirror_counters().items()},
+        "policed": dict(sorted(cap.policed.items())),
+        "routing": {
+            "failed_links": sorted("-".join(sorted(link)) for link in intents.failed_links),
+            "moved_clients": _pairs(intents.shadow_path),
+            "taken_over": _pairs(intents.taken_over),
+            "served_by_twins": _pairs(core.served),
+            "shadow_active": sorted(core.active_networks()),
+            "roles_swapped": _pairs(intents.roles_swapped),
+            "steered_clients": _pairs(intents.twin_service),
+            "scaling": dict(sorted(core.preemption.scaling.items())),
+            "health": core.health_state.machine.snapshot(),
+        },
+        "reload": dict(core.reloads),
+        "security": core.watch.status(),
+        "events": core.events[-200:],
+    }
+
+
+def metrics(core: ShadowCore) -> dict[str, Any]:
+    """Snapshot for the Prometheus endpoint: status plus rates, forecasts, allocations."""
+    cap, fc = core.capacity, core.config.forecast
+    return {
+        **status(core),
+        "rates": dict(cap.demand.latest),
+        "forecast": {
+            "horizon_s": fc.horizon, "level": fc.level,
+            "series": {k: {"point": f.point, "lower": f.lower, "upper": f.upper}
+                       for k, f in cap.forecasts.items()},
+        },
+        "allocation": {name: {"strategy": a.strategy, "bytes_per_second": a.held}
+                       for name, a in cap.allocations.items()},
+    }
+
+
+def fabric_state(core: ShadowCore, now: float) -> dict[str, Any]:
+    """Switches and links at `now` (rates in bytes/s) and the events cursor.
+
+    Each switch: connected, synced (its flows agree with the plan), what it
+    holds. Each link, each way: measured rate, forecast and interval,
+    capacity, and what the shadows hold on it (`openflow.compiler.link_holders`,
+    where the link's capacity is known, as the compiler meters it).
+    `events_next` is the cursor after the last event (`GET /events?since=`).
+    """
+    cap = core.capacity
+    held = cap.held()
+    holders = link_holders(core.layout.paths)
+    edges = core.layout.fabric.graph.edges
+    links = []
+    for a, b in sorted({d for x, y in edges for d in ((x, y), (y, x))}):
+        key, mbps = f"link:{a}:{b}", edges[a, b].get("capacity_mbps")
+        f = cap.forecasts.get(key)
+        holds = ({n: held[n] for n in sorted(holders.get((a, b), ())) if n in held}
+                 if mbps else {})
+        links.append({
+            "src": a, "dst": b, "failed": frozenset((a, b)) in core.intents.failed_links,
+            "demand": cap.demand.latest.get(key),
+            "forecast": None if f is None else {"lower": f.lower, "point": f.point,
+                                                "upper": f.upper},
+            "capacity": mbps * 1e6 / 8 if mbps else None,
+            "held": sum(holds.values()), "held_by": holds})
+    switches = [{"name": s.name, "dpid": s.dpid, "connected": s.connected, "synced": s.synced,
+                 "flows": s.flows, "groups": s.groups, "meters": s.meters,
+                 "connected_at": s.connected_at, "synced_at": s.synced_at}
+                for s in sorted(core.switches.values(), key=lambda s: s.name)]
+    return {"at": now, "switches": switches, "links": links, "events_next": len(core.events)}

@@ -1,0 +1,87 @@
+"""Reload: a new configuration built whole beside the running one, then swapped in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from sdn_shadow.config.model import Config
+from sdn_shadow.core.health import fabric_index
+from sdn_shadow.core.model import ReloadRefused, Updates, event
+from sdn_shadow.core.planning import layout_of, planned
+from sdn_shadow.core.reconcile import delta_messages, diff
+from sdn_shadow.core.roles import roles_of
+from sdn_shadow.intents import Client
+from sdn_shadow.policy.takeover import standable
+from sdn_shadow.policy.watch import watched
+
+if TYPE_CHECKING:
+    from sdn_shadow.core.shadow import ShadowCore
+
+
+def live_config(running: Config, config: Config) -> tuple[Config, str]:
+    """`config` with the settings read only at start kept as `running` has them, and a
+    note on what waits for a restart ('' when nothing)."""
+    started_with = replace(config, controller=running.controller,
+                           telemetry=running.telemetry, api=running.api)
+    waiting = "" if started_with == config else (
+        "; controller, telemetry and api changes take effect at the next restart")
+    return started_with, waiting
+
+
+def clients_of(config: Config) -> tuple[frozenset[Client], frozenset[Client]]:
+    """Every shadowed network's primary hosts, and those of networks with service hosts."""
+    clients = frozenset((n.name, h.name) for n in config.networks if n.shadow
+                        for h in n.hosts)
+    servable = frozenset((n.name, h.name) for n in config.networks
+                         if n.shadow and n.shadow.services for h in n.hosts)
+    return clients, servable
+
+
+def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -> Updates:
+    """Take `config` live on `core`; the changes per switch, make-before-break.
+
+    The runtime state carries over where the new configuration still has
+    its subject: failed links, clients preemptive routing has moved, rates,
+    forecasts, profiles, allocation scores and events. The switches must stay
+    the same ones (ReloadRefused otherwise). Settings read only at start
+    (controller, telemetry, api) keep their old values until a restart.
+    Everything new is built first and only then swapped in, so a failure
+    leaves the running state whole. `reason`, when given, leads the event's.
+    """
+    if {s.dpid for s in config.switches} != set(core.plans):
+        raise ReloadRefused("fabric.switches: adding or removing switches needs a "
+                            "controller restart")
+    config, waiting = live_config(core.config, config)
+    layout = layout_of(config, core.layout)
+    clients, servable = clients_of(config)
+    index = fabric_index(config)
+    watched_networks = {n for n, _ in watched(config)}
+    was = core.intents
+    kept = was.kept(clients=clients, links=index[1].keys(),
+                    standable=standable(config).keys(),
+                    networks={n.name for n in config.networks if n.shadow is not None})
+    roles = roles_of(config, kept.roles_swapped)
+    intents = replace(
+        kept.with_blocks({k: v for k, v in was.blocks.items() if k[0] in watched_networks}),
+        shadow_path=layout.moved | (was.shadow_path - core.layout.moved) & clients,
+        twin_service=layout.steered | ((was.twin_service - core.layout.steered) & servable),
+        taken_over=kept.taken_over & roles.standable.keys())
+    planner = core.planner.fork(config)  # unchanged networks keep their parts
+    forked = bool(planner.parts)  # else the switches' names changed: a fresh start
+    deltas, served = planned(planner, intents, layout, core.held(), keep_rates=False)
+    plans = planner.by_dpid()
+    capacity = core.capacity.reloaded(config, core.plans)
+    out = delta_messages(planner, deltas) if forked else diff(core.plans, plans)
+
+    core.layout, core.capacity, core.roles, core.planner = layout, capacity, roles, planner
+    core.health_state.reconfigure(config, index)
+    core.preemption.reconfigure(layout, clients)
+    core.watch.reconfigure(config)
+    core._swap_in(intents, plans, served, now)
+    changed = sum(len(msgs) - 1 for msgs in out.values())
+    core.reloads = {"generation": core.reloads["generation"] + 1, "at": now, "errors": []}
+    said = f"reloaded: {changed} changes on {len(out)} switches{waiting}"
+    core.events.append(event(now, "config", result="applied",
+                             reason=said if reason is None else f"{reason}: {said}"))
+    return out

@@ -1,0 +1,92 @@
+"""Takeover and roles: which hosts a twin can stand for, and the intents operators ask for.
+
+Pure functions: each takes the current intents and returns the new ones
+(ValueError for a request the configuration does not allow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from sdn_shadow.config.model import Config, Network
+from sdn_shadow.core.health import ProbeTargets
+from sdn_shadow.intents import Client, Intents
+from sdn_shadow.policy.takeover import standable, swapped
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Hosts a twin can stand for (-> the twin's name) and where their probes go."""
+
+    standable: Mapping[Client, str]
+    probe_targets: ProbeTargets
+
+
+def roles_of(config: Config, roles_swapped: frozenset[Client]) -> Roles:
+    """The hosts twins can stand for, and their probe targets (by dpid, port, MAC and IP),
+    with roles swapped as `roles_swapped` says."""
+    roles = swapped(config, roles_swapped)
+    standing = standable(roles)
+    targets: ProbeTargets = {}
+    for net, name in sorted(standing):
+        host = roles.network(net).host(name)
+        where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+        targets[where] = ("host", net, name)
+    return Roles(standing, targets)
+
+
+def shadowed_network(config: Config, network: str) -> Network:
+    """Network `network`, which must have a shadow (ValueError)."""
+    net = next((n for n in config.networks if n.name == network), None)
+    if net is None or net.shadow is None:
+        raise ValueError(f"{network}: no such network with a shadow")
+    return net
+
+
+def active_networks(config: Config, intents: Intents) -> frozenset[str]:
+    """Networks whose shadow is active, by configuration or by decision."""
+    return intents.shadow_active | {n.name for n in config.networks
+                                    if n.shadow and n.shadow.active}
+
+
+def host_served(intents: Intents, roles: Roles, network: str, host: str, by: str) -> Intents:
+    """`host` served by its twin (`by="twin"`, a takeover) or by itself again."""
+    new = intents.with_host_served((network, host), by)
+    if by == "twin" and (network, host) not in roles.standable:
+        raise ValueError(f"{network}/{host}: no twin with its MAC and IP to stand in")
+    return new
+
+
+def shadow_activated(config: Config, intents: Intents, roles: Roles, network: str,
+                     active: bool) -> Intents:
+    """`network`'s shadow serving every host with a twin (or not) by decision; a network
+    active by configuration is deactivated by changing the configuration (ValueError)."""
+    net = shadowed_network(config, network)
+    if not any(n == network for n, _ in roles.standable):
+        raise ValueError(f"{network}: no twin has its primary host's MAC and IP, so none "
+                         "can serve in its place")
+    if not active and net.shadow is not None and net.shadow.active:
+        raise ValueError(f"{network}: its shadow is active by configuration "
+                         "(shadow.active); change the configuration to deactivate it")
+    return intents.with_shadow_active(network, active)
+
+
+def roles_swapped(config: Config, intents: Intents, roles: Roles, network: str
+                  ) -> tuple[Intents, frozenset[Client]]:
+    """Every twin of `network` made the primary (or back), and the hosts that swap.
+
+    Hosts its twins serve already keep their port; an operator's activation
+    of the network ends, its work done.
+    """
+    net = shadowed_network(config, network)
+    mine = frozenset(c for c in roles.standable if c[0] == network)
+    if not mine:
+        raise ValueError(f"{network}: no twin has its primary host's MAC and IP, so none "
+                         "can become the primary")
+    if net.shadow is not None and net.shadow.active:
+        raise ValueError(f"{network}: its shadow is active by configuration "
+                         "(shadow.active); swap the ports in the configuration instead")
+    return replace(intents, taken_over=intents.taken_over - mine,
+                   roles_swapped=intents.roles_swapped ^ mine,
+                   shadow_active=intents.shadow_active - {network}), mine
