@@ -413,9 +413,12 @@ class FailoverSettings:
     host becomes the twin (it receives the mirror copies) instead of traffic moving back."""
 
 
+ROUTING_MODES = ("preemptive", "reactive")
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingSettings:
-    """Preemptive routing: utilisation thresholds and the hold before moving back."""
+    """Preemptive routing: utilisation thresholds, confirmation, the hold before moving back."""
 
     enabled: bool = True
     upper: float = 0.8
@@ -423,6 +426,10 @@ class RoutingSettings:
     lower: float = 0.6
     """Move them back once the forecast stays below this share for `hold` seconds."""
     hold: float = 30.0
+    confirm: int = 2
+    """Forecast rounds running a link must be over `upper` before clients move."""
+    mode: str = "preemptive"
+    """`preemptive` plans from the forecast; `reactive` from the latest measured rate."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from typing import Any
 from .context import Context
 from .files import TLS
 from .model import (
+    ROUTING_MODES,
     ApiSettings,
     ControllerSettings,
     FailoverSettings,
@@ -55,11 +56,21 @@ def failover(ctx: Context, value: Any) -> FailoverSettings:
     })
 
 
+def _one_of(ctx: Context, value: Any, path: str, choices: tuple[str, ...]) -> str | None:
+    """A string among `choices`."""
+    text = ctx.string(value, path)
+    if text is not None and text not in choices:
+        ctx.err(path, f"must be one of: {', '.join(choices)}")
+        return None
+    return text
+
+
 def routing(ctx: Context, value: Any) -> RoutingSettings:
     """`routing`: preemptive routing's thresholds; `lower` must stay below `upper`."""
     settings = ctx.section(value, "routing", RoutingSettings, {
         "enabled": ctx.boolean, "upper": ctx.share, "lower": ctx.share,
-        "hold": ctx.non_negative,
+        "hold": ctx.non_negative, "confirm": lambda v, p: ctx.int_in(v, p, 1, 100),
+        "mode": lambda v, p: _one_of(ctx, v, p, ROUTING_MODES),
     })
     if settings.lower >= settings.upper:
         ctx.err("routing.lower", f"must be below routing.upper ({settings.upper})")

@@ -31,7 +31,7 @@ class ClientChange:
 
 
 def _policy(rt: RoutingSettings) -> PreemptPolicy:
-    return PreemptPolicy(rt.upper, rt.lower, rt.hold)
+    return PreemptPolicy(rt.upper, rt.lower, rt.hold, confirm=rt.confirm)
 
 
 class Preemption:
@@ -48,21 +48,26 @@ class Preemption:
                               or client in layout.steered)
 
     def round(self, now: float, layout: Layout, forecasts: Mapping[str, SeriesForecastView],
-              profile_only: frozenset[str], weights: Mapping[str, float]
+              profile_only: frozenset[str], weights: Mapping[str, float],
+              measured: Mapping[str, float] | None = None
               ) -> tuple[list[ClientChange], list[Event]]:
         """Client changes for this forecast round, and events of scaling requests changed.
 
         Clients placed by config are left where the config put them; series
-        forecast from a client profile alone are not acted on.
+        forecast from a client profile alone are not acted on. In
+        `routing.mode: reactive` the latest `measured` rate of each series
+        stands in for its forecast (a controller that acts once load is there).
         """
         config = layout.config
         if not config.routing.enabled or not forecasts:
             return [], []
         relieved = self.preempter.relieved()
+        planned = ({k: Planned(v, v) for k, v in (measured or {}).items()}
+                   if config.routing.mode == "reactive" else
+                   {k: Planned(f.point, f.upper) for k, f in forecasts.items()
+                    if k not in profile_only})
         inputs = preempt_inputs(
-            config, layout.fabric, layout.paths,
-            {k: Planned(f.point, f.upper) for k, f in forecasts.items()
-             if k not in profile_only}, dict(weights),
+            config, layout.fabric, layout.paths, planned, dict(weights),
             frozenset(cast(Client, r.client) for r in relieved if r.relief == "path"))
         placed = {"link": layout.moved, "service": layout.steered}
         kinds = {r.key: r.kind for r in inputs.resources}

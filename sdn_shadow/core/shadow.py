@@ -230,7 +230,7 @@ class ShadowCore(PlanState):
         cap = self.capacity
         weights = {name: cap.allocator.weight(name) for name in cap.allocator.policies}
         changes, events = self.preemption.round(now, self.layout, cap.forecasts,
-                                                cap.profile_only, weights)
+                                                cap.profile_only, weights, cap.demand.latest)
         self.events += events
         out: Updates = {}
         for c in changes:

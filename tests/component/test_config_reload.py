@@ -95,6 +95,7 @@ def test_a_client_the_new_config_places_is_forgotten_by_preemptive_routing(ring)
     data["networks"]["tenant-a"]["shadow"]["hosts"].pop("h3s")
     data["networks"]["tenant-a"]["shadow"]["hosts"].pop("h4s")
     data["networks"]["tenant-a"]["shadow"]["mirror"] = []
+    data["routing"] = {"confirm": 1}
     core.reload(0.0, parse_config(data))
     core.preempt(1.0)
     assert [r.client for r in core.preemption.preempter.relieved()] == [("tenant-a", "h1")]

@@ -27,10 +27,17 @@ def two_host_ring() -> dict:
     return data
 
 
+def ring_at_once() -> dict:
+    """The whole ring, moving clients in the first round a link is over `upper`."""
+    data = yaml.safe_load(RING.read_text())
+    data["routing"] = {"confirm": 1}
+    return data
+
+
 @pytest.fixture
 def ring() -> tuple[ShadowCore, FakeFabric]:
     data = two_host_ring()
-    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10}
+    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10, "confirm": 1}  # act at once
     return reconciled(parse_config(data))
 
 
@@ -67,7 +74,7 @@ def test_the_top_client_moves_before_the_link_saturates_and_comes_back(ring) -> 
 
 
 def test_a_detour_over_the_hot_link_asks_for_scaling_instead() -> None:
-    core = ShadowCore(parse_config(yaml.safe_load(RING.read_text())))
+    core = ShadowCore(parse_config(ring_at_once()))
     # h1 talks to h2, h3 and h4: its detour to h4 (s1-s2-s3-s4) crosses s1 -> s2 itself.
     forecast(core, 0.9 * CAPACITY, {"h1": 2.4 * CAPACITY})
     assert core.preempt(0.0) == {} and core.moved == frozenset()
@@ -93,7 +100,7 @@ def test_disabled_routing_never_moves(ring) -> None:
 
 
 def test_a_scaling_request_is_an_event_when_it_appears_changes_or_clears() -> None:
-    core = ShadowCore(parse_config(yaml.safe_load(RING.read_text())))
+    core = ShadowCore(parse_config(ring_at_once()))
     forecast(core, 0.9 * CAPACITY, {"h1": 2.4 * CAPACITY})
     core.preempt(0.0)
     first = [e for e in core.events if e["kind"] == "scale"]
@@ -112,3 +119,31 @@ def test_a_scaling_request_is_an_event_when_it_appears_changes_or_clears() -> No
     cleared = [e for e in core.events if e["kind"] == "scale" and e["t"] == 6.0]
     assert cleared and all(e["instances"] == 0 for e in cleared)
     assert core.status()["routing"]["scaling"] == {}
+
+
+def test_by_default_a_link_must_stay_over_upper_for_two_rounds() -> None:
+    core, fabric = reconciled(parse_config(two_host_ring()))
+    assert core.config.routing.confirm == 2
+    for now, link in ((0.0, 0.9), (2.0, 0.7), (4.0, 0.9)):  # never two rounds running
+        forecast(core, link * CAPACITY, {"h1": 0.6 * CAPACITY})
+        run(core, fabric, now)
+        assert core.moved == frozenset()
+    forecast(core, 0.9 * CAPACITY, {"h1": 0.6 * CAPACITY})
+    run(core, fabric, 6.0)
+    assert core.moved == {("tenant-a", "h1")}
+    assert "> 80% in 2 rounds running" in core.events[-1]["reason"]
+
+
+def test_reactive_mode_plans_from_the_measured_rate_not_the_forecast() -> None:
+    data = two_host_ring()
+    data["routing"] = {"mode": "reactive", "confirm": 1}
+    core, fabric = reconciled(parse_config(data))
+    forecast(core, 0.95 * CAPACITY, {"h1": 0.6 * CAPACITY})  # the forecast says "over"
+    core.capacity.demand.latest.update({"link:s1:s2": 0.5 * CAPACITY,
+                                        "client:tenant-a:h1:tx": 0.4 * CAPACITY})
+    run(core, fabric, 0.0)
+    assert core.moved == frozenset()  # what is measured is not over
+    core.capacity.demand.latest.update({"link:s1:s2": 0.85 * CAPACITY,
+                                        "client:tenant-a:h1:tx": 0.6 * CAPACITY})
+    run(core, fabric, 2.0)
+    assert core.moved == {("tenant-a", "h1")}

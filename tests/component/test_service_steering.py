@@ -149,7 +149,7 @@ def test_preemption_steers_the_top_client_before_the_service_fills_and_back() ->
     from sdn_shadow.core import SeriesForecastView
 
     data = service_config()
-    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10}
+    data["routing"] = {"upper": 0.8, "lower": 0.6, "hold": 10, "confirm": 1}  # act at once
     core, fabric = reconciled(parse_config(data))
     capacity = 50e6 / 8  # shadow.services.h2.capacity, bytes/s
 
