@@ -342,6 +342,8 @@ class ApiSettings:
     """Serve HTTPS with this certificate and key."""
     ldap: LdapRoleSettings | None = None
     """Also accept LDAP users (HTTP Basic); roles from their groups."""
+    max_body: int = 1 << 20
+    """Largest request body in bytes (1 MiB); a larger one is answered 413 unread."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1065,3 +1065,12 @@ def test_only_true_and_false_are_booleans_so_on_is_a_key(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert any(p.endswith("allocation.forecast_only") for p, _ in err.value.problems)
+
+
+def test_api_max_body_is_bounded() -> None:
+    data = _base()
+    assert parse_config(data).api.max_body == 1 << 20
+    data["api"] = {"max_body": 4096}
+    assert parse_config(data).api.max_body == 4096
+    data["api"] = {"max_body": 10}
+    assert _problems(data) == ["api.max_body: must be in 1024..1073741824"]
