@@ -161,6 +161,8 @@ class LdapMirrorSettings:
     """Put back changes made directly in the shadow; False: report them and keep them."""
     rules: tuple[MappingRule, ...] = ()
     """How the shadow's attribute values differ from the primary's, applied in order."""
+    ca_file: str = ""
+    """ldaps://: CA certificates (PEM) the server's must chain to; "" = the system's."""
 
 
 RESPONSE_MODES = ("off", "dry-run", "live")

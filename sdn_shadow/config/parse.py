@@ -31,6 +31,7 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
             url: ldap://127.0.0.1:389             # required, ldap:// or ldaps://HOST[:PORT]
             bind_dn: cn=admin,dc=example,dc=org   # required
             password_file: /etc/sdn-shadow/ldap-password  # required, readable; first line
+            ca_file: /etc/sdn-shadow/ldap-ca.pem  # ldaps://: CAs to trust (default: the system's)
             primary_base: ou=tenant-a,dc=example,dc=org         # required DN (only read)
             shadow_base: ou=tenant-a-shadow,dc=example,dc=org   # required DN, not overlapping
             interval: 5             # seconds between rounds, > 0 (default 5)

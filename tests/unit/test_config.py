@@ -450,8 +450,8 @@ BAD = [
     # shadow.ldap: the controller's LDAP mirror
     ({L: "ldap://x"}, f"{L}: must be a mapping"),
     ({L: {**MIRROR, "port": 389}},
-     f"{L}.port: unknown key (expected one of: bind_dn, interval, password_file, primary_base, "
-     "revert_drift, rules, shadow_base, url)"),
+     f"{L}.port: unknown key (expected one of: bind_dn, ca_file, interval, password_file, "
+     "primary_base, revert_drift, rules, shadow_base, url)"),
     ({L: {k: v for k, v in MIRROR.items() if k != "shadow_base"}}, f"{L}.shadow_base: required"),
     ({L: {**MIRROR, "url": "http://x:389"}}, f"{L}.url: expected ldap://HOST:PORT"),
     ({L: {**MIRROR, "url": "ldap://x:70000"}}, f"{L}.url: expected ldap://HOST:PORT"),
@@ -1074,3 +1074,17 @@ def test_api_max_body_is_bounded() -> None:
     assert parse_config(data).api.max_body == 4096
     data["api"] = {"max_body": 10}
     assert _problems(data) == ["api.max_body: must be in 1024..1073741824"]
+
+
+def test_shadow_ldap_ca_file_is_read_and_checked(tmp_path) -> None:
+    from sdn_shadow.config import load_config
+
+    data = _edit(_base(), {L: dict(MIRROR, url="ldaps://dir.example.org", ca_file="/etc/hostname")})
+    assert parse_config(data).network("tenant-a").shadow.ldap.ca_file == "/etc/hostname"
+    assert parse_config(_edit(_base(), {L: MIRROR})).network("tenant-a").shadow.ldap.ca_file == ""
+    data = _edit(_base(), {L: dict(MIRROR, ca_file=str(tmp_path / "none.pem"))})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "c.yaml")
+    assert [line.split(": ", 1)[1] for line in info.value.lines() if "ca_file" in line] == [
+        f"{L}.ca_file: cannot read {tmp_path / 'none.pem'}"]
