@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from sdn_shadow.client import ApiError, ShadowClient
+from sdn_shadow.client import ApiError, BadName, ShadowClient
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -72,13 +72,21 @@ def run(args: argparse.Namespace) -> int:
     """Make one call and print its answer."""
     token = os.environ.get("SDN_SHADOW_TOKEN")
     if args.token_file:
-        token = Path(args.token_file).read_text().strip()
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"--token-file {args.token_file}: {getattr(err, 'strerror', None) or err}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     if not token and args.what != "health":
         print("a token is needed: --token-file FILE or SDN_SHADOW_TOKEN", file=sys.stderr)
         return EXIT_USAGE
     try:
         with ShadowClient(args.url, token, verify=args.cacert or True) as client:
             answer = _call(client, args)
+    except BadName as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_USAGE
     except ApiError as err:
         for e in err.errors or [{"field": "-", "reason": "no details"}]:
             print(f"HTTP {err.status} {e.get('field')}: {e.get('reason')}", file=sys.stderr)
