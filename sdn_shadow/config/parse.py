@@ -12,13 +12,13 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
     networks:                       # required: name -> primary network
       tenant-a:
         cidr: 10.0.0.0/24           # required IPv4 network (the tenant's own address space)
-        vlan: 100                   # optional fabric VLAN 1..4094 (else assigned from 100)
+        vlan: 100                   # optional fabric VLAN 1..4094 (else hashed into 100-1999)
         hosts:                      # required: name -> attachment
           h1: {switch: s1, port: 1, mac: "00:00:00:00:0a:01", ip: 10.0.0.1}
         shadow:                     # optional
-          vlan: 2000                # optional (else assigned from 2000)
+          vlan: 2000                # optional (else hashed into 2000-2999)
           hosts:                    # name -> twin: IP is the twin's, MAC too unless `mac:` given
-            h1s: {twin: h1, switch: s1, port: 4}   # optional mirror_vlan (else from 3000)
+            h1s: {twin: h1, switch: s1, port: 4}   # optional mirror_vlan (else in 3000-4094)
           mirror:                   # optional list of mirror sessions
             - name: h1-out          # optional, unique in the file; default "<network>.mirror<i>"
               hosts: [h1]           # source primary hosts, or `ports: ["s1:1"]` (their ports)
