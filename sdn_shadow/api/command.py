@@ -22,11 +22,18 @@ EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
 
 def _spec(text: str) -> dict:
-    """A JSON object given inline or as @FILE (YAML works too: it is a superset)."""
-    import yaml
+    """A JSON object given inline or as @FILE (YAML works too: it is a superset), read as
+    the config is (overlong numbers kept as text for the controller to refuse by key)."""
+    from sdn_shadow.config.document import read_text
+    from sdn_shadow.config.model import ConfigError
 
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
-    value = yaml.safe_load(raw)
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+        value = read_text(raw)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"{text}: {err.strerror or err}") from None
+    except (ConfigError, UnicodeDecodeError) as err:
+        raise argparse.ArgumentTypeError(str(err).replace("\n", "; ")) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a mapping (JSON object or YAML)")
     return value
