@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from sdn_shadow.api import token_command
 from sdn_shadow.config import ConfigError, read_document, validate_config
 from sdn_shadow.config.model import Config
 
@@ -98,6 +99,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("the REST API needs a token file: --tokens FILE or api.tokens (make one with "
               "`sdn-shadow token add --file FILE --name NAME --role operator`)", file=sys.stderr)
         return EXIT_INVALID
+    if args.api or config.api.listen:
+        from sdn_shadow.api.auth import TokenBook, TokenFileError
+
+        try:  # a missing or bad file would start an API nobody can use
+            TokenBook.load(args.tokens or config.api.tokens)
+        except TokenFileError as err:
+            print(f"the REST API's token file: {err} (make one with `sdn-shadow token add`)",
+                  file=sys.stderr)
+            return EXIT_INVALID
     from sdn_shadow.tls import openflow_listen_args, openflow_target
 
     tls = config.controller.tls
@@ -106,21 +116,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         "sdn-shadow serving OpenFlow 1.3 on %s with %s",
         openflow_target(args.of_host, args.of_port, tls), args.config)
     AppManager.run_apps(["sdn_shadow.app"])
-    return 0
-
-
-def cmd_token_add(args: argparse.Namespace) -> int:
-    """Add a token to a token file; print it (the file keeps only its hash)."""
-    from sdn_shadow.api.auth import TokenBook, TokenFileError
-
-    try:
-        book = TokenBook.load(args.file)
-        token = book.add(args.name, args.role)
-        book.save(args.file)
-    except (TokenFileError, ValueError, OSError) as err:
-        print(f"sdn-shadow token add: {err}", file=sys.stderr)
-        return EXIT_INVALID
-    print(token)
     return 0
 
 
@@ -151,13 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tokens", metavar="FILE",
                      help="the API's token file (overrides api.tokens)")
 
-    token = sub.add_parser("token", help="manage REST API tokens").add_subparsers(
-        dest="token_command", required=True)
-    add = token.add_parser("add", help="make a token; prints it once, stores only its hash")
-    add.add_argument("--file", required=True, help="token file (created if missing)")
-    add.add_argument("--name", required=True, help="who or what holds the token")
-    add.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
-    add.set_defaults(func=cmd_token_add)
+    token_command.add_parser(sub)
     run.set_defaults(func=cmd_run)
 
     validate = sub.add_parser("validate", help="check config files; exit 2 on problems")

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
+from sdn_shadow.config.shapes import NAME_RE, NAME_REASON
+
 PREFIX = "/api/v1"
+
+
+class BadName(ValueError):
+    """A name (or address) that cannot be a path segment: refused before anything is sent."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        super().__init__(f"{field}: {value!r} {reason}")
+        self.field, self.reason = field, f"{value!r} {reason}"
+
+
+def _name(field: str, value: object) -> str:
+    """`value` as one URL path segment when it is a valid name (`.` and `..` never are)."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise BadName(field, value, NAME_REASON)
+    return quote(value, safe="")
+
+
+def _net(network: object, *rest: str) -> str:
+    """`/networks/NETWORK[/...]`, the network's name checked and encoded."""
+    return "/".join(("/networks", _name("network", network), *rest))
+
+
+def _address(field: str, value: object) -> str:
+    """An IP address as one URL path segment."""
+    try:
+        return quote(str(ipaddress.ip_address(str(value).strip())), safe="")
+    except ValueError:
+        raise BadName(field, value, "must be an IP address") from None
 
 
 class ApiError(Exception):
@@ -21,6 +53,10 @@ class ApiError(Exception):
 
 class ShadowClient:
     """The API of one controller: `ShadowClient("http://127.0.0.1:8181", token)`.
+
+    Names in paths must be valid names (networks, hosts, sessions; a block's
+    source an IP address): anything else, `..` included, raises `BadName`
+    before a request is made, so a name can never address another route.
 
     `http` replaces the transport (an `httpx.Client` with its own base URL, or a
     FastAPI `TestClient` in tests).
@@ -66,11 +102,11 @@ class ShadowClient:
 
     def network(self, name: str) -> dict[str, Any]:
         """One network."""
-        return self._call("GET", f"/networks/{name}")
+        return self._call("GET", _net(name))
 
     def client(self, network: str, host: str) -> dict[str, Any]:
         """One client's path, service, served_by and role_swapped."""
-        return self._call("GET", f"/networks/{network}/clients/{host}")
+        return self._call("GET", _net(network, "clients", _name("host", host)))
 
     def set_client(self, network: str, host: str, *, path: str | None = None,
                    service: str | None = None, reason: str = "api") -> dict[str, Any]:
@@ -80,21 +116,21 @@ class ShadowClient:
             body["path"] = path
         if service is not None:
             body["service"] = service
-        return self._call("PUT", f"/networks/{network}/clients/{host}", json=body)
+        return self._call("PUT", _net(network, "clients", _name("host", host)), json=body)
 
     def activate(self, network: str, reason: str = "api") -> dict[str, Any]:
         """The twins serve the network; the primary stands by."""
-        return self._call("POST", f"/networks/{network}/shadow/activate",
+        return self._call("POST", _net(network, "shadow", "activate"),
                           json={"reason": reason})
 
     def deactivate(self, network: str, reason: str = "api") -> dict[str, Any]:
         """The primary serves again."""
-        return self._call("POST", f"/networks/{network}/shadow/deactivate",
+        return self._call("POST", _net(network, "shadow", "deactivate"),
                           json={"reason": reason})
 
     def role_swap(self, network: str, reason: str = "api") -> dict[str, Any]:
         """The twins become the primary hosts; the old primaries the twins."""
-        return self._call("POST", f"/networks/{network}/shadow/role-swap",
+        return self._call("POST", _net(network, "shadow", "role-swap"),
                           json={"reason": reason})
 
     def events(self, since: int = 0, limit: int = 100) -> dict[str, Any]:
@@ -133,7 +169,8 @@ class ShadowClient:
 
     def lift_block(self, network: str, source: str) -> dict[str, Any]:
         """Lift a block before its TTL."""
-        return self._call("DELETE", f"/blocks/{network}/{source}")
+        return self._call("DELETE", "/".join(("/blocks", _name("network", network),
+                                              _address("source", source))))
 
     def create_network(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Add a network (and its shadow) defined as under `networks.NAME` in the YAML."""
@@ -141,28 +178,29 @@ class ShadowClient:
 
     def replace_network(self, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Replace a network's definition."""
-        return self._call("PUT", f"/networks/{name}", json=spec)
+        return self._call("PUT", _net(name), json=spec)
 
     def delete_network(self, name: str) -> dict[str, Any]:
         """Remove a network (409 while its shadow carries clients)."""
-        return self._call("DELETE", f"/networks/{name}")
+        return self._call("DELETE", _net(name))
 
     def sessions(self, network: str) -> list[dict[str, Any]]:
         """A network's mirror sessions with live counters."""
-        return self._call("GET", f"/networks/{network}/mirror-sessions")
+        return self._call("GET", _net(network, "mirror-sessions"))
 
     def session(self, network: str, name: str) -> dict[str, Any]:
         """One mirror session with live counters."""
-        return self._call("GET", f"/networks/{network}/mirror-sessions/{name}")
+        return self._call("GET", _net(network, "mirror-sessions", _name("session", name)))
 
     def create_session(self, network: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Add a mirror session (as under `shadow.mirror` in the YAML, with a name)."""
-        return self._call("POST", f"/networks/{network}/mirror-sessions", json=spec)
+        return self._call("POST", _net(network, "mirror-sessions"), json=spec)
 
     def replace_session(self, network: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         """Replace a mirror session's direction, filter, sampling, truncation or destinations."""
-        return self._call("PUT", f"/networks/{network}/mirror-sessions/{name}", json=spec)
+        return self._call("PUT", _net(network, "mirror-sessions", _name("session", name)),
+                          json=spec)
 
     def delete_session(self, network: str, name: str) -> dict[str, Any]:
         """Remove a mirror session and its flows."""
-        return self._call("DELETE", f"/networks/{network}/mirror-sessions/{name}")
+        return self._call("DELETE", _net(network, "mirror-sessions", _name("session", name)))

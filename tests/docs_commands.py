@@ -153,6 +153,7 @@ LOCAL = (
     r"sdn-shadow forecast backtest .+",
     r"sdn-shadow template (check|render) .+",
     r"(export TOKEN=\$\()?sdn-shadow token add [^)]+\)?",
+    r"sdn-shadow token (list|remove) .+",
     r"sdn-shadow( \S+)* --help",
     r"sed -n '[^']+' examples/templates/web-tier\.yaml \| sed '[^']+' > web\.yaml",
 )

@@ -10,6 +10,10 @@ from sdn_shadow.analytics.decode import ACK, SYN, TCP, UDP, decode
 from sdn_shadow.analytics.emulated_vm import LoadSample
 from sdn_shadow.usage import UsageError
 
+MAX_SAMPLES = 100_000
+"""Intervals a profile may span (a day at 1 s): each is a sample, empty or not, so a long
+silence in a tiny capture would otherwise cost memory by the second."""
+
 
 def load_samples(path: str | Path, address: str, seconds: float) -> list[LoadSample]:
     """One LoadSample per `seconds` of the capture for the traffic to and from `address`.
@@ -47,6 +51,10 @@ def load_samples(path: str | Path, address: str, seconds: float) -> list[LoadSam
                 row[3] += 1
     if origin is None:
         raise UsageError(f"{path}: no IP traffic to or from {address}")
+    if max(rows) >= MAX_SAMPLES:
+        raise UsageError(f"{path}: the traffic to and from {address} spans {max(rows) + 1:,} "
+                         f"intervals of {seconds:g} s, more than {MAX_SAMPLES:,}: choose a "
+                         "larger --interval or a shorter capture")
     return [LoadSample(t=origin + k * seconds, seconds=seconds, bits_in=row[0], bits_out=row[1],
                        packets=row[2], new_connections=row[3], active_connections=len(row[4]))
             for k in range(max(rows) + 1)

@@ -1,5 +1,10 @@
 """Bearer tokens for the REST API: roles, hashed storage, the token file (pure but for the file).
 
+A book loaded from a file follows it: each check first looks whether the
+file changed (one stat) and reads it again, so `token add` and `token
+remove` take effect on a running controller at its next request. A file
+that cannot be read or parsed then keeps the last good tokens (logged).
+
 A token is 32 random bytes (URL-safe base64), so it cannot be guessed and a
 single SHA-256 is enough to store it: a slow password hash (scrypt, bcrypt)
 protects low-entropy secrets people choose, which tokens are not. The file
@@ -15,14 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import secrets
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from sdn_shadow.config.model import ROLES
+
+LOG = logging.getLogger("sdn_shadow.api")
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -55,11 +65,16 @@ class TokenFileError(ValueError):
 class TokenBook:
     """The known tokens, by hash."""
 
-    def __init__(self, holders: dict[str, Holder] | None = None) -> None:
+    def __init__(self, holders: dict[str, Holder] | None = None,
+                 path: str | os.PathLike[str] | None = None) -> None:
         self.holders = dict(holders or {})
+        self.path = None if path is None else Path(path)
+        self._stamp = _stamp(self.path)
+        self._lock = threading.Lock()
 
     def holder(self, token: str) -> Holder | None:
         """Who presents `token`, or None (compared in constant time)."""
+        self.refresh()
         digest = hash_token(token)
         found = None
         for known, holder in self.holders.items():
@@ -77,15 +92,44 @@ class TokenBook:
         self.holders[hash_token(token)] = Holder(name, role)
         return token
 
+    def remove(self, name: str) -> None:
+        """Forget the token named `name` (ValueError when there is none)."""
+        digests = [d for d, h in self.holders.items() if h.name == name]
+        if not digests:
+            raise ValueError(f"no token named {name!r}")
+        for digest in digests:
+            del self.holders[digest]
+
+    def refresh(self) -> None:
+        """Read the file again if it changed since it was read (the last good book stays
+        when it cannot be read)."""
+        if self.path is None or _stamp(self.path) == self._stamp:
+            return
+        with self._lock:
+            stamp = _stamp(self.path)
+            if stamp == self._stamp:
+                return
+            self._stamp = stamp
+            try:
+                self.holders = TokenBook.load(self.path).holders
+            except TokenFileError as err:
+                LOG.error("token file not reloaded, keeping %d tokens: %s",
+                          len(self.holders), err)
+                return
+            LOG.info("token file %s reloaded: %d tokens", self.path, len(self.holders))
+
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> TokenBook:
-        """Read a token file (TokenFileError naming the problem); a missing file is empty."""
+    def load(cls, path: str | os.PathLike[str], missing_ok: bool = False) -> TokenBook:
+        """Read a token file (TokenFileError naming the problem); a missing file is an error
+        unless `missing_ok` (then the book is empty)."""
         path = Path(path)
-        if not path.exists():
-            return cls()
+        if missing_ok and not path.exists():
+            return cls(path=path)
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
+        except OSError as err:
+            raise TokenFileError(f"{path}: {err.strerror or err}") from None
+        except (yaml.YAMLError, ValueError, RecursionError) as err:
             raise TokenFileError(f"{path}: not YAML: {err}") from None
         entries = data.get("tokens", []) if isinstance(data, dict) else None
         if not isinstance(entries, list):
@@ -101,12 +145,28 @@ class TokenBook:
             if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
                 raise TokenFileError(f"{where}.sha256: must be 64 hex digits")
             holders[digest] = Holder(str(entry["name"]), entry["role"])
-        return cls(holders)
+        return cls(holders, path)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the token file (owner read/write only)."""
+        """Write the token file (owner read/write only), replacing it in one step so a
+        controller reading it never sees half a file."""
         path = Path(path)
         entries = [{"name": h.name, "role": h.role, "sha256": digest}
                    for digest, h in sorted(self.holders.items(), key=lambda kv: kv[1].name)]
-        path.write_text(yaml.safe_dump({"tokens": entries}, sort_keys=False))
-        path.chmod(0o600)
+        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
+        try:
+            with os.fdopen(fd, "w") as stream:
+                stream.write(yaml.safe_dump({"tokens": entries}, sort_keys=False))
+            os.replace(partial, path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+
+
+def _stamp(path: Path | None) -> tuple[int, int, int] | None:
+    """What tells a file changed: inode, size, modification time (None: no file)."""
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -16,17 +16,24 @@ from typing import Any
 
 import httpx
 
-from sdn_shadow.client import ApiError, ShadowClient
+from sdn_shadow.client import ApiError, BadName, ShadowClient
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
 
 def _spec(text: str) -> dict:
-    """A JSON object given inline or as @FILE (YAML works too: it is a superset)."""
-    import yaml
+    """A JSON object given inline or as @FILE (YAML works too: it is a superset), read as
+    the config is (overlong numbers kept as text for the controller to refuse by key)."""
+    from sdn_shadow.config.document import read_text
+    from sdn_shadow.config.model import ConfigError
 
-    raw = Path(text[1:]).read_text() if text.startswith("@") else text
-    value = yaml.safe_load(raw)
+    try:
+        raw = Path(text[1:]).read_text() if text.startswith("@") else text
+        value = read_text(raw)
+    except OSError as err:
+        raise argparse.ArgumentTypeError(f"{text}: {err.strerror or err}") from None
+    except (ConfigError, UnicodeDecodeError) as err:
+        raise argparse.ArgumentTypeError(str(err).replace("\n", "; ")) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a mapping (JSON object or YAML)")
     return value
@@ -72,13 +79,21 @@ def run(args: argparse.Namespace) -> int:
     """Make one call and print its answer."""
     token = os.environ.get("SDN_SHADOW_TOKEN")
     if args.token_file:
-        token = Path(args.token_file).read_text().strip()
+        try:
+            token = Path(args.token_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as err:
+            print(f"--token-file {args.token_file}: {getattr(err, 'strerror', None) or err}",
+                  file=sys.stderr)
+            return EXIT_USAGE
     if not token and args.what != "health":
         print("a token is needed: --token-file FILE or SDN_SHADOW_TOKEN", file=sys.stderr)
         return EXIT_USAGE
     try:
         with ShadowClient(args.url, token, verify=args.cacert or True) as client:
             answer = _call(client, args)
+    except BadName as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_USAGE
     except ApiError as err:
         for e in err.errors or [{"field": "-", "reason": "no details"}]:
             print(f"HTTP {err.status} {e.get('field')}: {e.get('reason')}", file=sys.stderr)

@@ -14,7 +14,8 @@ Errors are `{"errors": [{"field", "reason"}]}` with 400 (refused by the
 controller; for a network or session, each config key path and reason),
 401 (no or unknown token), 403 (role too low), 404 (no such thing), 409
 (conflicts with the current state, or a switch refused the change, which
-was then undone) or 422 (malformed request).
+was then undone), 413 (a body over `api.max_body`, 1 MiB by default: see
+`api.limits`) or 422 (malformed request).
 """
 
 
@@ -39,6 +40,7 @@ from sdn_shadow import __version__
 from sdn_shadow.api.auth import Holder, TokenBook, role_allows
 from sdn_shadow.api.docs import BROWSER_PATHS, add_docs
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
+from sdn_shadow.api.limits import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge
 from sdn_shadow.api.service import (
     Conflict,
     ControllerService,
@@ -143,7 +145,8 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
     (401, "no token, or an unknown one"), (403, "the role is too low"),
     (404, "no such network, host or session"),
     (409, "conflicts with the current state, or a switch refused it (undone)"),
-    (422, "malformed request"), (503, "the LDAP server cannot be reached"))}
+    (413, "the body is larger than api.max_body"), (422, "malformed request"),
+    (503, "the LDAP server cannot be reached"))}
 
 
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
@@ -152,12 +155,14 @@ def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = No
 
 
 def create_app(service: ControllerService, tokens: TokenBook,
-               ldap: LdapRoles | None = None) -> FastAPI:
-    """The API for one controller, authorising with `tokens` (and LDAP users, when given)."""
+               ldap: LdapRoles | None = None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The API for one controller, authorising with `tokens` (and LDAP users, when given);
+    request bodies over `max_body` bytes are answered 413."""
     app = FastAPI(title="sdn-shadow", version=__version__,
                   description="Shadow networks for OpenFlow fabrics: networks, mirror "
                               "sessions, client policy, shadow activation, events.",
                   responses=ERRORS, openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, max_body=max_body)
     bearer = HTTPBearer(auto_error=False)
     basic = HTTPBasic(auto_error=False, description="any user name with an API token as the "
                       "password, or an LDAP user (when api.ldap is set)")
@@ -228,6 +233,10 @@ def create_app(service: ControllerService, tokens: TokenBook,
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
         return _errors(err.status, [{"field": err.field, "reason": err.reason}], err.headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(_: Request, err: BodyTooLarge) -> JSONResponse:
+        return _errors(413, [{"field": "body", "reason": str(err.detail)}])
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, err: NotFound) -> JSONResponse:

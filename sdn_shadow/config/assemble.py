@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 
 from .context import MAX_VLAN, Context
@@ -22,7 +25,7 @@ from .model import (
     TelemetrySettings,
 )
 
-#: First VLAN id tried when assigning one to a primary network, a shadow, a shadow host.
+#: Where the ranges of assigned VLAN ids start: primary networks, shadows, shadow hosts.
 VLAN_BASE_NETWORK, VLAN_BASE_SHADOW, VLAN_BASE_MIRROR = 100, 2000, 3000
 
 
@@ -50,30 +53,59 @@ def build(ctx: Context, nets: list[NetDraft], sections: Sections) -> Config | No
 
 
 def assign_vlans(ctx: Context, nets: list[NetDraft]) -> None:
-    """Networks, then shadows, then shadow hosts take the first free id from their base."""
+    """Give each network, shadow and shadow host without an explicit VLAN id a stable one.
+
+    Each takes the first free id from a home found by hashing its own name into its
+    kind's range (networks 100-1999, shadows 2000-2999, shadow hosts 3000-4094), so the id
+    depends on that name and the ids taken, never on the other names: adding or removing
+    a network leaves the others' ids alone unless homes collide (then the name sorted
+    first keeps its home). Explicit ids are claimed first and always win.
+    """
     used = set(ctx.vlans)
+    claims: list[tuple[int, str, str, Callable[[int], None]]] = []  # (base, key, path, set)
 
-    def take(start: int, path: str) -> int:
-        for vid in chain(range(start, MAX_VLAN + 1), range(1, start)):
-            if vid not in used:
-                used.add(vid)
-                return vid
-        ctx.err(path, "no free VLAN id left to assign")
-        return 0
+    def want(base: int, key: str, path: str, put: Callable[[int], None]) -> None:
+        claims.append((base, key, path, put))
 
-    by_name = sorted(nets, key=lambda n: n.name)
-    for net in by_name:
+    for net in nets:
         if net.vlan is None:
-            net.vlan = take(VLAN_BASE_NETWORK, f"{net.path}.vlan")
-    for net in by_name:
-        if net.shadow is not None and net.shadow.vlan is None:
-            net.shadow.vlan = take(VLAN_BASE_SHADOW, f"{net.shadow.path}.vlan")
-    for net in by_name:
-        if net.shadow is not None:
-            for name in sorted(net.shadow.hosts):
-                draft = net.shadow.hosts[name]
-                if draft["mirror_vlan"] is None:
-                    draft["mirror_vlan"] = take(VLAN_BASE_MIRROR, f"{draft['path']}.mirror_vlan")
+            want(VLAN_BASE_NETWORK, net.name, f"{net.path}.vlan",
+                 partial(setattr, net, "vlan"))
+        if net.shadow is None:
+            continue
+        if net.shadow.vlan is None:
+            want(VLAN_BASE_SHADOW, net.name, f"{net.shadow.path}.vlan",
+                 partial(setattr, net.shadow, "vlan"))
+        for name, draft in net.shadow.hosts.items():
+            if draft["mirror_vlan"] is None:
+                want(VLAN_BASE_MIRROR, f"{net.name}/{name}", f"{draft['path']}.mirror_vlan",
+                     partial(draft.__setitem__, "mirror_vlan"))
+    for base, key, path, put in sorted(claims, key=lambda c: (c[0], c[1])):
+        vid = _free_vlan(used, base, key)
+        if vid is None:
+            ctx.err(path, "no free VLAN id left to assign")
+            vid = 0
+        used.add(vid)
+        put(vid)
+
+
+_RANGES = {VLAN_BASE_NETWORK: VLAN_BASE_SHADOW, VLAN_BASE_SHADOW: VLAN_BASE_MIRROR,
+           VLAN_BASE_MIRROR: MAX_VLAN + 1}
+
+
+def home_vlan(base: int, key: str) -> int:
+    """Where `key` (a network's name, or `network/host`) starts looking in its kind's range."""
+    digest = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big")
+    return base + digest % (_RANGES[base] - base)
+
+
+def _free_vlan(used: set[int], base: int, key: str) -> int | None:
+    """The first free id from `key`'s home: up its range, round to the range's start, then
+    anywhere (a full range borrows from the others); None when every id is taken."""
+    home, end = home_vlan(base, key), _RANGES[base]
+    order = chain(range(home, end), range(base, home), range(end, MAX_VLAN + 1),
+                  range(1, base))
+    return next((vid for vid in order if vid not in used), None)
 
 
 def network(net: NetDraft) -> Network:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from .document import Base60Int
+from .document import Base60Int, LongNumber, number_problem
 from .files import FileFacts
 from .model import Link, PortRef
 from .shapes import Shapes
@@ -78,6 +77,8 @@ class Context(Shapes):
         """An integer in lo..hi."""
         if isinstance(value, Base60Int):
             self.err(path, f"must be an integer (YAML read {value.text} as a base-60 number)")
+        elif isinstance(value, LongNumber):
+            self.err(path, f"must be in {lo}..{hi}")
         elif isinstance(value, bool) or not isinstance(value, int):
             self.err(path, "must be an integer")
         elif not lo <= value <= hi:
@@ -87,11 +88,12 @@ class Context(Shapes):
         return None
 
     def number(self, value: Any, path: str) -> int | float | None:
-        """A finite int or float (not a boolean)."""
-        if isinstance(value, bool | Base60Int) or not isinstance(value, int | float):
+        """A finite int or float (not a boolean), at most MAX_MAGNITUDE in size."""
+        problem = number_problem(value)
+        if problem is not None:
+            self.err(path, problem)
+        elif isinstance(value, bool | Base60Int) or not isinstance(value, int | float):
             self.err(path, "must be a number")
-        elif not math.isfinite(value):
-            self.err(path, "must be a finite number")
         else:
             return value
         return None

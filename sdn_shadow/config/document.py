@@ -1,7 +1,9 @@
-"""Read a YAML file as plain data: duplicate keys rejected, base-60 integers marked."""
+"""Read a YAML file as plain data: duplicate keys rejected, base-60 and overlong integers
+marked; `number_problem` bounds every number a validator accepts."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Hashable
@@ -20,11 +22,17 @@ def read_document(path: str | os.PathLike[str]) -> Any:
             text = stream.read()
     except OSError as exc:
         raise ConfigError([("<file>", f"cannot read: {exc.strerror or exc}")], source) from exc
+    return read_text(text, source)
+
+
+def read_text(text: str | bytes, source: str = "") -> Any:
+    """YAML (or JSON) text as data, as `read_document` reads a file (bad YAML: `ConfigError`)."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.YAMLError as exc:
         raise ConfigError([("<yaml>", _yaml_reason(exc))], source) from exc
-    return data
+    except RecursionError:
+        raise ConfigError([("<yaml>", "nested too deeply")], source) from None
 
 
 class Base60Int(int):
@@ -38,14 +46,40 @@ class Base60Int(int):
         return obj
 
 
+MAX_MAGNITUDE = 10**15
+"""The largest number (in size) a setting may be: beyond it, floats lose whole units and
+arithmetic on seconds or bytes overflows."""
+MAX_DIGITS = 40
+"""Longer integers are kept as text (`LongNumber`): Python refuses to convert 4,300+ digits
+and a float cannot hold 309+."""
+
+
+class LongNumber(str):
+    """An integer YAML read with more than MAX_DIGITS characters, kept as its text."""
+
+
+def number_problem(value: Any) -> str | None:
+    """Why a YAML or JSON number cannot be a setting (too large, not finite); None if it can."""
+    if isinstance(value, LongNumber):
+        return f"too large: a number of {len(value)} characters (at most {MAX_MAGNITUDE:.0e})"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "must be a finite number"
+    if isinstance(value, int | float) and not isinstance(value, bool) and \
+            abs(value) > MAX_MAGNITUDE:
+        return f"too large: must be at most {MAX_MAGNITUDE:.0e} in size"
+    return None
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys, marks base-60 integers and reads only
     true/false as booleans (YAML 1.2): `on`, `off`, `yes` and `no` stay strings, so a key
     such as `detect.on` is not read as `True`."""
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        value = super().construct_yaml_int(node)
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         text = str(node.value)
+        if len(text) > MAX_DIGITS:
+            return LongNumber(text)
+        value = super().construct_yaml_int(node)
         return Base60Int(value, text) if ":" in text else value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False

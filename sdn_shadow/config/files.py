@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 TLS = "tls"
-"""A PEM certificate, key or CA bundle (`controller.tls.*`, `api.tls.*`)."""
+"""A PEM certificate, key or CA bundle (`controller.tls.*`, `api.tls.*`, `shadow.ldap.ca_file`)."""
 PASSWORD = "password"
 """A password file, whose first line is the password (`networks.*.shadow.ldap.password_file`)."""
 CAPTURE = "capture"
@@ -58,6 +58,9 @@ def file_references(data: Any) -> tuple[FileRef, ...]:
         password = _child(shadow, "ldap").get("password_file")
         if isinstance(password, str):
             refs.append(FileRef(PASSWORD, password))
+        ca_file = _child(shadow, "ldap").get("ca_file")
+        if isinstance(ca_file, str) and ca_file.strip():
+            refs.append(FileRef(TLS, ca_file))
         baseline = _child(shadow, "detect").get("baseline")
         if isinstance(baseline, list):
             refs += [FileRef(CAPTURE, name) for name in baseline if isinstance(name, str)]

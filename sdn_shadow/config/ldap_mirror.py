@@ -10,11 +10,11 @@ from sdn_shadow.directory.rules import MappingRule, parse_rule
 
 from .context import Context
 from .drafts import NetDraft
-from .files import PASSWORD
+from .files import PASSWORD, TLS
 from .model import LdapMirrorSettings
 
-_LDAP_MIRROR_KEYS = ("bind_dn", "interval", "password_file", "primary_base", "revert_drift",
-                     "rules", "shadow_base", "url")
+_LDAP_MIRROR_KEYS = ("bind_dn", "ca_file", "interval", "password_file", "primary_base",
+                     "revert_drift", "rules", "shadow_base", "url")
 _LDAP_MIRROR_REQUIRED = ("bind_dn", "password_file", "primary_base", "shadow_base", "url")
 _LDAP_RULE_KEYS = ("map", "map_regex")
 
@@ -40,6 +40,10 @@ def ldap_mirror(ctx: Context, value: Any, path: str) -> LdapMirrorSettings | Non
         name = ctx.string(f["password_file"], f"{path}.password_file")
         if name is not None and ctx.file(PASSWORD, name, f"{path}.password_file"):
             given["password_file"] = name
+    if "ca_file" in f:  # the loader checked it; TLS reads it on each connect
+        name = ctx.optional_string(f["ca_file"], f"{path}.ca_file")
+        if name is not None and ctx.file(TLS, name, f"{path}.ca_file"):
+            given["ca_file"] = name
     if f.get("interval") is not None:
         given["interval"] = ctx.positive(f["interval"], f"{path}.interval")
     if f.get("revert_drift") is not None:

@@ -161,6 +161,8 @@ class LdapMirrorSettings:
     """Put back changes made directly in the shadow; False: report them and keep them."""
     rules: tuple[MappingRule, ...] = ()
     """How the shadow's attribute values differ from the primary's, applied in order."""
+    ca_file: str = ""
+    """ldaps://: CA certificates (PEM) the server's must chain to; "" = the system's."""
 
 
 RESPONSE_MODES = ("off", "dry-run", "live")
@@ -342,6 +344,8 @@ class ApiSettings:
     """Serve HTTPS with this certificate and key."""
     ldap: LdapRoleSettings | None = None
     """Also accept LDAP users (HTTP Basic); roles from their groups."""
+    max_body: int = 1 << 20
+    """Largest request body in bytes (1 MiB); a larger one is answered 413 unread."""
 
 
 @dataclass(frozen=True, slots=True)

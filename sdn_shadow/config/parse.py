@@ -12,13 +12,13 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
     networks:                       # required: name -> primary network
       tenant-a:
         cidr: 10.0.0.0/24           # required IPv4 network (the tenant's own address space)
-        vlan: 100                   # optional fabric VLAN 1..4094 (else assigned from 100)
+        vlan: 100                   # optional fabric VLAN 1..4094 (else hashed into 100-1999)
         hosts:                      # required: name -> attachment
           h1: {switch: s1, port: 1, mac: "00:00:00:00:0a:01", ip: 10.0.0.1}
         shadow:                     # optional
-          vlan: 2000                # optional (else assigned from 2000)
+          vlan: 2000                # optional (else hashed into 2000-2999)
           hosts:                    # name -> twin: IP is the twin's, MAC too unless `mac:` given
-            h1s: {twin: h1, switch: s1, port: 4}   # optional mirror_vlan (else from 3000)
+            h1s: {twin: h1, switch: s1, port: 4}   # optional mirror_vlan (else in 3000-4094)
           mirror:                   # optional list of mirror sessions
             - name: h1-out          # optional, unique in the file; default "<network>.mirror<i>"
               hosts: [h1]           # source primary hosts, or `ports: ["s1:1"]` (their ports)
@@ -31,6 +31,7 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
             url: ldap://127.0.0.1:389             # required, ldap:// or ldaps://HOST[:PORT]
             bind_dn: cn=admin,dc=example,dc=org   # required
             password_file: /etc/sdn-shadow/ldap-password  # required, readable; first line
+            ca_file: /etc/sdn-shadow/ldap-ca.pem  # ldaps://: CAs to trust (default: the system's)
             primary_base: ou=tenant-a,dc=example,dc=org         # required DN (only read)
             shadow_base: ou=tenant-a-shadow,dc=example,dc=org   # required DN, not overlapping
             interval: 5             # seconds between rounds, > 0 (default 5)

@@ -77,12 +77,16 @@ def routing(ctx: Context, value: Any) -> RoutingSettings:
     return settings
 
 
+MAX_BODY = 1 << 30  # api.max_body: at most 1 GiB
+
+
 def api(ctx: Context, value: Any) -> ApiSettings:
     """`api`: the REST API; a listening API needs a token file."""
     settings = ctx.section(value, "api", ApiSettings, {
         "listen": ctx.listen_address, "tokens": ctx.optional_string,
         "store": ctx.optional_string, "tls": lambda v, p: tls_files(ctx, v, p, ("cert", "key")),
-        "ldap": lambda v, p: ldap_roles(ctx, v, p)})
+        "ldap": lambda v, p: ldap_roles(ctx, v, p),
+        "max_body": lambda v, p: ctx.int_in(v, p, 1024, MAX_BODY)})
     if settings.listen and not settings.tokens:
         ctx.err("api.tokens", "required when api.listen is set: a token file (make one "
                               "with `sdn-shadow token add`)")

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ class Settings:
     json_path: Path | None
     timeout: float
     backoff_max: float
+    ca_file: str = ""
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -60,6 +62,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "entry was rejected (or the server could not be reached with --once), "
                     "2 on bad arguments.")
     mirror.add_argument("--url", required=True, help="ldap://HOST:PORT")
+    mirror.add_argument("--ca-file", default="", metavar="PEM",
+                        help="ldaps://: trust certificates signed by these CAs (default: "
+                             "the system's); the certificate must name the host")
     mirror.add_argument("--bind-dn", required=True, metavar="DN", help="DN to bind as")
     mirror.add_argument("--password-file", required=True, metavar="F",
                         help="file whose first line is the bind password")
@@ -135,6 +140,17 @@ def _password(path: str) -> str:
     return password
 
 
+def _ca_file(path: str) -> str:
+    """A readable PEM file of CA certificates ("" = the system's)."""
+    if not path:
+        return ""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        raise UsageError(f"--ca-file {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    return path
+
+
 def settings(args: argparse.Namespace) -> Settings:
     """Check the parsed options; UsageError names the option and the reason."""
     url = _url(args.url)
@@ -159,7 +175,8 @@ def settings(args: argparse.Namespace) -> Settings:
         dn_attributes=tuple(a.strip().lower() for a in args.dn_attribute if a.strip()),
         json_path=json_path,
         timeout=_seconds("--timeout", args.timeout),
-        backoff_max=_seconds("--backoff-max", args.backoff_max))
+        backoff_max=_seconds("--backoff-max", args.backoff_max),
+        ca_file=_ca_file(args.ca_file))
 
 
 def _write_json(path: Path, report: RoundReport) -> None:
@@ -188,7 +205,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None 
         print(f"sdn-shadow ldap mirror: error: {exc}", file=err)
         return EXIT_USAGE
     connect = functools.partial(ldap_io.connect, config.url, config.bind_dn, config.password,
-                                config.timeout)
+                                config.timeout, config.ca_file)
     mirror = Mirror(connect, config.primary_base, config.shadow_base, config.rules,
                     dn_attributes=config.dn_attributes, revert_drift=config.revert_drift,
                     backoff_initial=min(1.0, config.backoff_max),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import ssl
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -197,10 +198,19 @@ def _describe(result: dict) -> str:
     return f"{text}: {message}" if message else text
 
 
+def verified_tls(ca_file: str = "") -> Tls:
+    """TLS for ldaps://: the server's certificate must chain to `ca_file` (PEM; "" = the
+    system's CAs) and name the host of the URL, else nothing (no password) is sent."""
+    return Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=ca_file or None)
+
+
 def unbound(url: str, bind_dn: str, password: str, timeout: float,
             tls: Tls | None = None) -> Connection:
-    """An ldap3 connection for a simple bind, not yet bound; errors as results, not raised."""
-    server = Server(url, get_info=NONE, connect_timeout=timeout, tls=tls)
+    """An ldap3 connection for a simple bind, not yet bound; errors as results, not raised.
+
+    `tls` None: `verified_tls()`, the system's CAs (ldap3's own default verifies nothing).
+    """
+    server = Server(url, get_info=NONE, connect_timeout=timeout, tls=tls or verified_tls())
     return Connection(server, user=bind_dn, password=password, authentication=SIMPLE,
                       raise_exceptions=False, auto_bind=False,
                       receive_timeout=max(1, math.ceil(timeout)))  # an int on Linux
@@ -211,14 +221,16 @@ def values_of(attributes: dict, name: str) -> list[str]:
     return [_text(v) if isinstance(v, bytes) else str(v) for v in _lookup(attributes, name)]
 
 
-def connect(url: str, bind_dn: str, password: str, timeout: float = 5.0) -> LdapDirectory:
-    """Connect and simple-bind; DirectoryError when the server is down or refuses the bind."""
+def connect(url: str, bind_dn: str, password: str, timeout: float = 5.0,
+            ca_file: str = "") -> LdapDirectory:
+    """Connect and simple-bind; DirectoryError when the server is down, its certificate is
+    not trusted (ldaps://: `ca_file`, else the system's CAs) or it refuses the bind."""
     try:
-        connection = unbound(url, bind_dn, password, timeout)
+        connection = unbound(url, bind_dn, password, timeout, verified_tls(ca_file))
         if not connection.bind():
             reason = _describe(connection.result or {})
             LdapDirectory(connection).close()
             raise DirectoryError(f"bind to {url} as {bind_dn}: {reason}")
-    except LDAPException as exc:
+    except (LDAPException, OSError) as exc:  # ssl.SSLError and an unreadable CA file: OSError
         raise DirectoryError(f"cannot reach {url}: {exc}") from exc
     return LdapDirectory(connection, url)

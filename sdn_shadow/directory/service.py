@@ -37,7 +37,8 @@ def ldap_connector(settings: LdapMirrorSettings, timeout: float = TIMEOUT) -> Co
     from sdn_shadow.directory import command, ldap_io
 
     password = command._password(settings.password_file)
-    return functools.partial(ldap_io.connect, settings.url, settings.bind_dn, password, timeout)
+    return functools.partial(ldap_io.connect, settings.url, settings.bind_dn, password, timeout,
+                             settings.ca_file)
 
 
 class DirectoryMirrors:

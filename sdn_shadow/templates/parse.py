@@ -49,13 +49,13 @@ With a shadow, at least one host needs a twin; without one, no host may have one
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import re
 from fractions import Fraction
 from typing import Any
 
 from sdn_shadow.config import AllocationSettings, ConfigError, read_document, validate_config
+from sdn_shadow.config.document import LongNumber, number_problem
 from sdn_shadow.config.parse import MAX_PORT, MAX_SAMPLE_BUCKETS, NAME_PATTERN, Shapes
 
 from .model import (
@@ -144,10 +144,11 @@ class _Checker(Shapes):
     def number(self, value: Any, path: str, low: float, strict: bool,
                high: float | None = None) -> float | None:
         """A finite number above `low` (or at least it), at most `high` when given."""
-        if type(value) not in (int, float):  # bool, and base-60 ints YAML 1.1 reads from 1:30
+        problem = number_problem(value)
+        if problem is not None:
+            self.err(path, problem)
+        elif type(value) not in (int, float):  # bool, and base-60 ints YAML 1.1 reads from 1:30
             self.err(path, "must be a number")
-        elif not math.isfinite(value):
-            self.err(path, "must be a finite number")
         elif high is not None and not (low < value <= high if strict else low <= value <= high):
             self.err(path, f"must be in {'(' if strict else '['}{low:g}, {high:g}]")
         elif high is None and (value <= low if strict else value < low):
@@ -157,7 +158,9 @@ class _Checker(Shapes):
         return None
 
     def integer(self, value: Any, path: str, low: int, high: int) -> int | None:
-        if type(value) is not int:
+        if isinstance(value, LongNumber):
+            self.err(path, f"must be in {low}..{high}")
+        elif type(value) is not int:
             self.err(path, "must be an integer")
         elif not low <= value <= high:
             self.err(path, f"must be in {low}..{high}")

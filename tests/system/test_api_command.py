@@ -88,3 +88,16 @@ def test_alerts_blocks_and_unblock(tmp_path, capsys) -> None:
         assert "HTTP 404" in capsys.readouterr().err
     finally:
         server.stop()
+
+
+def test_a_path_trick_name_is_refused_and_nothing_deleted(served, capsys, tmp_path) -> None:
+    api, head = served
+    assert main([*head, "delete-session", "tenant-a", ".."]) == 2
+    assert capsys.readouterr().err == ("session: '..' must be a name matching "
+                                       "[A-Za-z0-9][A-Za-z0-9_.-]*\n")
+    assert main([*head, "delete-network", "../networks/tenant-a"]) == 2
+    capsys.readouterr()
+    assert [n["name"] for n in api.service.networks()] == ["tenant-a"]
+    missing = ["api", "--url", "http://127.0.0.1:1", "--token-file", str(tmp_path / "none")]
+    assert main([*missing, "networks"]) == 2
+    assert capsys.readouterr().err.startswith(f"--token-file {tmp_path / 'none'}: No such file")

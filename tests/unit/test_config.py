@@ -89,16 +89,16 @@ def test_good_config_parses_to_expected_objects() -> None:
             Network(
                 name="zeta",
                 cidr=IPv4Network("10.0.0.0/24"),
-                vlan=102,  # 100 is alpha's; beta (sorted before zeta) took 101
+                vlan=1640,  # each id hashed from the name into its range (pinned here)
                 hosts=(
                     Host("h1", "s1", 1, "00:00:00:00:0a:01", ip("10.0.0.1")),
                     Host("h2", "s3", 1, "00:00:00:00:0a:02", ip("10.0.0.2")),
                 ),
                 shadow=Shadow(
-                    vlan=2001,
+                    vlan=2840,
                     hosts=(
-                        ShadowHost("h2s", "h2", "s3", 4, "00:00:00:00:0a:02", ip("10.0.0.2"), 3002),
-                        ShadowHost("h1s", "h1", "s1", 4, "02:00:00:00:0a:01", ip("10.0.0.1"), 3000),
+                        ShadowHost("h2s", "h2", "s3", 4, "00:00:00:00:0a:02", ip("10.0.0.2"), 3812),
+                        ShadowHost("h1s", "h1", "s1", 4, "02:00:00:00:0a:01", ip("10.0.0.1"), 4025),
                     ),
                     mirror=(
                         MirrorSession(
@@ -145,7 +145,7 @@ def test_good_config_parses_to_expected_objects() -> None:
             Network(
                 name="beta",
                 cidr=IPv4Network("10.0.0.0/24"),
-                vlan=101,
+                vlan=1165,
                 hosts=(Host("b1", "s1", 2, "00:00:00:00:0a:01", ip("10.0.0.1")),),
             ),
         ),
@@ -166,23 +166,60 @@ def test_defaults_when_optional_sections_are_absent() -> None:
     )
     assert config.controller == ControllerSettings(stats_interval=2.0)
     assert config.links == ()
-    assert config.network("n").vlan == 100
+    assert config.network("n").vlan == 1557  # hashed from "n" into 100..1999
     assert config.network("n").shadow is None
 
 
 def test_vlan_assignment_skips_explicit_values() -> None:
+    from sdn_shadow.config.assemble import home_vlan
+
     data = _base()
-    data["networks"]["tenant-a"]["vlan"] = 101  # not 100: tenant-b takes the lowest free
+    data["networks"]["tenant-a"]["vlan"] = home_vlan(100, "tenant-b")  # explicit wins
     data["networks"]["tenant-b"]["vlan"] = None
-    data["networks"]["tenant-a"]["shadow"]["hosts"]["h1s"]["mirror_vlan"] = 3000
+    data["networks"]["tenant-a"]["shadow"]["hosts"]["h1s"]["mirror_vlan"] = \
+        home_vlan(3000, "tenant-a/h2s")
     config = parse_config(data)
-    assert config.network("tenant-a").vlan == 101
-    assert config.network("tenant-b").vlan == 100
+    assert config.network("tenant-a").vlan == 1290 == home_vlan(100, "tenant-b")
+    assert config.network("tenant-b").vlan == 1291  # the next free id up from its home
     shadow = config.network("tenant-a").shadow
     assert shadow is not None
-    assert shadow.vlan == 2000
-    assert shadow.host("h1s").mirror_vlan == 3000
-    assert shadow.host("h2s").mirror_vlan == 3001
+    assert shadow.vlan == home_vlan(2000, "tenant-a") == 2737
+    assert (shadow.host("h1s").mirror_vlan, shadow.host("h2s").mirror_vlan) == (3906, 3907)
+
+
+def _auto_vlans(config: Config) -> dict[str, int]:
+    ids = {}
+    for net in config.networks:
+        ids[net.name] = net.vlan
+        if net.shadow is not None:
+            ids[f"{net.name} shadow"] = net.shadow.vlan
+            ids.update({f"{net.name}/{h.name}": h.mirror_vlan for h in net.shadow.hosts})
+    return ids
+
+
+def test_adding_a_network_changes_no_other_vlan() -> None:
+    """Assigned ids follow each name, not the sorted position among the others."""
+    data = yaml.safe_load((Path(__file__).resolve().parents[2] / "examples" / "lab.yaml")
+                          .read_text())
+    before = _auto_vlans(parse_config(data))
+    for name in ("aaa", "tenant-0", "zzz", "0"):
+        grown = copy.deepcopy(data)
+        grown["networks"][name] = {"cidr": "10.9.0.0/24", "hosts": {}, "shadow": {"hosts": {}}}
+        after = _auto_vlans(parse_config(grown))
+        assert {k: v for k, v in after.items() if k in before} == before, name
+    fewer = copy.deepcopy(data)
+    del fewer["networks"]["tenant-b"]
+    assert _auto_vlans(parse_config(fewer)) == {k: v for k, v in before.items()
+                                                if k != "tenant-b"}
+
+
+def test_colliding_homes_probe_in_name_order_and_full_ranges_borrow() -> None:
+    from sdn_shadow.config.assemble import _free_vlan, home_vlan
+
+    assert _free_vlan({home_vlan(100, "x")}, 100, "x") == home_vlan(100, "x") + 1
+    assert _free_vlan(set(range(100, 2000)), 100, "x") == 2000  # a full range borrows
+    assert _free_vlan(set(range(1, 4095)), 100, "x") is None
+    assert _free_vlan(set(range(home_vlan(3000, "x"), 4095)), 3000, "x") == 3000  # wraps
 
 
 # --- bad configs ------------------------------------------------------------------------------
@@ -450,8 +487,8 @@ BAD = [
     # shadow.ldap: the controller's LDAP mirror
     ({L: "ldap://x"}, f"{L}: must be a mapping"),
     ({L: {**MIRROR, "port": 389}},
-     f"{L}.port: unknown key (expected one of: bind_dn, interval, password_file, primary_base, "
-     "revert_drift, rules, shadow_base, url)"),
+     f"{L}.port: unknown key (expected one of: bind_dn, ca_file, interval, password_file, "
+     "primary_base, revert_drift, rules, shadow_base, url)"),
     ({L: {k: v for k, v in MIRROR.items() if k != "shadow_base"}}, f"{L}.shadow_base: required"),
     ({L: {**MIRROR, "url": "http://x:389"}}, f"{L}.url: expected ldap://HOST:PORT"),
     ({L: {**MIRROR, "url": "ldap://x:70000"}}, f"{L}.url: expected ldap://HOST:PORT"),
@@ -846,7 +883,7 @@ def test_lab_example() -> None:
     assert [(s.name, s.dpid) for s in config.switches] == [("s1", 1), ("s2", 2)]
     assert config.links == (Link(PortRef("s1", 10), PortRef("s2", 10), 1000.0),)
     a, b = config.networks
-    assert (a.name, a.vlan, b.name, b.vlan) == ("tenant-a", 100, "tenant-b", 101)
+    assert (a.name, a.vlan, b.name, b.vlan) == ("tenant-a", 437, "tenant-b", 1290)
     assert a.cidr == b.cidr == IPv4Network("10.0.0.0/24")
     assert [(h.name, h.switch, h.port, h.mac, str(h.ip)) for h in a.hosts] == [
         ("h1", "s1", 1, "00:00:00:00:0a:01", "10.0.0.1"),
@@ -859,10 +896,10 @@ def test_lab_example() -> None:
     ]
     assert b.shadow is None
     assert a.shadow is not None
-    assert a.shadow.vlan == 2000
+    assert a.shadow.vlan == 2737
     assert [(h.name, h.twin, h.switch, h.port, h.mac, h.mirror_vlan) for h in a.shadow.hosts] == [
-        ("h1s", "h1", "s1", 4, "00:00:00:00:0a:01", 3000),
-        ("h2s", "h2", "s2", 4, "00:00:00:00:0a:02", 3001),
+        ("h1s", "h1", "s1", 4, "00:00:00:00:0a:01", 3029),
+        ("h2s", "h2", "s2", 4, "00:00:00:00:0a:02", 3906),
     ]
     assert [(m.name, m.sources, m.direction, m.match, m.to) for m in a.shadow.mirror] == [
         ("h1-both", ("h1",), "both", MatchFilter(), ("h1s",)),
@@ -1065,3 +1102,26 @@ def test_only_true_and_false_are_booleans_so_on_is_a_key(tmp_path: Path) -> None
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert any(p.endswith("allocation.forecast_only") for p, _ in err.value.problems)
+
+
+def test_api_max_body_is_bounded() -> None:
+    data = _base()
+    assert parse_config(data).api.max_body == 1 << 20
+    data["api"] = {"max_body": 4096}
+    assert parse_config(data).api.max_body == 4096
+    data["api"] = {"max_body": 10}
+    assert _problems(data) == ["api.max_body: must be in 1024..1073741824"]
+
+
+def test_shadow_ldap_ca_file_is_read_and_checked(tmp_path) -> None:
+    from sdn_shadow.config import load_config
+
+    data = _edit(_base(), {L: dict(MIRROR, url="ldaps://dir.example.org", ca_file="/etc/hostname")})
+    assert parse_config(data).network("tenant-a").shadow.ldap.ca_file == "/etc/hostname"
+    assert parse_config(_edit(_base(), {L: MIRROR})).network("tenant-a").shadow.ldap.ca_file == ""
+    data = _edit(_base(), {L: dict(MIRROR, ca_file=str(tmp_path / "none.pem"))})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "c.yaml")
+    assert [line.split(": ", 1)[1] for line in info.value.lines() if "ca_file" in line] == [
+        f"{L}.ca_file: cannot read {tmp_path / 'none.pem'}"]

@@ -479,6 +479,8 @@ def test_command_usage_errors_exit_2(tmp_path, capsys) -> None:
         (["--interval", "0"], "--interval"),
         (["--json", str(tmp_path / "no" / "such.json")], "--json"),
         (["--primary-base", "nonsense"], "not a DN"),
+        (["--ca-file", str(tmp_path / "missing.pem")], "--ca-file"),
+        (["--ca-file", str(secret)], "--ca-file"),  # not PEM
     ]
     for extra, message in cases:
         assert command.main(base + extra) == 2, extra
@@ -487,3 +489,13 @@ def test_command_usage_errors_exit_2(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
         command.main(base + ["--once", "--follow"])
     assert exit_info.value.code == 2
+
+
+def test_ldaps_verifies_certificates_by_default() -> None:
+    import ssl
+
+    from sdn_shadow.directory.ldap_io import unbound, verified_tls
+
+    tls = unbound("ldaps://127.0.0.1:636", "cn=a", "pw", 1).server.tls
+    assert tls.validate == ssl.CERT_REQUIRED and tls.ca_certs_file is None
+    assert verified_tls("/etc/hostname").ca_certs_file == "/etc/hostname"

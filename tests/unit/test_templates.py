@@ -186,8 +186,8 @@ def test_ldap_is_checked_by_the_config_parser(password_file: str) -> None:
     ldap = _ldap(password_file) | {"url": "http://x", "colour": 1}
     problems = _template_problems(_template(ldap=ldap))
     assert ("ldap.url", "expected ldap://HOST:PORT") in problems
-    assert ("ldap.colour", "unknown key (expected one of: bind_dn, interval, password_file, "
-            "primary_base, revert_drift, rules, shadow_base, url)") in problems
+    assert ("ldap.colour", "unknown key (expected one of: bind_dn, ca_file, interval, "
+            "password_file, primary_base, revert_drift, rules, shadow_base, url)") in problems
     assert all(path.startswith("ldap.") for path, _ in problems)
 
 
