@@ -32,6 +32,12 @@ def network_key(network: str) -> str:
     return f"network:{network}:tx"
 
 
+def switch_clock(seconds: np.ndarray, nanoseconds: np.ndarray) -> np.ndarray:
+    """Durations (how long each flow or port has existed, by the switch) in seconds: the
+    switch's own clock for rates, which the controller's scheduling cannot skew."""
+    return np.asarray(seconds, dtype=np.float64) + np.asarray(nanoseconds, dtype=np.float64) * 1e-9
+
+
 class Demand:
     """Rates from port and flow stats of every switch, and the latest value of each series."""
 
@@ -64,10 +70,11 @@ class Demand:
         """New port and link rates of switch `dpid` (bytes/s), by series key."""
         name = self.names[dpid]
         ports = [int(p) for p in stats.port_no]
+        at = switch_clock(stats.duration_sec, stats.duration_nsec)
         rx = self.ports.update(now, [(dpid, p, "rx") for p in ports], stats.rx_bytes,
-                               stats.rx_packets)
+                               stats.rx_packets, at=at)
         tx = self.ports.update(now, [(dpid, p, "tx") for p in ports], stats.tx_bytes,
-                               stats.tx_packets)
+                               stats.tx_packets, at=at)
         out: dict[str, float] = {}
         for port, rx_rate, tx_rate in zip(ports, rx.bytes_per_s, tx.bytes_per_s, strict=True):
             if not np.isnan(rx_rate):
@@ -89,7 +96,9 @@ class Demand:
             return {}
         idx = np.asarray(picked, dtype=np.int64)
         rates = self.flows.update(now, [(dpid, cookies[i]) for i in picked],
-                                  stats.byte_count[idx], stats.packet_count[idx])
+                                  stats.byte_count[idx], stats.packet_count[idx],
+                                  at=switch_clock(stats.duration_sec[idx],
+                                                  stats.duration_nsec[idx]))
         out = {owners[cookies[i]]: float(r)
                for i, r in zip(picked, rates.bytes_per_s, strict=True) if not np.isnan(r)}
         self.latest.update(out)

@@ -14,7 +14,11 @@ sample of each key and handles what real counters do:
   restarted or the flow was re-added): no rate, the new value is the baseline;
 - the caller can say counters restarted (`restarted=`, or `forget` the keys
   of a switch that reconnected) when a decrease would not show it;
-- an all-ones counter is OpenFlow's "not available": no rate.
+- an all-ones counter is OpenFlow's "not available": no rate;
+- the switch's own clock may be passed per key (`at=`: a flow's or port's
+  duration when its counters were read): the rate is then the delta over the
+  time the *switch* says passed, so a reply the controller handled late, or
+  two handled back to back, gives the true rate rather than a spike.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class RateTracker:
         self._slot: dict[Hashable, int] = {}
         self._keys: list[Hashable] = []
         self._time = np.empty(0)
+        self._clock = np.empty(0)  # the switch's time of each key's last sample (NaN: none)
         self._bytes = np.empty(0, np.uint64)
         self._packets = np.empty(0, np.uint64)
         self._last_sweep = -np.inf
@@ -96,6 +101,7 @@ class RateTracker:
         if new:
             grow = len(self._keys) - len(self._time)
             self._time = np.concatenate([self._time, np.full(grow, np.nan)])
+            self._clock = np.concatenate([self._clock, np.full(grow, np.nan)])
             self._bytes = np.concatenate([self._bytes, np.zeros(grow, np.uint64)])
             self._packets = np.concatenate([self._packets, np.zeros(grow, np.uint64)])
         return out
@@ -107,12 +113,17 @@ class RateTracker:
         return delta, reset
 
     def update(self, now: float | ArrayLike, keys: Sequence[Hashable], byte_counts: ArrayLike,
-               packet_counts: ArrayLike, restarted: ArrayLike | None = None) -> Rates:
+               packet_counts: ArrayLike, restarted: ArrayLike | None = None,
+               at: ArrayLike | None = None) -> Rates:
         """Record one sample (unique keys) and return the rate of each key since its last one.
 
-        `now` is the sample time, one for all or one per key (e.g. from the
-        switch's durations); `restarted` marks keys whose counters the caller
-        knows started again from zero (e.g. a flow's duration went back).
+        `now` is the sample time, one for all or one per key; `at`, if given,
+        is the switch's clock per key (seconds, e.g. the flow's duration): the
+        rate's interval is measured on it where it advanced (where it stood
+        still, or the previous sample had none, on `now`; where it went back,
+        the key was made again and gets no rate this time), while `now` still
+        ages keys out. `restarted` marks keys whose counters the caller
+        knows started again from zero.
         """
         n = len(keys)
         t = np.broadcast_to(np.asarray(now, dtype=np.float64), (n,))
@@ -125,7 +136,19 @@ class RateTracker:
         slots = self._slots(keys)
         elapsed = t - self._time[slots]  # NaN for new keys
         with np.errstate(invalid="ignore"):
-            ok = (elapsed > 0) & (elapsed <= self.expire_after)
+            ok = elapsed <= self.expire_after
+        if at is not None:
+            clock = np.asarray(at, dtype=np.float64).reshape(n)
+            by_switch = clock - self._clock[slots]  # NaN where the last sample had no clock
+            with np.errstate(invalid="ignore"):
+                ok &= ~(by_switch < 0)  # the flow or port was made again: a new baseline
+                # A switch that keeps no durations (its clock stands still) is timed by ours.
+                elapsed = np.where(by_switch > 0, by_switch, elapsed)
+            self._clock[slots] = clock
+        else:
+            self._clock[slots] = np.nan
+        with np.errstate(invalid="ignore"):
+            ok &= elapsed > 0
         if restarted is not None:
             ok &= ~np.asarray(restarted, dtype=bool).reshape(n)
         d_b, reset_b = self._delta(self._bytes[slots], cur_b)
@@ -149,6 +172,7 @@ class RateTracker:
             self._keys = [k for k, kept in zip(self._keys, keep.tolist(), strict=True) if kept]
             self._slot = {k: i for i, k in enumerate(self._keys)}
             self._time = self._time[keep]
+            self._clock = self._clock[keep]
             self._bytes = self._bytes[keep]
             self._packets = self._packets[keep]
         return dropped

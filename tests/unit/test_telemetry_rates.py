@@ -159,3 +159,25 @@ def test_ten_thousand_keys_per_sample_is_vectorised():
     r = t.update(1.0, keys, counts * 2, counts)
     assert np.array_equal(r.bytes_per_s, counts.astype(float))
     assert np.all(r.packets_per_s == 0)
+
+
+def test_the_switch_clock_times_the_rate_when_replies_arrive_late_or_bunched():
+    tracker = RateTracker()
+    keys = ["a", "b"]
+    tracker.update(10.0, keys, [0, 0], [0, 0], at=[100.0, 5.0])
+    # the switch read the counters 0.5 s apart, the controller handled the replies 0.05 s apart
+    rates = tracker.update(10.05, keys, [500_000, 500_000], [500, 500], at=[100.5, 5.5])
+    assert rates.bytes_per_s.tolist() == [1_000_000.0, 1_000_000.0]
+    without = RateTracker()
+    without.update(10.0, keys, [0, 0], [0, 0])
+    assert without.update(10.05, keys, [500_000, 500_000], [500, 500]).bytes_per_s[0] > 9e6
+
+
+def test_a_clock_that_went_back_is_a_new_baseline_and_one_that_stands_still_uses_ours():
+    tracker = RateTracker()
+    tracker.update(0.0, ["re-added", "no-durations"], [1000, 0], [1, 0], at=[50.0, 0.0])
+    rates = tracker.update(2.0, ["re-added", "no-durations"], [3000, 800], [3, 8],
+                           at=[1.0, 0.0])
+    assert np.isnan(rates.bytes_per_s[0])  # the flow was made again, counters or not
+    assert rates.bytes_per_s[1] == 400.0  # a switch without durations: timed by `now`
+    assert tracker.update(4.0, ["re-added"], [5000], [5], at=[3.0]).bytes_per_s[0] == 1000.0
