@@ -1,0 +1,119 @@
+"""`sdn-shadow run` as a process: ports it cannot listen on, the API while planning, SIGHUP.
+
+Loopback only: no switch connects. A bad configuration reloaded with SIGHUP
+must leave the process polling (the state file keeps being rewritten) and
+`/health` must say the reload was refused.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from sdn_shadow.api.auth import TokenBook
+from sdn_shadow.lab.controller import ControllerProcess, read_state
+
+RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sdn_shadow.cli", "run", "--config", str(RING),
+                           *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("port", ["99999", "0", "http"])
+def test_an_impossible_openflow_port_is_refused(port) -> None:
+    proc = run("--of-port", port)
+    assert proc.returncode == 2
+    assert "--of-port" in proc.stderr
+
+
+def test_an_openflow_port_in_use_stops_the_start(tmp_path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        proc = run("--of-port", str(port), "--state-file", str(tmp_path / "s.json"))
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot listen for switches on 127.0.0.1:{port}: the port is in use" in proc.stderr
+    assert not (tmp_path / "s.json").exists()
+
+
+def test_an_api_port_in_use_stops_the_start(tmp_path) -> None:
+    tokens = tmp_path / "tokens.json"
+    book = TokenBook()
+    book.add("t", "viewer")
+    book.save(tokens)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        api = sock.getsockname()[1]
+        proc = run("--of-port", str(free_port()), "--api", f"127.0.0.1:{api}", "--tokens",
+                   str(tokens))
+    assert proc.returncode == 1, proc.stderr
+    assert f"the REST API cannot listen on 127.0.0.1:{api}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def health(port: int) -> dict:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def wait(what: str, check, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            got = check()
+        except OSError:
+            got = None
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_sighup_with_a_bad_config_is_refused_and_the_controller_goes_on(tmp_path) -> None:
+    config = tmp_path / "ring.yaml"
+    config.write_text(RING.read_text())
+    tokens = tmp_path / "tokens.json"
+    book = TokenBook()
+    book.add("t", "viewer")
+    book.save(tokens)
+    api, state = free_port(), tmp_path / "state.json"
+    controller = ControllerProcess(config, free_port(), state, tmp_path / "controller.log",
+                                   extra_args=["--api", f"127.0.0.1:{api}", "--tokens",
+                                               str(tokens)])
+    with controller:
+        wait("the API", lambda: health(api)["status"] == "ok")
+        config.write_text("controller: {stats_interval: 1" + "0" * 400 + "}\n")
+        controller.request_reload()
+        got = wait("the refusal", lambda: health(api).get("reload"))
+        assert got["result"] == "rejected" and "OverflowError" in got["errors"][0]
+        written = read_state(state)["updated"]
+        wait("the state file rewritten after the refusal",
+             lambda: read_state(state).get("updated", 0) > written + 1)
+        config.write_text("a: " + "[" * 3000 + "]" * 3000 + "\n")
+        controller.request_reload()
+        wait("the second refusal", lambda: "RecursionError" in health(api)["reload"]
+             ["errors"][0])
+        config.write_text(RING.read_text())
+        controller.request_reload()
+        wait("a good reload", lambda: health(api)["reload"]["result"] == "applied")
+        assert controller.running
+    log = (tmp_path / "controller.log").read_text()
+    assert "reload refused, the running configuration stays" in log
+    assert "OverflowError" in log and "RecursionError" in log
