@@ -103,6 +103,17 @@ class ShadowApp(app_manager.OSKenApp):
         super().start()
         osken_raw.install()  # process-wide: only a running controller wants it
         self.threads.append(hub.spawn(self._prepare_then_loop))
+        hub.spawn(self._check_listener)
+
+    def _check_listener(self, wait: float = 2.0) -> None:
+        """Exit if OS-Ken's OpenFlow listener died (the port was taken after the CLI's
+        check): a controller no switch can reach must not look alive."""
+        hub.sleep(wait)
+        handler = app_manager.lookup_service_brick("ofp_event")
+        thread = getattr(handler, "main_thread", None)
+        if thread is not None and not thread.is_alive():
+            LOG.critical("the OpenFlow listener stopped (port in use?); exiting")
+            os._exit(1)
 
     def _prepare_then_loop(self) -> None:
         try:

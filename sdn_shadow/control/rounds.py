@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sdn_shadow.core import ShadowCore
-from sdn_shadow.forecast.round import Fitted
 from sdn_shadow.openflow.messages import Barrier, Message
-from sdn_shadow.policy.allocation import Allocation
+
+if TYPE_CHECKING:
+    from sdn_shadow.core import ShadowCore
+    from sdn_shadow.forecast.round import Fitted
+    from sdn_shadow.policy.allocation import Allocation
 
 Updates = dict[int, list[Message]]
 PROFILE_SAVE = 60.0  # seconds between saves of the client profiles

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sdn_shadow.control.polls import Schedule, polls_of
-from sdn_shadow.control.rounds import allocation_lines, event_lines, forecast_round
 from sdn_shadow.control.sender import Sender
 from sdn_shadow.control.startup import RunSettings
 from sdn_shadow.control.statefile import StateFile
@@ -225,6 +224,8 @@ class Runner:
             self.reload(now)
 
     def _tick(self, now: float) -> None:
+        from sdn_shadow.control.rounds import event_lines
+
         with self.lock:
             seen = len(self.core.events)
             updates = self.core.tick(now)
@@ -284,6 +285,8 @@ class Runner:
 
     def forecast_once(self) -> None:
         """Forecast the demand series, size the allocations, then move clients ahead."""
+        from sdn_shadow.control.rounds import allocation_lines, forecast_round
+
         started = self.clock()
         with self.lock:
             keys, depth = self.core.forecast_inputs(self.series.series_keys())

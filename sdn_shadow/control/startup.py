@@ -97,9 +97,10 @@ def _json(status: int, body: dict, headers: tuple[tuple[bytes, bytes], ...] = ()
 class ApiGate:
     """An ASGI app that answers "starting" until `attach` gives it the real API."""
 
-    def __init__(self) -> None:
+    def __init__(self, switches: int = 0) -> None:
         self.app: Asgi | None = None
         self.phase = "planning"
+        self.switches = switches  # configured; none is connected or synced before the plan
 
     def attach(self, app: Asgi) -> None:
         """From now on every request goes to `app`."""
@@ -119,7 +120,8 @@ class ApiGate:
             return
         if scope.get("path") == HEALTH_PATH:
             start, body = _json(200, {"status": "starting", "phase": self.phase,
-                                      "version": __version__})
+                                      "version": __version__, "switches": self.switches,
+                                      "connected": 0, "synced": 0})
         else:
             start, body = _json(503, {"errors": [{
                 "field": "controller",
@@ -180,7 +182,7 @@ def start_gate(settings: RunSettings) -> GateServer | None:
     problem = port_problem(port)
     if problem is not None:
         raise ValueError(f"API {problem}")
-    gate = settings.gate or ApiGate()
+    gate = settings.gate or ApiGate(len(settings.config.switches))
     server = GateServer(gate, host, port, settings.config.api.tls).start()
     settings.gate = gate
     return server

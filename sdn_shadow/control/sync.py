@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from sdn_shadow.core import InstalledFlow
-from sdn_shadow.openflow.messages import Meter
+if TYPE_CHECKING:
+    from sdn_shadow.core import InstalledFlow
+    from sdn_shadow.openflow.messages import Meter
+
 
 XID_MASK = 0xFFFFFFFF
 

@@ -11,11 +11,11 @@ import logging
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sdn_shadow.core import ShadowCore
-from sdn_shadow.policy.watch import Destination
-from sdn_shadow.sniffer import PortSniffer
+if TYPE_CHECKING:
+    from sdn_shadow.core import ShadowCore
+    from sdn_shadow.policy.watch import Destination
 
 LOG = logging.getLogger("sdn_shadow")
 
@@ -27,7 +27,7 @@ class WatchIO:
                  clock: Callable[[], float] = time.time) -> None:
         self.core, self.lock, self.clock = core, lock, clock
         self.port_names: dict[int, dict[int, str]] = {}  # dpid -> port -> interface
-        self.sniffers: dict[str, tuple[Destination, PortSniffer]] = {}  # by interface
+        self.sniffers: dict[str, tuple[Destination, Any]] = {}  # by interface
 
     def load_baselines(self) -> None:
         """Read the baseline captures the watch has not read as configured (at start, and
@@ -63,6 +63,8 @@ class WatchIO:
         for name, dest in wanted.items():
             if name in self.sniffers:
                 continue
+            from sdn_shadow.sniffer import PortSniffer
+
             sniffer = PortSniffer(name, self._reader(dest))
             try:
                 self.sniffers[name] = (dest, sniffer.start())

@@ -117,3 +117,19 @@ def test_sighup_with_a_bad_config_is_refused_and_the_controller_goes_on(tmp_path
     log = (tmp_path / "controller.log").read_text()
     assert "reload refused, the running configuration stays" in log
     assert "OverflowError" in log and "RecursionError" in log
+
+
+def test_a_listener_that_dies_after_the_check_stops_the_controller(tmp_path) -> None:
+    """The port is taken between the CLI's check and OS-Ken's listen: exit, don't linger."""
+    script = (
+        "import socket, sys\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+        "port = s.getsockname()[1]\n"
+        "import sdn_shadow.control.startup as startup\n"
+        "startup.openflow_listen_problem = lambda host, port: None  # miss the check\n"
+        "from sdn_shadow import cli\n"
+        f"sys.exit(cli.main(['run', '--config', {str(RING)!r}, '--of-port', str(port)]))\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1
+    assert "the OpenFlow listener stopped (port in use?); exiting" in proc.stderr

@@ -32,6 +32,7 @@ def test_the_gate_says_starting_until_the_api_is_attached() -> None:
     gate = ApiGate()
     status, _, body = call(gate, "/api/v1/health")
     assert status == 200 and body["status"] == "starting" and body["phase"] == "planning"
+    assert body["synced"] == 0
     status, headers, body = call(gate, "/api/v1/networks")
     assert status == 503 and headers[b"retry-after"] == b"2"
     assert body["errors"][0]["field"] == "controller"
