@@ -259,3 +259,20 @@ def test_health_reports_the_last_refused_reload(app) -> None:
     assert health["status"] == "ok"
     assert health["reload"]["result"] == "rejected"
     assert "RecursionError" in health["reload"]["errors"][0]
+
+
+def test_a_switch_that_connects_while_planning_waits_for_the_plan(tmp_path) -> None:
+    import threading
+
+    settings = RunSettings(parse_config(yaml.safe_load(RING.read_text())), str(RING))
+    early = ShadowApp(settings=settings)
+    dpid = next(s.dpid for s in settings.config.switches)
+    dp = FakeDatapath(dpid)
+    handler = threading.Thread(target=early._switch_features, args=(event(dp),), daemon=True)
+    handler.start()
+    handler.join(0.2)
+    assert handler.is_alive() and dp.msgs == []  # waiting: there is no plan yet
+    early.run.prepare()
+    handler.join(30)
+    assert not handler.is_alive()
+    assert len(dp.requests(parser.OFPFlowStatsRequest)) == 1

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sdn_shadow.api.auth import TokenBook
 from sdn_shadow.lab.controller import ControllerProcess, read_state
@@ -133,3 +134,37 @@ def test_a_listener_that_dies_after_the_check_stops_the_controller(tmp_path) -> 
                           timeout=120)
     assert proc.returncode == 1
     assert "the OpenFlow listener stopped (port in use?); exiting" in proc.stderr
+
+
+def test_fake_switches_over_tcp_are_reconciled_synced_and_polled(tmp_path) -> None:
+    """The real controller process and OS-Ken, with switches that speak just enough
+    OpenFlow: each gets its whole plan, then a barrier, then stats polls."""
+    from sdn_shadow.config import parse_config
+    from sdn_shadow.lab.controller import unsynced
+    from sdn_shadow.openflow.compiler import compile_config
+    from tests.fakes.ofswitch import BARRIER_REQUEST, FakeSwitch
+
+    flow_mod, port_stats = 14, 4
+    config = parse_config(yaml.safe_load(RING.read_text()))
+    plans = compile_config(config)
+    of_port, state = free_port(), tmp_path / "state.json"
+    controller = ControllerProcess(RING, of_port, state, tmp_path / "controller.log")
+    switches = []
+    with controller:
+        wait("the OpenFlow listener", lambda: socket.create_connection(
+            ("127.0.0.1", of_port), timeout=1).close() or True)
+        try:
+            switches = [FakeSwitch(dpid, "127.0.0.1", of_port) for dpid in plans]
+            wait("every switch synced", lambda: not unsynced(read_state(state), plans,
+                                                             controller.pid))
+            for switch in switches:
+                assert switch.count(flow_mod) == len(plans[switch.dpid].flows) > 0
+                assert switch.count(BARRIER_REQUEST) >= 1
+            wait("stats polls", lambda: all(s.multipart[port_stats] for s in switches))
+            switches[0].close()
+            wait("the disconnection", lambda: not read_state(state)["switches"][
+                str(switches[0].dpid)]["connected"])
+            assert controller.running
+        finally:
+            for switch in switches:
+                switch.close()
