@@ -121,7 +121,7 @@ class ShadowApp(app_manager.OSKenApp):
         except Exception:  # nothing to run on: the process must not linger without a plan
             LOG.critical("planning the fabric failed; stopping", exc_info=True)
             os._exit(3)
-        self.threads.append(hub.spawn(self.run.forecast_loop))
+        self.threads.append(hub.spawn(self.run.forecast_loop, hub.sleep))
         self.run.poll_loop(hub.sleep)
 
     def _core(self) -> Any:
