@@ -118,8 +118,9 @@ class ShadowApp(app_manager.OSKenApp):
     def _prepare_then_loop(self) -> None:
         try:
             self.run.prepare()
-        except Exception:  # nothing to run on: the process must not linger without a plan
-            LOG.critical("planning the fabric failed; stopping", exc_info=True)
+        except Exception as err:  # the process must not linger without a plan or its servers
+            LOG.critical("the controller could not start (planning the fabric, the API or "
+                         "the metrics): %s; exiting", err, exc_info=True)
             os._exit(3)
         self.threads.append(hub.spawn(self.run.forecast_loop, hub.sleep))
         self.run.poll_loop(hub.sleep)

@@ -85,7 +85,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from sdn_shadow.control.startup import RunSettings, openflow_listen_problem, start_gate
+    from sdn_shadow.control.startup import (
+        RunSettings,
+        address_problem,
+        openflow_listen_problem,
+        start_gate,
+    )
 
     settings = RunSettings(config, args.config, document, args.state_file, args.metrics,
                            args.api, args.tokens)
@@ -102,6 +107,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"sdn-shadow run: token file {settings.tokens_file}: {err}", file=sys.stderr)
             return EXIT_INVALID
     problem = openflow_listen_problem(args.of_host, args.of_port)
+    metrics = args.metrics or config.telemetry.metrics
+    if problem is None and metrics:
+        problem = address_problem(metrics, "Prometheus metrics")
     if problem is not None:
         print(f"sdn-shadow run: {problem}; not starting", file=sys.stderr)
         return EXIT_FAILED

@@ -60,29 +60,45 @@ def port_problem(port: int) -> str | None:
     return None
 
 
-def openflow_listen_problem(host: str, port: int) -> str | None:
-    """Why the controller could not listen for switches on host:port, or None.
+def listen_problem(host: str, port: int, what: str = "switches") -> str | None:
+    """Why the controller could not listen for `what` on host:port, or None.
 
-    Binds the address the way OS-Ken will (SO_REUSEADDR, then listen) and lets
-    it go at once, so a port another process listens on, a bad port or an
-    address this machine does not have is refused before anything starts.
+    Binds the address the way OS-Ken and the HTTP servers will (SO_REUSEADDR,
+    then listen) and lets it go at once, so a port another process listens
+    on, a bad port or an address this machine does not have is refused before
+    anything starts.
     """
     problem = port_problem(port)
     if problem is not None:
-        return f"OpenFlow {problem}"
+        return f"{what}: {problem}"
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
             sock.listen(1)
     except OSError as err:
-        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if err.errno == errno.EADDRINUSE:
-            return f"cannot listen for switches on {where}: the port is in use " \
+            return f"cannot listen for {what} on {where}: the port is in use " \
                    "(another controller?)"
-        return f"cannot listen for switches on {where}: {err.strerror or err}"
+        return f"cannot listen for {what} on {where}: {err.strerror or err}"
     return None
+
+
+def openflow_listen_problem(host: str, port: int) -> str | None:
+    """Why the controller could not listen for switches on host:port, or None."""
+    return listen_problem(host, port, "switches")
+
+
+def address_problem(listen: str, what: str) -> str | None:
+    """Why `listen` (HOST:PORT) cannot serve `what`, or None."""
+    host, _, port_text = listen.rpartition(":")
+    try:
+        port = int(port_text)
+    except ValueError:
+        return f"{what}: {listen!r} is not HOST:PORT"
+    return listen_problem(host.strip("[]") or "0.0.0.0", port, what)
 
 
 def _json(status: int, body: dict, headers: tuple[tuple[bytes, bytes], ...] = ()

@@ -168,3 +168,14 @@ def test_fake_switches_over_tcp_are_reconciled_synced_and_polled(tmp_path) -> No
         finally:
             for switch in switches:
                 switch.close()
+
+
+def test_a_metrics_port_in_use_stops_the_start() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        proc = run("--of-port", str(free_port()), "--metrics", f"127.0.0.1:{port}")
+    assert proc.returncode == 1, proc.stderr
+    assert f"cannot listen for Prometheus metrics on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr

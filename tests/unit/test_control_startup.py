@@ -72,3 +72,17 @@ def test_an_exception_reads_as_one_line() -> None:
     assert describe(OverflowError("int too\nlarge")) == "OverflowError: int too large"
     assert describe(RecursionError()) == "RecursionError"
     assert describe(ValueError("x" * 1000)).endswith("...")
+
+
+def test_a_metrics_address_is_checked_like_the_openflow_port() -> None:
+    from sdn_shadow.control.startup import address_problem
+
+    assert "not HOST:PORT" in address_problem("localhost:http", "Prometheus metrics")
+    assert "1..65535" in address_problem("127.0.0.1:70000", "Prometheus metrics")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)
+        port = sock.getsockname()[1]
+        problem = address_problem(f"127.0.0.1:{port}", "Prometheus metrics")
+        assert problem == (f"cannot listen for Prometheus metrics on 127.0.0.1:{port}: the "
+                           "port is in use (another controller?)")
