@@ -172,7 +172,8 @@ class ShadowApp(app_manager.OSKenApp):
                                                             stats.complete))
         elif kind == "demand":
             with self.run.lock:
-                self.run.series.append(now, core.flow_demand(now, dpid, stats))
+                rates = core.flow_demand(now, dpid, stats)
+            self.run.series.append(now, rates)  # SQLite: outside the controller's lock
         elif kind == "mirror":
             with self.run.lock:
                 core.mirror_flow_stats(now, dpid, installed_flows(stats))
@@ -275,7 +276,8 @@ class ShadowApp(app_manager.OSKenApp):
             return
         if self.run.sender.answer(msg.datapath.id, msg.xid, _more(msg)) == "ports":
             with self.run.lock:
-                self.run.series.append(now, core.demand.port_stats(now, msg.datapath.id, stats))
+                rates = core.demand.port_stats(now, msg.datapath.id, stats)
+            self.run.series.append(now, rates)  # SQLite: outside the controller's lock
 
     @set_ev_cls(ofp_event.EventOFPMeterStatsReply, MAIN_DISPATCHER)
     def _meter_stats(self, ev: Any) -> None:

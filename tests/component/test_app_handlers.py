@@ -276,3 +276,23 @@ def test_a_switch_that_connects_while_planning_waits_for_the_plan(tmp_path) -> N
     handler.join(30)
     assert not handler.is_alive()
     assert len(dp.requests(parser.OFPFlowStatsRequest)) == 1
+
+
+def test_stats_replies_are_taken_only_for_the_requests_sent(app, monkeypatch) -> None:
+    from tests.fakes.datapath import multipart_reply
+
+    dps = all_synced(app)
+    run = app.run
+    appended = []
+    monkeypatch.setattr(run.series, "append", lambda now, rates: appended.append(rates))
+    run.poll_round(run.clock())
+    dp = next(iter(dps.values()))
+    (request,) = dp.requests(parser.OFPPortStatsRequest)
+    reply = multipart_reply(ofp.OFPMP_PORT_STATS, [], request.xid + 1000)
+    app._port_stats(event(dp, xid=request.xid + 1000, buf=reply))
+    assert appended == []  # not a reply to anything we asked
+    reply = multipart_reply(ofp.OFPMP_PORT_STATS, [], request.xid)
+    app._port_stats(event(dp, xid=request.xid, buf=reply))
+    assert len(appended) == 1
+    app._port_stats(event(dp, xid=request.xid, buf=reply))
+    assert len(appended) == 1  # answered already: the request is forgotten
