@@ -296,3 +296,80 @@ def test_stats_replies_are_taken_only_for_the_requests_sent(app, monkeypatch) ->
     assert len(appended) == 1
     app._port_stats(event(dp, xid=request.xid, buf=reply))
     assert len(appended) == 1  # answered already: the request is forgotten
+
+
+# --- API changes as bundles ------------------------------------------------------------
+
+def commit_frames(dps: dict[int, FakeDatapath]) -> dict[int, int]:
+    """dpid -> the xid of the bundle COMMIT each switch was sent."""
+    from sdn_shadow.openflow import bundle
+
+    out = {}
+    for dpid, dp in dps.items():
+        for f in dp.frames():
+            if (f.type == bundle.OFPT_EXPERIMENTER and len(f.data) >= 24
+                    and int.from_bytes(f.data[12:16], "big") == bundle.ONF_ET_BUNDLE_CONTROL
+                    and int.from_bytes(f.data[20:22], "big") == bundle.COMMIT_REQUEST):
+                out[dpid] = f.xid
+    return out
+
+
+def change_in_thread(app: ShadowApp) -> dict:
+    """Move h1 onto its shadow path through the API service, in a thread (it waits for
+    the switches' answers): the thread and what the service returned or raised."""
+    import threading
+
+    from sdn_shadow.control.service import AppService
+
+    run = app.run
+    service = AppService(run.core, run.sender.send_commit, run.lock,
+                         reload_status=lambda: run.last_reload)
+    result: dict = {}
+
+    def change() -> None:
+        try:
+            result["answer"] = service.set_client("tenant-a", "h1", "shadow", None, "test")
+        except Exception as err:  # the test looks at it
+            result["error"] = err
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    return {"thread": thread, "result": result}
+
+
+def test_an_api_change_goes_out_as_bundles_and_waits_for_their_commits(app) -> None:
+    import time
+
+    from sdn_shadow.openflow import bundle
+
+    dps = all_synced(app)
+    running = change_in_thread(app)
+    deadline = time.monotonic() + 30
+    while not (commits := commit_frames(dps)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert commits
+    for dpid, xid in commits.items():
+        app._bundle_reply(event(dps[dpid], type=bundle.COMMIT_REPLY, xid=xid))
+    running["thread"].join(30)
+    assert running["result"]["answer"]["path"] == "shadow"
+    assert ("tenant-a", "h1") in app.run.core.moved
+
+
+def test_a_refused_bundle_undoes_the_change_everywhere(app) -> None:
+    import time
+
+    from sdn_shadow.api.service import Conflict
+    from sdn_shadow.openflow import bundle
+
+    dps = all_synced(app)
+    running = change_in_thread(app)
+    deadline = time.monotonic() + 30
+    while not (commits := commit_frames(dps)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    refusing, *others = sorted(commits)
+    for dpid in others:
+        app._bundle_reply(event(dps[dpid], type=bundle.COMMIT_REPLY, xid=commits[dpid]))
+    app._error(event(dps[refusing], type=5, code=1, xid=commits[refusing], data=b""))
+    running["thread"].join(30)
+    assert isinstance(running["result"]["error"], Conflict)
+    assert ("tenant-a", "h1") not in app.run.core.moved
