@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -179,3 +180,28 @@ def test_a_metrics_port_in_use_stops_the_start() -> None:
     assert proc.returncode == 1, proc.stderr
     assert f"cannot listen for Prometheus metrics on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_the_gate_server_answers_starting_then_the_attached_api() -> None:
+    from sdn_shadow.control.startup import ApiGate, GateServer
+
+    port = free_port()
+    gate = ApiGate(switches=3)
+    server = GateServer(gate, "127.0.0.1", port, None).start()
+    try:
+        assert health(port) == {"status": "starting", "phase": "planning", "version":
+                                health(port)["version"], "switches": 3, "connected": 0,
+                                "synced": 0}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/networks", timeout=5)
+        assert refused.value.code == 503
+
+        async def ready(scope, receive, send) -> None:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"status": "ok"}'})
+
+        gate.attach(ready)
+        assert health(port) == {"status": "ok"}
+    finally:
+        server.stop()
