@@ -31,54 +31,20 @@ from os_ken.controller.handler import (
 )
 from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
-from os_ken.ofproto.ofproto_v1_3 import OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPPS_LIVE
 
 from sdn_shadow import osken_raw, ovsdb
 from sdn_shadow.control.startup import RunSettings, start_gate
+from sdn_shadow.control.translate import (
+    error_name,
+    installed_flows,
+    meters_of,
+    more_parts,
+    port_live,
+)
 
 LOG = logging.getLogger("sdn_shadow")
 
 RUN: RunSettings | None = None  # set by `sdn-shadow run` before OS-Ken makes the app
-
-_ERROR_NAMES = {(1, 1): "bad type", (5, 1): "table full", (5, 2): "bad table id",
-                (5, 6): "bad flow-mod command"}
-
-
-def error_name(kind: int, code: int) -> str:
-    """What an OpenFlow error means, where we know it (type 5 code 1 is a full table)."""
-    name = _ERROR_NAMES.get((kind, code))
-    return f" ({name})" if name else ""
-
-
-def port_live(desc: Any) -> bool:
-    """Whether a port (OFPPort) can carry traffic: up, not disabled, and LIVE (BFD included)."""
-    return bool(desc.state & OFPPS_LIVE) and not desc.state & OFPPS_LINK_DOWN and not (
-        desc.config & OFPPC_PORT_DOWN)
-
-
-def installed_flows(stats: Any) -> list[Any]:
-    """Decoded flow stats as the core's InstalledFlow records (keys need the match parsed)."""
-    from sdn_shadow.core import InstalledFlow
-
-    return [InstalledFlow(t, p, m, int(c), int(n), int(b))
-            for (t, p, m), c, n, b in zip(stats.flow_keys(), stats.cookie, stats.packet_count,
-                                          stats.byte_count, strict=True)]
-
-
-def meters_of(body: list[Any], ofp: Any) -> list[Any]:
-    """A meter config reply's entries as the core's Meter values."""
-    from sdn_shadow.openflow.messages import Meter, MeterBand
-
-    return [Meter(m.meter_id, tuple(MeterBand(b.rate, b.burst_size) for b in m.bands
-                                    if b.type == 1),
-                  "pktps" if m.flags & ofp.OFPMF_PKTPS else "kbps",
-                  bool(m.flags & ofp.OFPMF_BURST), bool(m.flags & ofp.OFPMF_STATS))
-            for m in body]
-
-
-def _more(msg: Any) -> bool:
-    return bool(msg.flags & msg.datapath.ofproto.OFPMPF_REPLY_MORE)
-
 
 class ShadowApp(app_manager.OSKenApp):
     """OS-Ken application driving every configured switch to its desired state."""
@@ -166,7 +132,7 @@ class ShadowApp(app_manager.OSKenApp):
         except DecodeError as err:
             LOG.error("switch dpid %#x: undecodable flow stats reply: %s", dpid, err)
             return
-        kind = self.run.sender.answer(dpid, msg.xid, _more(msg))
+        kind = self.run.sender.answer(dpid, msg.xid, more_parts(msg))
         if kind == "reconcile":
             self.run.collected(dpid, lambda c: c.with_flows(installed_flows(stats),
                                                             stats.complete))
@@ -183,14 +149,14 @@ class ShadowApp(app_manager.OSKenApp):
         msg = ev.msg
         self._core()
         self.run.collected(msg.datapath.id, lambda c: c.with_groups(
-            [g.group_id for g in msg.body], not _more(msg)))
+            [g.group_id for g in msg.body], not more_parts(msg)))
 
     @set_ev_cls(ofp_event.EventOFPMeterConfigStatsReply, MAIN_DISPATCHER)
     def _meter_config(self, ev: Any) -> None:
         msg = ev.msg
         self._core()
         self.run.collected(msg.datapath.id, lambda c: c.with_meters(
-            meters_of(msg.body, msg.datapath.ofproto), not _more(msg)))
+            meters_of(msg.body, msg.datapath.ofproto), not more_parts(msg)))
 
     @set_ev_cls(ofp_event.EventOFPBarrierReply, MAIN_DISPATCHER)
     def _barrier(self, ev: Any) -> None:
@@ -274,7 +240,7 @@ class ShadowApp(app_manager.OSKenApp):
         except DecodeError as err:
             LOG.error("switch dpid %#x: undecodable port stats reply: %s", msg.datapath.id, err)
             return
-        if self.run.sender.answer(msg.datapath.id, msg.xid, _more(msg)) == "ports":
+        if self.run.sender.answer(msg.datapath.id, msg.xid, more_parts(msg)) == "ports":
             with self.run.lock:
                 rates = core.demand.port_stats(now, msg.datapath.id, stats)
             self.run.series.append(now, rates)  # SQLite: outside the controller's lock
@@ -290,7 +256,7 @@ class ShadowApp(app_manager.OSKenApp):
         except DecodeError as err:
             LOG.error("switch dpid %#x: undecodable meter stats reply: %s", msg.datapath.id, err)
             return
-        if self.run.sender.answer(msg.datapath.id, msg.xid, _more(msg)) == "meters":
+        if self.run.sender.answer(msg.datapath.id, msg.xid, more_parts(msg)) == "meters":
             with self.run.lock:
                 core.meter_stats(time.time(), msg.datapath.id, stats)
 
@@ -304,7 +270,3 @@ class ShadowApp(app_manager.OSKenApp):
                     for g in msg.body]
         with self.run.lock:
             core.group_stats(time.time(), msg.datapath.id, counters)
-
-
-__all__ = ["RUN", "ShadowApp", "error_name", "installed_flows", "meters_of",
-           "port_live"]
