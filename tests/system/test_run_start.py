@@ -205,3 +205,18 @@ def test_the_gate_server_answers_starting_then_the_attached_api() -> None:
         assert health(port) == {"status": "ok"}
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("modules", "absent"), [
+    # what `run` imports before the API listens: no FastAPI, no core, no scikit-learn
+    ("sdn_shadow.cli, sdn_shadow.control.startup, sdn_shadow.api.auth, uvicorn",
+     ["fastapi", "sdn_shadow.core", "sklearn", "numpy", "os_ken"]),
+    # the app module OS-Ken loads before its OpenFlow listener: no core, no scikit-learn
+    ("sdn_shadow.app, sdn_shadow.control.runner", ["sdn_shadow.core", "sklearn", "fastapi"]),
+])
+def test_the_start_imports_nothing_heavy_before_it_listens(modules, absent) -> None:
+    script = f"import sys, {modules}; print(' '.join(m for m in {absent!r} if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
