@@ -142,7 +142,7 @@ class ApiGate:
             start, body = _json(503, {"errors": [{
                 "field": "controller",
                 "reason": f"starting ({self.phase}); try again in a few seconds"}]},
-                ((b"retry-after", b"2"),))
+                ((b"retry-after", b"2"), (b"connection", b"close")))  # the body stays unread
         await send(start)
         await send(body)
 

@@ -35,6 +35,7 @@ def test_the_gate_says_starting_until_the_api_is_attached() -> None:
     assert body["synced"] == 0
     status, headers, body = call(gate, "/api/v1/networks")
     assert status == 503 and headers[b"retry-after"] == b"2"
+    assert headers[b"connection"] == b"close"
     assert body["errors"][0]["field"] == "controller"
     seen = []
 
