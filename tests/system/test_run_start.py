@@ -220,3 +220,28 @@ def test_the_start_imports_nothing_heavy_before_it_listens(modules, absent) -> N
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
+    import ssl
+
+    import httpx
+
+    from sdn_shadow.config.model import TlsFiles
+    from sdn_shadow.control.startup import ApiGate, GateServer
+    from sdn_shadow.tls import make_lab_pki
+
+    pki = make_lab_pki(tmp_path)
+    port = free_port()
+    server = GateServer(ApiGate(), "127.0.0.1", port, pki.api_tls()).start()
+    try:
+        verify = ssl.create_default_context(cafile=str(pki.ca_cert))
+        got = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=verify).json()
+        assert got["status"] == "starting"
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
+    finally:
+        server.stop()
+    with pytest.raises(ssl.SSLError):  # refused before anything listens
+        GateServer(ApiGate(), "127.0.0.1", free_port(),
+                   TlsFiles(cert=str(pki.server_cert), key=str(pki.switch_key)))
