@@ -13,6 +13,7 @@ from sdn_shadow.config import ConfigError, read_document, validate_config
 from sdn_shadow.config.model import Config
 
 EXIT_INVALID = 2
+EXIT_FAILED = 1  # the controller could not start (a port in use)
 
 
 def _read_or_report(path: str) -> tuple[Any, Config] | tuple[None, None]:
@@ -73,7 +74,8 @@ def cmd_flows(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Validate the config fully, then start OS-Ken with the app; blocks until stopped."""
+    """Validate the config fully, check the ports, start the API (answering "starting" while
+    the fabric is planned), then OS-Ken with the app; blocks until stopped."""
     # The document is read once: the app layers the API's kept changes on it.
     document, config = _read_or_report(args.config)
     if config is None:
@@ -84,32 +86,47 @@ def cmd_run(args: argparse.Namespace) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from sdn_shadow.control.startup import (
+        RunSettings,
+        address_problem,
+        openflow_listen_problem,
+        start_gate,
+    )
+
+    settings = RunSettings(config, args.config, document, args.state_file, args.metrics,
+                           args.api, args.tokens)
+    if settings.api_listen and not settings.tokens_file:
+        print("the REST API needs a token file: --tokens FILE or api.tokens (make one with "
+              "`sdn-shadow token add --file FILE --name NAME --role operator`)", file=sys.stderr)
+        return EXIT_INVALID
+    if settings.tokens_file:
+        from sdn_shadow.api.auth import TokenBook, TokenFileError
+
+        try:
+            TokenBook.load(settings.tokens_file)
+        except (TokenFileError, ValueError, OSError) as err:
+            print(f"sdn-shadow run: token file {settings.tokens_file}: {err}", file=sys.stderr)
+            return EXIT_INVALID
+    problem = openflow_listen_problem(args.of_host, args.of_port)
+    metrics = args.metrics or config.telemetry.metrics
+    if problem is None and metrics:
+        problem = address_problem(metrics, "Prometheus metrics")
+    if problem is not None:
+        print(f"sdn-shadow run: {problem}; not starting", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        start_gate(settings)  # the API answers "starting" while the fabric is planned
+    except (RuntimeError, ValueError, OSError) as err:
+        print(f"sdn-shadow run: the REST API cannot listen on {settings.api_listen}: {err}; "
+              "not starting", file=sys.stderr)
+        return EXIT_FAILED
     from os_ken import cfg
     from os_ken.base.app_manager import AppManager
 
     from sdn_shadow import app
-
-    app.Settings.config = config
-    app.Settings.config_path = args.config
-    app.Settings.document = document
-    app.Settings.state_file = args.state_file
-    app.Settings.metrics = args.metrics
-    app.Settings.api, app.Settings.tokens = args.api, args.tokens
-    if (args.api or config.api.listen) and not (args.tokens or config.api.tokens):
-        print("the REST API needs a token file: --tokens FILE or api.tokens (make one with "
-              "`sdn-shadow token add --file FILE --name NAME --role operator`)", file=sys.stderr)
-        return EXIT_INVALID
-    if args.api or config.api.listen:
-        from sdn_shadow.api.auth import TokenBook, TokenFileError
-
-        try:  # a missing or bad file would start an API nobody can use
-            TokenBook.load(args.tokens or config.api.tokens)
-        except TokenFileError as err:
-            print(f"the REST API's token file: {err} (make one with `sdn-shadow token add`)",
-                  file=sys.stderr)
-            return EXIT_INVALID
     from sdn_shadow.tls import openflow_listen_args, openflow_target
 
+    app.RUN = settings
     tls = config.controller.tls
     cfg.CONF(args=openflow_listen_args(args.of_host, args.of_port, tls), project="os_ken")
     logging.getLogger("sdn_shadow").info(
@@ -117,6 +134,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         openflow_target(args.of_host, args.of_port, tls), args.config)
     AppManager.run_apps(["sdn_shadow.app"])
     return 0
+
+
+def _port(text: str) -> int:
+    """A TCP port number from the command line (1..65535)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range: a port is 1..65535")
+    return port
 
 
 def cmd_forecast_backtest(args: argparse.Namespace) -> int:
@@ -135,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the controller")
     run.add_argument("--config", required=True, help="YAML config file")
-    run.add_argument("--of-port", type=int, default=6653, help="OpenFlow port (default 6653)")
+    run.add_argument("--of-port", type=_port, default=6653, help="OpenFlow port (default 6653)")
     run.add_argument("--of-host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     run.add_argument("--state-file", help="write a JSON status snapshot here")
     run.add_argument("--metrics", metavar="HOST:PORT",

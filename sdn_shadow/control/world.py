@@ -1,0 +1,104 @@
+"""The planning phase of a start: the core and its stores, built while the API says "starting".
+
+`plan_world` is the slow part of a start (compiling every switch's plan);
+`serve_api` then puts the real REST API behind the gate that has been
+answering "starting" meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from sdn_shadow.api.restore import layered, replay
+from sdn_shadow.api.store import ApiStore
+from sdn_shadow.config import read_document
+from sdn_shadow.config.model import Config
+from sdn_shadow.control.service import AppService, ReloadStatus
+from sdn_shadow.control.startup import ApiGate, RunSettings
+from sdn_shadow.core import ShadowCore
+from sdn_shadow.telemetry.profile_store import ProfileStore
+from sdn_shadow.telemetry.store import SeriesStore
+
+LOG = logging.getLogger("sdn_shadow")
+
+
+@dataclass
+class World:
+    """What the controller runs on: the core, its series and profile stores, the API's
+    store of kept changes and the configuration document they layer on."""
+
+    core: ShadowCore
+    series: SeriesStore
+    profiles: ProfileStore | None
+    api_store: ApiStore | None
+    document: dict[str, Any] | None
+
+
+def kept_changes(settings: RunSettings) -> tuple[ApiStore | None, dict[str, Any] | None,
+                                                 Config]:
+    """The API's store, the configuration document and the Config with kept changes."""
+    config, document = settings.config, settings.document
+    if document is None and settings.config_path:
+        document = read_document(settings.config_path)
+    path = config.api.store
+    if path is None or document is None:
+        return None, document, config
+    store = ApiStore(path)
+    merged, layered_config, problems = layered(document, store, settings.config_path)
+    for problem in problems:
+        LOG.error("API changes kept in %s no longer fit %s, starting without them: %s",
+                  path, settings.config_path, problem)
+    if layered_config is None:
+        return store, merged, config
+    LOG.info("%d network changes made over the API restored from %s",
+             len(store.network_changes()), path)
+    return store, merged, layered_config
+
+
+def plan_world(settings: RunSettings, now: float) -> World:
+    """Plan the fabric from the configuration (with the API's kept changes) and reload
+    the history."""
+    api_store, document, config = kept_changes(settings)
+    core = ShadowCore(config)
+    if api_store is not None:
+        for line in replay(core, api_store, now):
+            LOG.info("restored from %s: %s", api_store.path, line)
+    tel = config.telemetry
+    series = SeriesStore(tel.history, tel.window, tel.retention)
+    profiles = ProfileStore(tel.history) if tel.history else None
+    if profiles is not None:
+        core.profiles = profiles.load(**core.profiles.settings())
+        LOG.info("history in %s: %d series, %d client profiles reloaded", tel.history,
+                 len(series.series_keys()), len(core.profiles))
+    return World(core, series, profiles, api_store, document)
+
+
+def serve_api(settings: RunSettings, world: World, gate: ApiGate,
+              lock: AbstractContextManager[Any], send: Callable[..., Any],
+              reload_status: ReloadStatus) -> AppService:
+    """Put the REST API behind `gate`; the service it runs on."""
+    from sdn_shadow.api.auth import TokenBook
+    from sdn_shadow.api.rest import create_app
+
+    tokens_file = settings.tokens_file
+    if not tokens_file:
+        raise RuntimeError("the REST API needs a token file (api.tokens or --tokens)")
+    tokens = TokenBook.load(tokens_file)
+    config = world.core.config
+    ldap, ldap_text = None, ""
+    if config.api.ldap is not None:
+        from sdn_shadow.api.ldap_roles import LdapRoles
+
+        ldap, ldap_text = LdapRoles(config.api.ldap), f", LDAP users of {config.api.ldap.url}"
+    service = AppService(world.core, send, lock, time.time, document=world.document,
+                         store=world.api_store, reload_status=reload_status)
+    gate.attach(create_app(service, tokens, ldap))
+    LOG.info("REST API on %s://%s/api/v1 (%d tokens from %s%s; OpenAPI at /openapi.json)",
+             "https" if config.api.tls else "http", settings.api_listen, len(tokens.holders),
+             tokens_file, ldap_text)
+    return service
