@@ -105,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             TokenBook.load(settings.tokens_file)
         except (TokenFileError, ValueError, OSError) as err:
-            print(f"sdn-shadow run: token file {settings.tokens_file}: {err}", file=sys.stderr)
+            print(f"the REST API's token file: {err} (make one with `sdn-shadow token add`)",
+                  file=sys.stderr)
             return EXIT_INVALID
     problem = openflow_listen_problem(args.of_host, args.of_port)
     metrics = args.metrics or config.telemetry.metrics
