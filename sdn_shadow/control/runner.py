@@ -161,7 +161,8 @@ class Runner:
             self.barriers = self.barriers.expect(dpid, last_xid(first, len(msgs)), start)
             sync = self.core.switches[dpid].last_sync
             name = self.core.switches[dpid].name
-        dp.send(wire.pack_many(msgs, first_xid=first))
+        for chunk in wire.pack_chunks(msgs, first_xid=first):  # the switch installs as we pack
+            dp.send(chunk)
         LOG.info("switch %s reports %d flows, %d groups: %d to add or replace, %d to delete",
                  name, len(collecting.flows), len(collecting.groups), sync["added"],
                  sync["deleted"])

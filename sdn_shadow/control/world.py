@@ -97,7 +97,7 @@ def serve_api(settings: RunSettings, world: World, gate: ApiGate,
         ldap, ldap_text = LdapRoles(config.api.ldap), f", LDAP users of {config.api.ldap.url}"
     service = AppService(world.core, send, lock, time.time, document=world.document,
                          store=world.api_store, reload_status=reload_status)
-    gate.attach(create_app(service, tokens, ldap))
+    gate.attach(create_app(service, tokens, ldap, max_body=config.api.max_body))
     LOG.info("REST API on %s://%s/api/v1 (%d tokens from %s%s; OpenAPI at /openapi.json)",
              "https" if config.api.tls else "http", settings.api_listen, len(tokens.holders),
              tokens_file, ldap_text)

@@ -246,3 +246,35 @@ def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
     with pytest.raises(ssl.SSLError):  # refused before anything listens
         GateServer(ApiGate(), "127.0.0.1", free_port(),
                    TlsFiles(cert=str(pki.server_cert), key=str(pki.switch_key)))
+
+
+def test_the_running_api_takes_its_body_limit_from_the_config(tmp_path) -> None:
+    data = yaml.safe_load(RING.read_text())
+    data["api"] = {"max_body": 2048}
+    config = tmp_path / "ring.yaml"
+    config.write_text(yaml.safe_dump(data))
+    tokens = tmp_path / "tokens.json"
+    book = TokenBook()
+    token = book.add("t", "operator")
+    book.save(tokens)
+    api = free_port()
+    controller = ControllerProcess(config, free_port(), tmp_path / "state.json",
+                                   tmp_path / "controller.log",
+                                   extra_args=["--api", f"127.0.0.1:{api}", "--tokens",
+                                               str(tokens)])
+    with controller:
+        wait("the API", lambda: health(api)["status"] == "ok")
+        url = f"http://127.0.0.1:{api}/api/v1/networks/tenant-a/clients/h1"
+
+        def put(body: bytes) -> int:
+            request = urllib.request.Request(url, data=body, method="PUT", headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as r:
+                    return r.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        reason = "x" * 1500  # under 2 KiB: read, and refused or applied on its merits
+        assert put(json.dumps({"path": "primary", "reason": reason}).encode()) != 413
+        assert put(json.dumps({"path": "primary", "reason": reason * 2}).encode()) == 413
