@@ -5,9 +5,9 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 
 from sdn_shadow.config.model import TlsFiles
 
@@ -18,7 +18,8 @@ class ApiServer:
     With `tls` (certificate and key) it serves HTTPS only; plain HTTP gets no answer.
     """
 
-    def __init__(self, app: FastAPI, host: str, port: int, tls: TlsFiles | None = None) -> None:
+    def __init__(self, app: Any, host: str, port: int, tls: TlsFiles | None = None) -> None:
+        """Serve ASGI `app` (the REST app, or the start's gate: FastAPI is not imported here)."""
         files = {}
         if tls is not None:
             # fail here, in the caller, on unreadable or mismatched files (not in the thread)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import errno
 import json
 import socket
-import threading
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdn_shadow import __version__
-from sdn_shadow.config.model import Config, TlsFiles
+from sdn_shadow.config.model import Config
+
+if TYPE_CHECKING:
+    from sdn_shadow.api.server import ApiServer
 
 HEALTH_PATH = "/api/v1/health"
 Scope = MutableMapping[str, Any]
@@ -147,45 +148,7 @@ class ApiGate:
         await send(body)
 
 
-class GateServer:
-    """uvicorn serving an `ApiGate` on host:port in a daemon thread (TLS with `tls`)."""
-
-    def __init__(self, gate: ApiGate, host: str, port: int, tls: TlsFiles | None) -> None:
-        import ssl
-
-        import uvicorn
-
-        if tls is not None:  # fail here, in the caller, on unreadable or mismatched files
-            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(tls.cert, tls.key)
-        self.gate = gate
-        self.server = uvicorn.Server(uvicorn.Config(
-            gate, host=host, port=port, log_level="warning", access_log=False,
-            lifespan="off", ssl_certfile=tls.cert if tls else None,
-            ssl_keyfile=tls.key if tls else None))
-        # the controller owns the signals
-        self.server.install_signal_handlers = lambda: None  # type: ignore[attr-defined]
-        self.thread = threading.Thread(target=self.server.run, name="sdn-shadow-api",
-                                       daemon=True)
-
-    def start(self, timeout: float = 10.0) -> GateServer:
-        """Start serving; returns once the socket listens (RuntimeError if it cannot)."""
-        self.thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the API server stopped while starting (port in use?)")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the API server did not start within {timeout} s")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        """Ask the server to finish and wait for its thread."""
-        self.server.should_exit = True
-        self.thread.join(timeout=5)
-
-
-def start_gate(settings: RunSettings) -> GateServer | None:
+def start_gate(settings: RunSettings) -> ApiServer | None:
     """Listen for the REST API at once, answering "starting" (None: no API configured).
 
     Raises RuntimeError (port in use, bad TLS files) or ValueError (bad address).
@@ -199,6 +162,8 @@ def start_gate(settings: RunSettings) -> GateServer | None:
     if problem is not None:
         raise ValueError(f"API {problem}")
     gate = settings.gate or ApiGate(len(settings.config.switches))
-    server = GateServer(gate, host, port, settings.config.api.tls).start()
+    from sdn_shadow.api.server import ApiServer  # uvicorn, not FastAPI
+
+    server = ApiServer(gate, host, port, settings.config.api.tls).start()
     settings.gate = gate
     return server

@@ -184,11 +184,12 @@ def test_a_metrics_port_in_use_stops_the_start() -> None:
 
 
 def test_the_gate_server_answers_starting_then_the_attached_api() -> None:
-    from sdn_shadow.control.startup import ApiGate, GateServer
+    from sdn_shadow.api.server import ApiServer
+    from sdn_shadow.control.startup import ApiGate
 
     port = free_port()
     gate = ApiGate(switches=3)
-    server = GateServer(gate, "127.0.0.1", port, None).start()
+    server = ApiServer(gate, "127.0.0.1", port, None).start()
     try:
         assert health(port) == {"status": "starting", "phase": "planning", "version":
                                 health(port)["version"], "switches": 3, "connected": 0,
@@ -228,13 +229,14 @@ def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
 
     import httpx
 
+    from sdn_shadow.api.server import ApiServer
     from sdn_shadow.config.model import TlsFiles
-    from sdn_shadow.control.startup import ApiGate, GateServer
+    from sdn_shadow.control.startup import ApiGate
     from sdn_shadow.tls import make_lab_pki
 
     pki = make_lab_pki(tmp_path)
     port = free_port()
-    server = GateServer(ApiGate(), "127.0.0.1", port, pki.api_tls()).start()
+    server = ApiServer(ApiGate(), "127.0.0.1", port, pki.api_tls()).start()
     try:
         verify = ssl.create_default_context(cafile=str(pki.ca_cert))
         got = httpx.get(f"https://127.0.0.1:{port}/api/v1/health", verify=verify).json()
@@ -244,7 +246,7 @@ def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
     finally:
         server.stop()
     with pytest.raises(ssl.SSLError):  # refused before anything listens
-        GateServer(ApiGate(), "127.0.0.1", free_port(),
+        ApiServer(ApiGate(), "127.0.0.1", free_port(),
                    TlsFiles(cert=str(pki.server_cert), key=str(pki.switch_key)))
 
 
