@@ -47,7 +47,8 @@ class DocumentChanges:
     store: ApiStore | None
 
     def _commit(self, decide: Callable[[float], Updates],
-                undo: Callable[[float], Updates]) -> None:
+                undo: Callable[[float], Updates],
+                save: Callable[[], None] | None = None) -> None:
         raise NotImplementedError
 
     def _network(self, name: str) -> dict[str, Any]:
@@ -72,8 +73,10 @@ class DocumentChanges:
                                       "document; networks cannot be changed over the API")
         return self.document.setdefault("networks", {})
 
-    def _reconfigure(self, document: dict, reason: str) -> Config:
-        """Validate `document` as a whole configuration and take it live (Rejected, Conflict)."""
+    def _reconfigure(self, document: dict, reason: str,
+                     save: Callable[[], None] | None = None) -> Config:
+        """Validate `document` as a whole configuration and take it live, then `save` it
+        (Rejected, Conflict; Unsaved when the store fails and the change is undone)."""
         try:
             config = validate_config(document)
         except ConfigError as err:
@@ -87,7 +90,7 @@ class DocumentChanges:
             except ReloadRefused as err:
                 raise Conflict("fabric", str(err)) from None
 
-        self._commit(decide, lambda now: self.core.reload(now, old))
+        self._commit(decide, lambda now: self.core.reload(now, old), save)
         self.document = document
         return config
 
@@ -113,9 +116,9 @@ class DocumentChanges:
                           "that password to")
         document = self._document_copy()
         document["networks"][name] = spec
-        self._reconfigure(document, reason)
-        if self.store is not None:
-            self.store.put_network(name, spec, by)
+        store = self.store
+        self._reconfigure(document, reason,
+                          None if store is None else lambda: store.put_network(name, spec, by))
         with self.lock:
             return self._network(name)
 
@@ -161,9 +164,9 @@ class DocumentChanges:
                                           "them back and deactivate it first")
             document = self._document_copy()
             del document["networks"][name]
-            self._reconfigure(document, f"network {name} deleted by {by}")
-            if self.store is not None:
-                self.store.drop_network(name, by)
+            store = self.store
+            self._reconfigure(document, f"network {name} deleted by {by}",
+                              None if store is None else lambda: store.drop_network(name, by))
             return {"deleted": name}
 
     def _shadow_busy(self, name: str) -> str:
@@ -215,9 +218,9 @@ class DocumentChanges:
         if not isinstance(shadow.get("mirror"), list):
             shadow["mirror"] = []
         edit(shadow["mirror"])
-        self._reconfigure(document, reason)
-        if self.store is not None:
-            self.store.put_network(network, document["networks"][network], by)
+        store, spec = self.store, document["networks"][network]
+        self._reconfigure(document, reason, None if store is None else
+                          lambda: store.put_network(network, spec, by))
 
     def create_session(self, network: str, spec: dict, by: str) -> dict:
         """Add a mirror session to `network` (its name must be new anywhere)."""

@@ -44,3 +44,12 @@ class TemplateRefused(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{p}: {r}" for p, r in problems))
         self.problems = problems
+
+
+class Unsaved(Exception):
+    """A change the API store could not keep (HTTP 503): it was undone on the switches, so
+    the running network and the store still agree."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.field, self.reason = "store", reason

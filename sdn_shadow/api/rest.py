@@ -48,6 +48,7 @@ from sdn_shadow.api.service import (
     NotFound,
     Rejected,
     TemplateRefused,
+    Unsaved,
 )
 
 PREFIX = "/api/v1"
@@ -146,7 +147,7 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
     (404, "no such network, host or session"),
     (409, "conflicts with the current state, or a switch refused it (undone)"),
     (413, "the body is larger than api.max_body"), (422, "malformed request"),
-    (503, "the LDAP server cannot be reached"))}
+    (503, "the LDAP server cannot be reached, or the change could not be kept (undone)"))}
 
 
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
@@ -262,6 +263,10 @@ def create_app(service: ControllerService, tokens: TokenBook,
     @app.exception_handler(Conflict)
     async def conflict(_: Request, err: Conflict) -> JSONResponse:
         return _errors(409, [{"field": err.field, "reason": err.reason}])
+
+    @app.exception_handler(Unsaved)
+    async def unsaved(_: Request, err: Unsaved) -> JSONResponse:
+        return _errors(503, [{"field": err.field, "reason": err.reason}])
 
     @app.exception_handler(RequestValidationError)
     async def malformed(_: Request, err: RequestValidationError) -> JSONResponse:

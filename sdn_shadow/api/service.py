@@ -14,6 +14,7 @@ commands (`core.CoreCommands`).
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -22,13 +23,20 @@ from typing import Protocol
 
 from sdn_shadow import __version__
 from sdn_shadow.api.documents import EVENT_NEEDS_LDAP, LDAP_OVER_API, DocumentChanges
-from sdn_shadow.api.errors import Conflict, Invalid, NotFound, Rejected, TemplateRefused
+from sdn_shadow.api.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    Rejected,
+    TemplateRefused,
+    Unsaved,
+)
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config.model import Network
 from sdn_shadow.core import CoreCommands, ShadowCore
 
 __all__ = ["EVENT_NEEDS_LDAP", "LDAP_OVER_API", "Conflict", "ControllerService", "Invalid",
-           "NotFound", "Pending", "Rejected", "Send", "TemplateRefused"]
+           "NotFound", "Pending", "Rejected", "Send", "TemplateRefused", "Unsaved"]
 
 Updates = dict[int, list]
 
@@ -71,18 +79,20 @@ class ControllerService(DocumentChanges):
         self.changing = threading.Lock()  # one change at a time; never held by the hub
 
     def _commit(self, decide: Callable[[float], Updates],
-                undo: Callable[[float], Updates]) -> None:
-        """Make a change: decide and send under the lock, wait without it, undo if refused.
+                undo: Callable[[float], Updates],
+                save: Callable[[], None] | None = None) -> None:
+        """Make a change: decide and send under the lock, wait without it, undo if refused;
+        then `save` it (the API store), undoing it if that fails (Unsaved).
 
         The controller's hub takes the lock too, so waiting for the switches
         while holding it would stall the very handlers that read their answers.
         """
         with self.lock:
             pending = self.send(decide(self.clock()))
-        if pending is None:
-            return
-        refused = pending.wait(self.commit_timeout)
-        if not refused:
+        refused = pending.wait(self.commit_timeout) if pending is not None else {}
+        if pending is None or not refused:
+            if save is not None:
+                self._save_or_undo(save, undo)
             return
         with self.lock:
             back = undo(self.clock())
@@ -92,6 +102,23 @@ class ControllerService(DocumentChanges):
             names = self.core.switch_names(refused)
         raise Conflict("switches", f"refused by {names}; the change was undone, the previous "
                                    "state stays")
+
+    def _save_or_undo(self, save: Callable[[], None], undo: Callable[[float], Updates]
+                      ) -> None:
+        """Keep an applied change in the store; if the store fails, take the change back
+        everywhere, so that what runs and what a restart brings back stay the same."""
+        try:
+            save()
+            return
+        except (sqlite3.Error, OSError) as err:
+            why = f"{type(err).__name__}: {err}"
+        with self.lock:
+            pending = self.send(undo(self.clock()))
+            self.core.unsaved(self.clock(), why)
+        if pending is not None:
+            pending.wait(self.commit_timeout)
+        raise Unsaved(f"the change could not be kept ({why}); it was undone, the previous "
+                      "state stays")
 
     def health(self) -> dict:
         """Liveness and how many switches are connected and synced."""
@@ -191,10 +218,11 @@ class ControllerService(DocumentChanges):
                 return lambda now: self.core.set_client(now, network, host, new_path,
                                                         new_service, why)
 
+            store = self.store
             self._commit(to(path, service, reason),
-                         to(path and was["path"], service and was["service"], "undone"))
-            if self.store is not None:
-                self.store.set_client(network, host, path, service)
+                         to(path and was["path"], service and was["service"], "undone"),
+                         None if store is None else
+                         lambda: store.set_client(network, host, path, service))
             with self.lock:
                 return {"network": network, "host": host, **self._client(network, host)}
 
@@ -204,14 +232,15 @@ class ControllerService(DocumentChanges):
             with self.lock:
                 self._shadowed(network)
                 was = self.core.activated(network)
+            store = self.store
             try:
                 self._commit(
                     lambda now: self.core.set_shadow_active(now, network, active, reason),
-                    lambda now: self.core.set_shadow_active(now, network, was, "undone"))
+                    lambda now: self.core.set_shadow_active(now, network, was, "undone"),
+                    None if store is None else
+                    lambda: store.set_shadow(network, active=active))
             except ValueError as err:
                 raise Invalid("active", str(err)) from None
-            if self.store is not None:
-                self.store.set_shadow(network, active=active)
             with self.lock:
                 return self._network(network)
 
@@ -220,15 +249,21 @@ class ControllerService(DocumentChanges):
         with self.changing:
             with self.lock:
                 self._shadowed(network)
+            store = self.store
+
+            def save() -> None:
+                assert store is not None
+                with self.lock:
+                    swapped = self.core.roles_swapped(network)
+                store.set_shadow(network, swapped=swapped, active=False)
+
             try:
                 self._commit(lambda now: self.core.swap_roles(now, network, reason),
-                             lambda now: self.core.swap_roles(now, network, "undone"))
+                             lambda now: self.core.swap_roles(now, network, "undone"),
+                             None if store is None else save)
             except ValueError as err:
                 raise Invalid("network", str(err)) from None
             with self.lock:
-                swapped = self.core.roles_swapped(network)
-                if self.store is not None:
-                    self.store.set_shadow(network, swapped=swapped, active=False)
                 return self._network(network)
 
     def events(self, since: int = 0, limit: int = 100) -> dict:

@@ -165,3 +165,8 @@ class CoreCommands:
         """Record that a change the switches in `refused` (-> why) refused was undone."""
         self._core.events.append(event(now, "config", result="undone",
                                        reason=f"refused by {self.switch_names(refused)}"))
+
+    def unsaved(self, now: float, why: str) -> None:
+        """Record that an applied change was undone because the API store could not keep it."""
+        self._core.events.append(event(now, "config", result="undone",
+                                       reason=f"not saved: {why}"))

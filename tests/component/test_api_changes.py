@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sqlite3
 
 import pytest
 
@@ -211,3 +212,39 @@ def test_ldap_mirroring_is_not_set_over_the_api(api) -> None:
                       headers=api._auth("admin"))
     assert r.status_code == 400 and api.sent == []
     assert r.json()["errors"][0]["field"] == "networks.tenant-b.shadow.ldap"
+
+
+class FailingStore(ApiStore):
+    """A store whose every write fails, as a full disk or a locked database would."""
+
+    def _write(self, sql: str, args: tuple) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+
+@pytest.mark.parametrize("change", ["client", "activate", "network", "session"])
+def test_a_change_the_store_cannot_keep_is_undone_everywhere(tmp_path, change) -> None:
+    api = Api(store=FailingStore(tmp_path / "api.sqlite"))
+    before = tables(api)
+    if change == "client":
+        r = api.put("/networks/tenant-a/clients/h1", {"path": "shadow"})
+    elif change == "activate":
+        r = api.post("/networks/tenant-a/shadow/activate")
+    elif change == "network":
+        r = api.http.post("/api/v1/networks", json={"name": "tenant-b", **B},
+                          headers=api._auth("admin"))
+    else:
+        r = api.post("/networks/tenant-a/mirror-sessions", SESSION)
+    assert r.status_code == 503, r.text
+    assert r.json()["errors"] == [{"field": "store", "reason": (
+        "the change could not be kept (OperationalError: database or disk is full); it was "
+        "undone, the previous state stays")}]
+    assert api.sent, "the change went to the switches before the store was written"
+    assert tables(api) == before  # the switches hold what they held
+    assert api.get("/networks/tenant-a/clients/h1").json()["path"] == "primary"
+    assert [n["name"] for n in api.get("/networks").json()] == ["tenant-a"]
+    assert api.get("/networks/tenant-a").json()["shadow"]["active"] is False
+    assert api.get("/networks/tenant-a/mirror-sessions").status_code == 200
+    assert "h1-web" not in [s["name"] for s in api.get(
+        "/networks/tenant-a/mirror-sessions").json()]
+    last = api.get("/events").json()["events"][-1]
+    assert last["result"] == "undone" and last["reason"].startswith("not saved: ")
