@@ -29,13 +29,17 @@ def tiny_capture(path: Path, gap: float) -> Path:
     return path
 
 
-WRAPPER = ("import resource, sys\n"
+# The peak RSS of this process image: VmHWM starts again at exec, while getrusage's
+# ru_maxrss carries over a bigger parent's (a pytest process of 500 MB reads as 500 MB).
+WRAPPER = ("import sys\n"
            "from sdn_shadow.cli import main\n"
            "try:\n"
            "    code = main(sys.argv[2:])\n"
            "finally:\n"
+           "    hwm = [line.split()[1] for line in open('/proc/self/status')\n"
+           "           if line.startswith('VmHWM:')][0]\n"
            "    with open(sys.argv[1], 'w') as f:\n"
-           "        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+           "        f.write(hwm)\n"
            "sys.exit(code)\n")
 
 
