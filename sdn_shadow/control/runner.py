@@ -221,8 +221,20 @@ class Runner:
                                             [parser.OFPActionOutput(port)], frame))
 
     def _reload_if_asked(self, now: float) -> None:
-        if self.reload_requested:
+        if not self.reload_requested:
+            return
+        changing = self.api_service.changing if self.api_service is not None else None
+        # One change at a time: a reload between an API change's decision and its answer
+        # (or its undo) would leave the running config matching neither the file nor the
+        # API. The hub must not wait for the API (the API waits for the hub's barrier
+        # replies), so while a change is under way the reload waits for the next round.
+        if changing is not None and not changing.acquire(blocking=False):
+            return
+        try:
             self.reload(now)
+        finally:
+            if changing is not None:
+                changing.release()
 
     def _tick(self, now: float) -> None:
         from sdn_shadow.control.rounds import event_lines

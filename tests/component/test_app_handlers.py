@@ -373,3 +373,20 @@ def test_a_refused_bundle_undoes_the_change_everywhere(app) -> None:
     running["thread"].join(30)
     assert isinstance(running["result"]["error"], Conflict)
     assert ("tenant-a", "h1") not in app.run.core.moved
+
+
+def test_a_reload_waits_for_an_api_change_under_way(app) -> None:
+    from sdn_shadow.control.service import AppService
+
+    run = app.run
+    run.api_service = AppService(run.core, lambda updates: None, run.lock)
+    data = yaml.safe_load(RING.read_text())
+    data["routing"] = {"hold": 77}
+    Path(run.settings.config_path).write_text(yaml.safe_dump(data))
+    run.reload_requested = True
+    with run.api_service.changing:  # an API change is deciding or waiting for the switches
+        run._reload_if_asked(run.clock())
+        assert run.reload_requested and run.core.config.routing.hold != 77
+    run._reload_if_asked(run.clock())  # the next round, the change done
+    assert not run.reload_requested and run.core.config.routing.hold == 77
+    assert run.api_service.changing.acquire(blocking=False)  # released after the reload
