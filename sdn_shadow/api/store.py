@@ -103,6 +103,30 @@ class ApiStore:
             rows = self.db.execute("SELECT name, spec FROM networks ORDER BY name").fetchall()
         return {name: None if spec is None else json.loads(spec) for name, spec in rows}
 
+    def overrides(self, document: dict) -> list[str]:
+        """A line for each network whose definition in `document` (the file) a kept API
+        change hides: edits to it in the file do not apply while the API's stands."""
+        networks = document.get("networks") if isinstance(document, dict) else None
+        if not isinstance(networks, dict):
+            return []
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT name, spec, at, by FROM networks ORDER BY name").fetchall()
+        lines = []
+        for name, spec, at, by in rows:
+            if name not in networks:
+                continue
+            kept = None if spec is None else json.loads(spec)
+            mine = json.loads(json.dumps(networks[name], sort_keys=True, default=str))
+            if kept == mine:
+                continue
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
+            what = "deleted" if kept is None else "defined"
+            lines.append(f"networks.{name}: the file's definition differs from the one "
+                         f"{what} over the API ({when} by {by}), which stands; edits to it "
+                         f"in the file do not apply until the API replaces or deletes it")
+        return lines
+
     def overlay(self, document: dict) -> dict:
         """`document` (a parsed YAML config) with the kept network changes laid over it."""
         changes = self.network_changes()

@@ -8,6 +8,7 @@ state stays. The caller records and logs it and goes on polling.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -19,6 +20,8 @@ from sdn_shadow.config import ConfigError, read_document, validate_config
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import ReloadRefused, ShadowCore
 from sdn_shadow.openflow.messages import Message
+
+LOG = logging.getLogger("sdn_shadow")
 
 MAX_REASON = 300  # characters of an unexpected exception's text kept in its reason
 
@@ -54,6 +57,8 @@ def read_config(path: str, store: ApiStore | None) -> tuple[dict[str, Any], Conf
     """The file at `path` with the API's kept changes over it, validated (ConfigError)."""
     document = read_document(path)
     if store is not None:
+        for line in store.overrides(document):
+            LOG.warning("%s: %s", path, line)
         document = store.overlay(document)
     return document, validate_config(document, path)
 

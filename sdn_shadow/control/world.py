@@ -49,6 +49,8 @@ def kept_changes(settings: RunSettings) -> tuple[ApiStore | None, dict[str, Any]
     if path is None or document is None:
         return None, document, config
     store = ApiStore(path)
+    for line in store.overrides(document):
+        LOG.warning("%s: %s", settings.config_path, line)
     merged, layered_config, problems = layered(document, store, settings.config_path)
     for problem in problems:
         LOG.error("API changes kept in %s no longer fit %s, starting without them: %s",

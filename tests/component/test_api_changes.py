@@ -248,3 +248,17 @@ def test_a_change_the_store_cannot_keep_is_undone_everywhere(tmp_path, change) -
         "/networks/tenant-a/mirror-sessions").json()]
     last = api.get("/events").json()["events"][-1]
     assert last["result"] == "undone" and last["reason"].startswith("not saved: ")
+
+
+def test_a_file_edit_hidden_by_a_kept_api_change_is_named(tmp_path) -> None:
+    store = ApiStore(tmp_path / "api.sqlite")
+    document = ring_document()
+    document["networks"]["tenant-b"] = copy.deepcopy(B)
+    store.put_network("tenant-b", copy.deepcopy(B), "admin-1")
+    assert store.overrides(document) == []  # the same definition: nothing hidden
+    document["networks"]["tenant-b"]["cidr"] = "10.0.9.0/24"  # the operator edits the file
+    store.drop_network("tenant-a", "admin-1")
+    lines = store.overrides(document)
+    assert [line.split(":")[0] for line in lines] == ["networks.tenant-a", "networks.tenant-b"]
+    assert "deleted over the API" in lines[0] and "by admin-1" in lines[0]
+    assert "defined over the API" in lines[1] and "do not apply until" in lines[1]
