@@ -33,6 +33,17 @@ from sdn_shadow.templates.render import locate
 LDAP_OVER_API = ("only in the configuration file: it names a password file the controller "
                  "reads and a server it sends that password to; render this template into "
                  "the configuration with `sdn-shadow template render --config`")
+BASELINE_OVER_API = ("set or changed only in the configuration file: it names files the "
+                     "controller opens and reads (over the API it may only stay as it is)")
+
+
+def _baseline(spec: Any) -> Any:
+    """The `shadow.detect.baseline` of a network definition (None when it has none)."""
+    shadow = spec.get("shadow") if isinstance(spec, dict) else None
+    detect = shadow.get("detect") if isinstance(shadow, dict) else None
+    return detect.get("baseline") if isinstance(detect, dict) else None
+
+
 EVENT_NEEDS_LDAP = ("required with fidelity: event (the shadow mirrors configuration events, "
                     "not traffic), and ldap is set " + LDAP_OVER_API)
 
@@ -114,6 +125,10 @@ class DocumentChanges:
             raise Invalid(f"networks.{name}.shadow.ldap", "only in the configuration file: it "
                           "names a password file the controller reads and a server it sends "
                           "that password to")
+        detect = shadow.get("detect") if isinstance(shadow, dict) else None
+        if isinstance(detect, dict) and "baseline" in detect \
+                and detect["baseline"] != _baseline(self._doc_networks().get(name)):
+            raise Invalid(f"networks.{name}.shadow.detect.baseline", BASELINE_OVER_API)
         document = self._document_copy()
         document["networks"][name] = spec
         store = self.store

@@ -262,3 +262,16 @@ def test_a_file_edit_hidden_by_a_kept_api_change_is_named(tmp_path) -> None:
     assert [line.split(":")[0] for line in lines] == ["networks.tenant-a", "networks.tenant-b"]
     assert "deleted over the API" in lines[0] and "by admin-1" in lines[0]
     assert "defined over the API" in lines[1] and "do not apply until" in lines[1]
+
+
+def test_detection_baselines_are_files_the_api_may_not_name(api) -> None:
+    spec = copy.deepcopy(B)
+    spec["shadow"]["detect"] = {"baseline": ["/etc/shadow"]}
+    r = api.http.post("/api/v1/networks", json={"name": "tenant-b", **spec},
+                      headers=api._auth("admin"))
+    assert r.status_code == 400 and api.sent == []
+    assert r.json()["errors"][0]["field"] == "networks.tenant-b.shadow.detect.baseline"
+    spec["shadow"]["detect"] = {"learn": 30, "on": ["b1s"]}  # the rest of detect is fine
+    r = api.http.post("/api/v1/networks", json={"name": "tenant-b", **spec},
+                      headers=api._auth("admin"))
+    assert r.status_code == 201, r.text
