@@ -6,7 +6,8 @@ import { clock, h, replace, table } from "./dom.js";
 function evidence(alert) {
   const items = Object.entries(alert.evidence || {});
   if (!items.length) return "–";
-  return h("details", {}, h("summary", {}, `${items.length} figures`),
+  return h("details", { "data-key": `evidence-${alert.id}` },
+    h("summary", { "data-key": `evidence-${alert.id}-summary` }, `${items.length} figures`),
     h("dl", {}, items.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])));
 }
 

@@ -57,13 +57,13 @@ export function table(caption, heads, rows, empty = "none") {
     h("tbody", {}, body));
 }
 
-/** Replace `el`'s children, keeping focus on the element with the same data-key. */
+/** Replace `el`'s children, keeping focus and open <details> where data-key matches. */
 export function replace(el, ...children) {
   const active = document.activeElement;
   const key = active && el.contains(active) ? active.dataset.key : undefined;
+  const open = [...el.querySelectorAll("details[data-key][open]")].map((d) => d.dataset.key);
   el.replaceChildren(...children.flat().filter((c) => c));
-  if (key) {
-    const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
-    if (again) again.focus();
-  }
+  const find = (k) => el.querySelector(`[data-key="${CSS.escape(k)}"]`);
+  for (const k of open) find(k)?.setAttribute("open", "");
+  if (key) find(key)?.focus();
 }

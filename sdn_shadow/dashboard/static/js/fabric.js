@@ -69,9 +69,9 @@ function graph(snap, th) {
     const p = at.get(sw.name);
     const list = hosts.get(sw.name) || [];
     list.forEach((item, i) => {
-      const a = p.a + (i - (list.length - 1) / 2) * 0.22;
-      const x = p.x + 62 * Math.cos(a);
-      const y = p.y + 62 * Math.sin(a);
+      const a = p.a + (i - (list.length - 1) / 2) * 0.45; // about 30 px apart
+      const x = p.x + 68 * Math.cos(a);
+      const y = p.y + 68 * Math.sin(a);
       const where = item.twin ? `twin of ${item.of}` : `${item.host.path} path, ${item.host.service} service`;
       svg.append(s("g", { class: `host${item.twin ? " twin" : ""}` },
         s("title", {}, `${item.net}/${item.name}: ${where}`),
@@ -109,6 +109,6 @@ export function render(panel, state) {
     h("p", { class: "summary" }, `${sw.length} switches (${up} connected), ` +
       `${pairs(snap.fabric.links).size} links, ${snap.routing.failed_links.length} failed`),
     h("div", { class: "fabric-wrap" }, graph(snap, th), legend(th)),
-    h("details", {}, h("summary", {}, "Links each way"),
+    h("details", { "data-key": "links" }, h("summary", { "data-key": "links-summary" }, "Links each way"),
       table("Links", ["link", "measured", "forecast", "capacity", "utilisation", "held", "state"], rows)));
 }

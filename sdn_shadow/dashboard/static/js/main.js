@@ -22,6 +22,7 @@ let view = "fabric";
 let abort = null;
 let drawing = false;
 let started = false; // the views' controls are made once
+let cursor = 0; // the next event the stream should send
 
 function status(text, kind = "") {
   const el = $("status");
@@ -60,6 +61,7 @@ const ctx = {
 function on(kind, data) {
   if (kind === "hello") {
     state.who = { name: data.name, role: data.role };
+    cursor = data.events_next;
   } else if (kind === "history") {
     state.frames = data.frames;
     state.thresholds = data.thresholds;
@@ -72,28 +74,34 @@ function on(kind, data) {
     if (state.frames.length > MAX_FRAMES) state.frames.splice(0, state.frames.length - MAX_FRAMES);
     status(`Live · ${new Date(data.at * 1000).toLocaleTimeString()}`, "ok");
   } else if (kind === "event") {
+    if (data.id < cursor) return; // seen before a reconnect
+    cursor = data.id + 1;
     state.events.push(data);
     if (state.events.length > MAX_EVENTS) state.events.splice(0, state.events.length - MAX_EVENTS);
+  } else if (kind === "bye") {
+    cursor = data.events_next;
   } else if (kind === "gap") {
+    cursor = data.to;
     status(`Skipped events ${data.from}–${data.to - 1} (see /api/v1/events)`, "warn");
   }
   draw();
 }
 
 async function watch(since) {
-  abort = new AbortController();
+  const ctl = new AbortController(); // this loop's own: a later login makes another
+  abort = ctl;
+  cursor = since;
   for (;;) {
     try {
-      await api.stream(since, on, abort.signal);
+      await api.stream(cursor, on, ctl.signal);
     } catch (err) {
-      if (abort.signal.aborted) return;
+      if (ctl.signal.aborted) return;
       if (err instanceof ApiError && err.status === 401) { logout(err.message); return; }
       status(`Reconnecting: ${err.message}`, "warn");
     }
-    if (abort.signal.aborted) return;
-    const last = state.events[state.events.length - 1];
-    since = last ? last.id + 1 : since;
+    if (ctl.signal.aborted) return;
     await new Promise((r) => setTimeout(r, 2000));
+    if (ctl.signal.aborted) return;
   }
 }
 
