@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel
 
@@ -97,7 +97,13 @@ def _unauthenticated() -> JSONResponse:
 
 def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | None = None,
                     history: SeriesHistory | None = None) -> Streams:
-    """Serve the dashboard on `app` (made by `api.rest.create_app`); the streams' state."""
+    """Serve the dashboard on `app` (made by `api.rest.create_app`); the streams' state.
+
+    Mounting again replaces the earlier mount (its routes and settings).
+    """
+    ours = {"/", "/static/{name:path}", f"{PREFIX}/whoami", f"{PREFIX}/stream"}
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in ours]
+    app.openapi_schema = None  # made again, with the routes added here
     assets = load_assets()
     streams = Streams(service, settings or StreamSettings(), history or SeriesHistory())
     page = assets["index.html"]
@@ -113,10 +119,6 @@ def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | N
     app.add_route("/static/{name:path}", static, methods=["GET", "HEAD"],
                   include_in_schema=False)
 
-    router = APIRouter(route_class=app.router.route_class)  # the app's authentication
-
-    @router.get(f"{PREFIX}/whoami", response_model=Whoami,
-                summary="Whom the credential names, and its role")
     def whoami(request: Request) -> Any:
         try:
             holder = _holder(request)
@@ -124,7 +126,6 @@ def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | N
             return _unauthenticated()
         return Whoami(name=holder.name, role=holder.role, version=__version__)
 
-    @router.get(f"{PREFIX}/stream", include_in_schema=False)
     async def stream(request: Request, since: int | None = Query(None, ge=0)) -> Any:
         try:
             holder = _holder(request)
@@ -143,5 +144,10 @@ def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | N
             messages, media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    app.include_router(router)
+    auth = app.router.route_class  # the app's own authentication, as on its other routes
+    app.router.add_api_route(f"{PREFIX}/whoami", whoami, methods=["GET"], response_model=Whoami,
+                             summary="Whom the credential names, and its role",
+                             route_class_override=auth)
+    app.router.add_api_route(f"{PREFIX}/stream", stream, methods=["GET"],
+                             include_in_schema=False, route_class_override=auth)
     return streams

@@ -250,3 +250,16 @@ def test_streams_beyond_the_limit_are_refused_and_a_far_behind_client_skips_ahea
     [gap] = [data for kind, data in got if kind == "gap"]
     assert gap == {"from": 0, "to": 1}
     assert [data["id"] for kind, data in got if kind == "event"] == [1, 2]
+
+
+def test_mounting_again_replaces_the_earlier_mount() -> None:
+    api = dashboard()
+    mount_dashboard(api.http.app, api.service, StreamSettings(lifetime=0.0))
+    paths = [getattr(r, "path", None) for r in api.http.app.router.routes]
+    assert [paths.count(p) for p in ("/", "/static/{name:path}", f"{PREFIX}/stream",
+                                     f"{PREFIX}/whoami")] == [1, 1, 1, 1]
+    r = api.get("/stream")
+    assert r.status_code == 200 and kinds(parse(r.text))[-1] == "bye"
+    schema = api.http.get("/openapi.json",
+                          headers={"Authorization": f"Bearer {api.token['viewer']}"}).json()
+    assert f"{PREFIX}/whoami" in schema["paths"] and f"{PREFIX}/stream" not in schema["paths"]
