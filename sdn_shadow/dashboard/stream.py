@@ -10,7 +10,8 @@ log and the one message being written (a slow reader only slows its own
 stream: the server waits for the socket to drain before reading more); at
 most `max_events` events go per tick, a client further than `max_backlog`
 behind skips ahead (`gap`, naming what it missed, to fetch from `/events`),
-at most `max_clients` streams run at once (503 beyond), and a stream ends
+at most `max_clients` streams run at once (503 beyond), they share one
+snapshot (taken again once half `snapshot_every` old), and a stream ends
 after `lifetime` seconds (`bye`) so the page reconnects with its credential
 checked again.
 """
@@ -68,6 +69,7 @@ class Streams:
         self.service, self.settings, self.history = service, settings, history
         self.thresholds = Thresholds()
         self._live: weakref.WeakSet[AsyncGenerator[str, None]] = weakref.WeakSet()
+        self._last: tuple[float, dict[str, Any] | None] = (0.0, None)
 
     @property
     def open(self) -> int:
@@ -84,8 +86,12 @@ class Streams:
         return stream
 
     async def _snapshot(self) -> dict[str, Any]:
-        snap = await run_in_threadpool(snapshot, self.service, self.thresholds)
-        self.history.add(snap)
+        """A snapshot shared by the streams: taken again once half an interval old."""
+        taken, snap = self._last
+        if snap is None or time.monotonic() - taken >= self.settings.snapshot_every / 2:
+            snap = await run_in_threadpool(snapshot, self.service, self.thresholds)
+            self._last = (time.monotonic(), snap)
+            self.history.add(snap)
         return snap
 
     async def run(self, hello: dict[str, Any], since: int | None,

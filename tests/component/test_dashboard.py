@@ -263,3 +263,13 @@ def test_mounting_again_replaces_the_earlier_mount() -> None:
     schema = api.http.get("/openapi.json",
                           headers={"Authorization": f"Bearer {api.token['viewer']}"}).json()
     assert f"{PREFIX}/whoami" in schema["paths"] and f"{PREFIX}/stream" not in schema["paths"]
+
+
+def test_streams_share_one_snapshot_until_it_is_half_an_interval_old() -> None:
+    api = dashboard(StreamSettings(snapshot_every=3600.0))
+    streams = mount_dashboard(api.http.app, api.service, StreamSettings(snapshot_every=3600.0))
+    first = anyio.run(streams._snapshot)
+    assert api.put("/networks/tenant-a/clients/h1", {"path": "shadow"}).status_code == 200
+    assert anyio.run(streams._snapshot) is first, "the same snapshot, not read again"
+    fresh = mount_dashboard(api.http.app, api.service, StreamSettings(snapshot_every=0.0))
+    assert anyio.run(fresh._snapshot)["routing"]["moved_clients"] == ["tenant-a/h1"]
