@@ -50,6 +50,7 @@ from sdn_shadow.api.service import (
     TemplateRefused,
     Unsaved,
 )
+from sdn_shadow.dashboard import mount_dashboard
 
 PREFIX = "/api/v1"
 OPEN_PATHS = frozenset({f"{PREFIX}/health"})  # no token needed
@@ -420,4 +421,5 @@ def create_app(service: ControllerService, tokens: TokenBook,
     def fabric() -> dict:
         return service.fabric()
 
+    mount_dashboard(app, service)  # the page at / and its stream, over this API
     return app
