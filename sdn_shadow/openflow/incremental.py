@@ -202,10 +202,10 @@ class Planner:
 
         def base(plans: dict[str, SwitchPlan]) -> None:
             for plan in plans.values():
-                cc._table_misses(plan)
+                cc.table_misses(plan)
                 if config.failover.probe_interval is not None:
-                    cc._probe_answers(plan)
-            cc._best_effort_meters(plans, fabric, config, paths, i.held)
+                    cc.probe_answers(plan)
+            cc.best_effort_meters(plans, fabric, config, paths, i.held)
 
         return base_deps, base
 
@@ -339,27 +339,27 @@ def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
     net_paths = i.paths.get(name, {})
     blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
     yield ("forwarding", name), ((network, net_paths, i.failed, meters),
-                                 lambda p: cc._forwarding(p, fabric, network, net_paths,
+                                 lambda p: cc.forwarding(p, fabric, network, net_paths,
                                                           i.failed))
-    yield ("arp", name), ((network,), lambda p: cc._arp_responders(p, network))
+    yield ("arp", name), ((network,), lambda p: cc.arp_responders(p, network))
     if blocks:
         yield ("blocks", name), ((network, tuple(sorted(blocks.items()))),
-                                 lambda p: cc._security_blocks(p, network, blocks))
+                                 lambda p: cc.security_blocks(p, network, blocks))
     if network.shadow is None:
         return
     moved = {host for net, host in i.moved if net == name}
     steered = {host for net, host in i.steered if net == name}
-    yield ("guard", name), ((network,), lambda p: cc._shadow_guard(p, network))
+    yield ("guard", name), ((network,), lambda p: cc.shadow_guard(p, network))
     yield ("shadow_paths", name), ((network, net_paths),
-                                   lambda p: cc._install_shadow_paths(p, fabric, network,
+                                   lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
         yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved)),
-                                lambda p: cc._moved_clients(p, fabric, network, net_paths,
+                                lambda p: cc.moved_clients(p, fabric, network, net_paths,
                                                             moved, i.failed))
     if steered or network.shadow.services:
         yield ("steering", name), ((network, frozenset(steered)),
-                                   lambda p: cc._service_steering(p, network, steered))
+                                   lambda p: cc.service_steering(p, network, steered))
     for index, session in enumerate(network.shadow.mirror):
         yield ("mirror", name, str(index)), ((network, net_paths),
                                              _mirror_step(fabric, network, session, index))
@@ -367,7 +367,7 @@ def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
 
 def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
     """The step that installs one mirror session."""
-    return lambda plans: cc._mirror_session(plans, fabric, network, session, index)
+    return lambda plans: cc.mirror_session(plans, fabric, network, session, index)
 
 
 def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
