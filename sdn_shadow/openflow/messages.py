@@ -308,7 +308,19 @@ def _flow_hash(table_id: int, priority: int, match: Match,
         text = _instructions_repr(instructions)
     except TypeError:  # an unhashable value inside: no cache
         text = repr(instructions)
-    return _digest(f"({table_id!r}, {priority!r}, {match!r}, {text})")
+    table = _REPRS.get((type(table_id), table_id))
+    if table is None:  # a table id is usually an enum member, whose repr is slow
+        table = _REPRS[(type(table_id), table_id)] = repr(table_id)
+    return _digest(f"({table}, {priority!r}, {match!r}, {text})")
+
+
+_REPRS: dict[tuple[type, int], str] = {}
+
+
+def _in_order(instructions: tuple[Instruction, ...]) -> bool:
+    """Whether `instructions` are already in `INSTRUCTION_ORDER`."""
+    ranks = [INSTRUCTION_ORDER[type(i)] for i in instructions]
+    return all(a <= b for a, b in zip(ranks, ranks[1:], strict=False))
 
 
 # --- flows and groups ------------------------------------------------------
@@ -326,8 +338,11 @@ class Flow:
     cookie: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.instructions, key=lambda i: INSTRUCTION_ORDER[type(i)]))
-        object.__setattr__(self, "instructions", ordered)
+        ordered = self.instructions
+        if type(ordered) is not tuple or len(ordered) > 1 and not _in_order(ordered):
+            ordered = tuple(sorted(ordered, key=lambda i: INSTRUCTION_ORDER[type(i)]))
+            object.__setattr__(self, "instructions", ordered)
+        # else the caller's tuple itself: flows built from one shared tuple share it
         digest = _flow_hash(self.table_id, self.priority, self.match, ordered)
         object.__setattr__(self, "cookie", (self.subsystem << 56) | digest)
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
-from sdn_shadow.openflow.messages import Flow, Group, content_hash
+from sdn_shadow.openflow.messages import Flow, GotoTable, Group, content_hash
 
 
 class Table(IntEnum):
@@ -145,9 +145,8 @@ _ADMITTED: set[tuple[int, int, int]] = set()
 
 def _check_gotos(flow: Flow) -> None:
     for instruction in flow.instructions:
-        target = getattr(instruction, "table_id", None)
-        if target is not None and target <= flow.table_id:
-            raise PipelineError(f"goto_table:{target} must move forward")
+        if type(instruction) is GotoTable and instruction.table_id <= flow.table_id:
+            raise PipelineError(f"goto_table:{instruction.table_id} must move forward")
 
 
 def _verify_band(flow: Flow) -> None:

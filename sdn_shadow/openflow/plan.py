@@ -62,7 +62,7 @@ class BestEffortMeter:
 
     def meter(self, held: Mapping[str, float]) -> Meter:
         """The meter for allocations `held` (bytes/s per network)."""
-        reserved = sum(held.get(n, 0.0) for n in self.reserved_by) * 8 / 1000
+        reserved = sum(held.get(n, 0.0) for n in self.reserved_by) * 8 / 1000 if held else 0.0
         floor = max(1, int(self.capacity_kbps * MIN_BEST_EFFORT))
         rate = max(floor, int(self.capacity_kbps - reserved))
         return Meter(self.meter_id, (MeterBand(rate),))

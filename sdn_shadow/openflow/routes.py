@@ -58,7 +58,7 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
     for (src, dst), pair in sorted(paths.items()):
         if src == dst or dst not in macs:
             continue
-        for hop, in_port, out_port in path_hops(fabric, pair.shadow):
+        for hop, in_port, out_port in _hops(fabric, pair.shadow):
             plan = plans[hop]
             if out_port:
                 instructions = onward.get(out_port)
@@ -74,6 +74,15 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
                 plan.add(Flow(Table.INGRESS, band, Subsystem.ROUTING,
                               (("eth_dst", mac), ("in_port", in_port), ("vlan_vid", tag)),
                               instructions))
+
+
+def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """`path_hops`, kept per fabric (networks share their shadow paths)."""
+    found = fabric.cache.get(("hops", path))
+    if found is None:
+        found = fabric.cache[("hops", path)] = path_hops(fabric, path)
+    assert isinstance(found, list)
+    return found
 
 
 def _mac(mac: str) -> str:
