@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import SupportsIndex, SupportsInt
@@ -350,6 +351,29 @@ class Flow:
     def key(self) -> FlowKey:
         """What identifies the entry in a switch: table, priority, match."""
         return (self.table_id, self.priority, self.match)
+
+
+def flows_alike(table_id: int, priority: int, subsystem: int,
+                instructions: tuple[Instruction, ...]) -> Callable[[Match], Flow]:
+    """A maker of flows that differ only in their (canonical) match: each is the `Flow`
+    the constructor makes, but the fixed parts of its cookie's text are made once."""
+    ordered = Flow(table_id, priority, subsystem, (), instructions).instructions
+    table = _REPRS.get((type(table_id), table_id)) or repr(table_id)
+    head, tail = f"({table}, {priority!r}, ", f", {_instructions_repr(ordered)})"
+    top = subsystem << 56
+    new, put = object.__new__, object.__setattr__
+
+    def make(match: Match) -> Flow:
+        flow = new(Flow)
+        put(flow, "table_id", table_id)
+        put(flow, "priority", priority)
+        put(flow, "subsystem", subsystem)
+        put(flow, "match", match)
+        put(flow, "instructions", ordered)
+        put(flow, "cookie", top | _digest(head + repr(match) + tail))
+        return flow
+
+    return make
 
 
 @dataclass(frozen=True, slots=True)

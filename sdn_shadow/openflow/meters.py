@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sdn_shadow.config.model import Config
-from sdn_shadow.openflow.messages import content_hash
+from sdn_shadow.openflow.messages import Meter, content_hash
 from sdn_shadow.openflow.plan import SECURITY_METERS, BestEffortMeter, ShadowPaths, SwitchPlan
 from sdn_shadow.topology import Fabric
 
@@ -32,6 +32,7 @@ def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Con
     """
     names = sorted(n.name for n in config.networks)
     taken: dict[str, set[int]] = {}
+    made: dict[tuple[int, int], Meter] = {}
     for (a, b), reservers in sorted(link_holders(paths).items()):
         capacity = fabric.graph.edges[a, b].get("capacity_mbps")
         if not capacity:
@@ -48,7 +49,11 @@ def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Con
             ids.add(meter_id)
             spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
             plan.best_effort[(port, network)] = spec
-            plan.meters[meter_id] = spec.meter(held)
+            rate = spec.rate(held)  # one meter object for the same id and rate anywhere
+            meter = made.get((meter_id, rate))
+            if meter is None:
+                meter = made[(meter_id, rate)] = spec.meter(held)
+            plan.meters[meter_id] = meter
 
 
 BEST_EFFORT_IDS = SECURITY_METERS - 1  # best-effort meter ids are 1 .. 59,999

@@ -60,12 +60,15 @@ class BestEffortMeter:
     capacity_kbps: int
     reserved_by: tuple[str, ...]
 
-    def meter(self, held: Mapping[str, float]) -> Meter:
-        """The meter for allocations `held` (bytes/s per network)."""
+    def rate(self, held: Mapping[str, float]) -> int:
+        """The rate (kbit/s) allocations `held` (bytes/s per network) leave this network."""
         reserved = sum(held.get(n, 0.0) for n in self.reserved_by) * 8 / 1000 if held else 0.0
         floor = max(1, int(self.capacity_kbps * MIN_BEST_EFFORT))
-        rate = max(floor, int(self.capacity_kbps - reserved))
-        return Meter(self.meter_id, (MeterBand(rate),))
+        return max(floor, int(self.capacity_kbps - reserved))
+
+    def meter(self, held: Mapping[str, float]) -> Meter:
+        """The meter for allocations `held` (bytes/s per network)."""
+        return Meter(self.meter_id, (MeterBand(self.rate(held)),))
 
 
 @dataclass(slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from sdn_shadow.config.model import Network
 from sdn_shadow.openflow import pipeline as pl
@@ -15,12 +15,14 @@ from sdn_shadow.openflow.messages import (
     Group,
     GroupAction,
     Instruction,
+    Match,
     Output,
     PopVlan,
     PushVlan,
     SetField,
     WriteMetadata,
     canonical_match,
+    flows_alike,
     match,
 )
 from sdn_shadow.openflow.pipeline import Subsystem, Table
@@ -45,9 +47,9 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
     assert network.shadow is not None
     tag = vid(network.shadow.vlan)
     band = pl.INGRESS_SHADOW_PATH.priority()
-    delivered: tuple[Instruction, ...] = (ApplyActions((PopVlan(),)),
-                                          WriteMetadata(network.vlan), GotoTable(Table.FORWARD))
-    onward: dict[int, tuple[Instruction, ...]] = {}
+    delivered = flows_alike(Table.INGRESS, band, Subsystem.ROUTING, (
+        ApplyActions((PopVlan(),)), WriteMetadata(network.vlan), GotoTable(Table.FORWARD)))
+    onward: dict[int, Callable[[Match], Flow]] = {}  # out port -> its entries' maker
     macs: dict[str, list[str]] = {}
     for host in network.hosts:
         macs.setdefault(host.switch, []).append(_mac(host.mac))
@@ -60,20 +62,16 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
             continue
         for hop, in_port, out_port in _hops(fabric, pair.shadow):
             plan = plans[hop]
+            make = delivered
             if out_port:
-                instructions = onward.get(out_port)
-                if instructions is None:
-                    instructions = onward[out_port] = (ApplyActions((Output(out_port),)),)
-            else:
-                instructions = delivered
+                make = onward.get(out_port) or onward.setdefault(out_port, flows_alike(
+                    Table.INGRESS, band, Subsystem.ROUTING, (ApplyActions((Output(out_port),)),)))
             for mac in macs[dst]:
                 if (hop, in_port, out_port, mac) in built:
                     continue
                 built.add((hop, in_port, out_port, mac))
                 # the canonical match, fields in name order (see `messages.match`)
-                plan.add(Flow(Table.INGRESS, band, Subsystem.ROUTING,
-                              (("eth_dst", mac), ("in_port", in_port), ("vlan_vid", tag)),
-                              instructions))
+                plan.add(make((("eth_dst", mac), ("in_port", in_port), ("vlan_vid", tag))))
 
 
 def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:
