@@ -109,6 +109,7 @@ class Planner:
         self._base_paths: ShadowPaths | None = None
         self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
+        self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
         self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
 
     def fork(self, config: Config) -> Planner:
@@ -123,6 +124,7 @@ class Planner:
         twin._owners = {name: dict(owners) for name, owners in self._owners.items()}
         twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
         twin._links = dict(self._links)
+        twin._layouts = dict(self._layouts)
         return twin
 
     def by_dpid(self) -> dict[int, SwitchPlan]:
@@ -151,7 +153,8 @@ class Planner:
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: (base_deps, base_step)}
         for network in inputs.config.networks:
-            wanted.update(_network_steps(network, inputs, meters.get(network.name, ())))
+            wanted.update(_network_steps(network, inputs, meters.get(network.name, ()),
+                                         self._ends(network)))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
             if key == BASE or (old is not None and _same(old.deps, deps)):
@@ -167,6 +170,17 @@ class Planner:
             self._recount_demand(name)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
+
+    def _ends(self, network: Network) -> tuple[object, ...]:
+        """What the network's shadow-path entries depend on besides its paths: its VLANs
+        and where its hosts are (switch and MAC, not port: a twin taking a host over on
+        the same switch changes no path). Kept while the network is the same object."""
+        cached = self._layouts.get(network.name)
+        if cached is None or cached[0] is not network:
+            shadow_vlan = network.shadow.vlan if network.shadow is not None else None
+            cached = self._layouts[network.name] = (network, (
+                network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
+        return cached[1]
 
     def _recount_demand(self, name: str) -> None:
         """Which flow counts whose demand on switch `name`: a service host's rx is counted
@@ -331,10 +345,12 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
-def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
+def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...],
+                   ends: tuple[object, ...]
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
     """A network's parts, in `compile_config`'s order. `meters`: the network's
-    best-effort meters (switch, port, id), which its forwarding entries name."""
+    best-effort meters (switch, port, id), which its forwarding entries name;
+    `ends`: what its shadow-path entries depend on besides the paths."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
     blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
@@ -350,7 +366,7 @@ def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
     moved = {host for net, host in i.moved if net == name}
     steered = {host for net, host in i.steered if net == name}
     yield ("guard", name), ((network,), lambda p: cc.shadow_guard(p, network))
-    yield ("shadow_paths", name), ((network, net_paths),
+    yield ("shadow_paths", name), ((ends, net_paths),
                                    lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
