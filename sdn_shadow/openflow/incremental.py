@@ -213,13 +213,18 @@ class Planner:
                                tuple(n.name for n in config.networks),
                                self._holders(paths))
         base_deps = self._base_deps
+        per_network = self._holders(paths)  # kept: not every network's paths walked again
 
         def base(plans: dict[str, SwitchPlan]) -> None:
             for plan in plans.values():
                 cc.table_misses(plan)
                 if config.failover.probe_interval is not None:
                     cc.probe_answers(plan)
-            cc.best_effort_meters(plans, fabric, config, paths, i.held)
+            holders: dict[tuple[str, str], set[str]] = {}
+            for name, links in per_network:
+                for link in links:
+                    holders.setdefault(link, set()).add(name)
+            cc.best_effort_meters(plans, fabric, config, paths, i.held, holders)
 
         return base_deps, base
 

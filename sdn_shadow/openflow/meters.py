@@ -22,18 +22,21 @@ def link_holders(paths: ShadowPaths) -> dict[tuple[str, str], set[str]]:
 
 
 def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
-                        paths: ShadowPaths, held: Mapping[str, float]) -> None:
+                       paths: ShadowPaths, held: Mapping[str, float],
+                       holders: Mapping[tuple[str, str], set[str]] | None = None) -> None:
     """A meter per (link direction, network) wherever other networks hold capacity.
 
     A shadow network holds capacity on every link of its shadow paths (both
     directions) that has a known capacity. There, each *other* network's
     traffic is policed down to what those holds leave free; a network never
-    competes with its own hold.
+    competes with its own hold. `holders`: `link_holders(paths)`, when the
+    caller keeps it.
     """
     names = sorted(n.name for n in config.networks)
     taken: dict[str, set[int]] = {}
     made: dict[tuple[int, int], Meter] = {}
-    for (a, b), reservers in sorted(link_holders(paths).items()):
+    for (a, b), reservers in sorted((link_holders(paths) if holders is None
+                                     else holders).items()):
         capacity = fabric.graph.edges[a, b].get("capacity_mbps")
         if not capacity:
             continue
