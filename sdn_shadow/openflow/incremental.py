@@ -110,6 +110,10 @@ class Planner:
         self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
         self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
+        self._links_seen: tuple[object, ...] | None = None
+        self._wiring = object()
+        """Stands for the fabric's links (ports included) in the dependencies of the parts
+        that name ports; a new one when the links change."""
         self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
 
     def fork(self, config: Config) -> Planner:
@@ -125,6 +129,7 @@ class Planner:
         twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
         twin._links = dict(self._links)
         twin._layouts = dict(self._layouts)
+        twin._links_seen, twin._wiring = self._links_seen, self._wiring
         return twin
 
     def by_dpid(self) -> dict[int, SwitchPlan]:
@@ -152,9 +157,13 @@ class Planner:
         meters = _meters_by_network(base)
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: (base_deps, base_step)}
+        links = inputs.config.links
+        if links is not self._links_seen and links != self._links_seen:
+            self._wiring = object()  # a link or port changed: every port may differ
+        self._links_seen = links
         for network in inputs.config.networks:
             wanted.update(_network_steps(network, inputs, meters.get(network.name, ()),
-                                         self._ends(network)))
+                                         (*self._ends(network), self._wiring)))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
             if key == BASE or (old is not None and _same(old.deps, deps)):
@@ -355,11 +364,13 @@ def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...],
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
     """A network's parts, in `compile_config`'s order. `meters`: the network's
     best-effort meters (switch, port, id), which its forwarding entries name;
-    `ends`: what its shadow-path entries depend on besides the paths."""
+    `ends`: what its shadow-path entries depend on besides the paths, the last
+    of them the fabric's wiring (see `Planner._wiring`)."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
     blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
-    yield ("forwarding", name), ((network, net_paths, i.failed, meters),
+    wiring = ends[-1]
+    yield ("forwarding", name), ((network, net_paths, i.failed, meters, wiring),
                                  lambda p: cc.forwarding(p, fabric, network, net_paths,
                                                           i.failed))
     yield ("arp", name), ((network,), lambda p: cc.arp_responders(p, network))
@@ -375,14 +386,15 @@ def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...],
                                    lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
-        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved)),
+        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved),
+                                 wiring),
                                 lambda p: cc.moved_clients(p, fabric, network, net_paths,
                                                             moved, i.failed))
     if steered or network.shadow.services:
         yield ("steering", name), ((network, frozenset(steered)),
                                    lambda p: cc.service_steering(p, network, steered))
     for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((network, net_paths),
+        yield ("mirror", name, str(index)), ((network, net_paths, wiring),
                                              _mirror_step(fabric, network, session, index))
 
 
