@@ -33,6 +33,7 @@ from sdn_shadow.openflow.messages import (
 from sdn_shadow.openflow.pipeline import Subsystem, Table
 from sdn_shadow.openflow.plan import Link, SwitchPlan, vid
 from sdn_shadow.openflow.routes import Memo, path_instructions
+from sdn_shadow.openflow.services import service_twin
 from sdn_shadow.paths import PathPair
 from sdn_shadow.probe import PROBE_MAC
 from sdn_shadow.topology import Fabric
@@ -65,6 +66,14 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
     A network with a shadow leaves every switch that has shadow paths (its
     hosts' switches) through a fast-failover group: primary path first,
     shadow path behind it (see `routes._failover_group`).
+
+    What the network's own ports on a switch send to remote hosts mostly
+    goes one way (the same next hop and group): that way is one entry per
+    port, by (network, in_port), below the per-host entries; a remote host
+    gets its own entry only where it goes another way, or where the switch
+    forwards the network's traffic from other switches to it (a transit
+    hop matches by destination alone). So a switch holds the hosts it
+    delivers to and transits for, not every host of every network it serves.
     """
     classify = pl.INGRESS_CLASSIFY.priority()
     tag = vid(network.vlan)
@@ -77,12 +86,14 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
         plans[host.switch].demand[sent.cookie] = (network.name, host.name, "tx")
     untag = (ApplyActions((PopVlan(),)), meta, GotoTable(Table.FORWARD))
     keys = [(host, match(metadata=network.vlan, eth_dst=host.mac)) for host in network.hosts]
+    senders = _senders(network)
+    transit = transit_hops(fabric, {h.switch for h in network.hosts})
     by_port: dict[int, Flow] = {}  # fabric port -> its classification entry
     plain: dict[int, tuple[Instruction, ...]] = {}  # out port -> tagged output
     metered: dict[tuple[int, int], tuple[Instruction, ...]] = {}
-    shared: dict[tuple[int, int], Flow] = {}  # (host index, id of instructions) -> entry
+    shared: dict[tuple[object, int], Flow] = {}  # (host index or port, id of instructions)
     memo: Memo = {}
-    hosts_band = pl.FORWARD_HOSTS.priority()
+    hosts_band, default_band = pl.FORWARD_HOSTS.priority(), pl.FORWARD_DEFAULT.priority()
     for name, plan in plans.items():
         for port in fabric.fabric_ports(name):
             flow = by_port.get(port)
@@ -90,6 +101,7 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
                 flow = by_port[port] = Flow(Table.INGRESS, classify, Subsystem.FORWARD,
                                             match(in_port=port, vlan_vid=tag), untag)
             plan.add(flow)
+        remote: list[tuple[int, str, tuple[Instruction, ...]]] = []
         for index, (host, key) in enumerate(keys):
             instructions: tuple[Instruction, ...]
             if host.switch == name:
@@ -114,12 +126,78 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
                 with_meter = (id(instructions), policed.meter_id)
                 instructions = metered.get(with_meter) or metered.setdefault(
                     with_meter, instructions + (MeterInstruction(policed.meter_id),))
-            # `instructions` is kept alive by the dicts above: its id names it here
+            remote.append((index, host.switch, instructions))
+        # `instructions` are kept alive by the dicts above: their ids name them here
+        passing = transit.get(name, frozenset())
+        default = _default_way(remote, passing) if name in senders else None
+        if default is not None:
+            for port in senders[name]:
+                flow = shared.get((("port", port), id(default)))
+                if flow is None:
+                    flow = shared[(("port", port), id(default))] = Flow(
+                        Table.FORWARD, default_band, Subsystem.FORWARD,
+                        match(metadata=network.vlan, in_port=port), default)
+                plan.add(flow)
+        for index, switch, instructions in remote:
+            if instructions is default and switch not in passing:
+                continue
             flow = shared.get((index, id(instructions)))
             if flow is None:
                 flow = shared[(index, id(instructions))] = Flow(
-                    Table.FORWARD, hosts_band, Subsystem.FORWARD, key, instructions)
+                    Table.FORWARD, hosts_band, Subsystem.FORWARD, keys[index][1], instructions)
             plan.add(flow)
+
+
+def _senders(network: Network) -> dict[str, list[int]]:
+    """Switch -> the ports the network's traffic enters the forward table by, other than
+    fabric ports: its hosts' and the twins that answer steered connections."""
+    ports: dict[str, set[int]] = {}
+    for host in network.hosts:
+        ports.setdefault(host.switch, set()).add(host.port)
+    if network.shadow is not None:
+        for service in network.shadow.services:
+            twin = service_twin(network, service.host)
+            if twin is not None:
+                ports.setdefault(twin.switch, set()).add(twin.port)
+    return {switch: sorted(found) for switch, found in ports.items()}
+
+
+def _default_way(remote: list[tuple[int, str, tuple[Instruction, ...]]],
+                 passing: frozenset[str]) -> tuple[Instruction, ...] | None:
+    """The instructions most remote hosts not reached through this switch share (the
+    first of equals, in host order), if that saves entries."""
+    counts: dict[int, int] = {}
+    first: dict[int, tuple[Instruction, ...]] = {}
+    for _, switch, instructions in remote:
+        if switch not in passing:
+            counts[id(instructions)] = counts.get(id(instructions), 0) + 1
+            first.setdefault(id(instructions), instructions)
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])  # max keeps the first of equals
+    return first[best] if counts[best] > 1 else None
+
+
+def transit_hops(fabric: Fabric, switches: set[str]) -> dict[str, frozenset[str]]:
+    """Switch -> the destinations among `switches` whose traffic from the others it
+    forwards as a middle hop (each hop forwards by its own route, `Fabric.next_hop_port`)."""
+    key = ("transit_hops", frozenset(switches))
+    found = fabric.cache.get(key)
+    if found is None:
+        through: dict[str, set[str]] = {}
+        for dst in switches:
+            for src in switches:
+                hop = src
+                while hop != dst:
+                    route = fabric.path(hop, dst)
+                    if not route or len(route) < 2:
+                        break
+                    hop = route[1]
+                    if hop != dst:
+                        through.setdefault(hop, set()).add(dst)
+        found = fabric.cache[key] = {k: frozenset(v) for k, v in through.items()}
+    assert isinstance(found, dict)
+    return found
 
 
 def arp_responder(ip: str, mac: str, metadata: int) -> Flow:
