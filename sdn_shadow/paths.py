@@ -3,12 +3,16 @@
 For every unordered pair of attachment switches:
 
 - the primary path is a shortest path (hops), ties broken by headroom, i.e.
-  the larger bottleneck capacity (unknown capacities count as unlimited);
+  the larger bottleneck capacity (unknown capacities count as unlimited),
+  then by name;
 - the shadow path is the shortest path that shares no switch with the
   primary path other than its two ends (survives a link *or* a transit
   switch failing); if there is none, the shortest sharing no link; if there
   is none either, the path sharing the fewest links with the primary (then
   the shortest, then the most headroom) -- `disjoint` says which one it is;
+  ties between equally good shadow candidates go by the network's salt
+  (`network_salt`), so that the shadow paths of many networks spread over
+  the fabric's equal-cost paths, while one network's pairs go the same way;
 - a pair on one switch has the one-switch path for both.
 
 Paths for b -> a are the reverses of a -> b, so both directions of a flow
@@ -17,16 +21,14 @@ take the same links.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import networkx as nx
 
-from sdn_shadow.topology import Fabric
-
-MAX_CANDIDATES = 64  # simple paths examined per pair for the fallback
+from sdn_shadow.topology import MAX_CANDIDATES, Fabric
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,55 +52,54 @@ def _links(path: Iterable[str]) -> set[frozenset[str]]:
 
 def headroom(fabric: Fabric, path: tuple[str, ...]) -> float:
     """The path's bottleneck capacity in Mbit/s (inf when no link states one)."""
-    caps = [fabric.graph.edges[a, b].get("capacity_mbps") or math.inf
-            for a, b in zip(path, path[1:], strict=False)]
-    return min(caps, default=math.inf)
+    return fabric.headroom(path)
 
 
-def _best(fabric: Fabric, graph: nx.Graph, src: str, dst: str) -> tuple[str, ...] | None:
-    """Shortest path in `graph`, ties broken by headroom (then by name, for determinism)."""
-    try:
-        candidates = nx.all_shortest_paths(graph, src, dst)
-        paths = [tuple(p) for p in itertools.islice(candidates, MAX_CANDIDATES)]
-    except nx.NetworkXNoPath:
-        return None
-    return min(paths, key=lambda p: (-headroom(fabric, p), p))
+def network_salt(name: str) -> int:
+    """Network `name`'s tie-break among equal-cost shadow paths: stable, spread over
+    networks."""
+    digest = hashlib.blake2b(f"route:{name}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big")
 
 
-def path_pair(fabric: Fabric, src: str, dst: str) -> PathPair:
-    """The primary path from `src` to `dst` and its shadow."""
+def path_pair(fabric: Fabric, src: str, dst: str, salt: int = 0) -> PathPair:
+    """The primary path from `src` to `dst` and its shadow (`salt`: the network's). Each
+    pair's candidates are found once per fabric; the salt picks among them."""
+    found = fabric.cache.get(("shadow_candidates", src, dst))
+    if found is None:
+        found = fabric.cache[("shadow_candidates", src, dst)] = _candidates(fabric, src, dst)
+    assert isinstance(found, tuple)
+    return found[salt % len(found)]  # type: ignore[no-any-return]
+
+
+def _candidates(fabric: Fabric, src: str, dst: str) -> tuple[PathPair, ...]:
+    """The pairs a salt picks from: the primary path with each equally good shadow."""
     if src == dst:
-        return PathPair((src,), (src,), "nodes")
-    primary = _best(fabric, fabric.graph, src, dst)
+        return (PathPair((src,), (src,), "nodes"),)
+    primary = fabric.best(src, dst)
     if primary is None:
         raise ValueError(f"no fabric path from {src} to {dst}")
-    no_transit = fabric.graph.copy()
-    no_transit.remove_nodes_from(primary[1:-1])
-    if len(primary) == 2:
-        no_transit.remove_edge(src, dst)
-    shadow = _best(fabric, no_transit, src, dst)
-    if shadow is not None:
-        return PathPair(primary, shadow, "nodes")
-    no_links = fabric.graph.copy()
-    no_links.remove_edges_from(zip(primary, primary[1:], strict=False))
-    shadow = _best(fabric, no_links, src, dst)
-    if shadow is not None:
-        return PathPair(primary, shadow, "links")
-    used = _links(primary)
+    used = frozenset(_links(primary))
+    direct = used if len(primary) == 2 else frozenset()
+    shadows = fabric.candidates(src, dst, frozenset(primary[1:-1]), direct)
+    if shadows:
+        return tuple(PathPair(primary, shadow, "nodes") for shadow in shadows)
+    shadows = fabric.candidates(src, dst, avoid_links=used)
+    if shadows:
+        return tuple(PathPair(primary, shadow, "links") for shadow in shadows)
+    a, b = sorted((src, dst))  # the same fallback both ways
     others = [tuple(p) for p in itertools.islice(
-        nx.shortest_simple_paths(fabric.graph, src, dst), MAX_CANDIDATES) if tuple(p) != primary]
+        nx.shortest_simple_paths(fabric.graph, a, b), MAX_CANDIDATES)
+        if tuple(p) not in (primary, primary[::-1])]
     if not others:
-        return PathPair(primary, primary, "none")
+        return (PathPair(primary, primary, "none"),)
     shadow = min(others, key=lambda p: (len(_links(p) & used), len(p), -headroom(fabric, p), p))
-    return PathPair(primary, shadow, "partial")
+    return (PathPair(primary, shadow if shadow[0] == src else shadow[::-1], "partial"),)
 
 
-def network_paths(fabric: Fabric, switches: Iterable[str]) -> dict[tuple[str, str], PathPair]:
-    """Path pairs for every ordered pair of the given attachment switches."""
+def network_paths(fabric: Fabric, switches: Iterable[str], salt: int = 0
+                  ) -> dict[tuple[str, str], PathPair]:
+    """Path pairs for every ordered pair of the given attachment switches (`salt`: the
+    network's, see `network_salt`)."""
     names = sorted(set(switches))
-    pairs: dict[tuple[str, str], PathPair] = {}
-    for a, b in itertools.combinations_with_replacement(names, 2):
-        pair = path_pair(fabric, a, b)
-        pairs[(a, b)] = pair
-        pairs[(b, a)] = pair.reversed()
-    return pairs
+    return {(a, b): path_pair(fabric, a, b, salt) for a in names for b in names}

@@ -109,6 +109,11 @@ class Planner:
         self._base_paths: ShadowPaths | None = None
         self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
+        self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
+        self._links_seen: tuple[object, ...] | None = None
+        self._wiring = object()
+        """Stands for the fabric's links (ports included) in the dependencies of the parts
+        that name ports; a new one when the links change."""
         self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
 
     def fork(self, config: Config) -> Planner:
@@ -123,6 +128,8 @@ class Planner:
         twin._owners = {name: dict(owners) for name, owners in self._owners.items()}
         twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
         twin._links = dict(self._links)
+        twin._layouts = dict(self._layouts)
+        twin._links_seen, twin._wiring = self._links_seen, self._wiring
         return twin
 
     def by_dpid(self) -> dict[int, SwitchPlan]:
@@ -150,8 +157,13 @@ class Planner:
         meters = _meters_by_network(base)
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: (base_deps, base_step)}
+        links = inputs.config.links
+        if links is not self._links_seen and links != self._links_seen:
+            self._wiring = object()  # a link or port changed: every port may differ
+        self._links_seen = links
         for network in inputs.config.networks:
-            wanted.update(_network_steps(network, inputs, meters.get(network.name, ())))
+            wanted.update(_network_steps(network, inputs, meters.get(network.name, ()),
+                                         (*self._ends(network), self._wiring)))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
             if key == BASE or (old is not None and _same(old.deps, deps)):
@@ -167,6 +179,17 @@ class Planner:
             self._recount_demand(name)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
+
+    def _ends(self, network: Network) -> tuple[object, ...]:
+        """What the network's shadow-path entries depend on besides its paths: its VLANs
+        and where its hosts are (switch and MAC, not port: a twin taking a host over on
+        the same switch changes no path). Kept while the network is the same object."""
+        cached = self._layouts.get(network.name)
+        if cached is None or cached[0] is not network:
+            shadow_vlan = network.shadow.vlan if network.shadow is not None else None
+            cached = self._layouts[network.name] = (network, (
+                network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
+        return cached[1]
 
     def _recount_demand(self, name: str) -> None:
         """Which flow counts whose demand on switch `name`: a service host's rx is counted
@@ -199,13 +222,18 @@ class Planner:
                                tuple(n.name for n in config.networks),
                                self._holders(paths))
         base_deps = self._base_deps
+        per_network = self._holders(paths)  # kept: not every network's paths walked again
 
         def base(plans: dict[str, SwitchPlan]) -> None:
             for plan in plans.values():
-                cc._table_misses(plan)
+                cc.table_misses(plan)
                 if config.failover.probe_interval is not None:
-                    cc._probe_answers(plan)
-            cc._best_effort_meters(plans, fabric, config, paths, i.held)
+                    cc.probe_answers(plan)
+            holders: dict[tuple[str, str], set[str]] = {}
+            for name, links in per_network:
+                for link in links:
+                    holders.setdefault(link, set()).add(name)
+            cc.best_effort_meters(plans, fabric, config, paths, i.held, holders)
 
         return base_deps, base
 
@@ -331,43 +359,48 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
-def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...]
+def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...],
+                   ends: tuple[object, ...]
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
     """A network's parts, in `compile_config`'s order. `meters`: the network's
-    best-effort meters (switch, port, id), which its forwarding entries name."""
+    best-effort meters (switch, port, id), which its forwarding entries name;
+    `ends`: what its shadow-path entries depend on besides the paths, the last
+    of them the fabric's wiring (see `Planner._wiring`)."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
     blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
-    yield ("forwarding", name), ((network, net_paths, i.failed, meters),
-                                 lambda p: cc._forwarding(p, fabric, network, net_paths,
+    wiring = ends[-1]
+    yield ("forwarding", name), ((network, net_paths, i.failed, meters, wiring),
+                                 lambda p: cc.forwarding(p, fabric, network, net_paths,
                                                           i.failed))
-    yield ("arp", name), ((network,), lambda p: cc._arp_responders(p, network))
+    yield ("arp", name), ((network,), lambda p: cc.arp_responders(p, network))
     if blocks:
         yield ("blocks", name), ((network, tuple(sorted(blocks.items()))),
-                                 lambda p: cc._security_blocks(p, network, blocks))
+                                 lambda p: cc.security_blocks(p, network, blocks))
     if network.shadow is None:
         return
     moved = {host for net, host in i.moved if net == name}
     steered = {host for net, host in i.steered if net == name}
-    yield ("guard", name), ((network,), lambda p: cc._shadow_guard(p, network))
-    yield ("shadow_paths", name), ((network, net_paths),
-                                   lambda p: cc._install_shadow_paths(p, fabric, network,
+    yield ("guard", name), ((network,), lambda p: cc.shadow_guard(p, network))
+    yield ("shadow_paths", name), ((ends, net_paths),
+                                   lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
-        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved)),
-                                lambda p: cc._moved_clients(p, fabric, network, net_paths,
+        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved),
+                                 wiring),
+                                lambda p: cc.moved_clients(p, fabric, network, net_paths,
                                                             moved, i.failed))
     if steered or network.shadow.services:
         yield ("steering", name), ((network, frozenset(steered)),
-                                   lambda p: cc._service_steering(p, network, steered))
+                                   lambda p: cc.service_steering(p, network, steered))
     for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((network, net_paths),
+        yield ("mirror", name, str(index)), ((network, net_paths, wiring),
                                              _mirror_step(fabric, network, session, index))
 
 
 def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
     """The step that installs one mirror session."""
-    return lambda plans: cc._mirror_session(plans, fabric, network, session, index)
+    return lambda plans: cc.mirror_session(plans, fabric, network, session, index)
 
 
 def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:

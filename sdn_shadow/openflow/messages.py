@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import SupportsIndex, SupportsInt
@@ -308,7 +309,19 @@ def _flow_hash(table_id: int, priority: int, match: Match,
         text = _instructions_repr(instructions)
     except TypeError:  # an unhashable value inside: no cache
         text = repr(instructions)
-    return _digest(f"({table_id!r}, {priority!r}, {match!r}, {text})")
+    table = _REPRS.get((type(table_id), table_id))
+    if table is None:  # a table id is usually an enum member, whose repr is slow
+        table = _REPRS[(type(table_id), table_id)] = repr(table_id)
+    return _digest(f"({table}, {priority!r}, {match!r}, {text})")
+
+
+_REPRS: dict[tuple[type, int], str] = {}
+
+
+def _in_order(instructions: tuple[Instruction, ...]) -> bool:
+    """Whether `instructions` are already in `INSTRUCTION_ORDER`."""
+    ranks = [INSTRUCTION_ORDER[type(i)] for i in instructions]
+    return all(a <= b for a, b in zip(ranks, ranks[1:], strict=False))
 
 
 # --- flows and groups ------------------------------------------------------
@@ -326,8 +339,11 @@ class Flow:
     cookie: int = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        ordered = tuple(sorted(self.instructions, key=lambda i: INSTRUCTION_ORDER[type(i)]))
-        object.__setattr__(self, "instructions", ordered)
+        ordered = self.instructions
+        if type(ordered) is not tuple or len(ordered) > 1 and not _in_order(ordered):
+            ordered = tuple(sorted(ordered, key=lambda i: INSTRUCTION_ORDER[type(i)]))
+            object.__setattr__(self, "instructions", ordered)
+        # else the caller's tuple itself: flows built from one shared tuple share it
         digest = _flow_hash(self.table_id, self.priority, self.match, ordered)
         object.__setattr__(self, "cookie", (self.subsystem << 56) | digest)
 
@@ -335,6 +351,29 @@ class Flow:
     def key(self) -> FlowKey:
         """What identifies the entry in a switch: table, priority, match."""
         return (self.table_id, self.priority, self.match)
+
+
+def flows_alike(table_id: int, priority: int, subsystem: int,
+                instructions: tuple[Instruction, ...]) -> Callable[[Match], Flow]:
+    """A maker of flows that differ only in their (canonical) match: each is the `Flow`
+    the constructor makes, but the fixed parts of its cookie's text are made once."""
+    ordered = Flow(table_id, priority, subsystem, (), instructions).instructions
+    table = _REPRS.get((type(table_id), table_id)) or repr(table_id)
+    head, tail = f"({table}, {priority!r}, ", f", {_instructions_repr(ordered)})"
+    top = subsystem << 56
+    new, put = object.__new__, object.__setattr__
+
+    def make(match: Match) -> Flow:
+        flow = new(Flow)
+        put(flow, "table_id", table_id)
+        put(flow, "priority", priority)
+        put(flow, "subsystem", subsystem)
+        put(flow, "match", match)
+        put(flow, "instructions", ordered)
+        put(flow, "cookie", top | _digest(head + repr(match) + tail))
+        return flow
+
+    return make
 
 
 @dataclass(frozen=True, slots=True)

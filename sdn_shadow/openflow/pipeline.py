@@ -14,7 +14,9 @@ Packets walk the tables in order:
     3 forward     IP to a service host: connection tracking, back into forward;
                   new connections of steered clients and established ones marked
                   for the twin -> the twin's port; then by (network, eth_dst):
-                  local port (action set) or tagged to the next fabric hop.
+                  local port (action set) or tagged to the next fabric hop;
+                  below those, by (network, in_port) for the network's own
+                  ports: the one way most remote hosts are reached from here.
     4 mirror_in   copy what mirrored hosts *receive* (direction in/both).
 
 The top byte of every cookie names the subsystem that owns the flow; the
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
-from sdn_shadow.openflow.messages import Flow, Group, content_hash
+from sdn_shadow.openflow.messages import Flow, GotoTable, Group, content_hash
 
 
 class Table(IntEnum):
@@ -90,6 +92,8 @@ MIRROR_SESSIONS = {
 ARP_DROP = _band(Table.ARP, "drop", 100, 100, Subsystem.ARP)
 ARP_RESPONDER = _band(Table.ARP, "responder", 1000, 1000, Subsystem.ARP)
 FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
+# Below the hosts: what a network's own ports send to its remote hosts that all go one way.
+FORWARD_DEFAULT = _band(Table.FORWARD, "network-default", 900, 900, Subsystem.FORWARD)
 FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
 INGRESS_PROBE_ANSWER = _band(Table.INGRESS, "probe-answer", 1200, 1200, Subsystem.HEALTH)
@@ -108,6 +112,7 @@ BANDS: tuple[Band, ...] = (
     ARP_DROP,
     ARP_RESPONDER,
     FORWARD_HOSTS,
+    FORWARD_DEFAULT,
     FORWARD_MOVED,
     INGRESS_SHADOW_PATH,
     INGRESS_PROBE_ANSWER,
@@ -145,9 +150,8 @@ _ADMITTED: set[tuple[int, int, int]] = set()
 
 def _check_gotos(flow: Flow) -> None:
     for instruction in flow.instructions:
-        target = getattr(instruction, "table_id", None)
-        if target is not None and target <= flow.table_id:
-            raise PipelineError(f"goto_table:{target} must move forward")
+        if type(instruction) is GotoTable and instruction.table_id <= flow.table_id:
+            raise PipelineError(f"goto_table:{instruction.table_id} must move forward")
 
 
 def _verify_band(flow: Flow) -> None:

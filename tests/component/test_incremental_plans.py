@@ -188,3 +188,22 @@ def test_the_cores_changes_of_every_kind_leave_switches_as_a_full_compile(seed) 
             _same_plan(core.plans[dpid], plan)
         applied.add(kind)
     assert {"served", "swap", "path"} <= applied, applied
+
+
+def test_a_fork_with_a_link_on_other_ports_replans_what_names_them() -> None:
+    data = yaml.safe_load((EXAMPLES / "ring.yaml").read_text())
+    old = parse_config(data)
+    link = data["fabric"]["links"][0]  # s1:10 - s2:11, now on other ports
+    link["a"], link["b"] = "s1:20", "s2:21"
+    new = parse_config(data)
+    planner = Planner(old)
+    fabric = Fabric(old)
+    planner.update(Inputs(old, fabric, shadow_paths(old, fabric), {}, frozenset(),
+                          frozenset(), frozenset(), {}))
+    twin = planner.fork(new)
+    new_fabric = Fabric(new)
+    twin.update(Inputs(new, new_fabric, shadow_paths(new, new_fabric), {}, frozenset(),
+                       frozenset(), frozenset(), {}))
+    want = compile_config(new, {}, fabric=Fabric(new))
+    for dpid, plan in twin.by_dpid().items():
+        assert plan.flows == want[dpid].flows and plan.groups == want[dpid].groups

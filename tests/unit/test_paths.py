@@ -80,3 +80,30 @@ def test_unreachable_pair_is_an_error() -> None:
     split = fabric(("s1", "s2"), ("s3", "s4"))
     with pytest.raises(ValueError, match="no fabric path from s1 to s3"):
         path_pair(split, "s1", "s3")
+
+
+def leaf_spine(leaves: int, spines: int) -> Fabric:
+    return fabric(*((f"l{i}", f"s{j}") for i in range(leaves) for j in range(spines)))
+
+
+def test_a_salt_picks_among_equal_shadows_the_same_way_for_every_pair() -> None:
+    ls = leaf_spine(4, 4)
+    spines = set()
+    for salt in range(8):
+        pairs = network_paths(ls, ["l0", "l1", "l2", "l3"], salt)
+        shadows = {p.shadow[1] for (a, b), p in pairs.items() if a != b}
+        primaries = {p.primary[1] for (a, b), p in pairs.items() if a != b}
+        assert len(shadows) == 1 and primaries == {"s0"}  # one network, one way through
+        assert shadows != primaries
+        spines |= shadows
+    assert spines == {"s1", "s2", "s3"}  # networks spread over the equal-cost spines
+
+
+def test_salted_pairs_stay_symmetric_and_salt_zero_is_name_order() -> None:
+    ls = leaf_spine(3, 3)
+    for salt in (0, 1, 2, 12345):
+        pairs = network_paths(ls, ["l0", "l1", "l2"], salt)
+        for (a, b), pair in pairs.items():
+            back = pairs[(b, a)]
+            assert pair.primary == back.primary[::-1] and pair.shadow == back.shadow[::-1]
+    assert path_pair(ls, "l0", "l1").shadow == ("l0", "s1", "l1")
