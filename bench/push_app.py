@@ -22,6 +22,7 @@ from os_ken.ofproto import ofproto_v1_3
 
 from bench.flowset import bench_flows
 from sdn_shadow.openflow import wire
+from sdn_shadow.openflow.chunks import pack_chunks
 from sdn_shadow.openflow.messages import Barrier, FlowAdd, FlowDelete, Message
 
 
@@ -57,7 +58,7 @@ class PushApp(app_manager.OSKenApp):
             self.t0 = time.perf_counter()
             msgs: list[Message] = [FlowAdd(f) for f in self.flows]
             msgs.append(Barrier())
-            for chunk in wire.pack_chunks(msgs, first_xid=100):
+            for chunk in pack_chunks(msgs, first_xid=100):
                 dp.send(chunk)
         elif self.phase == "pushing":
             seconds = time.perf_counter() - self.t0

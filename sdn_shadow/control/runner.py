@@ -22,6 +22,7 @@ from sdn_shadow.control.startup import RunSettings
 from sdn_shadow.control.statefile import StateFile
 from sdn_shadow.control.sync import Barriers, Collecting, last_xid
 from sdn_shadow.control.watchio import WatchIO
+from sdn_shadow.openflow.chunks import pack_chunks
 
 LOG = logging.getLogger("sdn_shadow")
 TICK = 0.1  # seconds between poll-loop rounds
@@ -142,7 +143,6 @@ class Runner:
 
     def collected(self, dpid: int, change: Callable[[Collecting], Collecting]) -> None:
         """One part of a switch's tables has been read; once all are in, reconcile it."""
-        from sdn_shadow.openflow import wire
 
         with self.lock:
             collecting = self.collecting.get(dpid)
@@ -161,7 +161,7 @@ class Runner:
             self.barriers = self.barriers.expect(dpid, last_xid(first, len(msgs)), start)
             sync = self.core.switches[dpid].last_sync
             name = self.core.switches[dpid].name
-        for chunk in wire.pack_chunks(msgs, first_xid=first):  # the switch installs as we pack
+        for chunk in pack_chunks(msgs, first_xid=first):  # the switch installs as we pack
             dp.send(chunk)
         LOG.info("switch %s reports %d flows, %d groups: %d to add or replace, %d to delete",
                  name, len(collecting.flows), len(collecting.groups), sync["added"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 
 from sdn_shadow.openflow.messages import (
     GROUP_TYPES,
@@ -220,16 +220,11 @@ def _field(name: str) -> tuple[int, int, _Encoder]:
         raise ValueError(f"unsupported OXM field {name!r}") from None
 
 
-# Caches are plain dicts (cheaper than lru_cache), emptied when they reach _CACHE_LIMIT.
-# They are keyed by tuples of strings and ints: hashing a dataclass runs Python
-# code and costs about as much as packing it, so actions are not cached as objects.
+# Plain dicts (cheaper than lru_cache) keyed by (name, value), emptied at _CACHE_LIMIT:
+# hashing a dataclass costs about as much as packing it, so actions are not cached.
 _CACHE_LIMIT = 1 << 16
-#: Messages `pack_chunks` packs into one write: about 130 KB of flow-adds.
-CHUNK = 1024
-#: (name, value) match item -> OXM TLV.
-_TLV_CACHE: dict[tuple[str, MatchValue], bytes] = {}
-#: (field, value) -> OFPAT_SET_FIELD action.
-_SET_FIELD_CACHE: dict[tuple[str, MatchValue], bytes] = {}
+_TLV_CACHE: dict[tuple[str, MatchValue], bytes] = {}  # match item -> OXM TLV
+_SET_FIELD_CACHE: dict[tuple[str, MatchValue], bytes] = {}  # -> OFPAT_SET_FIELD action
 
 
 def _remember(cache: dict[tuple[str, MatchValue], bytes], key: tuple[str, MatchValue],
@@ -602,15 +597,3 @@ def pack_many(msgs: Iterable[Message], first_xid: int = 1) -> bytes:
 def unpack_header(buf: bytes) -> tuple[int, int, int, int]:
     """(version, type, length, xid) of the OpenFlow message at the start of `buf`."""
     return _HEADER.unpack_from(buf, 0)
-
-
-def pack_chunks(msgs: Sequence[Message], first_xid: int = 1, size: int = CHUNK
-                ) -> Iterator[bytes]:
-    """`pack_many` of `msgs` in runs of `size` messages, xids consecutive across the runs.
-
-    Sending each run as soon as it is packed lets the switch install the first
-    flows while the next are still being packed (the two run on different
-    CPUs), instead of waiting for the whole push to be packed first.
-    """
-    for start in range(0, len(msgs), size):
-        yield pack_many(msgs[start:start + size], first_xid + start)

@@ -746,10 +746,11 @@ def test_masked_mac_value_is_canonical_like_the_switch_reports_it():
 
 def test_pack_chunks_joins_to_pack_many_with_consecutive_xids():
     from bench.flowset import bench_flows
+    from sdn_shadow.openflow.chunks import pack_chunks
     from sdn_shadow.openflow.messages import Barrier, FlowAdd
 
     msgs = [*(FlowAdd(f) for f in bench_flows(25)), Barrier()]
-    chunks = list(wire.pack_chunks(msgs, first_xid=7, size=10))
+    chunks = list(pack_chunks(msgs, first_xid=7, size=10))
     assert len(chunks) == 3
     assert b"".join(chunks) == wire.pack_many(msgs, first_xid=7)
     assert wire.unpack_header(chunks[1])[3] == 17
