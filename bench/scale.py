@@ -447,15 +447,19 @@ def _start_once(hosts: int, workdir: Path, progress: Callable[[str], None]) -> d
                                          "--log-level", "warning"])
     start = time.perf_counter()
     proc.start()
+    seconds = None
     try:
         last_note = start
-        while True:
+        while True:  # until it answers at all (`starting`), then until it is ready (`ok`)
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        seconds = time.perf_counter() - start
-                        break
-            except OSError:
+                    status = json.loads(r.read()).get("status") if r.status == 200 else None
+                if status is not None and seconds is None:
+                    seconds = time.perf_counter() - start
+                if status == "ok":
+                    ready = time.perf_counter() - start
+                    break
+            except (OSError, ValueError):
                 pass
             if not proc.running:
                 raise RuntimeError(f"controller exited ({proc.returncode}) before its API "
@@ -471,7 +475,7 @@ def _start_once(hosts: int, workdir: Path, progress: Callable[[str], None]) -> d
         peak = _vm_hwm_mb(proc.pid) if proc.pid else None
     finally:
         proc.stop()
-    return {"s": seconds, "peak_rss_mb": peak}
+    return {"s": seconds, "ready_s": ready, "peak_rss_mb": peak}
 
 
 def start_to_api_s(progress: Callable[[str], None]) -> Figure:
@@ -487,7 +491,8 @@ def start_to_api_s(progress: Callable[[str], None]) -> Figure:
         if big["s"] < 30:  # quick enough to take the median of three
             runs += [_start_once(START_HOSTS, workdir, progress) for _ in range(2)]
         seconds = median([r["s"] for r in runs])
-        progress(f"start_to_api {START_HOSTS} hosts: {seconds:.2f} s")
+        progress(f"start_to_api {START_HOSTS} hosts: {seconds:.2f} s, ready (planned) "
+                 f"{median([r['ready_s'] for r in runs]):.2f} s")
     reference = median([r["s"] for r in small])
     peaks = [r["peak_rss_mb"] for r in runs if r["peak_rss_mb"] is not None]
     return Figure(round(seconds, 2), "s", round(reference, 2), f"<= {START_TARGET_S:.0f}",
@@ -496,6 +501,8 @@ def start_to_api_s(progress: Callable[[str], None]) -> Figure:
                                         "(imports, OS-Ken, uvicorn: the fixed cost)",
                       "runs_s": [round(r["s"], 2) for r in runs],
                       "reference_runs_s": [round(r["s"], 2) for r in small],
+                      "ready_s": round(median([r["ready_s"] for r in runs]), 2),
+                      "reference_ready_s": round(median([r["ready_s"] for r in small]), 2),
                       "peak_rss_mb": round(statistics.median(peaks), 1) if peaks else None,
                       "hosts": START_HOSTS, "switches": RING_SWITCHES,
                       "load_average": _load(), "commit": _revision(),
@@ -503,8 +510,9 @@ def start_to_api_s(progress: Callable[[str], None]) -> Figure:
                               "hosts, 2 twins and 2 sessions each> --api 127.0.0.1:<free "
                               "port>, OpenFlow on another free loopback port, no switch "
                               "attached; timed from Popen until GET /api/v1/health answers "
-                              "200 (polled every 50 ms); peak_rss_mb is the process's VmHWM "
-                              "then. The process is stopped by its pid.",
+                              "200 (polled every 50 ms; status starting while the fabric is "
+                              "planned); ready_s until it says ok (planned); peak_rss_mb is the "
+                              "process's VmHWM then. The process is stopped by its pid.",
                   })
 
 
