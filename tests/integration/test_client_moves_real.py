@@ -35,6 +35,16 @@ def packets_via(switch: str, vid: int) -> int:
                for part in line.split() if part.startswith("n_packets="))
 
 
+def shadow_vlan() -> int:
+    """The VLAN id the parser assigns to tenant-a's shadow in examples/ring.yaml."""
+    from sdn_shadow.config import parse_config
+
+    config = parse_config(yaml.safe_load((EXAMPLES / "ring.yaml").read_text()))
+    shadow = config.networks[0].shadow
+    assert shadow is not None
+    return shadow.vlan
+
+
 def policy(path: str) -> dict:
     data = yaml.safe_load((EXAMPLES / "ring.yaml").read_text())
     data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": path}}
@@ -42,7 +52,7 @@ def policy(path: str) -> dict:
 
 
 def test_move_to_shadow_and_back_under_ping(ring) -> None:
-    shadow_vid = 2000  # tenant-a's shadow VLAN (assigned)
+    shadow_vid = shadow_vlan()  # tenant-a's shadow VLAN (assigned from its name)
     run = start_ping(ring.host("h1"), "10.0.0.2", count=1000, interval=0.01)
     time.sleep(1.0)
     before = packets_via("s4", shadow_vid)
