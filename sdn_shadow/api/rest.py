@@ -12,10 +12,14 @@ by instantiating a placement template: 422 names `template.<key path>` or
 `instance.<key path>`).
 Errors are `{"errors": [{"field", "reason"}]}` with 400 (refused by the
 controller; for a network or session, each config key path and reason),
-401 (no or unknown token), 403 (role too low), 404 (no such thing), 409
+401 (no or unknown token), 403 (role too low, or a cross-site request: an
+`Origin` other than the API's own), 404 (no such thing), 409
 (conflicts with the current state, or a switch refused the change, which
 was then undone), 413 (a body over `api.max_body`, 1 MiB by default: see
-`api.limits`) or 422 (malformed request).
+`api.limits`), 415 (a change whose body is not `application/json`: a browser
+cannot send that cross-site without asking first, so a form on another
+site cannot use a logged-in user's Basic credentials) or 422 (malformed
+request).
 """
 
 
@@ -52,6 +56,7 @@ from sdn_shadow.api.service import (
 
 PREFIX = "/api/v1"
 OPEN_PATHS = frozenset({f"{PREFIX}/health"})  # no token needed
+CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BROWSER_CHALLENGE = 'Basic realm="sdn-shadow"'
 
 
@@ -145,8 +150,26 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
     (401, "no token, or an unknown one"), (403, "the role is too low"),
     (404, "no such network, host or session"),
     (409, "conflicts with the current state, or a switch refused it (undone)"),
-    (413, "the body is larger than api.max_body"), (422, "malformed request"),
+    (413, "the body is larger than api.max_body"),
+    (415, "a change whose body is not application/json"), (422, "malformed request"),
     (503, "the LDAP server cannot be reached"))}
+
+
+def cross_site(request: Request) -> ApiError | None:
+    """Why a change may come from another site's page (None when it cannot): a foreign
+    Origin, or a body a cross-site form can send (anything but JSON)."""
+    if request.method not in CHANGING:
+        return None
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin.rstrip("/").lower() != own.lower():
+        return ApiError(403, "origin", f"a change from {origin} (not {own}) is refused")
+    kind = request.headers.get("content-type")
+    sized = request.headers.get("content-length", "0").strip() not in ("", "0")
+    if (kind is not None or sized or "transfer-encoding" in request.headers) and \
+            (kind or "").split(";")[0].strip().lower() != "application/json":
+        return ApiError(415, "content-type", f"must be application/json, not {kind or 'none'}")
+    return None
 
 
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
@@ -221,6 +244,9 @@ def create_app(service: ControllerService, tokens: TokenBook,
             async def authenticated(request: Request) -> Response:
                 creds, user = await bearer(request), await basic(request)
                 request.state.holder = await run_in_threadpool(who, creds, user, answer)
+                refused = cross_site(request)
+                if refused is not None:
+                    raise refused
                 return await handler(request)
             return authenticated
 
