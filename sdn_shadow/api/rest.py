@@ -23,6 +23,8 @@ request).
 """
 
 
+import binascii
+from base64 import b64decode
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
@@ -36,6 +38,7 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,6 +70,25 @@ class ApiError(Exception):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status, self.field, self.reason, self.headers = status, field, reason, headers
+
+
+class Utf8Basic(HTTPBasic):
+    """HTTP Basic credentials read as UTF-8 (RFC 7617), not ASCII only: LDAP passwords
+    may hold any character."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:
+        """The user and password, None without Basic credentials; 401 when malformed."""
+        scheme, param = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, colon, password = b64decode(param, validate=True).decode("utf-8").partition(":")
+        except (ValueError, binascii.Error):
+            user, colon, password = "", "", ""
+        if not colon:
+            raise ApiError(401, "authorization", "Basic credentials must be base64 of UTF-8 "
+                                                 "user:password", {"WWW-Authenticate": "Basic"})
+        return HTTPBasicCredentials(username=user, password=password)
 
 
 class ClientPolicy(BaseModel):
@@ -187,7 +209,7 @@ def create_app(service: ControllerService, tokens: TokenBook,
                   responses=ERRORS, openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, max_body=max_body)
     bearer = HTTPBearer(auto_error=False)
-    basic = HTTPBasic(auto_error=False, description="any user name with an API token as the "
+    basic = Utf8Basic(auto_error=False, description="any user name with an API token as the "
                       "password, or an LDAP user (when api.ldap is set)")
     schemes = "Bearer" if ldap is None else 'Bearer, Basic realm="sdn-shadow"'
     needed = "a bearer token" if ldap is None else "a bearer token or an LDAP user (Basic)"

@@ -57,3 +57,32 @@ def test_same_site_json_bodyless_changes_and_reads_pass(api: Api) -> None:
     assert api.http.post(url + "activate", content=b'{"reason": "y"}', auth=_basic(api),
                          headers={"Content-Type": "application/json; charset=utf-8"}
                          ).status_code == 200
+
+
+def test_basic_credentials_are_utf8() -> None:
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from sdn_shadow.api.auth import Holder, TokenBook
+    from sdn_shadow.api.rest import create_app
+
+    class Directory:
+        """An LDAP stand-in: one user whose password is not ASCII."""
+
+        def holder(self, user: str, password: str) -> Holder | None:
+            return Holder(user, "viewer") if (user, password) == ("jürgen", "pässwörd€") \
+                else None
+
+    http = TestClient(create_app(Api().service, TokenBook(), Directory()))  # type: ignore[arg-type]
+
+    def version(raw: bytes) -> int:
+        header = "Basic " + base64.b64encode(raw).decode()
+        return http.get(f"{PREFIX}/version", headers={"Authorization": header}).status_code
+
+    assert version("jürgen:pässwörd€".encode()) == 200
+    assert version("jürgen:wrong".encode()) == 401
+    assert version(b"\xff\xfe:x") == 401  # not UTF-8
+    assert http.get(f"{PREFIX}/version", headers={"Authorization": "Basic !!"}).json() == {
+        "errors": [{"field": "authorization",
+                    "reason": "Basic credentials must be base64 of UTF-8 user:password"}]}
