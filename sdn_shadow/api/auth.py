@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+from sdn_shadow.config.document import read_regular
 from sdn_shadow.config.model import ROLES
 
 LOG = logging.getLogger("sdn_shadow.api")
@@ -126,10 +127,10 @@ class TokenBook:
         if missing_ok and not path.exists():
             return cls(path=path)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(read_regular(path, 1 << 20).decode()) or {}
         except OSError as err:
             raise TokenFileError(f"{path}: {err.strerror or err}") from None
-        except (yaml.YAMLError, ValueError, RecursionError) as err:
+        except (yaml.YAMLError, ValueError, RecursionError) as err:  # UnicodeDecodeError too
             raise TokenFileError(f"{path}: not YAML: {err}") from None
         entries = data.get("tokens", []) if isinstance(data, dict) else None
         if not isinstance(entries, list):

@@ -3,9 +3,11 @@ marked; `number_problem` bounds every number a validator accepts."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import stat
 from collections.abc import Hashable
 from typing import Any
 
@@ -13,13 +15,33 @@ import yaml
 
 from .model import ConfigError
 
+MAX_DOCUMENT_BYTES = 16 << 20
+"""The largest config, template or token file read (a 10,000-host fabric is about 1 MiB)."""
+
+
+def read_regular(path: str | os.PathLike[str], limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """A regular file's bytes, at most `limit`: a FIFO or device (which could block or never
+    end), a directory or a larger file raise OSError with the reason as `strerror`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no wait
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB" if limit >= 1 << 20
+                      else f"larger than {limit} bytes")
+    return data
+
 
 def read_document(path: str | os.PathLike[str]) -> Any:
     """The YAML file at `path` as data, unvalidated (unreadable file or bad YAML: `ConfigError`)."""
     source = os.fsdecode(path)
     try:
-        with open(path, "rb") as stream:
-            text = stream.read()
+        text = read_regular(path)
     except OSError as exc:
         raise ConfigError([("<file>", f"cannot read: {exc.strerror or exc}")], source) from exc
     return read_text(text, source)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from sdn_shadow.config.document import read_regular
 from sdn_shadow.directory import ldap_io
 from sdn_shadow.directory.dn import split_dn, within
 from sdn_shadow.directory.follower import Mirror, RoundReport
@@ -129,7 +130,7 @@ def _url(text: str) -> str:
 def _password(path: str) -> str:
     """The first line of the password file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular(path, 1 << 16).decode("utf-8")
     except OSError as exc:
         raise UsageError(f"--password-file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
