@@ -23,13 +23,13 @@ import hmac
 import logging
 import os
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from sdn_shadow.atomic import replace_file
 from sdn_shadow.config.document import read_regular
 from sdn_shadow.config.model import ROLES
 
@@ -154,14 +154,7 @@ class TokenBook:
         path = Path(path)
         entries = [{"name": h.name, "role": h.role, "sha256": digest}
                    for digest, h in sorted(self.holders.items(), key=lambda kv: kv[1].name)]
-        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
-        try:
-            with os.fdopen(fd, "w") as stream:
-                stream.write(yaml.safe_dump({"tokens": entries}, sort_keys=False))
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        replace_file(path, yaml.safe_dump({"tokens": entries}, sort_keys=False), 0o600)
 
 
 def _stamp(path: Path | None) -> tuple[int, int, int] | None:
