@@ -42,7 +42,11 @@ def policy(path: str) -> dict:
 
 
 def test_move_to_shadow_and_back_under_ping(ring) -> None:
-    shadow_vid = 2000  # tenant-a's shadow VLAN (assigned)
+    from sdn_shadow.config import parse_config
+
+    shadow = parse_config(policy("primary")).network("tenant-a").shadow
+    assert shadow is not None
+    shadow_vid = shadow.vlan  # tenant-a's shadow VLAN (assigned from its name)
     run = start_ping(ring.host("h1"), "10.0.0.2", count=1000, interval=0.01)
     time.sleep(1.0)
     before = packets_via("s4", shadow_vid)
