@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sdn_shadow.config.shapes import NAME_RE, NAME_REASON
+from sdn_shadow.config.shapes import NAME_REASON, name_problem
 
 PREFIX = "/api/v1"
 
@@ -24,8 +24,10 @@ class BadName(ValueError):
 
 def _name(field: str, value: object) -> str:
     """`value` as one URL path segment when it is a valid name (`.` and `..` never are)."""
-    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-        raise BadName(field, value, NAME_REASON)
+    problem = name_problem(value) if isinstance(value, str) else NAME_REASON
+    if problem is not None or not isinstance(value, str):
+        raise BadName(field, value if len(str(value)) <= 120 else f"{str(value)[:100]}...",
+                      problem or NAME_REASON)
     return quote(value, safe="")
 
 

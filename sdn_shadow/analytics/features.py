@@ -70,8 +70,21 @@ class IntervalBuilder:
         self.notes: list[str] = []
 
     def add(self, pkt: Packet) -> list[Interval]:
-        """Count `pkt`; return the intervals its time closed (empty ones included)."""
-        closed = self.advance(pkt.time) if self.current is not None else []
+        """Count `pkt`; return the intervals its time closed (empty ones included).
+
+        A packet more than one interval older than the interval in progress (a capture
+        whose clock stepped back, or files joined out of order) closes it and starts a new
+        stretch at its own time, with a note, rather than lumping what follows into one
+        interval; smaller reorderings count in the interval in progress.
+        """
+        current = self.current
+        if current is not None and pkt.time < current.start - self.seconds:
+            self.notes.append(f"time goes back {current.start - pkt.time:.0f} s to "
+                              f"{pkt.time:.6f}; counted from there as a new stretch")
+            self.current = Interval(pkt.time, self.seconds)
+            self._count(self.current, pkt)
+            return [current]
+        closed = self.advance(pkt.time) if current is not None else []
         if self.current is None:
             self.current = Interval(pkt.time, self.seconds)
         self._count(self.current, pkt)

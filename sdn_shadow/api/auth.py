@@ -23,13 +23,14 @@ import hmac
 import logging
 import os
 import secrets
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from sdn_shadow.atomic import replace_file
+from sdn_shadow.config.document import read_regular
 from sdn_shadow.config.model import ROLES
 
 LOG = logging.getLogger("sdn_shadow.api")
@@ -126,10 +127,10 @@ class TokenBook:
         if missing_ok and not path.exists():
             return cls(path=path)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(read_regular(path, 1 << 20).decode()) or {}
         except OSError as err:
             raise TokenFileError(f"{path}: {err.strerror or err}") from None
-        except (yaml.YAMLError, ValueError, RecursionError) as err:
+        except (yaml.YAMLError, ValueError, RecursionError) as err:  # UnicodeDecodeError too
             raise TokenFileError(f"{path}: not YAML: {err}") from None
         entries = data.get("tokens", []) if isinstance(data, dict) else None
         if not isinstance(entries, list):
@@ -153,14 +154,7 @@ class TokenBook:
         path = Path(path)
         entries = [{"name": h.name, "role": h.role, "sha256": digest}
                    for digest, h in sorted(self.holders.items(), key=lambda kv: kv[1].name)]
-        fd, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # 0600
-        try:
-            with os.fdopen(fd, "w") as stream:
-                stream.write(yaml.safe_dump({"tokens": entries}, sort_keys=False))
-            os.replace(partial, path)
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+        replace_file(path, yaml.safe_dump({"tokens": entries}, sort_keys=False), 0o600)
 
 
 def _stamp(path: Path | None) -> tuple[int, int, int] | None:

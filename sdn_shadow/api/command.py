@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +23,11 @@ EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 def _spec(text: str) -> dict:
     """A JSON object given inline or as @FILE (YAML works too: it is a superset), read as
     the config is (overlong numbers kept as text for the controller to refuse by key)."""
-    from sdn_shadow.config.document import read_text
+    from sdn_shadow.config.document import read_regular, read_text
     from sdn_shadow.config.model import ConfigError
 
     try:
-        raw = Path(text[1:]).read_text() if text.startswith("@") else text
-        value = read_text(raw)
+        value = read_text(read_regular(text[1:]) if text.startswith("@") else text)
     except OSError as err:
         raise argparse.ArgumentTypeError(f"{text}: {err.strerror or err}") from None
     except (ConfigError, UnicodeDecodeError) as err:
@@ -79,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     """Make one call and print its answer."""
     token = os.environ.get("SDN_SHADOW_TOKEN")
     if args.token_file:
+        from sdn_shadow.config.document import read_regular
+
         try:
-            token = Path(args.token_file).read_text().strip()
+            token = read_regular(args.token_file, 4096).decode().strip()
         except (OSError, UnicodeDecodeError) as err:
             print(f"--token-file {args.token_file}: {getattr(err, 'strerror', None) or err}",
                   file=sys.stderr)

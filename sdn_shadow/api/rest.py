@@ -12,13 +12,19 @@ by instantiating a placement template: 422 names `template.<key path>` or
 `instance.<key path>`).
 Errors are `{"errors": [{"field", "reason"}]}` with 400 (refused by the
 controller; for a network or session, each config key path and reason),
-401 (no or unknown token), 403 (role too low), 404 (no such thing), 409
+401 (no or unknown token), 403 (role too low, or a cross-site request: an
+`Origin` other than the API's own), 404 (no such thing), 409
 (conflicts with the current state, or a switch refused the change, which
 was then undone), 413 (a body over `api.max_body`, 1 MiB by default: see
-`api.limits`) or 422 (malformed request).
+`api.limits`), 415 (a change whose body is not `application/json`: a browser
+cannot send that cross-site without asking first, so a form on another
+site cannot use a logged-in user's Basic credentials) or 422 (malformed
+request).
 """
 
 
+import binascii
+from base64 import b64decode
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
@@ -32,6 +38,7 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -54,6 +61,7 @@ from sdn_shadow.dashboard import mount_dashboard
 
 PREFIX = "/api/v1"
 OPEN_PATHS = frozenset({f"{PREFIX}/health"})  # no token needed
+CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BROWSER_CHALLENGE = 'Basic realm="sdn-shadow"'
 
 
@@ -64,6 +72,25 @@ class ApiError(Exception):
                  headers: dict[str, str] | None = None) -> None:
         super().__init__(reason)
         self.status, self.field, self.reason, self.headers = status, field, reason, headers
+
+
+class Utf8Basic(HTTPBasic):
+    """HTTP Basic credentials read as UTF-8 (RFC 7617), not ASCII only: LDAP passwords
+    may hold any character."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:
+        """The user and password, None without Basic credentials; 401 when malformed."""
+        scheme, param = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() != "basic":
+            return None
+        try:
+            user, colon, password = b64decode(param, validate=True).decode("utf-8").partition(":")
+        except (ValueError, binascii.Error):
+            user, colon, password = "", "", ""
+        if not colon:
+            raise ApiError(401, "authorization", "Basic credentials must be base64 of UTF-8 "
+                                                 "user:password", {"WWW-Authenticate": "Basic"})
+        return HTTPBasicCredentials(username=user, password=password)
 
 
 class ClientPolicy(BaseModel):
@@ -147,8 +174,26 @@ ERRORS = {status: {"model": ErrorBody, "description": text} for status, text in 
     (401, "no token, or an unknown one"), (403, "the role is too low"),
     (404, "no such network, host or session"),
     (409, "conflicts with the current state, or a switch refused it (undone)"),
-    (413, "the body is larger than api.max_body"), (422, "malformed request"),
+    (413, "the body is larger than api.max_body"),
+    (415, "a change whose body is not application/json"), (422, "malformed request"),
     (503, "the LDAP server cannot be reached, or the change could not be kept (undone)"))}
+
+
+def cross_site(request: Request) -> ApiError | None:
+    """Why a change may come from another site's page (None when it cannot): a foreign
+    Origin, or a body a cross-site form can send (anything but JSON)."""
+    if request.method not in CHANGING:
+        return None
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    if origin is not None and origin.rstrip("/").lower() != own.lower():
+        return ApiError(403, "origin", f"a change from {origin} (not {own}) is refused")
+    kind = request.headers.get("content-type")
+    sized = request.headers.get("content-length", "0").strip() not in ("", "0")
+    if (kind is not None or sized or "transfer-encoding" in request.headers) and \
+            (kind or "").split(";")[0].strip().lower() != "application/json":
+        return ApiError(415, "content-type", f"must be application/json, not {kind or 'none'}")
+    return None
 
 
 def _errors(status: int, errors: list[dict], headers: dict[str, str] | None = None
@@ -166,7 +211,7 @@ def create_app(service: ControllerService, tokens: TokenBook,
                   responses=ERRORS, openapi_url=None, docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, max_body=max_body)
     bearer = HTTPBearer(auto_error=False)
-    basic = HTTPBasic(auto_error=False, description="any user name with an API token as the "
+    basic = Utf8Basic(auto_error=False, description="any user name with an API token as the "
                       "password, or an LDAP user (when api.ldap is set)")
     schemes = "Bearer" if ldap is None else 'Bearer, Basic realm="sdn-shadow"'
     needed = "a bearer token" if ldap is None else "a bearer token or an LDAP user (Basic)"
@@ -223,6 +268,9 @@ def create_app(service: ControllerService, tokens: TokenBook,
             async def authenticated(request: Request) -> Response:
                 creds, user = await bearer(request), await basic(request)
                 request.state.holder = await run_in_threadpool(who, creds, user, answer)
+                refused = cross_site(request)
+                if refused is not None:
+                    raise refused
                 return await handler(request)
             return authenticated
 

@@ -3,9 +3,11 @@ marked; `number_problem` bounds every number a validator accepts."""
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import stat
 from collections.abc import Hashable
 from typing import Any
 
@@ -13,13 +15,33 @@ import yaml
 
 from .model import ConfigError
 
+MAX_DOCUMENT_BYTES = 16 << 20
+"""The largest config, template or token file read (a 10,000-host fabric is about 1 MiB)."""
+
+
+def read_regular(path: str | os.PathLike[str], limit: int = MAX_DOCUMENT_BYTES) -> bytes:
+    """A regular file's bytes, at most `limit`: a FIFO or device (which could block or never
+    end), a directory or a larger file raise OSError with the reason as `strerror`."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no wait
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as stream:
+            data = stream.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit >> 20} MiB" if limit >= 1 << 20
+                      else f"larger than {limit} bytes")
+    return data
+
 
 def read_document(path: str | os.PathLike[str]) -> Any:
     """The YAML file at `path` as data, unvalidated (unreadable file or bad YAML: `ConfigError`)."""
     source = os.fsdecode(path)
     try:
-        with open(path, "rb") as stream:
-            text = stream.read()
+        text = read_regular(path)
     except OSError as exc:
         raise ConfigError([("<file>", f"cannot read: {exc.strerror or exc}")], source) from exc
     return read_text(text, source)
@@ -49,6 +71,10 @@ class Base60Int(int):
 MAX_MAGNITUDE = 10**15
 """The largest number (in size) a setting may be: beyond it, floats lose whole units and
 arithmetic on seconds or bytes overflows."""
+MAX_NODES = 100_000
+"""Values a document's aliases may add when expanded: `&a [*b, *b, ...]` nested a few times
+stands for billions, which every later walk over the data would visit. (A document
+without aliases stands for just what it holds, whatever its size.)"""
 MAX_DIGITS = 40
 """Longer integers are kept as text (`LongNumber`): Python refuses to convert 4,300+ digits
 and a float cannot hold 309+."""
@@ -74,6 +100,15 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that rejects duplicate keys, marks base-60 integers and reads only
     true/false as booleans (YAML 1.2): `on`, `off`, `yes` and `no` stay strings, so a key
     such as `detect.on` is not read as `True`."""
+
+    def compose_document(self) -> yaml.Node | None:
+        """The document's node graph, refused when its aliases expand it past MAX_NODES."""
+        node = super().compose_document()
+        sizes: dict[int, int] = {}
+        if node is not None and _expanded(node, sizes) - len(sizes) > MAX_NODES:
+            raise yaml.composer.ComposerError(
+                None, None, f"its aliases add over {MAX_NODES:,} values", node.start_mark)
+        return node
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
         text = str(node.value)
@@ -103,6 +138,21 @@ class _Loader(yaml.SafeLoader):
                         key_node.start_mark,
                     )
         return super().construct_mapping(node, deep=deep)
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many nodes `node` stands for with every alias expanded (each shared node sized
+    once, so this costs the graph's size, not the expansion's)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 2 * MAX_NODES  # a cycle (a recursive alias) counts as too many
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    sizes[id(node)] = size
+    return size
 
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)

@@ -7,10 +7,16 @@ each problem at the key path that names the file, among the other problems.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from .document import read_regular
 
 TLS = "tls"
 """A PEM certificate, key or CA bundle (`controller.tls.*`, `api.tls.*`, `shadow.ldap.ca_file`)."""
@@ -87,25 +93,24 @@ def _child(value: Any, key: str) -> dict[Any, Any]:
 def _tls_problem(name: str) -> str | None:
     """Why `name` cannot be read as a PEM file (it is read again when TLS starts)."""
     try:
-        with open(name, "rb") as stream:
-            size = len(stream.read(MAX_PEM_BYTES + 1))
-    except OSError:
+        read_regular(name, MAX_PEM_BYTES)
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            return (f"{name} is over {MAX_PEM_BYTES >> 20} MiB: too large for PEM certificates "
+                    "or keys")
         return f"cannot read {name}"
-    if size > MAX_PEM_BYTES:
-        return f"{name} is over {MAX_PEM_BYTES >> 20} MiB: too large for PEM certificates or keys"
     return None
 
 
 def _password_problem(name: str) -> str | None:
     """Why `name` holds no password on its first line (read again when the mirror starts)."""
     try:
-        with open(name, "rb") as stream:
-            raw = stream.read(MAX_PASSWORD_BYTES + 1)
+        raw = read_regular(name, MAX_PASSWORD_BYTES)
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            return (f"over {MAX_PASSWORD_BYTES >> 10} KiB: too large for a password file (the "
+                    "first line is the password)")
         return exc.strerror or str(exc)
-    if len(raw) > MAX_PASSWORD_BYTES:
-        return (f"over {MAX_PASSWORD_BYTES >> 10} KiB: too large for a password file (the "
-                "first line is the password)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -119,6 +124,9 @@ def _capture_problem(name: str) -> str | None:
     """Why `name` does not open as pcap or pcapng; reads its header and first record only."""
     from sdn_shadow.analytics.capture_file import CaptureError, read_capture
 
+    with contextlib.suppress(OSError):  # a missing file: read_capture says so
+        if not stat.S_ISREG(os.stat(name).st_mode):  # a FIFO would block every reader
+            return f"{name}: not a regular file"
     try:
         records = read_capture(name)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 from .context import Context
 from .drafts import NetDraft, ShadowDraft
 from .model import DIRECTIONS, MatchFilter, MirrorSession
-from .shapes import NAME_RE, NAME_REASON
+from .shapes import NAME_REASON, name_problem
 
 IP_PROTOS = {"icmp": 1, "tcp": 6, "udp": 17}
 #: Sampling uses OVS select groups with at most this many equal-weight buckets.
@@ -41,8 +41,9 @@ def session(ctx: Context, net: NetDraft, shadow: ShadowDraft, index: int, path: 
     if f.get("name") is not None:
         name_path = f"{path}.name"
         name = f["name"] if isinstance(f["name"], str) else None
-        if name is None or not NAME_RE.fullmatch(name):
-            ctx.err(name_path, NAME_REASON)
+        problem = NAME_REASON if name is None else name_problem(name)
+        if problem is not None:
+            ctx.err(name_path, problem)
             name = None
     if name is not None:
         if name in ctx.session_names:

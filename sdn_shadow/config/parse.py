@@ -43,10 +43,10 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
             on: [h1s]               # shadow hosts whose switch ports are watched
             response: {mode: dry-run, ttl: 300, protected: [h1]}   # off | dry-run | live
 
-Names match `[A-Za-z0-9][A-Za-z0-9_.-]*`. Each switch port has one user (a link end or a
-host). VLAN ids are unique across the file. Every host of a network must have a fabric path
-to the others. Quote MAC addresses and colon-written dpids: YAML 1.1 reads e.g. unquoted
-`12:34:56:00:00:01` as a base-60 integer.
+Names match `[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 100 characters. Each switch port has one
+user (a link end or a host). VLAN ids are unique across the file. Every host of a network
+must have a fabric path to the others. Quote MAC addresses and colon-written dpids: YAML
+1.1 reads e.g. unquoted `12:34:56:00:00:01` as a base-60 integer.
 
 `parse_config` is pure: it opens no file. The loading layer (`load_config`,
 `validate_config`) reads the YAML (`document.py`) and opens and checks every file the

@@ -8,6 +8,17 @@ from typing import Any
 NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 NAME_RE = re.compile(NAME_PATTERN)
 NAME_REASON = f"must be a name matching {NAME_PATTERN}"
+MAX_NAME = 100
+"""Characters a name may have: names go into flow cookies' hashes, URLs, logs and events."""
+
+
+def name_problem(text: str) -> str | None:
+    """Why `text` cannot be a name (network, host, switch, session, template); None if it can."""
+    if not NAME_RE.fullmatch(text):
+        return NAME_REASON
+    if len(text) > MAX_NAME:
+        return f"must be at most {MAX_NAME} characters, not {len(text)}"
+    return None
 
 
 def join(path: str, key: object) -> str:
@@ -54,8 +65,8 @@ class Shapes:
             item_path = join(path, key)
             if not isinstance(key, str):
                 self.err(item_path, f"{NAME_REASON} (YAML read it as {type(key).__name__})")
-            elif not NAME_RE.fullmatch(key):
-                self.err(item_path, NAME_REASON)
+            elif (problem := name_problem(key)) is not None:
+                self.err(item_path, problem)
             out.append((str(key), item_path, item))
         return out
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import re
 import signal
 import ssl
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from sdn_shadow.atomic import replace_file
+from sdn_shadow.config.document import read_regular
 from sdn_shadow.directory import ldap_io
 from sdn_shadow.directory.dn import split_dn, within
 from sdn_shadow.directory.follower import Mirror, RoundReport
@@ -129,7 +130,7 @@ def _url(text: str) -> str:
 def _password(path: str) -> str:
     """The first line of the password file."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_regular(path, 1 << 16).decode("utf-8")
     except OSError as exc:
         raise UsageError(f"--password-file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
@@ -181,9 +182,7 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def _write_json(path: Path, report: RoundReport) -> None:
     """Replace `path` with the report (written to a temporary file first)."""
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    replace_file(path, json.dumps(report.to_json(), indent=2) + "\n")
 
 
 def _printer(out: TextIO, json_path: Path | None) -> Callable[[RoundReport], None]:

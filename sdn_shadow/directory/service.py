@@ -88,6 +88,10 @@ class DirectoryMirrors:
                                       name=f"ldap-mirror-{network}", daemon=True)
             self.mirrors[network], self.threads[network] = mirror, thread
             thread.start()
+            if settings.url.lower().startswith("ldap://"):
+                LOG.warning("LDAP mirror of %s binds to %s without TLS: the bind password "
+                            "crosses the network in the clear (use ldaps://)", network,
+                            settings.url)
             LOG.info("LDAP mirror of %s: %s under %s into %s every %g s%s", network,
                      settings.url, settings.primary_base, settings.shadow_base,
                      settings.interval, ", reverting drift" if settings.revert_drift else "")

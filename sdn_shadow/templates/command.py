@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
 from sdn_shadow.analytics.capture_file import CaptureError
+from sdn_shadow.atomic import replace_file
 from sdn_shadow.config import Config, ConfigError, read_document
 from sdn_shadow.usage import UsageError
 
@@ -272,14 +271,8 @@ def dump_yaml(data: Any) -> str:
 
 def _write(path: str, text: str, err: TextIO) -> bool:
     """Write `text` to `path` (a temporary file renamed over it); False after a one-line error."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        try:
-            tmp.write_text(text)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        replace_file(path, text)
     except OSError as problem:
         print(f"sdn-shadow template render: {path}: cannot write "
               f"({problem.strerror or problem})", file=err)

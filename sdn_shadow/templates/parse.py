@@ -50,13 +50,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 from fractions import Fraction
 from typing import Any
 
 from sdn_shadow.config import AllocationSettings, ConfigError, read_document, validate_config
 from sdn_shadow.config.document import LongNumber, number_problem
 from sdn_shadow.config.parse import MAX_PORT, MAX_SAMPLE_BUCKETS, NAME_PATTERN, Shapes
+from sdn_shadow.config.shapes import name_problem
 
 from .model import (
     FIDELITIES,
@@ -75,7 +75,6 @@ from .model import (
 )
 from .render import standalone_document
 
-_NAME_RE = re.compile(NAME_PATTERN)
 _NAME_REASON = f"must be a name matching {NAME_PATTERN}"
 _TEMPLATE_KEYS = ("allocation", "description", "differential", "fidelity", "ldap", "name",
                   "scaling", "shadow_enabled", "vm_types")
@@ -136,9 +135,10 @@ class _Checker(Shapes):
         self.entries.append((self.source, path or "<root>", reason))
 
     def name(self, value: Any, path: str) -> str | None:
-        if isinstance(value, str) and _NAME_RE.fullmatch(value):
+        problem = name_problem(value) if isinstance(value, str) else _NAME_REASON
+        if problem is None:
             return value
-        self.err(path, _NAME_REASON)
+        self.err(path, problem)
         return None
 
     def number(self, value: Any, path: str, low: float, strict: bool,

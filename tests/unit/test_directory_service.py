@@ -106,3 +106,20 @@ def test_the_core_makes_events_of_rounds_that_changed_drifted_failed_or_recovere
         ("ldap", "tenant-a", "failed", "round 5"), ("ldap", "tenant-a", "failed", "round 6"),
         ("ldap", "tenant-a", "ok", "round 7")]
     assert events[0]["reason"] == rounds[0].line() and isinstance(events[0]["t"], float)
+
+
+def test_a_plain_ldap_url_is_warned_about(tmp_path, caplog) -> None:
+    class Idle:
+        """A directory that is never reached: the connect callable raises."""
+
+        def __call__(self, settings):
+            def connect():
+                raise OSError("not in this test")
+            return connect
+
+    service = DirectoryMirrors(config(tmp_path, interval=60), Reports(), connector=Idle())
+    with caplog.at_level("WARNING", logger="sdn_shadow.directory"):
+        service.start()
+    service.stop(5)
+    assert any("binds to ldap://127.0.0.1:1 without TLS" in r.getMessage()
+               for r in caplog.records)
