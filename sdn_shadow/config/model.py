@@ -11,7 +11,7 @@ from sdn_shadow.directory.rules import MappingRule
 
 DIRECTIONS = ("in", "out", "both")
 PLACEHOLDER = "{user}"  # where the login name goes in api.ldap.user_dn
-MAX_SHOWN = 500  # characters of a key path or reason shown before it is shortened
+MAX_SHOWN = 10_000  # characters of a key path or reason shown before it is shortened
 
 
 class ConfigError(Exception):
