@@ -49,7 +49,8 @@ def run(tmp_path: Path, args: list[str]) -> tuple[int | None, str, int]:
         resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
 
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-           "SDN_SHADOW_TOKEN": "robust-token"}
+           "SDN_SHADOW_TOKEN": "robust-token",  # the code under test, run from tmp_path:
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     rss_file = tmp_path / "rss"
     try:
         proc = subprocess.run([sys.executable, "-c", WRAPPER, str(rss_file), *args], cwd=tmp_path,
