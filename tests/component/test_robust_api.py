@@ -349,3 +349,23 @@ def test_the_api_still_changes_things_afterwards(robust: Robust) -> None:
     assert [(c.host, c.path) for c in robust.store.clients()] == [("h1", "primary")]
     assert robust.http.get(f"{PREFIX}/networks/tenant-a/clients/h1", headers=robust.auth(
         "viewer")).json()["path"] == "primary", "the store and the running state agree"
+
+
+def test_a_wrong_password_storm_is_throttled_and_the_api_serves_on(robust: Robust) -> None:
+    """100 wrong LDAP passwords: refused, then throttled, without asking the directory each
+    time; health and token users are served throughout; the right password works later."""
+    before, binds = robust.snapshot(), len(robust.directory.binds)
+    statuses = []
+    for i in range(100):
+        r = robust.http.put(f"{PREFIX}/networks/tenant-a/clients/h1", json={"path": "shadow"},
+                            headers=robust.auth(basic("alice", f"guess-{i % 7}")))
+        statuses.append(r.status_code)
+        clear = r.status_code in {401, 429, 503} and _names_a_field(r) and \
+            r.json()["errors"][0]["field"] == "authorization"
+        record("api-ldap", f"wrong password {i}", clear=clear, alive=robust.alive(),
+               intact=robust.snapshot() == before)
+    assert set(statuses[:5]) == {401} and statuses[-1] != 401, statuses
+    assert len(robust.directory.binds) - binds <= 20, "throttled logins do not bind"
+    robust.clock.now += 3600
+    r = robust.http.get(f"{PREFIX}/networks", headers=robust.auth(basic("alice", "alice-pw")))
+    assert r.status_code == 200

@@ -7,6 +7,7 @@ backtest; a URL httpx cannot parse and a missing or non-PEM `--cacert` escaped
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,8 @@ def fifo(tmp_path: Path):
 
     def watchdog() -> None:
         while not done.wait(20):
-            try:  # releases a reader blocked in open(); ENXIO when nobody reads
-                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # ENXIO when nobody reads
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # frees a blocked reader
     thread = threading.Thread(target=watchdog, daemon=True)
     thread.start()
     yield path
