@@ -15,6 +15,8 @@ if str(REPO_ROOT) not in sys.path:
 
 _missing_cache: list[str] | None = None
 
+from tests.robustness import pytest_terminal_summary  # noqa: E402,F401  (the totals line)
+
 
 def lab_missing() -> list[str]:
     """What the lab lacks here (root, OVS, mnexec, ...); computed once per session."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,7 +53,7 @@ def read_capture(path: str | Path, stats: ReadStats | None = None) -> Iterator[R
     """
     stats = stats if stats is not None else ReadStats()
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+        handle = open_regular(path, CaptureError)
     except OSError as err:
         raise CaptureError(f"{path}: {err.strerror}") from err
     head = handle.read(4)
@@ -64,6 +66,19 @@ def read_capture(path: str | Path, stats: ReadStats | None = None) -> Iterator[R
         shown = f"starts with bytes {head.hex(' ')}" if head else "is empty"
         raise CaptureError(f"{path}: not a pcap or pcapng capture (it {shown})")
     return _closing(handle, records, path)
+
+
+def open_regular(path: str | Path, error: type[ValueError]) -> BinaryIO:
+    """`path` opened for reading if it is a regular file, else `error("PATH: reason")`
+    (OSError when it cannot be opened at all).
+
+    Opened without blocking, so a FIFO is refused at once instead of waiting for a writer.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise error(f"{path}: not a regular file (a FIFO, device or directory)")
+    return os.fdopen(fd, "rb")
 
 
 def _closing(handle: BinaryIO, records: Iterator[Record], path: str | Path) -> Iterator[Record]:

@@ -94,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     except BadName as err:
         print(str(err), file=sys.stderr)
         return EXIT_USAGE
+    except httpx.InvalidURL as err:  # not an HTTPError: `http://[::1`, a port of `:1`
+        print(f"--url {args.url}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as err:  # building the TLS context: --cacert missing or not PEM
+        print(f"--cacert {args.cacert}: {err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
     except ApiError as err:
         for e in err.errors or [{"field": "-", "reason": "no details"}]:
             print(f"HTTP {err.status} {e.get('field')}: {e.get('reason')}", file=sys.stderr)

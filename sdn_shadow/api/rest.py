@@ -298,7 +298,8 @@ def create_app(service: ControllerService, tokens: TokenBook,
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, err: StarletteHTTPException) -> JSONResponse:
-        return _errors(err.status_code, [{"field": "request", "reason": str(err.detail)}],
+        field = "authorization" if err.status_code == 401 else "request"  # Basic undecodable
+        return _errors(err.status_code, [{"field": field, "reason": str(err.detail)}],
                        getattr(err, "headers", None))
 
     @app.exception_handler(Rejected)

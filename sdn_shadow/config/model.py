@@ -11,13 +11,14 @@ from sdn_shadow.directory.rules import MappingRule
 
 DIRECTIONS = ("in", "out", "both")
 PLACEHOLDER = "{user}"  # where the login name goes in api.ldap.user_dn
+MAX_SHOWN = 10_000  # characters of a key path or reason shown before it is shortened
 
 
 class ConfigError(Exception):
     """One or more problems in a configuration, each a `(key path, reason)` pair."""
 
     def __init__(self, problems: list[tuple[str, str]], source: str = "") -> None:
-        self.problems = problems
+        self.problems = [(shorten(path), shorten(reason)) for path, reason in problems]
         self.source = source
         super().__init__("\n".join(self.lines()))
 
@@ -25,6 +26,14 @@ class ConfigError(Exception):
         """`SOURCE: path: reason` for every problem (no `SOURCE: ` when unknown)."""
         prefix = f"{self.source}: " if self.source else ""
         return [f"{prefix}{path}: {reason}" for path, reason in self.problems]
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """`text`, or its start and its length when longer than `limit` (a name or value a
+    careless or hostile file made huge stays one readable line)."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit // 2]}... ({len(text)} characters)"
 
 
 @dataclass(frozen=True, slots=True)

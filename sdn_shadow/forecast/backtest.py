@@ -156,7 +156,11 @@ def fit_setup(n_points: int, setup: BacktestSetup) -> BacktestSetup:
     if start < far:
         raise BacktestError(f"the baselines need {far} points before the test set, "
                             f"have {start}")
-    for n_periods in range(setup.n_periods, -1, -1):
+    if setup.window > usable:  # before building its lags: a huge window is refused, not held
+        raise BacktestError(f"the window ({setup.window}) is longer than the {usable} points "
+                            f"the first fit may read")
+    most = usable // setup.period + 1  # more seasons than the series holds add nothing
+    for n_periods in range(min(setup.n_periods, most), -1, -1):
         trial = replace(setup, n_periods=n_periods)
         spec = _spec(trial)
         if usable - spec.lookback >= _ROWS_PER_COEF * (spec.lags.size + 1):

@@ -26,6 +26,7 @@ from sdn_shadow.usage import UsageError
 EXIT_INVALID = 2
 
 _UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_DIGITS = 40
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([a-z]*)\s*$")
 
 
@@ -39,11 +40,14 @@ def steps(option: str, text: str, step_seconds: float | None, whole: bool = Fals
     if not match or match.group(2) not in {"", *_UNITS}:
         raise UsageError(f"{option} {text!r}: expected a number of steps or a duration "
                          f"like 30min, 6h, 1d")
-    number, unit = float(match.group(1)), match.group(2)
+    digits, unit = match.group(1), match.group(2)
+    if len(digits) > MAX_DIGITS:  # no series is that long; 309+ digits overflow a float
+        raise UsageError(f"{option}: too large: a number of {len(digits)} characters")
+    number = float(digits)
     if not unit:
         if number != int(number):
             raise UsageError(f"{option} {text!r}: a number of steps must be whole")
-        count = int(number)
+        count = int(digits) if "." not in digits else int(number)
     else:
         if step_seconds is None or not step_seconds > 0:
             raise UsageError(f"{option} {text!r}: a duration needs timestamps with a step")

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from sdn_shadow.analytics.capture_file import open_regular
+
 
 class SeriesFileError(ValueError):
     """A series file that cannot be used; the message is one line naming file (and line)."""
@@ -23,11 +25,12 @@ def read_series_csv(path: str | Path) -> tuple[NDArray[np.float64], NDArray[np.f
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise SeriesFileError(f"{path}: is a directory, not a CSV file")
+        with open_regular(path, SeriesFileError) as stream:  # a FIFO is refused, not awaited
+            text = stream.read().decode("utf-8")
     except FileNotFoundError:
         raise SeriesFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SeriesFileError(f"{path}: is a directory, not a CSV file") from None
     except UnicodeDecodeError:
         raise SeriesFileError(f"{path}: not a UTF-8 text file") from None
     except OSError as err:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from sdn_shadow.config import AllocationSettings, ConfigError
+from sdn_shadow.config.model import shorten
 
 if TYPE_CHECKING:  # scikit-learn is imported only when a capture is profiled
     from sdn_shadow.analytics.emulated_vm import ResourceProfile
@@ -36,7 +37,8 @@ class TemplateError(ConfigError):
     """
 
     def __init__(self, entries: list[tuple[str, str, str]]) -> None:
-        self.entries = entries
+        self.entries = [(source, shorten(path), shorten(reason))
+                        for source, path, reason in entries]
         super().__init__([(path, reason) for _, path, reason in entries])
 
     def lines(self) -> list[str]:

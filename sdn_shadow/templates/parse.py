@@ -81,6 +81,7 @@ _TEMPLATE_KEYS = ("allocation", "description", "differential", "fidelity", "ldap
 _SHADOW_ONLY = ("fidelity", "differential", "allocation", "ldap")
 _RULE_KEYS = ("above", "below", "for")
 _VM_KEYS = ("bandwidth_mbps", "cpu_cores", "memory_gb", "storage_gb")
+_VM_REQUIRED = ("bandwidth_mbps", "cpu_cores", "memory_gb")
 _INSTANCE_KEYS = ("cidr", "hosts", "network")
 _HOST_KEYS = ("capture_ip", "ip", "mac", "port", "switch", "twin", "vm_type")
 _TWIN_KEYS = ("mac", "name", "port", "switch")
@@ -305,12 +306,12 @@ def _scaling(check: _Checker, value: Any) -> Scaling:
 def _vm_types(check: _Checker, value: Any) -> tuple[VmType, ...]:
     types = []
     for name, path, item in check.named(value, "vm_types", non_empty=True):
-        f = check.fields(item, path, _VM_KEYS, ("bandwidth_mbps", "cpu_cores", "memory_gb"))
+        f = check.fields(item, path, _VM_KEYS, _VM_REQUIRED)
         if f is None:
             continue
         given = {key: check.number(f[key], f"{path}.{key}", 0, key != "storage_gb")
                  for key in _VM_KEYS if key in f}
-        if None not in given.values() and len(given) >= 3:
+        if None not in given.values() and set(_VM_REQUIRED) <= given.keys():
             types.append(VmType(name, **given))
     return tuple(types)
 
@@ -346,10 +347,10 @@ def _host(check: _Checker, name: str, path: str, item: Any, template: Template,
     single = len(template.vm_types) == 1
     required = ("ip", "mac", "port", "switch") if single else ("ip", "mac", "port", "switch",
                                                                 "vm_type")
+    before = len(check.entries)  # a missing key is a problem of this host too
     f = check.fields(item, path, _HOST_KEYS, required)
     if f is None:
         return None
-    before = len(check.entries)
     switch = check.name(f["switch"], f"{path}.switch") if "switch" in f else None
     port = check.integer(f["port"], f"{path}.port", 1, MAX_PORT) if "port" in f else None
     mac = _mac(check, f["mac"], f"{path}.mac") if "mac" in f else None
@@ -361,6 +362,8 @@ def _host(check: _Checker, name: str, path: str, item: Any, template: Template,
         if vm_type is not None and vm_type not in known:
             check.err(f"{path}.vm_type", f"unknown VM type {vm_type} (template {template.name} "
                                          f"has: {', '.join(known)})")
+    elif vm_type is None and "vm_type" in f:  # `vm_type: null`, the template has several
+        check.err(f"{path}.vm_type", f"required: template {template.name} has several VM types")
     capture_ip = None
     if f.get("capture_ip") is not None:
         capture_ip = _address(check, f["capture_ip"], f"{path}.capture_ip")
