@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.figures import Figure, write_results
+from bench.figures import Figure, commit, write_results
 
 RESULTS = Path(__file__).resolve().parents[1] / "bench-results" / "latest.json"
 
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     figures: dict[str, Figure] = {}
     measured: dict[str, float] = {}
+    revision = commit()  # the tree the figures are measured on, before anything changes it
     failed = []
     for name in names:
         print(f"bench: {name} ...", flush=True)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench: {fname} = {fig.value} {fig.unit} (reference {fig.reference}, target "
                   f"{fig.target}: {'met' if fig.met else 'NOT met'})", flush=True)
         print(f"bench: {name} done in {time.time() - start:.0f} s", flush=True)
-    write_results(args.out, figures, measured)
+    write_results(args.out, figures, measured, revision)
     print(f"bench: wrote {args.out}")
     return 1 if failed else 0
 

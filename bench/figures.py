@@ -60,18 +60,20 @@ def commit() -> str | None:
 
 
 def write_results(path: Path, figures: dict[str, Figure],
-                  measured: dict[str, float] | None = None) -> None:
+                  measured: dict[str, float] | None = None, revision: str | None = None
+                  ) -> None:
     """Merge `figures` into the results file (a run of `--only X` keeps the others).
 
     Each figure carries its own time (`measured`: figure -> epoch seconds it finished, default
-    now), commit and machine: a file merged from several runs says which run gave what.
+    now), commit (`revision`, read when the run began; default now) and machine: a file
+    merged from several runs says which run gave what.
     """
     data: dict = {"figures": {}}
     if path.exists():
         with contextlib.suppress(ValueError):
             data = json.loads(path.read_text())
     data.setdefault("figures", {})
-    host, rev = machine(), commit()
+    host, rev = machine(), revision or commit()
     for name, fig in figures.items():
         when = (measured or {}).get(name, time.time())
         record = {k: v for k, v in asdict(fig).items() if v is not None or k == "reference"}
