@@ -123,7 +123,6 @@ class Runner:
                 return False
             LOG.info("switch %s (dpid %#x) connected from %s:%s", name, dpid, *dp.address)
             core.switch_connected(now, dpid)
-            core.demand.switch_reconnected(dpid)
             self.sender.connected(dpid, dp)
             self.collecting[dpid] = Collecting()
             self.barriers = self.barriers.forget(dpid)

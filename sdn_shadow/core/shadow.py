@@ -125,9 +125,11 @@ class ShadowCore(PlanState):
             raise UnknownSwitch(dpid) from None
 
     def switch_connected(self, now: float, dpid: int) -> None:
-        """Record a (re)connection; the switch is unsynced until its barrier returns."""
+        """Record a (re)connection; the switch is unsynced until its barrier returns, and
+        its counters start again (its next stats are baselines, not rates)."""
         dpid = self.plan(dpid).dpid
         self.switches[dpid] = self.switches[dpid].on_connect(now)
+        self.capacity.demand.switch_reconnected(dpid)
 
     def switch_disconnected(self, now: float, dpid: int) -> None:
         """Record a disconnection (the switch keeps its flows: fail_mode=secure)."""
