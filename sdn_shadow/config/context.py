@@ -136,6 +136,14 @@ class Context(Shapes):
 
     # strings
 
+    def one_of(self, value: Any, path: str, choices: tuple[str, ...]) -> str | None:
+        """A string among `choices`."""
+        text = self.string(value, path)
+        if text is not None and text not in choices:
+            self.err(path, f"must be one of: {', '.join(choices)}")
+            return None
+        return text
+
     def optional_string(self, value: Any, path: str) -> str | None:
         """A non-blank string."""
         text = self.string(value, path)

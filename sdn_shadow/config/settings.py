@@ -56,21 +56,12 @@ def failover(ctx: Context, value: Any) -> FailoverSettings:
     })
 
 
-def _one_of(ctx: Context, value: Any, path: str, choices: tuple[str, ...]) -> str | None:
-    """A string among `choices`."""
-    text = ctx.string(value, path)
-    if text is not None and text not in choices:
-        ctx.err(path, f"must be one of: {', '.join(choices)}")
-        return None
-    return text
-
-
 def routing(ctx: Context, value: Any) -> RoutingSettings:
     """`routing`: preemptive routing's thresholds; `lower` must stay below `upper`."""
     settings = ctx.section(value, "routing", RoutingSettings, {
         "enabled": ctx.boolean, "upper": ctx.share, "lower": ctx.share,
         "hold": ctx.non_negative, "confirm": lambda v, p: ctx.int_in(v, p, 1, 100),
-        "mode": lambda v, p: _one_of(ctx, v, p, ROUTING_MODES),
+        "mode": lambda v, p: ctx.one_of(v, p, ROUTING_MODES),
     })
     if settings.lower >= settings.upper:
         ctx.err("routing.lower", f"must be below routing.upper ({settings.upper})")

@@ -94,11 +94,7 @@ def allocation(ctx: Context, value: Any, path: str) -> AllocationSettings:
 
 def strategy(ctx: Context, value: Any, path: str) -> str | None:
     """One of the allocation strategies."""
-    text = ctx.string(value, path)
-    if text is not None and text not in STRATEGIES:
-        ctx.err(path, f"must be one of: {', '.join(STRATEGIES)}")
-        return None
-    return text
+    return ctx.one_of(value, path, STRATEGIES)
 
 
 def services(ctx: Context, net: NetDraft, draft: ShadowDraft, value: Any, path: str) -> None:
