@@ -6,10 +6,12 @@ s2) and sends 8 Mbit/s of UDP to h2; tenant-b's b4 -> b3 crosses the same link
 at 30 Mbit/s. (Rates are low so that the userspace switches forward them with
 CPU to spare on a loaded box: the loss measured must be the link's.)
 
-Before the forecast has sized a hold, the two share the queue and h1 loses
-about half of its traffic (the control: it shows the link really is the
-bottleneck); once tenant-a holds capacity, tenant-b is policed to what the
-hold leaves free and h1's traffic arrives in full.
+Before the forecast has sized a hold, the two share the queue and the link's
+queue drops traffic (the control: it shows the link really is the bottleneck;
+whose packets it drops depends on how the switch interleaves its ports, so
+h1's share there is reported, not asserted). Once tenant-a holds capacity,
+tenant-b is policed to what the hold leaves free and h1's traffic arrives in
+full on a link that is still full.
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ def best_effort_rate() -> int:
     return int(rate)
 
 
+def link_drops() -> int:
+    """Packets the shaped link dropped so far: its queue's drops and the switch's."""
+    qdisc = subprocess.run(["tc", "-s", "qdisc", "show", "dev", SHAPED], capture_output=True,
+                           text=True, check=True).stdout
+    queue = sum(int(n) for n in re.findall(r"dropped (\d+)", qdisc))
+    [switch] = re.findall(r"tx pkts=\d+, bytes=\d+, drop=(\d+)", ofctl("dump-ports", "s4", "11"))
+    return queue + int(switch)
+
+
 def port_bytes(switch: str, port: int, direction: str) -> int:
     out = ofctl("dump-ports", switch, str(port))
     [count] = re.findall(rf"{direction} pkts=\d+, bytes=(\d+)", out)
@@ -97,23 +108,24 @@ def _bulk(lab: Lab, out: dict) -> None:
 
 def _share_under_bulk(lab: Lab) -> tuple[float, float, dict]:
     """In the middle 3 s of b4's bulk: the share of h1's bytes that reach h2, the
-    shaped link's rate (bit/s) and the bulk's figures."""
+    shaped link's rate (bit/s) and the bulk's figures, with the link's drops meanwhile."""
     bulk: dict = {}
     sender = threading.Thread(target=_bulk, args=(lab, bulk))
     sender.start()
     time.sleep(1.5)
     sent0, got0 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
-    link0, t0 = port_bytes("s4", 11, "tx"), time.monotonic()
+    link0, drops0, t0 = port_bytes("s4", 11, "tx"), link_drops(), time.monotonic()
     time.sleep(3.0)
     sent1, got1 = port_bytes("s1", 1, "rx"), port_bytes("s2", 1, "tx")
-    link1, t1 = port_bytes("s4", 11, "tx"), time.monotonic()
+    link1, drops1, t1 = port_bytes("s4", 11, "tx"), link_drops(), time.monotonic()
     sender.join()
+    bulk["link_drops"] = drops1 - drops0
     return (got1 - got0) / (sent1 - sent0), (link1 - link0) * 8 / (t1 - t0), bulk
 
 
-def delivered_share(lab: Lab) -> tuple[float, float]:
-    """Share of h1's bytes that reach h2 while b4 sends 30 Mbit/s to b3, and the
-    shaped link's rate meanwhile.
+def delivered_share(lab: Lab) -> tuple[float, float, dict]:
+    """Share of h1's bytes that reach h2 while b4 sends 30 Mbit/s to b3, the
+    shaped link's rate meanwhile and the bulk's figures.
 
     A measurement in which b4's iperf3 failed, or the shaped link was not full
     (a busy box sends less than it is asked to), says nothing about the
@@ -125,7 +137,7 @@ def delivered_share(lab: Lab) -> tuple[float, float]:
         share, link, bulk = _share_under_bulk(lab)
     assert "error" not in bulk, f"b4's bulk: {bulk}"
     assert link >= FULL_BPS, f"the shaped link carried {link / 1e6:.1f} Mbit/s; bulk {bulk}"
-    return share, link
+    return share, link, bulk
 
 
 def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> None:
@@ -136,23 +148,27 @@ def test_moved_client_keeps_its_rate_on_a_saturated_shadow_link(bulk_ring) -> No
     try:
         time.sleep(2.0)
         assert best_effort_rate() == CAPACITY_KBPS  # nothing held yet: no history
-        unprotected, link = delivered_share(bulk_ring)
+        unprotected, link, bulk = delivered_share(bulk_ring)
         assert best_effort_rate() == CAPACITY_KBPS, "a hold appeared during the control"
-        # The control: on the full link h1 loses traffic (about half; the bound
-        # is loose because how hard b4 pushes depends on how busy the box is).
-        assert unprotected < 0.97, (
-            f"h1 lost nothing on a full link ({unprotected:.3f}, {link / 1e6:.1f} Mbit/s)")
+        # The control: 20 Mbit/s of b4 (its meter's rate) and 8 of h1 meet on a
+        # 20 Mbit/s link, which drops (about 1/4 of what it is offered).
+        assert bulk["link_drops"] > 200, f"the full link dropped nothing: {bulk}"
 
         deadline = time.time() + 75
         while best_effort_rate() > CAPACITY_KBPS - 6_000:
             assert time.time() < deadline, bulk_ring.controller.state()["allocation"]
             time.sleep(1)
         held = bulk_ring.controller.state()["allocation"]["tenant-a"]["held"] * 8 / 1e6
-        protected, link = delivered_share(bulk_ring)
-        print(f"held {held:.1f} Mbit/s; delivered {protected:.3f} (unprotected {unprotected:.3f})"
-              f" on a link carrying {link / 1e6:.1f} Mbit/s")
-        assert protected >= max(0.9, unprotected + 0.02), (
-            f"held {held:.1f} Mbit/s, policed to {best_effort_rate()} kbit/s, "
+        policed = best_effort_rate()
+        protected, link, bulk = delivered_share(bulk_ring)
+        print(f"held {held:.1f} Mbit/s, tenant-b policed to {policed} kbit/s; h1 delivered"
+              f" {protected:.3f} (unprotected {unprotected:.3f}) on a link carrying"
+              f" {link / 1e6:.1f} Mbit/s; bulk {bulk}")
+        assert protected >= 0.97, (
+            f"held {held:.1f} Mbit/s, policed to {policed} kbit/s, "
             f"delivered {protected:.3f} (unprotected {unprotected:.3f})")
+        # b4's excess is taken by its meter, not by the link: what reaches b3
+        # is within the best-effort rate.
+        assert bulk["bits_per_second"] <= policed * 1000 * 1.1, bulk
     finally:
         tenant.join()
