@@ -300,7 +300,10 @@ def restore(record: ModelRecord, template: SlidingWindowForecaster) -> FittedMod
     if record.version != model_version(cls):
         return f"fitted by model version {record.version}, this controller runs " \
                f"{model_version(cls)}"
-    current = json.loads(json.dumps(template.get_params(deep=False)))
+    try:
+        current = json.loads(json.dumps(template.get_params(deep=False)))
+    except (TypeError, ValueError) as e:
+        return f"the forecaster's settings are not data ({e})"
     changed = _changed_params(record.params, current)
     if changed:
         return f"fitted with other settings ({', '.join(changed)})"

@@ -172,3 +172,9 @@ def test_a_model_with_an_attribute_that_is_not_data_is_not_kept() -> None:
     model.estimator.helper_ = np.array([object()])
     with pytest.raises(ValueError, match="helper_ is an array of object"):
         to_record(model)
+
+
+def test_a_forecaster_whose_settings_are_not_data_restores_nothing() -> None:
+    record = to_record(job().run(KEYS, history(), now=0.0).models[FULL])
+    template = job().forecaster.set_params(n_jobs=object())
+    assert "settings are not data" in restore(record, template)
