@@ -11,8 +11,9 @@ round forecasts from a slot's model and refits it only when `refit` seconds
 have passed since its fit, when it has series the model was not fitted on,
 or when the model no longer matches the forecaster (class, code version,
 settings). A model loaded from the history database serves the first round
-after a restart whatever its age, so a restarted controller forecasts at
-once; it is refitted, with the reason noted, if it cannot.
+after a restart whatever its age (only that round), so a restarted
+controller forecasts at once; it is refitted, with the reason noted, if it
+cannot.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ class ForecastJob:
             is_client = np.array([str(k).startswith(CLIENT_SERIES) for k in young_keys])
             shrink_to = np.where(is_client[:, None], prior, 0.0)
         self._slot(out, YOUNG, young_keys, history[recent][:, -needed:], now, shrink_to)
+        for name, model in out.models.items():  # restored models serve the first round only
+            if model.loaded:
+                out.models[name] = dataclasses.replace(model, loaded=False)
         return Fitted(out.forecasts, prior, out.models, out.sources, tuple(out.notes))
 
     def _slot(self, out: _Round, name: str, keys: NDArray[np.object_], Y: NDArray[np.float64],

@@ -4,10 +4,13 @@ until they are due, refits when it must, and a restored model serves the first r
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from sdn_shadow.config import ConfigError, parse_config
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.forecast.round import (
     FULL,
@@ -20,6 +23,7 @@ from sdn_shadow.forecast.round import (
 )
 from sdn_shadow.telemetry.model_store import ModelStore
 
+LAB = Path(__file__).resolve().parents[2] / "examples" / "lab.yaml"
 KEYS = [f"client:n:h{i}:tx" for i in range(6)] + ["network:n:tx", "link:s1:s2"]
 
 
@@ -115,6 +119,24 @@ def test_a_restored_model_serves_the_first_round_whatever_its_age(monkeypatch) -
     assert not served.models[FULL].loaded
     job(served.models, refit=10.0).run(KEYS, history(), now=1e6 + 1)
     assert calls == [len(KEYS)], "once served, it is refitted when due"
+
+
+def test_a_restored_model_unused_in_the_first_round_is_then_due_like_any() -> None:
+    first = job(refit=10.0).run(KEYS, young_history(), now=0.0)
+    loaded = {n: dataclasses.replace(m, loaded=True) for n, m in first.models.items()}
+    no_young = job(loaded, refit=10.0).run(KEYS[:-2], history()[:-2], now=1e6)
+    assert not any(m.loaded for m in no_young.models.values())
+    assert no_young.models[YOUNG].estimator is first.models[YOUNG].estimator
+
+
+def test_refit_is_a_forecast_setting_of_zero_or_more_seconds() -> None:
+    data = yaml.safe_load(LAB.read_text())
+    assert parse_config(data).forecast.refit == 0.0
+    data["forecast"] = {"refit": 600}
+    assert parse_config(data).forecast.refit == 600.0
+    data["forecast"] = {"refit": -1}
+    with pytest.raises(ConfigError, match="forecast.refit"):
+        parse_config(data)
 
 
 def test_a_restored_model_that_cannot_forecast_is_refitted(monkeypatch, tmp_path) -> None:
