@@ -451,7 +451,8 @@ def create_app(service: ControllerService, tokens: TokenBook,
     def lift_block(network: str, source: str, who: Annotated[Holder, operator]) -> dict:
         return service.lift_block(network, source, who.name)
 
-    @app.get(f"{PREFIX}/forecasts", dependencies=[viewer])
+    @app.get(f"{PREFIX}/forecasts", dependencies=[viewer],
+             summary="Forecasts with intervals (bytes/s) and each series' model and version")
     def forecasts() -> dict:
         return service.forecasts()
 

@@ -383,6 +383,9 @@ class ForecastSettings:
 
     interval: float = 10.0
     """Seconds between forecast runs."""
+    refit: float = 0.0
+    """Seconds a fitted model serves before it is refitted (0: every round); kept in
+    `telemetry.history`, a restarted controller forecasts from it at once."""
     horizon: float = 30.0
     """Seconds ahead the forecast looks."""
     period: float | None = None

@@ -38,6 +38,7 @@ class Runner:
         self.core: Any = None
         self.series: Any = None
         self.profiles: Any = None
+        self.models: Any = None
         self.api_store: Any = None
         self.api_service: Any = None
         self.document: dict | None = None
@@ -72,6 +73,7 @@ class Runner:
         world = plan_world(self.settings, self.clock())
         with self.lock:
             self.core, self.series, self.profiles = world.core, world.series, world.profiles
+            self.models = world.models
             self.api_store, self.document = world.api_store, world.document
         config = self.core.config
         tel = config.telemetry
@@ -305,7 +307,7 @@ class Runner:
             job = self.core.forecast_job()
         # The fit is the slow part (about 1 s at 10k series): outside the lock,
         # so the API's threads go on meanwhile.
-        fitted = job.run(keys, self.series.matrix(keys, depth))
+        fitted = job.run(keys, self.series.matrix(keys, depth), started)
         with self.lock:
             kept = self.profiles_saved if self.profiles is not None else None
             result = forecast_round(self.core, started, fitted, kept)
@@ -314,7 +316,10 @@ class Runner:
             if result.save_profiles:
                 self.profiles.save(self.core.profiles)
                 self.profiles_saved = started
-        for line in allocation_lines(result.allocations):
+        for line in [*fitted.notes, *allocation_lines(result.allocations)]:
             LOG.info(line)
         self.sender.send_updates(result.moves)
         self.state.write()
+        due = [] if self.models is None else self.models.due(fitted.models, started)
+        for line in self.models.save(due, started) if due else ():  # outside the lock
+            LOG.warning(line)

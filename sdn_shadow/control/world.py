@@ -18,9 +18,11 @@ from sdn_shadow.api.restore import layered, replay
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import read_document
 from sdn_shadow.config.model import Config
+from sdn_shadow.control.kept_models import KeptModels
 from sdn_shadow.control.service import AppService, ReloadStatus
 from sdn_shadow.control.startup import ApiGate, RunSettings
 from sdn_shadow.core import ShadowCore
+from sdn_shadow.telemetry.model_store import ModelStore
 from sdn_shadow.telemetry.profile_store import ProfileStore
 from sdn_shadow.telemetry.store import SeriesStore
 
@@ -29,14 +31,15 @@ LOG = logging.getLogger("sdn_shadow")
 
 @dataclass
 class World:
-    """What the controller runs on: the core, its series and profile stores, the API's
-    store of kept changes and the configuration document they layer on."""
+    """What the controller runs on: the core, its series, profile and model stores, the
+    API's store of kept changes and the configuration document they layer on."""
 
     core: ShadowCore
     series: SeriesStore
     profiles: ProfileStore | None
     api_store: ApiStore | None
     document: dict[str, Any] | None
+    models: KeptModels | None = None
 
 
 def kept_changes(settings: RunSettings) -> tuple[ApiStore | None, dict[str, Any] | None,
@@ -77,7 +80,15 @@ def plan_world(settings: RunSettings, now: float) -> World:
         core.profiles = profiles.load(**core.profiles.settings())
         LOG.info("history in %s: %d series, %d client profiles reloaded", tel.history,
                  len(series.series_keys()), len(core.profiles))
-    return World(core, series, profiles, api_store, document)
+    models = KeptModels(ModelStore(tel.history)) if tel.history else None
+    if models is not None:
+        core.capacity.models, problems = models.load(core.capacity.forecaster())
+        for line in problems:
+            LOG.warning("%s; its series are refitted", line)
+        LOG.info("forecast models reloaded: %s", ", ".join(
+            f"{m.name} ({len(m.keys)} series, fitted at {m.fitted_at:.0f})"
+            for m in core.capacity.models.values()) or "none")
+    return World(core, series, profiles, api_store, document, models)
 
 
 def serve_api(settings: RunSettings, world: World, gate: ApiGate,

@@ -14,7 +14,7 @@ from sdn_shadow.core.model import Updates
 from sdn_shadow.core.reconcile import meter_changes
 from sdn_shadow.demand import Demand, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
-from sdn_shadow.forecast.round import Fitted, ForecastJob, SeriesForecastView
+from sdn_shadow.forecast.round import Fitted, FittedModel, ForecastJob, SeriesForecastView
 from sdn_shadow.openflow.compiler import SwitchPlan
 from sdn_shadow.policy.allocation import Allocation, AllocationPolicy, Allocator
 from sdn_shadow.telemetry.decode import FlowStats, MeterStats
@@ -53,6 +53,8 @@ class Capacity:
         self.forecast_at: float | None = None
         self.profiles = ProfileBook(period=config.forecast.period, n_bins=24)
         self.prior: NDArray[np.float64] | None = None  # population prior of clients
+        self.models: dict[str, FittedModel] = {}  # kept between rounds, by slot
+        self.sources: dict[str, str] = {}  # the slot whose model forecast each series
         self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
 
     def reloaded(self, config: Config, plans: dict[int, SwitchPlan]) -> Capacity:
@@ -101,8 +103,9 @@ class Capacity:
 
     def forecast_job(self) -> ForecastJob:
         """What a forecast round's model work needs, copied: run it outside the lock."""
-        return ForecastJob(self.forecaster(), self.history_needed(),
-                           self.config.forecast.max_growth, self.prior)
+        fc = self.config.forecast
+        return ForecastJob(self.forecaster(), self.history_needed(), fc.max_growth,
+                           self.prior, dict(self.models), fc.refit)
 
     def take_forecasts(self, now: float, fitted: Fitted) -> dict[str, Allocation]:
         """A round's model forecasts plus profile forecasts of clients too young for a
@@ -110,6 +113,7 @@ class Capacity:
         forecasts = dict(fitted.forecasts)
         if fitted.prior is not None:
             self.prior = fitted.prior
+        self.models, self.sources = dict(fitted.models), dict(fitted.sources)
         rest = [k for k in self.profiles.client_keys() if k not in forecasts]
         if rest:
             fc = self.config.forecast

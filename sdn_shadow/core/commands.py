@@ -118,8 +118,8 @@ class CoreCommands:
         return (network, source.lower()) in self._core.watch.blocked()
 
     def forecasts(self) -> dict[str, Any]:
-        """Each series' latest forecast and interval (bytes/s)."""
-        return dict(readout.status(self._core)["forecast"])
+        """Each series' latest forecast and interval (bytes/s) and the model behind it."""
+        return readout.forecasts(self._core)
 
     def routing(self) -> dict[str, Any]:
         """Failed links, moved, steered and taken-over clients, scaling requests, health."""

@@ -137,6 +137,24 @@ def status(core: ShadowCore) -> dict[str, Any]:
     }
 
 
+def forecasts(core: ShadowCore) -> dict[str, Any]:
+    """The status's forecasts plus, per series, the model that forecast it: its class,
+    code version and fit time ("profile" for a client too young for one)."""
+    cap = core.capacity
+    out = dict(status(core)["forecast"])
+    models = {}
+    for key in out["series"]:
+        m = cap.models.get(cap.sources.get(key, ""))
+        if m is not None:
+            models[key] = {"model": m.model, "version": m.version, "fitted_at": m.fitted_at,
+                           "slot": m.name}
+        elif key in cap.profile_only:
+            models[key] = {"model": "profile", "version": None, "fitted_at": None,
+                           "slot": None}
+    out["models"] = models
+    return out
+
+
 def metrics(core: ShadowCore) -> dict[str, Any]:
     """Snapshot for the Prometheus endpoint: status plus rates, forecasts, allocations."""
     cap, fc = core.capacity, core.config.forecast

@@ -93,7 +93,7 @@ class ShadowCore(PlanState):
     def forecast(self, now: float, keys: list[str], history: NDArray[np.float64]
                  ) -> dict[str, Allocation]:
         """`forecast_job().run` then `take_forecasts`, in one call (tests, tools)."""
-        return self.take_forecasts(now, self.forecast_job().run(keys, history))
+        return self.take_forecasts(now, self.forecast_job().run(keys, history, now))
 
     def take_forecasts(self, now: float, fitted: Fitted) -> dict[str, Allocation]:
         """A round's forecasts in; each shadow's allocation sized from them."""

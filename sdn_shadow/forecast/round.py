@@ -1,23 +1,44 @@
 """One forecast round's model work as a value: taken under the lock, run outside it.
 
 The controller copies what a round needs (the forecaster's settings, the
-population prior, the history matrix) while it holds its lock, fits and
-forecasts without it (about 1 s at 10k series), and takes the lock again
-only to swap the results in.
+population prior, the fitted models, the history matrix) while it holds its
+lock, fits and forecasts without it (about 1 s at 10k series), and takes the
+lock again only to swap the results in.
+
+Models are kept between rounds, one per slot: "full" for the series with a
+whole window, "young" for those with only the last points a model needs. A
+round forecasts from a slot's model and refits it only when `refit` seconds
+have passed since its fit, when it has series the model was not fitted on,
+or when the model no longer matches the forecaster (class, code version,
+settings). A model loaded from the history database serves the first round
+after a restart whatever its age (only that round), so a restarted
+controller forecasts at once; it is refitted, with the reason noted, if it
+cannot.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import functools
+import hashlib
+import inspect
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import clone
 
+import sdn_shadow
 from sdn_shadow.forecast.model import SlidingWindowForecaster
+from sdn_shadow.telemetry.model_store import ATTRIBUTE, ModelRecord
 from sdn_shadow.telemetry.profiles import population_prior
 
 CLIENT_SERIES = "client:"
+FULL, YOUNG = "full", "young"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,62 +51,275 @@ class SeriesForecastView:
 
 
 @dataclass(frozen=True)
+class FittedModel:
+    """A fitted estimator of one slot, the series of its rows, when and by which code."""
+
+    name: str
+    estimator: SlidingWindowForecaster
+    keys: tuple[str, ...]
+    fitted_at: float
+    version: str
+    loaded: bool = False  # restored from the history database, not used since
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index", {k: i for i, k in enumerate(self.keys)})
+
+    @property
+    def model(self) -> str:
+        """The estimator's class name."""
+        return type(self.estimator).__name__
+
+
+@dataclass(frozen=True)
 class Fitted:
-    """A round's model forecasts by series key, and the population prior it learned."""
+    """A round's model forecasts by series key, the population prior it learned, the
+    models they came from (by slot), each series' slot, and notes for the log."""
 
     forecasts: dict[str, SeriesForecastView]
     prior: NDArray[np.float64] | None
+    models: dict[str, FittedModel] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ForecastJob:
     """What a round needs from the core: an unfitted forecaster, the points a young
-    series needs, the growth cap and the current population prior of clients."""
+    series needs, the growth cap, the current population prior of clients, the
+    models kept from earlier rounds and the seconds after which they are refitted."""
 
     forecaster: SlidingWindowForecaster
     needed: int
     max_growth: float
     prior: NDArray[np.float64] | None
+    models: Mapping[str, FittedModel] = field(default_factory=dict)
+    refit: float = 0.0
 
-    def run(self, keys: list[str], history: NDArray[np.float64]) -> Fitted:
+    def run(self, keys: list[str], history: NDArray[np.float64], now: float = 0.0) -> Fitted:
         """Forecast each series of `history` (a row per key, oldest first, NaN = no point).
 
-        Established series (no NaN) fit on their whole window and their client
-        models become the prior young clients are shrunk towards; young series
-        (only the last `needed` points) fit on those.
+        Established series (no NaN) are forecast by the "full" model, fitted on
+        their whole window, and its client models become the prior young
+        clients are shrunk towards; young series (only the last `needed`
+        points) by the "young" model. `now` is the round's time: the fit time
+        of the models fitted in it.
         """
-        forecasts: dict[str, SeriesForecastView] = {}
+        out = _Round({}, dict(self.models), {}, [])
         prior = self.prior
         if not history.size:
-            return Fitted(forecasts, prior)
+            return Fitted(out.forecasts, prior, out.models, out.sources, ())
         names = np.asarray(keys, dtype=object)
-        is_client = np.array([k.startswith(CLIENT_SERIES) for k in keys], dtype=bool)
         needed = min(self.needed, history.shape[1])
         full = ~np.isnan(history).any(axis=1)
         recent = ~full & ~np.isnan(history[:, -needed:]).any(axis=1)
-        model = self._fit_into(forecasts, names[full], history[full])
-        if model is not None and is_client[full].any():
-            prior = population_prior(model.coef_[is_client[full]])
-        young = history[recent][:, -needed:]
+        model, refitted = self._slot(out, FULL, names[full], history[full], now)
+        if model is not None and (refitted or prior is None):
+            prior = _client_prior(model, refitted, prior)
+        young_keys = names[recent]
         shrink_to = None
-        if prior is not None and young.size:
-            shrink_to = np.where(is_client[recent][:, None], prior, 0.0)
-        self._fit_into(forecasts, names[recent], young, shrink_to)
-        return Fitted(forecasts, prior)
+        if prior is not None and len(young_keys):
+            is_client = np.array([str(k).startswith(CLIENT_SERIES) for k in young_keys])
+            shrink_to = np.where(is_client[:, None], prior, 0.0)
+        self._slot(out, YOUNG, young_keys, history[recent][:, -needed:], now, shrink_to)
+        for name, model in out.models.items():  # restored models serve the first round only
+            if model.loaded:
+                out.models[name] = dataclasses.replace(model, loaded=False)
+        return Fitted(out.forecasts, prior, out.models, out.sources, tuple(out.notes))
 
-    def _fit_into(self, out: dict[str, SeriesForecastView], keys: NDArray[np.object_],
-                  Y: NDArray[np.float64], prior: NDArray[np.float64] | None = None
-                  ) -> SlidingWindowForecaster | None:
-        """Fit and forecast the rows of Y; keep finite forecasts (no half-calibrated ones)."""
+    def _slot(self, out: _Round, name: str, keys: NDArray[np.object_], Y: NDArray[np.float64],
+              now: float, prior: NDArray[np.float64] | None = None
+              ) -> tuple[FittedModel | None, bool]:
+        """Forecast the rows of Y from slot `name`'s model, refitted if it must be; keep
+        finite forecasts (no half-calibrated ones). The model and whether it was refitted."""
         if not len(keys):
-            return None
+            return None, False
         Y = np.maximum(Y, 0.0)
-        model: SlidingWindowForecaster = clone(self.forecaster).fit_series(Y, prior_coef=prior)
-        result = model.forecast(Y)
+        old = self.models.get(name)
+        kept = None if old is None else self._reuse(out, old, [str(k) for k in keys], Y, now)
+        if kept is not None:
+            model, (point, lower, upper) = kept
+            refitted = False
+        else:
+            estimator = clone(self.forecaster).fit_series(Y, prior_coef=prior)
+            model = FittedModel(name, estimator, tuple(str(k) for k in keys), now,
+                                model_version(type(estimator)))
+            result = estimator.forecast(Y)
+            point, lower, upper, refitted = result.point, result.lower, result.upper, True
+        out.models[name] = model
         cap = self.max_growth * Y.max(axis=1)
-        point, lower, upper = (np.minimum(v, cap) for v in (result.point, result.lower,
-                                                             result.upper))
+        point, lower, upper = (np.minimum(v, cap) for v in (point, lower, upper))
         for key, p, lo, hi in zip(keys, point, lower, upper, strict=True):
             if np.isfinite([p, lo, hi]).all():
-                out[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
-        return model
+                out.forecasts[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
+                out.sources[str(key)] = name
+        return model, refitted
+
+    def _reuse(self, out: _Round, old: FittedModel, keys: list[str], Y: NDArray[np.float64],
+               now: float) -> tuple[FittedModel, tuple[NDArray[np.float64], ...]] | None:
+        """`old` and its forecasts of Y's rows, if it may and can still forecast them."""
+        reason = self._stale(old, keys, now)
+        forecasts: tuple[NDArray[np.float64], ...] = ()
+        if reason is None:
+            try:
+                forecasts = _forecast_rows(old, keys, Y)
+            except Exception as e:  # a model that no longer fits the code or the data
+                reason = f"its forecast failed ({type(e).__name__}: {e})"
+            else:
+                if old.loaded and not np.isfinite(np.concatenate(forecasts)).all():
+                    reason = "some of its forecasts are not finite"
+        if reason is None:
+            return (dataclasses.replace(old, loaded=False) if old.loaded else old), forecasts
+        if old.loaded or not reason.startswith("due"):
+            out.notes.append(f"{'saved ' if old.loaded else ''}{old.name} model "
+                             f"({old.model}, fitted at {old.fitted_at:.0f}) refitted: {reason}")
+        return None
+
+    def _stale(self, old: FittedModel, keys: list[str], now: float) -> str | None:
+        """Why `old` must be refitted before it forecasts `keys` at `now` (None: it need not)."""
+        if type(old.estimator) is not type(self.forecaster):
+            return f"the forecaster is now {type(self.forecaster).__name__}"
+        if old.version != model_version(type(self.forecaster)):
+            return (f"fitted by model version {old.version}, this controller runs "
+                    f"{model_version(type(self.forecaster))}")
+        changed = _changed_params(old.estimator.get_params(deep=False),
+                                  self.forecaster.get_params(deep=False))
+        if changed:
+            return f"fitted with other settings ({', '.join(changed)})"
+        missing = sum(k not in old.index for k in keys)
+        if missing:
+            return f"{missing} series it was not fitted on"
+        if len(old.keys) > 2 * len(keys):
+            return f"{len(old.keys) - len(keys)} of its {len(old.keys)} series are gone"
+        if not old.loaded and now - old.fitted_at >= self.refit:
+            return "due"
+        return None
+
+
+@dataclass
+class _Round:
+    """What a round gathers as it goes."""
+
+    forecasts: dict[str, SeriesForecastView]
+    models: dict[str, FittedModel]
+    sources: dict[str, str]
+    notes: list[str]
+
+
+def _forecast_rows(model: FittedModel, keys: list[str], Y: NDArray[np.float64]
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """Point, lower and upper of `keys` (rows of Y) from `model`, whose rows may be more:
+    the others are fed zeros and their forecasts dropped."""
+    rows = np.fromiter((model.index[k] for k in keys), dtype=np.intp, count=len(keys))
+    everything = np.zeros((len(model.keys), Y.shape[1]))
+    everything[rows] = Y
+    result = model.estimator.forecast(everything)
+    out = tuple(np.asarray(v, dtype=np.float64) for v in (result.point, result.lower,
+                                                           result.upper))
+    if any(v.shape != (len(model.keys),) for v in out):
+        raise ValueError(f"it gave forecasts of shape {out[0].shape} for {len(model.keys)} rows")
+    return out[0][rows], out[1][rows], out[2][rows]
+
+
+def _client_prior(model: FittedModel, refitted: bool, prior: NDArray[np.float64] | None
+                  ) -> NDArray[np.float64] | None:
+    """The population prior from the client rows of `model` (`prior` if it has none, or if
+    a kept model's rows cannot give one: a model fitted now must)."""
+    rows = [i for i, k in enumerate(model.keys) if k.startswith(CLIENT_SERIES)]
+    if not rows:
+        return prior
+    if refitted:
+        return population_prior(model.estimator.coef_[rows])
+    try:
+        return population_prior(np.asarray(model.estimator.coef_)[rows])
+    except (ValueError, IndexError, AttributeError):
+        return prior
+
+
+def _changed_params(saved: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
+    return sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+
+
+# --- keeping models ---------------------------------------------------------------------
+
+def class_path(cls: type) -> str:
+    """"module.Class" of a class."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def model_version(cls: type) -> str:
+    """The version of the code behind an estimator class: the package's version and a
+    digest of its package's sources, so models fitted by other code are not reused."""
+    try:
+        folder = str(Path(inspect.getfile(cls)).parent)
+    except TypeError:
+        return sdn_shadow.__version__
+    return _sources_version(folder)
+
+
+@functools.cache
+def _sources_version(folder: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        for path in sorted(Path(folder).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    except OSError:
+        return sdn_shadow.__version__
+    return f"{sdn_shadow.__version__}+{digest.hexdigest()[:10]}"
+
+
+def to_record(model: FittedModel) -> ModelRecord:
+    """`model` as data for the model store: class path, parameters, learned attributes
+    (names ending in "_"); ValueError if one is not an array, a number, a string, or a
+    list of those."""
+    arrays: dict[str, np.ndarray] = {}
+    scalars: dict[str, Any] = {}
+    for name, value in vars(model.estimator).items():
+        if not ATTRIBUTE.fullmatch(name):
+            continue
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"{name} is an array of {value.dtype}")
+            arrays[name] = value
+        elif isinstance(value, np.generic):
+            scalars[name] = ["value", value.item()]
+        else:
+            kind = "tuple" if isinstance(value, tuple) else "value"
+            scalars[name] = [kind, list(value) if kind == "tuple" else value]
+            try:
+                json.dumps(scalars[name], allow_nan=True)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} is a {type(value).__name__}, not kept") from None
+    return ModelRecord(model.name, class_path(type(model.estimator)), model.version,
+                       model.fitted_at, dict(model.estimator.get_params(deep=False)),
+                       model.keys, arrays, scalars)
+
+
+def restore(record: ModelRecord, template: SlidingWindowForecaster) -> FittedModel | str:
+    """The model `record` holds, as a clone of `template` with its learned attributes, or
+    why it cannot be used with `template` (another class, code version or settings)."""
+    cls = type(template)
+    if record.estimator != class_path(cls):
+        return f"fitted by {record.estimator}, this controller runs {class_path(cls)}"
+    if record.version != model_version(cls):
+        return f"fitted by model version {record.version}, this controller runs " \
+               f"{model_version(cls)}"
+    try:
+        current = json.loads(json.dumps(template.get_params(deep=False)))
+    except (TypeError, ValueError) as e:
+        return f"the forecaster's settings are not data ({e})"
+    changed = _changed_params(record.params, current)
+    if changed:
+        return f"fitted with other settings ({', '.join(changed)})"
+    estimator = clone(template)
+    learned: dict[str, Any] = dict(record.arrays)
+    for name, pair in record.scalars.items():
+        if not (isinstance(pair, list) and len(pair) == 2 and pair[0] in ("value", "tuple")):
+            return f"attribute {name} is not of the form [kind, value]"
+        learned[name] = tuple(pair[1]) if pair[0] == "tuple" else pair[1]
+    for name, value in learned.items():
+        if not ATTRIBUTE.fullmatch(name) or hasattr(cls, name):
+            return f"attribute {name!r} is not a learned attribute"
+        setattr(estimator, name, value)
+    return FittedModel(record.name, estimator, record.keys, record.fitted_at, record.version,
+                       loaded=True)

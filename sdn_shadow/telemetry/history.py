@@ -11,6 +11,9 @@ points (growing with the file), and wrote some 40 MB of pages to the WAL
 each time. A batch row costs under a millisecond and writes what it holds.
 The price: the history of one key over a range reads every batch in the
 range (fine for the forecaster, which reads all keys at once).
+
+The same file holds the client profiles (`profile_store`) and the fitted
+forecast models (`model_store`), each in tables of its own format.
 """
 
 from __future__ import annotations

@@ -1,0 +1,263 @@
+"""SQLite persistence of fitted forecast models (the I/O side of `forecast.round`'s models).
+
+A model is kept as data, never as code or a pickle: the estimator's class
+path, its `get_params()` (JSON), the code version that fitted it, the fit
+time, the series keys of its rows (JSON) and its learned attributes: numpy
+arrays as raw little-endian bytes with their dtype and shape (one row of
+`model_arrays` each), everything else (numbers, strings, small lists) as
+JSON. Reading is bounded: sizes are checked in SQL before a blob is
+fetched, only plain numeric dtypes are read, and a blob must be exactly as
+long as its dtype and shape say. A row that fails any check is skipped
+with the reason, and its series are refitted.
+
+The tables can live in the series history's file, as the client profiles'
+do: their format is a row of `model_meta`; on a fresh file the history's
+`user_version` is set so that `History` accepts the file whichever opens it
+first. Tables of another format are a cache of no use: they are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sdn_shadow.telemetry.history import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
+
+FORMAT_VERSION = 1
+MAX_MODEL_BYTES = 512 << 20  # all arrays of one model
+MAX_TEXT = 64 << 20  # keys JSON (10k keys: ~300 KB)
+MAX_SMALL_TEXT = 1 << 20  # params and scalar attributes JSON
+MAX_ARRAYS = 64
+MAX_DIMS = 8
+NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+ATTRIBUTE = re.compile(r"[a-z][a-z0-9_]{0,62}_")
+DTYPES = frozenset({"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
+                    "<f4", "<f8"})
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS model_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    name TEXT PRIMARY KEY, format INTEGER NOT NULL, estimator TEXT NOT NULL,
+    version TEXT NOT NULL, fitted_at REAL NOT NULL, params TEXT NOT NULL,
+    keys TEXT NOT NULL, scalars TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS model_arrays (
+    model TEXT NOT NULL, name TEXT NOT NULL, dtype TEXT NOT NULL, shape TEXT NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (model, name));
+"""
+_TABLES = ("model_meta", "models", "model_arrays")
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """One fitted model as data: what `ModelStore` saves and loads."""
+
+    name: str  # the model's slot ("full", "young")
+    estimator: str  # class path, "module.Class"
+    version: str  # the code version that fitted it
+    fitted_at: float
+    params: dict[str, Any]
+    keys: tuple[str, ...]  # the series of its rows, in order
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    scalars: dict[str, Any] = field(default_factory=dict)  # JSON-able learned attributes
+
+
+class ModelStore:
+    """Fitted forecast models in an SQLite file, a row per model slot."""
+
+    def __init__(self, path: str) -> None:
+        """Open (or create) the model tables at `path`; tables of another format are dropped."""
+        self._lock = threading.Lock()
+        self.dropped: str | None = None  # why old tables were dropped, if they were
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._init_schema()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _init_schema(self) -> None:
+        db = self._db
+        fresh = (db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+                 and db.execute("PRAGMA user_version").fetchone()[0] == 0)
+        has_meta = db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                              "AND name = 'model_meta'").fetchone()[0]
+        if has_meta:
+            row = db.execute("SELECT value FROM model_meta WHERE name = 'format'").fetchone()
+            if row is None or row[0] != FORMAT_VERSION:
+                self.dropped = (f"saved models are of format {None if row is None else row[0]}, "
+                                f"this controller reads {FORMAT_VERSION}")
+                for table in _TABLES:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT OR IGNORE INTO model_meta VALUES ('format', ?)", (FORMAT_VERSION,))
+        if fresh:
+            db.execute(f"PRAGMA user_version = {HISTORY_SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ModelStore:
+        """The store itself."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+        self.close()
+
+    def save(self, records: Iterable[ModelRecord]) -> int:
+        """Replace the stored model of each record's slot, all in one transaction; the bytes
+        of arrays written (ValueError, and nothing written, if a record cannot be kept)."""
+        rows = [_encode(r) for r in records]
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for model, arrays in rows:
+                    self._db.execute("DELETE FROM model_arrays WHERE model = ?", (model[0],))
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?)", model)
+                    self._db.executemany("INSERT INTO model_arrays VALUES (?, ?, ?, ?, ?)",
+                                         arrays)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return sum(len(a[4]) for _, arrays in rows for a in arrays)
+
+    def delete(self, name: str) -> None:
+        """Forget the model of slot `name`."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM model_arrays WHERE model = ?", (name,))
+            self._db.execute("DELETE FROM models WHERE name = ?", (name,))
+            self._db.execute("COMMIT")
+
+    def load(self) -> tuple[list[ModelRecord], list[str]]:
+        """The stored models that pass every check, and why each other one was skipped."""
+        records: list[ModelRecord] = []
+        problems: list[str] = []
+        with self._lock:
+            heads = self._db.execute(
+                "SELECT name, format, estimator, version, fitted_at, length(params), "
+                "length(keys), length(scalars) FROM models ORDER BY name").fetchall()
+            for head in heads:
+                try:
+                    records.append(self._read(head))
+                except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as e:
+                    problems.append(f"saved model {str(head[0])[:64]!r} skipped: {e}")
+        return records, problems
+
+    def _read(self, head: tuple[Any, ...]) -> ModelRecord:
+        """One model row, checked (inside the lock); ValueError says what is wrong."""
+        name, fmt, estimator, version, fitted_at, n_params, n_keys, n_scalars = head
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ValueError("not a model slot name")
+        if fmt != FORMAT_VERSION:
+            raise ValueError(f"format {fmt!r}, this controller reads {FORMAT_VERSION}")
+        if not isinstance(estimator, str) or len(estimator) > 200:
+            raise ValueError("estimator is not a class path")
+        if not isinstance(version, str) or len(version) > 200:
+            raise ValueError("version is not a short text")
+        if (not isinstance(fitted_at, int | float) or isinstance(fitted_at, bool)
+                or not math.isfinite(fitted_at)):
+            raise ValueError("fit time is not a finite number")
+        if (n_params or 0) > MAX_SMALL_TEXT or (n_scalars or 0) > MAX_SMALL_TEXT \
+                or (n_keys or 0) > MAX_TEXT:
+            raise ValueError("its text columns are too large")
+        params, keys, scalars = self._db.execute(
+            "SELECT params, keys, scalars FROM models WHERE name = ?", (name,)).fetchone()
+        params, keys, scalars = json.loads(params), json.loads(keys), json.loads(scalars)
+        if not isinstance(params, dict) or not isinstance(scalars, dict):
+            raise ValueError("params or scalars are not JSON objects")
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError("keys are not a JSON list of strings")
+        if len(set(keys)) != len(keys):
+            raise ValueError("keys repeat")
+        if not all(isinstance(k, str) and ATTRIBUTE.fullmatch(k) for k in scalars):
+            raise ValueError("a scalar attribute has a bad name")
+        return ModelRecord(name, estimator, version, float(fitted_at), params, tuple(keys),
+                           self._read_arrays(name), scalars)
+
+    def _read_arrays(self, model: str) -> dict[str, np.ndarray]:
+        heads = self._db.execute(
+            "SELECT name, dtype, shape, length(data), typeof(data) FROM model_arrays "
+            "WHERE model = ? ORDER BY name", (model,)).fetchall()
+        if len(heads) > MAX_ARRAYS:
+            raise ValueError(f"{len(heads)} arrays (at most {MAX_ARRAYS})")
+        total = 0
+        for name, dtype, shape_text, size, kind in heads:
+            if not isinstance(name, str) or not ATTRIBUTE.fullmatch(name):
+                raise ValueError("an array has a bad name")
+            if dtype not in DTYPES or kind != "blob":
+                raise ValueError(f"array {name}: dtype {str(dtype)[:16]!r} is not read")
+            total += size
+            if total > MAX_MODEL_BYTES:
+                raise ValueError(f"arrays over {MAX_MODEL_BYTES} bytes")
+            _shape(shape_text, np.dtype(dtype).itemsize, size, name)
+        arrays = {}
+        for name, dtype, shape_text, data in self._db.execute(
+                "SELECT name, dtype, shape, data FROM model_arrays WHERE model = ?", (model,)):
+            shape = _shape(shape_text, np.dtype(dtype).itemsize, len(data), name)
+            array = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
+            arrays[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
+        return arrays
+
+
+def _shape(text: object, itemsize: int, size: int, name: str) -> tuple[int, ...]:
+    """The shape `text` gives, if a blob of `size` bytes holds exactly that."""
+    if not isinstance(text, str) or len(text) > 200:
+        raise ValueError(f"array {name}: bad shape")
+    shape = json.loads(text)
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise ValueError(f"array {name}: bad shape")
+    if math.prod(shape) * itemsize != size:
+        raise ValueError(f"array {name}: {size} bytes, its shape {shape} needs "
+                         f"{math.prod(shape) * itemsize}")
+    return tuple(shape)
+
+
+def _encode(r: ModelRecord) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The `models` row and `model_arrays` rows of a record (ValueError if it can't be kept)."""
+    if not NAME.fullmatch(r.name):
+        raise ValueError(f"model slot {r.name!r}: not a name")
+    arrays = []
+    for name, value in sorted(r.arrays.items()):
+        if not ATTRIBUTE.fullmatch(name):
+            raise ValueError(f"array {name!r}: not an attribute name")
+        array = np.asarray(value)
+        dtype = array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
+        if dtype.str not in DTYPES:
+            raise ValueError(f"array {name}: dtype {array.dtype} is not kept")
+        data = np.ascontiguousarray(array, dtype=dtype).tobytes()
+        arrays.append((r.name, name, dtype.str, json.dumps(list(array.shape)), data))
+    if len(arrays) > MAX_ARRAYS:
+        raise ValueError(f"{len(arrays)} arrays (at most {MAX_ARRAYS})")
+    if any(not ATTRIBUTE.fullmatch(k) for k in r.scalars):
+        raise ValueError("a scalar attribute has a bad name")
+    try:
+        model = (r.name, FORMAT_VERSION, r.estimator, r.version, float(r.fitted_at),
+                 json.dumps(r.params), json.dumps(list(r.keys)), json.dumps(r.scalars))
+    except TypeError as e:
+        raise ValueError(f"model {r.name}: {e}") from None
+    return model, arrays
