@@ -47,6 +47,7 @@ def table_misses(plan: SwitchPlan) -> None:
         Table.ARP: (GotoTable(Table.FORWARD),),
         Table.FORWARD: (),
         Table.MIRROR_IN: (),  # the action set (output written by forward) runs
+        Table.TRANSIT: (),
     }
     for table, instructions in misses.items():
         plan.add(Flow(table, pl.MISS[table].priority(), Subsystem.PIPELINE, (), instructions))
