@@ -67,7 +67,7 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
             if seen != out_port:
                 raise pl.PipelineError(f"{hop}: shadow paths to {dst} entering by port "
                                        f"{in_port} leave by {seen} and {out_port}")
-    makers = _ShadowMakers(tag, network.vlan)
+    makers = _ShadowMakers(network.vlan)
     for (hop, dst), by_port in ways.items():
         plan = plans[hop]
         outs = set(by_port.values())
@@ -88,8 +88,7 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
 class _ShadowMakers:
     """The flow makers of one network's shadow-path entries, each made once."""
 
-    def __init__(self, tag: int, vlan: int) -> None:
-        self.tag = tag
+    def __init__(self, vlan: int) -> None:
         self.band = pl.INGRESS_SHADOW_PATH.priority()
         self.delivered = flows_alike(Table.INGRESS, self.band, Subsystem.ROUTING, (
             ApplyActions((PopVlan(),)), WriteMetadata(vlan), GotoTable(Table.FORWARD)))
