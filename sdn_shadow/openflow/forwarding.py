@@ -47,6 +47,7 @@ def table_misses(plan: SwitchPlan) -> None:
         Table.ARP: (GotoTable(Table.FORWARD),),
         Table.FORWARD: (),
         Table.MIRROR_IN: (),  # the action set (output written by forward) runs
+        Table.TRANSIT: (),
     }
     for table, instructions in misses.items():
         plan.add(Flow(table, pl.MISS[table].priority(), Subsystem.PIPELINE, (), instructions))
@@ -73,9 +74,11 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
     gets its own entry only where it goes another way, or where the switch
     forwards the network's traffic from other switches to it (a transit
     hop matches by destination alone). So a switch holds the hosts it
-    delivers to and transits for, not every host of every network it serves.
+    delivers to and transits for, not every host of every network it serves;
+    a switch no route of the network crosses holds nothing of it (the
+    routes are `Fabric.path`'s; failover and moves take the shadow paths).
     """
-    classify = pl.INGRESS_CLASSIFY.priority()
+    classify = pl.INGRESS_CLASSIFY.priority()  # fabric ports: only those routes come in by
     tag = vid(network.vlan)
     meta = WriteMetadata(network.vlan)
     for host in network.hosts:
@@ -87,7 +90,7 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
     untag = (ApplyActions((PopVlan(),)), meta, GotoTable(Table.FORWARD))
     keys = [(host, match(metadata=network.vlan, eth_dst=host.mac)) for host in network.hosts]
     senders = _senders(network)
-    transit = transit_hops(fabric, {h.switch for h in network.hosts})
+    transit, arrivals = routes_through(fabric, {h.switch for h in network.hosts})
     by_port: dict[int, Flow] = {}  # fabric port -> its classification entry
     plain: dict[int, tuple[Instruction, ...]] = {}  # out port -> tagged output
     metered: dict[tuple[int, int], tuple[Instruction, ...]] = {}
@@ -95,7 +98,10 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
     memo: Memo = {}
     hosts_band, default_band = pl.FORWARD_HOSTS.priority(), pl.FORWARD_DEFAULT.priority()
     for name, plan in plans.items():
-        for port in fabric.fabric_ports(name):
+        passing = transit.get(name, frozenset())
+        if name not in senders and not passing:
+            continue  # no route of the network's crosses this switch
+        for port in arrivals.get(name, ()):
             flow = by_port.get(port)
             if flow is None:
                 flow = by_port[port] = Flow(Table.INGRESS, classify, Subsystem.FORWARD,
@@ -111,6 +117,8 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
                 plan.add(delivered)
                 plan.demand[delivered.cookie] = (network.name, host.name, "rx")
                 continue
+            if name not in senders and host.switch not in passing:
+                continue  # a pure transit hop holds what it forwards
             hop = fabric.next_hop_port(name, host.switch)
             if hop is None:
                 continue
@@ -128,7 +136,6 @@ def forwarding(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
                     with_meter, instructions + (MeterInstruction(policed.meter_id),))
             remote.append((index, host.switch, instructions))
         # `instructions` are kept alive by the dicts above: their ids name them here
-        passing = transit.get(name, frozenset())
         default = _default_way(remote, passing) if name in senders else None
         if default is not None:
             for port in senders[name]:
@@ -178,13 +185,17 @@ def _default_way(remote: list[tuple[int, str, tuple[Instruction, ...]]],
     return first[best] if counts[best] > 1 else None
 
 
-def transit_hops(fabric: Fabric, switches: set[str]) -> dict[str, frozenset[str]]:
-    """Switch -> the destinations among `switches` whose traffic from the others it
-    forwards as a middle hop (each hop forwards by its own route, `Fabric.next_hop_port`)."""
-    key = ("transit_hops", frozenset(switches))
+def routes_through(fabric: Fabric, switches: set[str]
+                   ) -> tuple[dict[str, frozenset[str]], dict[str, tuple[int, ...]]]:
+    """Where the routes between `switches` go (each hop forwards by its own route,
+    `Fabric.path`): switch -> the destinations among `switches` whose traffic from the
+    others it forwards as a middle hop, and switch -> the fabric ports that traffic
+    comes in by (middle hops and destinations)."""
+    key = ("routes_through", frozenset(switches))
     found = fabric.cache.get(key)
     if found is None:
         through: dict[str, set[str]] = {}
+        ports: dict[str, set[int]] = {}
         for dst in switches:
             for src in switches:
                 hop = src
@@ -192,12 +203,20 @@ def transit_hops(fabric: Fabric, switches: set[str]) -> dict[str, frozenset[str]
                     route = fabric.path(hop, dst)
                     if not route or len(route) < 2:
                         break
+                    ports.setdefault(route[1], set()).add(fabric.port_towards(route[1], hop))
                     hop = route[1]
                     if hop != dst:
                         through.setdefault(hop, set()).add(dst)
-        found = fabric.cache[key] = {k: frozenset(v) for k, v in through.items()}
-    assert isinstance(found, dict)
+        found = fabric.cache[key] = ({k: frozenset(v) for k, v in through.items()},
+                                     {k: tuple(sorted(v)) for k, v in ports.items()})
+    assert isinstance(found, tuple)
     return found
+
+
+def transit_hops(fabric: Fabric, switches: set[str]) -> dict[str, frozenset[str]]:
+    """Switch -> the destinations among `switches` whose traffic from the others it
+    forwards as a middle hop (see `routes_through`)."""
+    return routes_through(fabric, switches)[0]
 
 
 def arp_responder(ip: str, mac: str, metadata: int) -> Flow:

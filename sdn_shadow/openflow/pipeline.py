@@ -8,7 +8,9 @@ Packets walk the tables in order:
                   back into ingress; the twin only for connections steered to it;
                   classify the in_port: host port -> network metadata, fabric
                   VLAN -> network metadata (tag popped), mirror VLAN -> carry
-                  the copy on; shadow ports are receive-only; anything else drops.
+                  the copy on; shadow-path VLAN -> delivered here (by in_port and
+                  destination), or by in_port alone on to transit; shadow ports
+                  are receive-only; anything else drops.
     1 mirror_out  copy what mirrored hosts *send* (direction out/both).
     2 arp         answer ARP requests from the switch itself; never flood.
     3 forward     IP to a service host: connection tracking, back into forward;
@@ -18,6 +20,9 @@ Packets walk the tables in order:
                   below those, by (network, in_port) for the network's own
                   ports: the one way most remote hosts are reached from here.
     4 mirror_in   copy what mirrored hosts *receive* (direction in/both).
+    5 transit     shadow paths through this switch, by (shadow VLAN, destination)
+                  whatever port they came in by: only fabric ports lead here, so
+                  what a host port sends never reaches these entries.
 
 The top byte of every cookie names the subsystem that owns the flow; the
 rest is a hash of the flow's content (see `messages.Flow`).
@@ -41,6 +46,7 @@ class Table(IntEnum):
     ARP = 2
     FORWARD = 3
     MIRROR_IN = 4
+    TRANSIT = 5
 
 
 class Subsystem(IntEnum):
@@ -96,6 +102,10 @@ FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
 FORWARD_DEFAULT = _band(Table.FORWARD, "network-default", 900, 900, Subsystem.FORWARD)
 FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
+# Below classification (a fabric port's own networks) and the shadow paths matched by
+# in_port: any other tagged frame from a fabric port goes on to the transit table.
+INGRESS_TO_TRANSIT = _band(Table.INGRESS, "to-transit", 950, 950, Subsystem.ROUTING)
+TRANSIT_SHADOW = _band(Table.TRANSIT, "shadow-path", 1000, 1000, Subsystem.ROUTING)
 INGRESS_PROBE_ANSWER = _band(Table.INGRESS, "probe-answer", 1200, 1200, Subsystem.HEALTH)
 INGRESS_SERVICE = _band(Table.INGRESS, "service", 1150, 1151, Subsystem.SERVICE)
 # Above service tracking (a blocked service host's packets must not reach conntrack) and
@@ -115,6 +125,8 @@ BANDS: tuple[Band, ...] = (
     FORWARD_DEFAULT,
     FORWARD_MOVED,
     INGRESS_SHADOW_PATH,
+    INGRESS_TO_TRANSIT,
+    TRANSIT_SHADOW,
     INGRESS_PROBE_ANSWER,
     INGRESS_SERVICE,
     INGRESS_SECURITY,

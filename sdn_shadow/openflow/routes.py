@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from sdn_shadow.config.model import Network
 from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
+    OFPVID_PRESENT,
     Action,
     ApplyActions,
     Bucket,
@@ -39,39 +40,92 @@ def install_shadow_paths(plans: dict[str, SwitchPlan], fabric: Fabric, network: 
                          paths: Mapping[tuple[str, str], PathPair]) -> None:
     """Every shadow path of the network, installed ahead of time (tagged with the shadow VLAN).
 
-    Traffic on a shadow path keeps the tag through transit switches, matched
-    by in_port and destination MAC, and is untagged at the destination's
-    switch into the ordinary local delivery (so mirrors still see it). A move
-    is then one rewrite at the edge; no path is ever built while traffic waits.
+    Traffic on a shadow path keeps the tag through transit switches and is
+    untagged at the destination's switch into the ordinary local delivery
+    (so mirrors still see it). A move is then one rewrite at the edge; no
+    path is ever built while traffic waits.
+
+    A transit switch forwards by destination alone (the transit table,
+    entered from the fabric ports the paths come in by) where every path
+    through it to that destination's switch leaves by the same port, which
+    is nearly always; by in_port and destination where they part ways (a
+    ring's two directions). Delivery at the destination goes by in_port.
     """
     assert network.shadow is not None
     tag = vid(network.shadow.vlan)
-    band = pl.INGRESS_SHADOW_PATH.priority()
-    delivered = flows_alike(Table.INGRESS, band, Subsystem.ROUTING, (
-        ApplyActions((PopVlan(),)), WriteMetadata(network.vlan), GotoTable(Table.FORWARD)))
-    onward: dict[int, Callable[[Match], Flow]] = {}  # out port -> its entries' maker
     macs: dict[str, list[str]] = {}
     for host in network.hosts:
         macs.setdefault(host.switch, []).append(_mac(host.mac))
-    # Paths from different sources into one destination share their last hops:
-    # each (switch, in port, host) entry is built once (a clash between two
-    # different entries for one key still raises in `add`).
-    built: set[tuple[str, int, int, str]] = set()
+    # (switch, destination switch) -> in port -> out port (0: deliver): paths from
+    # different sources into one destination share their last hops.
+    ways: dict[tuple[str, str], dict[int, int]] = {}
     for (src, dst), pair in sorted(paths.items()):
         if src == dst or dst not in macs:
             continue
         for hop, in_port, out_port in _hops(fabric, pair.shadow):
-            plan = plans[hop]
-            make = delivered
-            if out_port:
-                make = onward.get(out_port) or onward.setdefault(out_port, flows_alike(
-                    Table.INGRESS, band, Subsystem.ROUTING, (ApplyActions((Output(out_port),)),)))
+            seen = ways.setdefault((hop, dst), {}).setdefault(in_port, out_port)
+            if seen != out_port:
+                raise pl.PipelineError(f"{hop}: shadow paths to {dst} entering by port "
+                                       f"{in_port} leave by {seen} and {out_port}")
+    makers = _ShadowMakers(network.vlan)
+    for (hop, dst), by_port in ways.items():
+        plan = plans[hop]
+        outs = set(by_port.values())
+        if len(outs) == 1 and 0 not in outs:
+            make = makers.transit(outs.pop())
+            for in_port in by_port:
+                plan.add(makers.to_transit(in_port))
             for mac in macs[dst]:
-                if (hop, in_port, out_port, mac) in built:
-                    continue
-                built.add((hop, in_port, out_port, mac))
+                plan.add(make((("eth_dst", mac), ("vlan_vid", tag))))
+            continue
+        for in_port, out_port in by_port.items():
+            make = makers.by_port(out_port)
+            for mac in macs[dst]:
                 # the canonical match, fields in name order (see `messages.match`)
                 plan.add(make((("eth_dst", mac), ("in_port", in_port), ("vlan_vid", tag))))
+
+
+class _ShadowMakers:
+    """The flow makers of one network's shadow-path entries, each made once."""
+
+    def __init__(self, vlan: int) -> None:
+        self.band = pl.INGRESS_SHADOW_PATH.priority()
+        self.delivered = flows_alike(Table.INGRESS, self.band, Subsystem.ROUTING, (
+            ApplyActions((PopVlan(),)), WriteMetadata(vlan), GotoTable(Table.FORWARD)))
+        self.onward: dict[int, Callable[[Match], Flow]] = {}
+        self.transits: dict[int, Callable[[Match], Flow]] = {}
+        self.entries: dict[int, Flow] = {}
+
+    def by_port(self, out_port: int) -> Callable[[Match], Flow]:
+        """Entries by in_port and destination: out of `out_port` (0: delivered here)."""
+        if not out_port:
+            return self.delivered
+        make = self.onward.get(out_port)
+        if make is None:
+            make = self.onward[out_port] = flows_alike(
+                Table.INGRESS, self.band, Subsystem.ROUTING,
+                (ApplyActions((Output(out_port),)),))
+        return make
+
+    def transit(self, out_port: int) -> Callable[[Match], Flow]:
+        """Transit-table entries by destination alone: out of `out_port`."""
+        make = self.transits.get(out_port)
+        if make is None:
+            make = self.transits[out_port] = flows_alike(
+                Table.TRANSIT, pl.TRANSIT_SHADOW.priority(), Subsystem.ROUTING,
+                (ApplyActions((Output(out_port),)),))
+        return make
+
+    def to_transit(self, in_port: int) -> Flow:
+        """The entry sending tagged frames from fabric port `in_port` that nothing above
+        classified to the transit table (the same for every network, so one entry)."""
+        flow = self.entries.get(in_port)
+        if flow is None:
+            flow = self.entries[in_port] = Flow(
+                Table.INGRESS, pl.INGRESS_TO_TRANSIT.priority(), Subsystem.ROUTING,
+                match(in_port=in_port, vlan_vid=(OFPVID_PRESENT, OFPVID_PRESENT)),
+                (GotoTable(Table.TRANSIT),))
+        return flow
 
 
 def _hops(fabric: Fabric, path: tuple[str, ...]) -> list[tuple[str, int, int]]:
