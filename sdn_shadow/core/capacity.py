@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.core.model import Updates
 from sdn_shadow.core.reconcile import meter_changes
-from sdn_shadow.demand import Demand, network_key
+from sdn_shadow.demand import Demand, client_key, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.forecast.round import Fitted, ForecastJob, SeriesForecastView
 from sdn_shadow.openflow.compiler import SwitchPlan
@@ -62,10 +62,25 @@ class Capacity:
         new.allocator = self.allocator.retuned(allocation_policies(config))
         new.allocations = {k: v for k, v in self.allocations.items()
                            if k in new.allocator.policies}
-        new.demand = Demand(config, plans)
-        new.demand.ports, new.demand.flows, new.demand.latest = (
-            self.demand.ports, self.demand.flows, self.demand.latest)
+        if (config.switches, config.links) == (self.config.switches, self.config.links):
+            new.demand = copy.copy(self.demand)  # the fabric's ports stay; networks follow
+            new.demand.networks = _network_series(config, self.config, self.demand.networks)
+        else:
+            new.demand = Demand(config, plans)
+            new.demand.ports, new.demand.flows, new.demand.latest = (
+                self.demand.ports, self.demand.flows, self.demand.latest)
         return new
+
+    def track(self, plans: dict[int, SwitchPlan], changed: Iterable[int] | None) -> None:
+        """Demand follows the plans' cookies: of the switches `changed` (None: every one)."""
+        if changed is None:
+            self.demand.track(plans)
+            return
+        clients = dict(self.demand.clients)  # a new table: a reload's copy shares the old
+        for dpid in changed:
+            clients[dpid] = {cookie: client_key(*owner)
+                             for cookie, owner in plans[dpid].demand.items()}
+        self.demand.clients = clients
 
     @property
     def step_seconds(self) -> float:
@@ -165,3 +180,17 @@ class Capacity:
         values = self.demand.flow_stats(now, dpid, stats)
         self.profiles.observe(now, values)
         return values
+
+
+def _network_series(config: Config, was: Config, series: dict[str, list[str]]
+                    ) -> dict[str, list[str]]:
+    """Each network's client tx series (`Demand.networks`), kept for networks that stay."""
+    old = {n.name: n for n in was.networks}
+    out = {}
+    for net in config.networks:
+        key = network_key(net.name)
+        if old.get(net.name) is net and key in series:
+            out[key] = series[key]
+        else:
+            out[key] = [client_key(net.name, h.name, "tx") for h in net.hosts]
+    return out

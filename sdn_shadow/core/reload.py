@@ -12,6 +12,7 @@ from sdn_shadow.core.planning import layout_of, planned
 from sdn_shadow.core.reconcile import delta_messages, diff
 from sdn_shadow.core.roles import roles_of
 from sdn_shadow.intents import Client
+from sdn_shadow.openflow.incremental import Planner
 from sdn_shadow.policy.takeover import standable
 from sdn_shadow.policy.watch import watched
 
@@ -67,18 +68,21 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
         shadow_path=layout.moved | (was.shadow_path - core.layout.moved) & clients,
         twin_service=layout.steered | ((was.twin_service - core.layout.steered) & servable),
         taken_over=kept.taken_over & roles.standable.keys())
-    planner = core.planner.fork(config)  # unchanged networks keep their parts
-    forked = bool(planner.parts)  # else the switches' names changed: a fresh start
+    capacity = core.capacity.reloaded(config, core.plans)
+    # The same switches: the running planner is brought to the new configuration, and
+    # only the parts it changed are rebuilt (an update is all or nothing, so a failure
+    # leaves it as it was). Switches renamed: a fresh start, diffed whole.
+    same = tuple((s.name, s.dpid) for s in config.switches) == core.planner.switches
+    planner = core.planner if same else Planner(config)
     deltas, served = planned(planner, intents, layout, core.held(), keep_rates=False)
     plans = planner.by_dpid()
-    capacity = core.capacity.reloaded(config, core.plans)
-    out = delta_messages(planner, deltas) if forked else diff(core.plans, plans)
+    out = delta_messages(planner, deltas) if same else diff(core.plans, plans)
 
     core.layout, core.capacity, core.roles, core.planner = layout, capacity, roles, planner
     core.health_state.reconfigure(config, index)
     core.preemption.reconfigure(layout, clients)
     core.watch.reconfigure(config)
-    core._swap_in(intents, plans, served, now)
+    core._swap_in(intents, plans, served, now, out.keys() if same else None)
     changed = sum(len(msgs) - 1 for msgs in out.values())
     core.reloads = {"generation": core.reloads["generation"] + 1, "at": now, "errors": []}
     said = f"reloaded: {changed} changes on {len(out)} switches{waiting}"
