@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,15 +73,16 @@ class Capacity:
         return new
 
     def track(self, plans: dict[int, SwitchPlan], changed: Iterable[int] | None) -> None:
-        """Demand follows the plans' cookies: of the switches `changed` (None: every one)."""
+        """Demand follows the plans' cookies (`changed`: the switches whose plans changed,
+        None: any may have). Each switch's table reads its plan's demand as it is, so a
+        change costs nothing here unless a switch's plan is a new object."""
         if changed is None:
             self.demand.track(plans)
-            return
-        clients = dict(self.demand.clients)  # a new table: a reload's copy shares the old
-        for dpid in changed:
-            clients[dpid] = {cookie: client_key(*owner)
-                             for cookie, owner in plans[dpid].demand.items()}
-        self.demand.clients = clients
+        tables = cast(dict[int, Mapping[int, str]], self.demand.clients)
+        if any(not _reads(tables.get(dpid), plan) for dpid, plan in plans.items()):
+            tables = {dpid: tables[dpid] if _reads(tables.get(dpid), plan)
+                      else _ClientKeys(plan.demand) for dpid, plan in plans.items()}
+            self.demand.clients = cast(dict[int, dict[int, str]], tables)
 
     @property
     def step_seconds(self) -> float:
@@ -194,3 +196,26 @@ def _network_series(config: Config, was: Config, series: dict[str, list[str]]
         else:
             out[key] = [client_key(net.name, h.name, "tx") for h in net.hosts]
     return out
+
+
+class _ClientKeys(Mapping[int, str]):
+    """A switch's demand cookies -> client series keys, read from its plan as it is now."""
+
+    def __init__(self, demand: Mapping[int, tuple[str, str, str]]) -> None:
+        self.demand = demand
+
+    def __getitem__(self, cookie: int) -> str:
+        return client_key(*self.demand[cookie])
+
+    def __contains__(self, cookie: object) -> bool:
+        return cookie in self.demand
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.demand)
+
+    def __len__(self) -> int:
+        return len(self.demand)
+
+
+def _reads(table: Mapping[int, str] | None, plan: SwitchPlan) -> bool:
+    return isinstance(table, _ClientKeys) and table.demand is plan.demand

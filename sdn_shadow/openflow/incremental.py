@@ -187,10 +187,11 @@ class Planner:
         if links is not self._links_seen and links != self._links_seen:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
+        grouped = _ByNetwork.of(inputs)
         for network in inputs.config.networks:
             wanted.update(_network_steps(network, self._view(network), inputs,
                                          meters.get(network.name, ()),
-                                         (*self._ends(network), self._wiring)))
+                                         (*self._ends(network), self._wiring), grouped))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
             if key == BASE or (old is not None and _same(old.deps, deps)):
@@ -210,20 +211,27 @@ class Planner:
     def _check_clashes(self, leaving: list[Part], coming: Iterable[Part]) -> None:
         """Raise, before anything changes, if merging `coming` (once `leaving` is out)
         would put two different flows under one key: an update is all or nothing."""
-        gone: dict[tuple[str, FlowKey], int] = {}
-        for part in leaving:
-            for name, src in part.plans.items():
-                for key in src.flows:
-                    gone[(name, key)] = gone.get((name, key), 0) + 1
-        incoming: dict[tuple[str, FlowKey], Flow] = {}
+        coming = list(coming)
+        parts_on: dict[str, int] = {}
+        for part in coming:
+            for name in part.plans:
+                parts_on[name] = parts_on.get(name, 0) + 1
+        incoming: dict[str, dict[FlowKey, Flow]] = {}
         for part in coming:
             for name, src in part.plans.items():
-                plan, owners = self.plans[name], self._owners[name]
+                flows = self.plans[name].flows
+                seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
                 for key, flow in src.flows.items():
-                    seen = incoming.setdefault((name, key), flow)
-                    held = plan.flows.get(key)
-                    if seen != flow or (held is not None and held != flow and owners[
-                            ("f", key)] > gone.get((name, key), 0)):
+                    if seen is not None:
+                        other = seen.setdefault(key, flow)
+                        if other is not flow and other != flow:
+                            raise PipelineError(f"{name}: two different flows for key {key}")
+                    held = flows.get(key)
+                    if held is None or held is flow or held == flow:
+                        continue
+                    going = sum(1 for p in leaving if name in p.plans
+                                and key in p.plans[name].flows)
+                    if self._owners[name][("f", key)] > going:
                         raise PipelineError(f"{name}: two different flows for key {key}")
 
     def _view(self, network: Network) -> Network:
@@ -492,8 +500,31 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
+@dataclass(frozen=True)
+class _ByNetwork:
+    """The inputs that name clients and sources, grouped by network once per update."""
+
+    moved: Mapping[str, set[str]]
+    steered: Mapping[str, set[str]]
+    blocked: Mapping[str, dict[str, SourceLimit | None]]
+
+    @staticmethod
+    def of(i: Inputs) -> _ByNetwork:
+        """`i`'s moved and steered clients and blocked sources by network."""
+        moved: dict[str, set[str]] = {}
+        for net, host in i.moved:
+            moved.setdefault(net, set()).add(host)
+        steered: dict[str, set[str]] = {}
+        for net, host in i.steered:
+            steered.setdefault(net, set()).add(host)
+        blocked: dict[str, dict[str, SourceLimit | None]] = {}
+        for (net, src), limit in i.blocked.items():
+            blocked.setdefault(net, {})[src] = limit
+        return _ByNetwork(moved, steered, blocked)
+
+
 def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[object, ...],
-                   ends: tuple[object, ...]
+                   ends: tuple[object, ...], grouped: _ByNetwork
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
     """A network's parts, in `compile_config`'s order. `view`: the network without
     its mirror sessions (what every part but a session's depends on); `meters`:
@@ -502,7 +533,7 @@ def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[obj
     paths, the last of them the fabric's wiring (see `Planner._wiring`)."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
-    blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
+    blocks = grouped.blocked.get(name, {})
     wiring = ends[-1]
     yield ("forwarding", name), ((view, net_paths, i.failed, meters, wiring),
                                  lambda p: cc.forwarding(p, fabric, network, net_paths,
@@ -513,8 +544,8 @@ def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[obj
                                  lambda p: cc.security_blocks(p, network, blocks))
     if network.shadow is None:
         return
-    moved = {host for net, host in i.moved if net == name}
-    steered = {host for net, host in i.steered if net == name}
+    moved = grouped.moved.get(name, set())
+    steered = grouped.steered.get(name, set())
     yield ("guard", name), ((view,), lambda p: cc.shadow_guard(p, network))
     yield ("shadow_paths", name), ((ends, net_paths),
                                    lambda p: cc.install_shadow_paths(p, fabric, network,

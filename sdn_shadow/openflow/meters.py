@@ -42,15 +42,14 @@ def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Con
             continue
         plan, port = plans[a], fabric.port_towards(a, b)
         ids = taken.setdefault(a, {spec.meter_id for spec in plan.best_effort.values()})
-        everyone = tuple(sorted(reservers))
+        everyone = frozenset(reservers)  # one set for the link: a meter leaves out its own
+        alone = next(iter(everyone)) if len(everyone) == 1 else None
         for network in names:
-            others = (everyone if network not in reservers
-                      else tuple(n for n in everyone if n != network))
-            if not others:
-                continue
+            if network == alone:
+                continue  # nobody else holds capacity here
             meter_id = best_effort_id(plan, port, network, ids)
             ids.add(meter_id)
-            spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
+            spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), everyone)
             plan.best_effort[(port, network)] = spec
             rate = spec.rate(held)  # one meter object for the same id and rate anywhere
             meter = made.get((meter_id, rate))
