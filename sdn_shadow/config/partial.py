@@ -44,8 +44,6 @@ from .shadow import steered_twins_unmirrored
 from .shapes import name_problem
 
 Port = tuple[str, int]
-_KEEP = 4  # configurations whose host ports are kept indexed (the running one and its edits)
-_PORTS: dict[int, tuple[Config, dict[Port, str]]] = {}
 
 
 def with_network(config: Config, document: Any, name: str) -> Config | None:
@@ -92,9 +90,7 @@ def with_network(config: Config, document: Any, name: str) -> Config | None:
         placed = frozen(draft)
     new = tuple(placed if k == name else _by_name(others, k) for k in networks
                 if k != name or placed is not None)
-    out = Config(config.switches, config.links, cast(tuple[Network, ...], new), *sections)
-    _index(out, config, name, placed)
-    return out
+    return Config(config.switches, config.links, cast(tuple[Network, ...], new), *sections)
 
 
 def _same_switches(ctx: Context, config: Config) -> bool:
@@ -119,9 +115,7 @@ def _draft(ctx: Context, config: Config, others: tuple[Network, ...], name: str,
     if isinstance(spec, dict) and isinstance(spec.get("shadow"), dict) \
             and spec["shadow"].get("ldap") is not None:
         return None  # shadows on one LDAP server are checked against each other
-    old = next((n for n in config.networks if n.name == name), None)
-    mine = set() if old is None else set(_ports_of(old))
-    ctx.ports = cast(dict[Port, str], ChainMap(ctx.ports, _Without(_host_ports(config), mine)))
+    ctx.ports = cast(dict[Port, str], ChainMap(ctx.ports, _PORTS.claims(config, name)))
     ctx.session_names = cast(dict[str, str], ChainMap(
         {}, {s.name: n.name for n in others if n.shadow for s in n.shadow.mirror}))
     ctx.vlans = cast(dict[int, str], ChainMap({}, _taken_vlans(others)))
@@ -223,50 +217,60 @@ def _ports_of(net: Network) -> Iterator[Port]:
         yield from ((t.switch, t.port) for t in net.shadow.hosts)
 
 
-def _host_ports(config: Config) -> dict[Port, str]:
-    """(switch, port) -> the network whose host or twin uses it (kept per configuration)."""
-    kept = _PORTS.get(id(config))
-    if kept is not None and kept[0] is config:
+class _PortIndex:
+    """(switch, port) -> the network whose host or twin may use it, over every network
+    seen: a hit is checked against the configuration asked about, so an entry left by
+    a network since changed or removed is never taken for a claim. A network object
+    not seen yet is indexed when first asked about (what an edit costs is its own)."""
+
+    def __init__(self) -> None:
+        self.ports: dict[Port, str] = {}
+        self.seen: dict[str, Network] = {}
+        self.own: dict[int, tuple[Network, frozenset[Port]]] = {}
+
+    def claims(self, config: Config, name: str) -> _Claims:
+        """The ports `config`'s networks but `name` use, as a read-only mapping."""
+        for net in config.networks:
+            if self.seen.get(net.name) is not net:
+                self.seen[net.name] = net
+                self.ports.update(dict.fromkeys(self.of(net), net.name))
+        return _Claims(self, {n.name: n for n in config.networks if n.name != name})
+
+    def of(self, net: Network) -> frozenset[Port]:
+        """The ports `net`'s hosts and twins use."""
+        kept = self.own.get(id(net))
+        if kept is None or kept[0] is not net:
+            if len(self.own) > 4 * len(self.seen) + 64:
+                self.own.clear()
+            kept = self.own[id(net)] = (net, frozenset(_ports_of(net)))
         return kept[1]
-    ports = {p: n.name for n in config.networks for p in _ports_of(n)}
-    _keep(config, ports)
-    return ports
 
 
-def _index(new: Config, old: Config, name: str, placed: Network | None) -> None:
-    """Keep `new`'s host ports, derived from `old`'s."""
-    ports = dict(_host_ports(old))
-    for net in old.networks:
-        if net.name == name:
-            for p in _ports_of(net):
-                ports.pop(p, None)
-    if placed is not None:
-        ports.update(dict.fromkeys(_ports_of(placed), name))
-    _keep(new, ports)
+_PORTS = _PortIndex()
 
 
-def _keep(config: Config, ports: dict[Port, str]) -> None:
-    while len(_PORTS) >= _KEEP:
-        del _PORTS[next(iter(_PORTS))]
-    _PORTS[id(config)] = (config, ports)
+class _Claims(MutableMapping[Port, str]):
+    """The ports the other networks of one configuration use (read only)."""
 
-
-class _Without(MutableMapping[Port, str]):
-    """`ports` but for `hidden` (the edited network's own, which it may keep)."""
-
-    def __init__(self, ports: Mapping[Port, str], hidden: set[Port]) -> None:
-        self.ports, self.hidden = ports, hidden
+    def __init__(self, index: _PortIndex, others: dict[str, Network]) -> None:
+        self.index, self.others = index, others
 
     def __getitem__(self, key: Port) -> str:
-        if key in self.hidden:
+        owner = self.index.ports.get(key)
+        net = None if owner is None else self.others.get(owner)
+        if net is None or key not in self.index.of(net):
             raise KeyError(key)
-        return self.ports[key]
+        return net.name
 
     def __contains__(self, key: object) -> bool:
-        return key not in self.hidden and key in self.ports
+        try:
+            self[cast(Port, key)]
+        except KeyError:
+            return False
+        return True
 
     def __iter__(self) -> Iterator[Port]:
-        return (p for p in self.ports if p not in self.hidden)
+        return (p for n in self.others.values() for p in self.index.of(n))
 
     def __len__(self) -> int:
         return sum(1 for _ in self)

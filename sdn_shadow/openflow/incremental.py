@@ -200,10 +200,14 @@ class Planner:
         deltas: dict[str, SwitchDelta] = {}
         leaving = [k for k in self.parts if k not in wanted or k in fresh]
         self._check_clashes([self.parts[k] for k in leaving], fresh.values())
+        # A part rebuilt in place of another leaves alone what the two hold alike.
+        replaced = {key: self.parts[key] for key in fresh if key in self.parts}
         for key in leaving:
-            self._unmerge(self.parts.pop(key), deltas, key == BASE)
+            self._unmerge(self.parts.pop(key), deltas, key == BASE,
+                          _Alike.of(fresh.get(key), key == BASE, keep_rates))
         for key, part in fresh.items():
-            self._merge(part, deltas, key == BASE, keep_rates)
+            self._merge(part, deltas, key == BASE, keep_rates,
+                        _Alike.of(replaced.get(key), key == BASE, keep_rates))
             self.parts[key] = part
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
@@ -312,12 +316,15 @@ class Planner:
     # --- merging ------------------------------------------------------------
 
     def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
-               keep_rates: bool = True) -> None:
+               keep_rates: bool = True, alike: _Alike | None = None) -> None:
         steering = part.steering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             delta = deltas.setdefault(name, SwitchDelta())
+            other = alike.on(name) if alike is not None else None
             for key, flow in src.flows.items():
+                if other is not None and _equal(other.flows.get(key), flow):
+                    continue  # held already, by the part this one replaces
                 if _hold(owners, ("f", key)):
                     if plan.flows[key] != flow:
                         raise PipelineError(f"{name}: two different flows for key {key}")
@@ -327,12 +334,17 @@ class Planner:
                 if was is None or was.cookie != flow.cookie:
                     delta.flows[key] = flow
             for gid, group in src.groups.items():
+                if other is not None and _equal(other.groups.get(gid), group):
+                    continue
                 if _hold(owners, ("g", gid)):
                     continue
                 plan.groups[gid] = group
                 if delta.removed_groups.pop(gid, None) is None:
                     delta.groups[gid] = group
             for meter_id, meter in src.meters.items():
+                if other is not None and alike is not None and alike.meters and _equal(
+                        other.meters.get(meter_id), meter):
+                    continue
                 if _hold(owners, ("m", meter_id)):
                     continue
                 had = delta.removed_meters.pop(meter_id, None)
@@ -349,22 +361,33 @@ class Planner:
             if src.demand:
                 self._demand[name].merge(plan.demand, src.demand, steering)
 
-    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool) -> None:
+    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
+                 alike: _Alike | None = None) -> None:
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             delta = deltas.setdefault(name, SwitchDelta())
-            for key in src.flows:
+            other = alike.on(name) if alike is not None else None
+            for key, flow in src.flows.items():
+                if other is not None and _equal(other.flows.get(key), flow):
+                    continue  # the replacing part holds it alike: it stays
                 if _release(owners, ("f", key)):
                     delta.removed_flows[key] = plan.flows.pop(key)
-            for gid in src.groups:
+            for gid, group in src.groups.items():
+                if other is not None and _equal(other.groups.get(gid), group):
+                    continue
                 if _release(owners, ("g", gid)):
                     delta.removed_groups[gid] = plan.groups.pop(gid)
-            for meter_id in src.meters:
+            for meter_id, meter in src.meters.items():
+                if other is not None and alike is not None and alike.meters and _equal(
+                        other.meters.get(meter_id), meter):
+                    continue
                 if _release(owners, ("m", meter_id)):
                     delta.removed_meters[meter_id] = plan.meters.pop(meter_id)
             if base:
+                kept = other.best_effort if other is not None else {}
                 for be_key in src.best_effort:
-                    plan.best_effort.pop(be_key, None)
+                    if be_key not in kept:
+                        plan.best_effort.pop(be_key, None)
             _unmerge_counted(plan, src, owners)
             if src.demand:
                 self._demand[name].unmerge(plan.demand, src.demand, part.steering)
@@ -372,6 +395,29 @@ class Planner:
 
 BASE = ("base",)
 Owner = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class _Alike:
+    """The other side of a part rebuilt in place of another: entries both hold alike
+    are left as they are (no holder counted twice, nothing sent)."""
+
+    part: Part
+    meters: bool
+    """Meters too (not a reload's base part: it sets every best-effort meter's rate)."""
+
+    @staticmethod
+    def of(part: Part | None, base: bool, keep_rates: bool) -> _Alike | None:
+        """`part` as the other side, if there is one."""
+        return None if part is None else _Alike(part, not base or keep_rates)
+
+    def on(self, name: str) -> SwitchPlan | None:
+        """What the other side put on switch `name`."""
+        return self.part.plans.get(name)
+
+
+def _equal(old: object, new: object) -> bool:
+    return old is not None and (old is new or old == new)
 
 
 @dataclass

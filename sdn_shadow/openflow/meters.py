@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.openflow.messages import Meter, content_hash
@@ -69,7 +70,13 @@ def best_effort_id(plan: SwitchPlan, port: int, network: str,
     meters hold, when the caller keeps count."""
     if taken is None:
         taken = {spec.meter_id for spec in plan.best_effort.values()}
-    meter_id = content_hash("best-effort", port, network) % BEST_EFFORT_IDS + 1
+    meter_id = _home_id(port, network)
     while meter_id in taken:
         meter_id = meter_id % BEST_EFFORT_IDS + 1
     return meter_id
+
+
+@lru_cache(maxsize=1 << 17)
+def _home_id(port: int, network: str) -> int:
+    """Where `network`'s best-effort meter id out of `port` starts (a hash: kept)."""
+    return content_hash("best-effort", port, network) % BEST_EFFORT_IDS + 1
