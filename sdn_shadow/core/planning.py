@@ -10,7 +10,7 @@ from sdn_shadow.core.model import Event, event
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import ShadowPaths, shadow_paths
 from sdn_shadow.openflow.incremental import Inputs, Planner, SwitchDelta
-from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
+from sdn_shadow.policy.takeover import serving, standable, swapped
 from sdn_shadow.topology import Fabric
 
 
@@ -84,7 +84,10 @@ def _standing(config: Config) -> tuple[dict[Client, str], frozenset[Client]]:
     if kept is None or kept[0] is not config:
         if len(_STANDING) >= 4:
             del _STANDING[next(iter(_STANDING))]
-        kept = _STANDING[id(config)] = (config, standable(config), active_hosts(config))
+        standing = standable(config)
+        shadows = {n.name: n.shadow for n in config.networks}
+        kept = _STANDING[id(config)] = (config, standing, frozenset(  # = active_hosts(config)
+            c for c in standing if (shadow := shadows[c[0]]) is not None and shadow.active))
     return kept[1], kept[2]
 
 

@@ -29,9 +29,11 @@ def roles_of(config: Config, roles_swapped: frozenset[Client]) -> Roles:
     roles = swapped(config, roles_swapped)
     standing = standable(roles)
     targets: ProbeTargets = {}
+    networks = {n.name: n for n in roles.networks}
+    dpids = {s.name: s.dpid for s in roles.switches}
     for net, name in sorted(standing):
-        host = roles.network(net).host(name)
-        where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
+        host = networks[net].host(name)
+        where = (dpids[host.switch], host.port, host.mac, str(host.ip))
         targets[where] = ("host", net, name)
     return Roles(standing, targets)
 
