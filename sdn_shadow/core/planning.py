@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.core.model import Event, event
+from sdn_shadow.core.roles import network_roles
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import ShadowPaths, shadow_paths
 from sdn_shadow.openflow.incremental import Inputs, Planner, SwitchDelta
-from sdn_shadow.policy.takeover import serving, standable, swapped
+from sdn_shadow.policy.takeover import serving, swapped
 from sdn_shadow.topology import Fabric
 
 
@@ -61,7 +62,7 @@ def planned(planner: Planner, intents: Intents, layout: Layout, held: Mapping[st
     """
     config = layout.config
     roles = swapped(config, intents.roles_swapped)
-    standing, active = _standing(roles)
+    standing, active = standing_of(roles)
     served = (intents.taken_over | active
               | ({c for c in standing if c[0] in intents.shadow_active}
                  if intents.shadow_active else frozenset()))
@@ -77,17 +78,21 @@ def planned(planner: Planner, intents: Intents, layout: Layout, held: Mapping[st
 _STANDING: dict[int, tuple[Config, dict[Client, str], frozenset[Client]]] = {}
 
 
-def _standing(config: Config) -> tuple[dict[Client, str], frozenset[Client]]:
+def standing_of(config: Config) -> tuple[dict[Client, str], frozenset[Client]]:
     """`standable(config)` and `active_hosts(config)`, kept for the last configurations
     (a change that keeps the configuration does not walk every host again)."""
     kept = _STANDING.get(id(config))
     if kept is None or kept[0] is not config:
         if len(_STANDING) >= 4:
             del _STANDING[next(iter(_STANDING))]
-        standing = standable(config)
-        shadows = {n.name: n.shadow for n in config.networks}
-        kept = _STANDING[id(config)] = (config, standing, frozenset(  # = active_hosts(config)
-            c for c in standing if (shadow := shadows[c[0]]) is not None and shadow.active))
+        standing: dict[Client, str] = {}
+        active: set[Client] = set()  # = active_hosts(config)
+        for net in config.networks:
+            mine = network_roles(net, config.switches)[0]
+            standing.update(mine)
+            if net.shadow is not None and net.shadow.active:
+                active.update(mine)
+        kept = _STANDING[id(config)] = (config, standing, frozenset(active))
     return kept[1], kept[2]
 
 

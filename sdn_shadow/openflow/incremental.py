@@ -109,6 +109,8 @@ class Planner:
         self.plans: dict[str, SwitchPlan] = {n: SwitchPlan(d, n) for n, d in self.switches}
         self._owners: dict[str, dict[tuple[str, Hashable], int]] = {
             n: {} for n, _ in self.switches}
+        self._flow_owners: dict[str, dict[FlowKey, int]] = {n: {} for n, _ in self.switches}
+        """Parts holding each flow key, per switch (apart: a flow key is costly to hash)."""
         self._base_paths: ShadowPaths | None = None
         self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
@@ -136,6 +138,7 @@ class Planner:
         # Plans, holder counts and demand are shared until a switch's first change: a
         # fork costs what its update changes, and this planner's tables stay as they are.
         twin.plans, twin._owners = dict(self.plans), dict(self._owners)
+        twin._flow_owners = dict(self._flow_owners)
         twin._demand = dict(self._demand)
         twin._shared = set(twin.plans)
         twin._meters = self._meters
@@ -157,6 +160,7 @@ class Planner:
             self._shared.discard(name)
             self.plans[name] = _copied(self.plans[name])
             self._owners[name] = dict(self._owners[name])
+            self._flow_owners[name] = dict(self._flow_owners[name])
             self._demand[name] = self._demand[name].copy()
         return self.plans[name]
 
@@ -235,7 +239,7 @@ class Planner:
                         continue
                     going = sum(1 for p in leaving if name in p.plans
                                 and key in p.plans[name].flows)
-                    if self._owners[name][("f", key)] > going:
+                    if self._flow_owners[name][key] > going:
                         raise PipelineError(f"{name}: two different flows for key {key}")
 
     def _view(self, network: Network) -> Network:
@@ -320,19 +324,23 @@ class Planner:
         steering = part.steering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
+            fowners, flows = self._flow_owners[name], plan.flows
             delta = deltas.setdefault(name, SwitchDelta())
+            removed, added = delta.removed_flows, delta.flows
             other = alike.on(name) if alike is not None else None
             for key, flow in src.flows.items():
                 if other is not None and _equal(other.flows.get(key), flow):
                     continue  # held already, by the part this one replaces
-                if _hold(owners, ("f", key)):
-                    if plan.flows[key] != flow:
+                n = fowners.get(key, 0)
+                fowners[key] = n + 1
+                if n:
+                    if flows[key] != flow:
                         raise PipelineError(f"{name}: two different flows for key {key}")
                     continue
-                plan.flows[key] = flow
-                was = delta.removed_flows.pop(key, None)
+                flows[key] = flow
+                was = removed.pop(key, None) if removed else None
                 if was is None or was.cookie != flow.cookie:
-                    delta.flows[key] = flow
+                    added[key] = flow
             for gid, group in src.groups.items():
                 if other is not None and _equal(other.groups.get(gid), group):
                     continue
@@ -365,13 +373,19 @@ class Planner:
                  alike: _Alike | None = None) -> None:
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
+            fowners, flows = self._flow_owners[name], plan.flows
             delta = deltas.setdefault(name, SwitchDelta())
+            removed = delta.removed_flows
             other = alike.on(name) if alike is not None else None
             for key, flow in src.flows.items():
                 if other is not None and _equal(other.flows.get(key), flow):
                     continue  # the replacing part holds it alike: it stays
-                if _release(owners, ("f", key)):
-                    delta.removed_flows[key] = plan.flows.pop(key)
+                n = fowners[key] - 1
+                if n:
+                    fowners[key] = n
+                    continue
+                del fowners[key]
+                removed[key] = flows.pop(key)
             for gid, group in src.groups.items():
                 if other is not None and _equal(other.groups.get(gid), group):
                     continue
