@@ -126,7 +126,10 @@ class World:
                                          document=copy.deepcopy(self.fabric.document))
         book = TokenBook()
         token = book.add("bench", "admin")
+        # Entered once: one event loop for every request, as a server runs (a TestClient
+        # used without `with` starts a thread and an event loop for each request).
         self.http = TestClient(create_app(self.service, book))
+        self.http.__enter__()
         self.auth = {"Authorization": f"Bearer {token}"}
         self.prefix = PREFIX
 
@@ -134,6 +137,10 @@ class World:
     def flows(self) -> int:
         """Flows of the current plan, every switch."""
         return sum(len(p.flows) for p in self.core.plans.values())
+
+    def close(self) -> None:
+        """Stop the REST app's event loop."""
+        self.http.__exit__(None, None, None)
 
     def _call(self, method: str, path: str, body: dict) -> None:
         r = self.http.request(method, self.prefix + path, json=body, headers=self.auth)
@@ -211,6 +218,7 @@ def _size(hosts: int, progress: Callable[[str], None],
         runs[RENUMBER] = [result]
         progress(f"plan_change {hosts} hosts: a network named to sort first took "
                  f"{result['s']:.1f} s ({result['messages']} messages)")
+    world.close()
     out = {"hosts": hosts, "networks": len(world.fabric.document["networks"]),
            "flows": flows, "core_build_s": round(world.build_s, 3),
            "full_compile_s": None if reference is None else round(reference, 3),
@@ -255,7 +263,8 @@ def plan_change_ms(progress: Callable[[str], None]) -> dict[str, Figure]:
             "switch, each with 2 twins and 2 mirror sessions (bench.fabric_gen, seed 0); "
             "every switch connected and synced, send() drops the messages. move: PUT "
             ".../clients/<host> {path: shadow}; mirror: POST .../mirror-sessions; network: "
-            "POST /networks (40 hosts), all over the REST app (starlette TestClient); "
+            "POST /networks (40 hosts), all over the REST app (starlette TestClient, "
+            "entered once: one event loop for all requests, as a server has); "
             "takeover has no REST route (the health policy decides it), so it is "
             "ShadowCore.set_host_served through ControllerService._commit, the path the "
             "API's changes take. Each change is the median of `repeats` (1 when a change "
