@@ -44,8 +44,9 @@ REPEATS = 5
 """Changes of each kind per size when they are quick (one when a change takes > 1 s)."""
 CHANGES = ("move", "takeover", "mirror", "network")
 RENUMBER = "network_first"
-"""At CHANGE_HOSTS, once more: a network whose name sorts before every other one. The
-parser assigns unset VLAN ids in name order, so every other network's ids shift."""
+"""At CHANGE_HOSTS, once more: a network whose name sorts before every other one. Unset
+VLAN ids come from a hash of each name (`config.assemble.assign_vlans`), so the others'
+ids stay: this shows the name does not matter (it did when ids went in name order)."""
 
 FULL_HOSTS = 5_000
 FULL_TOPOLOGY = "leaf_spine:40:10"  # 50 switches
@@ -116,6 +117,7 @@ class World:
             self.core.switch_connected(0.0, dpid)
             self.core.switch_synced(0.0, dpid)
         self.sent: list[dict[int, list]] = []
+        gc.collect()  # the build's garbage is a start cost, not the first change's
 
         def send(updates: dict[int, list]) -> None:
             self.sent.append(updates)  # applied at once: the switch I/O is left out
@@ -124,7 +126,10 @@ class World:
                                          document=copy.deepcopy(self.fabric.document))
         book = TokenBook()
         token = book.add("bench", "admin")
+        # Entered once: one event loop for every request, as a server runs (a TestClient
+        # used without `with` starts a thread and an event loop for each request).
         self.http = TestClient(create_app(self.service, book))
+        self.http.__enter__()
         self.auth = {"Authorization": f"Bearer {token}"}
         self.prefix = PREFIX
 
@@ -132,6 +137,10 @@ class World:
     def flows(self) -> int:
         """Flows of the current plan, every switch."""
         return sum(len(p.flows) for p in self.core.plans.values())
+
+    def close(self) -> None:
+        """Stop the REST app's event loop."""
+        self.http.__exit__(None, None, None)
 
     def _call(self, method: str, path: str, body: dict) -> None:
         r = self.http.request(method, self.prefix + path, json=body, headers=self.auth)
@@ -142,7 +151,8 @@ class World:
         """Make change `kind` on network `i` (each repetition its own subject); its cost."""
         net, name = fabric_gen.network_name(i), fabric_gen.host_name
         self.sent.clear()
-        start = time.perf_counter()
+        cpu = time.process_time()  # this process's CPU (all threads): the wall time also
+        start = time.perf_counter()  # counts what other processes take on a busy machine
         if kind == "move":  # a client's path to the shadow: PUT .../clients/<host>
             self._call("PUT", f"/networks/{net}/clients/{name(i, 3)}",
                        {"path": "shadow", "reason": "bench"})
@@ -164,9 +174,10 @@ class World:
         else:
             raise ValueError(kind)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         msgs = sum(len(m) for u in self.sent for m in u.values())
         switches = len({d for u in self.sent for d in u})
-        return {"s": seconds, "messages": msgs, "switches": switches}
+        return {"s": seconds, "cpu_s": cpu, "messages": msgs, "switches": switches}
 
 
 def _compile_s(world: World) -> float:
@@ -207,12 +218,14 @@ def _size(hosts: int, progress: Callable[[str], None],
         runs[RENUMBER] = [result]
         progress(f"plan_change {hosts} hosts: a network named to sort first took "
                  f"{result['s']:.1f} s ({result['messages']} messages)")
+    world.close()
     out = {"hosts": hosts, "networks": len(world.fabric.document["networks"]),
            "flows": flows, "core_build_s": round(world.build_s, 3),
            "full_compile_s": None if reference is None else round(reference, 3),
            "repeats": len(runs[kinds[0]])}
     for kind, results in runs.items():
         out[f"{kind}_ms"] = round(1000 * median([r["s"] for r in results]), 2)
+        out[f"{kind}_cpu_ms"] = round(1000 * median([r["cpu_s"] for r in results]), 2)
         out[f"{kind}_messages"] = results[0]["messages"]
         out[f"{kind}_switches"] = results[0]["switches"]
     return out
@@ -250,11 +263,15 @@ def plan_change_ms(progress: Callable[[str], None]) -> dict[str, Figure]:
             "switch, each with 2 twins and 2 mirror sessions (bench.fabric_gen, seed 0); "
             "every switch connected and synced, send() drops the messages. move: PUT "
             ".../clients/<host> {path: shadow}; mirror: POST .../mirror-sessions; network: "
-            "POST /networks (40 hosts), all over the REST app (starlette TestClient); "
+            "POST /networks (40 hosts), all over the REST app (starlette TestClient, "
+            "entered once: one event loop for all requests, as a server has); "
             "takeover has no REST route (the health policy decides it), so it is "
             "ShadowCore.set_host_served through ControllerService._commit, the path the "
             "API's changes take. Each change is the median of `repeats` (1 when a change "
-            "takes over 1 s). Above 2,000 hosts a size whose changes would take over "
+            "takes over 1 s); cpu_ms is the process's CPU time over the same span (the "
+            "wall time also counts other processes on a busy machine). The heap is "
+            "collected once after the world is built (the build's own garbage is a start "
+            "cost, not a change's). Above 2,000 hosts a size whose changes would take over "
             f"{CURVE_CAP_S / 4:.0f} s is measured with the move only. core_build_s: "
             "ShadowCore(config), a full plan.")
     if skipped:
@@ -272,6 +289,7 @@ def plan_change_ms(progress: Callable[[str], None]) -> dict[str, Figure]:
                 "hosts": CHANGE_HOSTS, "switches": RING_SWITCHES,
                 "messages": at[f"{kind}_messages"], "switches_touched": at[f"{kind}_switches"],
                 "curve": [{"hosts": p["hosts"], "ms": p[f"{kind}_ms"],
+                           "cpu_ms": p[f"{kind}_cpu_ms"],
                            "messages": p[f"{kind}_messages"], "flows": p["flows"],
                            "core_build_s": p["core_build_s"]}
                           for p in curve if f"{kind}_ms" in p],
@@ -280,8 +298,8 @@ def plan_change_ms(progress: Callable[[str], None]) -> dict[str, Figure]:
                     "ms": at[f"{RENUMBER}_ms"], "messages": at[f"{RENUMBER}_messages"],
                     "switches_touched": at[f"{RENUMBER}_switches"],
                     "note": "the same 40-host network added under a name that sorts before "
-                            "every other: unset VLAN ids are assigned in name order, so "
-                            "every other network's ids shift"}} if kind == "network" else {}),
+                            "every other (unset VLAN ids are hashed from names, so the "
+                            "others' ids stay)"}} if kind == "network" else {}),
                 "load_average": load, "commit": revision,
                 "sizes": curve,
                 "note": note,

@@ -7,7 +7,6 @@ are rendered into a network here; their `ldap` block is refused over the API.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from sdn_shadow.api.errors import Conflict, Invalid, NotFound, Rejected, Templat
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, validate_config
 from sdn_shadow.config.model import Config, Network
+from sdn_shadow.config.partial import with_network
 from sdn_shadow.core import CoreCommands, MirrorCounters, ReloadRefused, Updates
 from sdn_shadow.templates import (
     Instance,
@@ -68,10 +68,19 @@ class DocumentChanges:
     def _shadowed(self, name: str) -> Network:
         raise NotImplementedError
 
-    def _document_copy(self) -> dict[str, Any]:
-        """A deep copy of the configuration document to edit (Invalid without one)."""
-        self._doc_networks()
-        return copy.deepcopy(self.document) or {}
+    def _with_network(self, name: str, spec: Any = None, drop: bool = False
+                      ) -> dict[str, Any]:
+        """A new document: this one with network `name` defined by `spec` (or dropped).
+
+        The running document is never edited in place: the new one shares
+        every part the edit leaves alone (Invalid without a document).
+        """
+        networks = dict(self._doc_networks())
+        if drop:
+            del networks[name]
+        else:
+            networks[name] = spec
+        return {**(self.document or {}), "networks": networks}
 
     def _mirror(self, network: str) -> list[Any]:
         """The running configuration's mirror sessions of shadowed network `network`."""
@@ -85,15 +94,22 @@ class DocumentChanges:
         return self.document.setdefault("networks", {})
 
     def _reconfigure(self, document: dict, reason: str,
-                     save: Callable[[], None] | None = None) -> Config:
+                     save: Callable[[], None] | None, network: str) -> Config:
         """Validate `document` as a whole configuration and take it live, then `save` it
-        (Rejected, Conflict; Unsaved when the store fails and the change is undone)."""
-        try:
-            config = validate_config(document)
-        except ConfigError as err:
-            raise Rejected(err.problems) from None
+        (Rejected, Conflict; Unsaved when the store fails and the change is undone).
+
+        `network` is the one network the edit changed: the others are taken as
+        they run, and only it is parsed (`config.partial`); whenever that cannot
+        say, the whole document is validated, so the outcome is the same.
+        """
         with self.lock:
             old = self.core.config()
+        config = with_network(old, document, network)
+        if config is None:
+            try:
+                config = validate_config(document)
+            except ConfigError as err:
+                raise Rejected(err.problems) from None
 
         def decide(now: float) -> Updates:
             try:
@@ -129,11 +145,11 @@ class DocumentChanges:
         if isinstance(detect, dict) and "baseline" in detect \
                 and detect["baseline"] != _baseline(self._doc_networks().get(name)):
             raise Invalid(f"networks.{name}.shadow.detect.baseline", BASELINE_OVER_API)
-        document = self._document_copy()
-        document["networks"][name] = spec
+        document = self._with_network(name, spec)
         store = self.store
         self._reconfigure(document, reason,
-                          None if store is None else lambda: store.put_network(name, spec, by))
+                          None if store is None else lambda: store.put_network(name, spec, by),
+                          name)
         with self.lock:
             return self._network(name)
 
@@ -177,11 +193,11 @@ class DocumentChanges:
             if busy:
                 raise Conflict("network", f"{name}: its shadow carries clients ({busy}); move "
                                           "them back and deactivate it first")
-            document = self._document_copy()
-            del document["networks"][name]
+            document = self._with_network(name, drop=True)
             store = self.store
             self._reconfigure(document, f"network {name} deleted by {by}",
-                              None if store is None else lambda: store.drop_network(name, by))
+                              None if store is None else lambda: store.drop_network(name, by),
+                              name)
             return {"deleted": name}
 
     def _shadow_busy(self, name: str) -> str:
@@ -225,17 +241,17 @@ class DocumentChanges:
         networks = self._doc_networks()
         if network not in networks:
             raise NotFound(f"no network {network}")
-        document = self._document_copy()
-        spec = document["networks"][network]
+        spec = networks[network]
         shadow = spec.get("shadow") if isinstance(spec, dict) else None
         if not isinstance(shadow, dict):
             raise Invalid("network", f"{network} has no shadow")
-        if not isinstance(shadow.get("mirror"), list):
-            shadow["mirror"] = []
-        edit(shadow["mirror"])
-        store, spec = self.store, document["networks"][network]
-        self._reconfigure(document, reason, None if store is None else
-                          lambda: store.put_network(network, spec, by))
+        mirror = shadow.get("mirror")
+        items = list(mirror) if isinstance(mirror, list) else []
+        edit(items)  # on copies of the network's definition, its shadow and their list
+        spec = {**spec, "shadow": {**shadow, "mirror": items}}
+        store = self.store
+        self._reconfigure(self._with_network(network, spec), reason, None if store is None else
+                          lambda: store.put_network(network, spec, by), network)
 
     def create_session(self, network: str, spec: dict, by: str) -> dict:
         """Add a mirror session to `network` (its name must be new anywhere)."""

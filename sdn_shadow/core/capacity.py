@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,7 +13,7 @@ from numpy.typing import NDArray
 from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.core.model import Updates
 from sdn_shadow.core.reconcile import meter_changes
-from sdn_shadow.demand import Demand, network_key
+from sdn_shadow.demand import Demand, client_key, network_key
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.forecast.round import Fitted, FittedModel, ForecastJob, SeriesForecastView
 from sdn_shadow.openflow.compiler import SwitchPlan
@@ -64,10 +65,26 @@ class Capacity:
         new.allocator = self.allocator.retuned(allocation_policies(config))
         new.allocations = {k: v for k, v in self.allocations.items()
                            if k in new.allocator.policies}
-        new.demand = Demand(config, plans)
-        new.demand.ports, new.demand.flows, new.demand.latest = (
-            self.demand.ports, self.demand.flows, self.demand.latest)
+        if (config.switches, config.links) == (self.config.switches, self.config.links):
+            new.demand = copy.copy(self.demand)  # the fabric's ports stay; networks follow
+            new.demand.networks = _network_series(config, self.config, self.demand.networks)
+        else:
+            new.demand = Demand(config, plans)
+            new.demand.ports, new.demand.flows, new.demand.latest = (
+                self.demand.ports, self.demand.flows, self.demand.latest)
         return new
+
+    def track(self, plans: dict[int, SwitchPlan], changed: Iterable[int] | None) -> None:
+        """Demand follows the plans' cookies (`changed`: the switches whose plans changed,
+        None: any may have). Each switch's table reads its plan's demand as it is, so a
+        change costs nothing here unless a switch's plan is a new object."""
+        if changed is None:
+            self.demand.track(plans)
+        tables = cast(dict[int, Mapping[int, str]], self.demand.clients)
+        if any(not _reads(tables.get(dpid), plan) for dpid, plan in plans.items()):
+            tables = {dpid: tables[dpid] if _reads(tables.get(dpid), plan)
+                      else _ClientKeys(plan.demand) for dpid, plan in plans.items()}
+            self.demand.clients = cast(dict[int, dict[int, str]], tables)
 
     @property
     def step_seconds(self) -> float:
@@ -169,3 +186,40 @@ class Capacity:
         values = self.demand.flow_stats(now, dpid, stats)
         self.profiles.observe(now, values)
         return values
+
+
+def _network_series(config: Config, was: Config, series: dict[str, list[str]]
+                    ) -> dict[str, list[str]]:
+    """Each network's client tx series (`Demand.networks`), kept for networks that stay."""
+    old = {n.name: n for n in was.networks}
+    out = {}
+    for net in config.networks:
+        key = network_key(net.name)
+        if old.get(net.name) is net and key in series:
+            out[key] = series[key]
+        else:
+            out[key] = [client_key(net.name, h.name, "tx") for h in net.hosts]
+    return out
+
+
+class _ClientKeys(Mapping[int, str]):
+    """A switch's demand cookies -> client series keys, read from its plan as it is now."""
+
+    def __init__(self, demand: Mapping[int, tuple[str, str, str]]) -> None:
+        self.demand = demand
+
+    def __getitem__(self, cookie: int) -> str:
+        return client_key(*self.demand[cookie])
+
+    def __contains__(self, cookie: object) -> bool:
+        return cookie in self.demand
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.demand)
+
+    def __len__(self) -> int:
+        return len(self.demand)
+
+
+def _reads(table: Mapping[int, str] | None, plan: SwitchPlan) -> bool:
+    return isinstance(table, _ClientKeys) and table.demand is plan.demand

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.core.model import Event, event
+from sdn_shadow.core.roles import network_roles
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.openflow.compiler import ShadowPaths, shadow_paths
 from sdn_shadow.openflow.incremental import Inputs, Planner, SwitchDelta
-from sdn_shadow.policy.takeover import active_hosts, serving, standable, swapped
+from sdn_shadow.policy.takeover import serving, swapped
 from sdn_shadow.topology import Fabric
 
 
@@ -61,9 +62,10 @@ def planned(planner: Planner, intents: Intents, layout: Layout, held: Mapping[st
     """
     config = layout.config
     roles = swapped(config, intents.roles_swapped)
-    standing = standable(roles)
-    served = (intents.taken_over | active_hosts(roles)
-              | {c for c in standing if c[0] in intents.shadow_active})
+    standing, active = standing_of(roles)
+    served = (intents.taken_over | active
+              | ({c for c in standing if c[0] in intents.shadow_active}
+                 if intents.shadow_active else frozenset()))
     served_layout = serving(roles, served)
     paths = (layout.paths if served_layout is config
              else shadow_paths(served_layout, layout.fabric, reuse=(config, layout.paths)))
@@ -73,11 +75,32 @@ def planned(planner: Planner, intents: Intents, layout: Layout, held: Mapping[st
     return deltas, frozenset(served)
 
 
+_STANDING: dict[int, tuple[Config, dict[Client, str], frozenset[Client]]] = {}
+
+
+def standing_of(config: Config) -> tuple[dict[Client, str], frozenset[Client]]:
+    """`standable(config)` and `active_hosts(config)`, kept for the last configurations
+    (a change that keeps the configuration does not walk every host again)."""
+    kept = _STANDING.get(id(config))
+    if kept is None or kept[0] is not config:
+        if len(_STANDING) >= 4:
+            del _STANDING[next(iter(_STANDING))]
+        standing: dict[Client, str] = {}
+        active: set[Client] = set()  # = active_hosts(config)
+        for net in config.networks:
+            mine = network_roles(net, config.switches)[0]
+            standing.update(mine)
+            if net.shadow is not None and net.shadow.active:
+                active.update(mine)
+        kept = _STANDING[id(config)] = (config, standing, frozenset(active))
+    return kept[1], kept[2]
+
+
 def networks_served(standable: Mapping[Client, str], served: frozenset[Client]
                     ) -> frozenset[str]:
     """Networks whose every host with a twin is served by it (the shadow carries it all)."""
-    return frozenset(n for n in {c[0] for c in standable}
-                     if all(c in served for c in standable if c[0] == n))
+    unserved = {c[0] for c in standable if c not in served}
+    return frozenset(c[0] for c in standable if c[0] not in unserved)
 
 
 def serving_events(now: float, before: frozenset[str], after: frozenset[str]) -> list[Event]:

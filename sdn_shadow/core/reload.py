@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from sdn_shadow.config.model import Config
+from sdn_shadow.config.model import Config, Network
 from sdn_shadow.core.health import fabric_index
 from sdn_shadow.core.model import ReloadRefused, Updates, event
-from sdn_shadow.core.planning import layout_of, planned
+from sdn_shadow.core.planning import layout_of, planned, standing_of
 from sdn_shadow.core.reconcile import delta_messages, diff
 from sdn_shadow.core.roles import roles_of
 from sdn_shadow.intents import Client
-from sdn_shadow.policy.takeover import standable
+from sdn_shadow.openflow.incremental import Planner
 from sdn_shadow.policy.watch import watched
 
 if TYPE_CHECKING:
@@ -31,11 +31,24 @@ def live_config(running: Config, config: Config) -> tuple[Config, str]:
 
 def clients_of(config: Config) -> tuple[frozenset[Client], frozenset[Client]]:
     """Every shadowed network's primary hosts, and those of networks with service hosts."""
-    clients = frozenset((n.name, h.name) for n in config.networks if n.shadow
-                        for h in n.hosts)
-    servable = frozenset((n.name, h.name) for n in config.networks
-                         if n.shadow and n.shadow.services for h in n.hosts)
+    mine = [(n, _clients(n)) for n in config.networks if n.shadow]
+    clients = frozenset[Client]().union(*(c for _, c in mine))
+    servable = frozenset[Client]().union(*(c for n, c in mine
+                                           if n.shadow and n.shadow.services))
     return clients, servable
+
+
+_CLIENTS: dict[int, tuple[Network, frozenset[Client]]] = {}
+
+
+def _clients(net: Network) -> frozenset[Client]:
+    """(network, host) of each of `net`'s primary hosts, kept while `net` is the same."""
+    kept = _CLIENTS.get(id(net))
+    if kept is None or kept[0] is not net:
+        if len(_CLIENTS) > 4096:
+            _CLIENTS.clear()
+        kept = _CLIENTS[id(net)] = (net, frozenset((net.name, h.name) for h in net.hosts))
+    return kept[1]
 
 
 def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -> Updates:
@@ -59,7 +72,7 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
     watched_networks = {n for n, _ in watched(config)}
     was = core.intents
     kept = was.kept(clients=clients, links=index[1].keys(),
-                    standable=standable(config).keys(),
+                    standable=standing_of(config)[0].keys(),
                     networks={n.name for n in config.networks if n.shadow is not None})
     roles = roles_of(config, kept.roles_swapped)
     intents = replace(
@@ -67,18 +80,21 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
         shadow_path=layout.moved | (was.shadow_path - core.layout.moved) & clients,
         twin_service=layout.steered | ((was.twin_service - core.layout.steered) & servable),
         taken_over=kept.taken_over & roles.standable.keys())
-    planner = core.planner.fork(config)  # unchanged networks keep their parts
-    forked = bool(planner.parts)  # else the switches' names changed: a fresh start
+    capacity = core.capacity.reloaded(config, core.plans)
+    # The same switches: the running planner is brought to the new configuration, and
+    # only the parts it changed are rebuilt (an update is all or nothing, so a failure
+    # leaves it as it was). Switches renamed: a fresh start, diffed whole.
+    same = tuple((s.name, s.dpid) for s in config.switches) == core.planner.switches
+    planner = core.planner if same else Planner(config)
     deltas, served = planned(planner, intents, layout, core.held(), keep_rates=False)
     plans = planner.by_dpid()
-    capacity = core.capacity.reloaded(config, core.plans)
-    out = delta_messages(planner, deltas) if forked else diff(core.plans, plans)
+    out = delta_messages(planner, deltas) if same else diff(core.plans, plans)
 
     core.layout, core.capacity, core.roles, core.planner = layout, capacity, roles, planner
     core.health_state.reconfigure(config, index)
     core.preemption.reconfigure(layout, clients)
     core.watch.reconfigure(config)
-    core._swap_in(intents, plans, served, now)
+    core._swap_in(intents, plans, served, now, out.keys() if same else None)
     changed = sum(len(msgs) - 1 for msgs in out.values())
     core.reloads = {"generation": core.reloads["generation"] + 1, "at": now, "errors": []}
     said = f"reloaded: {changed} changes on {len(out)} switches{waiting}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from sdn_shadow.config.model import Config, Network
+from sdn_shadow.config.model import Config, Network, Switch
 from sdn_shadow.core.health import ProbeTargets
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.policy.takeover import standable, swapped
@@ -27,13 +27,36 @@ def roles_of(config: Config, roles_swapped: frozenset[Client]) -> Roles:
     """The hosts twins can stand for, and their probe targets (by dpid, port, MAC and IP),
     with roles swapped as `roles_swapped` says."""
     roles = swapped(config, roles_swapped)
-    standing = standable(roles)
+    standing: dict[Client, str] = {}
     targets: ProbeTargets = {}
-    for net, name in sorted(standing):
-        host = roles.network(net).host(name)
-        where = (roles.switch(host.switch).dpid, host.port, host.mac, str(host.ip))
-        targets[where] = ("host", net, name)
-    return Roles(standing, targets)
+    for net in roles.networks:
+        mine, aimed = network_roles(net, roles.switches)
+        standing.update(mine)
+        targets.update(aimed)
+    return Roles(standing, dict(sorted(targets.items(), key=lambda t: t[1][1:])))
+
+
+_ROLES: dict[tuple[int, int], tuple[Network, object, dict[Client, str], ProbeTargets]] = {}
+
+
+def network_roles(net: Network, switches: tuple[Switch, ...]
+                   ) -> tuple[dict[Client, str], ProbeTargets]:
+    """One network's part of `roles_of`, kept while the network (and the switches) are
+    the same objects: an edit of one network recomputes its own alone."""
+    key = (id(net), id(switches))
+    kept = _ROLES.get(key)
+    if kept is None or kept[0] is not net or kept[1] is not switches:
+        if len(_ROLES) > 4096:
+            _ROLES.clear()
+        standing = standable(Config(switches, (), (net,)))
+        dpids = {s.name: s.dpid for s in switches}
+        targets: ProbeTargets = {}
+        for client in sorted(standing):
+            host = net.host(client[1])
+            targets[(dpids[host.switch], host.port, host.mac, str(host.ip))] = (
+                "host", client[0], client[1])
+        kept = _ROLES[key] = (net, switches, standing, targets)
+    return kept[2], kept[3]
 
 
 def shadowed_network(config: Config, network: str) -> Network:

@@ -61,11 +61,11 @@ class ShadowCore(PlanState):
         self.ldap_failing: frozenset[str] = frozenset()  # last LDAP mirror round failed
         self.reloads: dict[str, Any] = {"generation": 0, "at": None, "errors": []}
 
-    def _took(self, plans: dict[int, SwitchPlan]) -> None:
+    def _took(self, plans: dict[int, SwitchPlan], changed: Iterable[int] | None) -> None:
         """New plans are in: switches count what they hold; demand tracks their cookies."""
-        for dpid, plan in plans.items():
-            self.switches[dpid] = self.switches[dpid].holding(plan)
-        self.capacity.demand.track(plans)
+        for dpid in plans if changed is None else changed:
+            self.switches[dpid] = self.switches[dpid].holding(plans[dpid])
+        self.capacity.track(plans, changed)
 
     @property
     def demand(self) -> Demand:

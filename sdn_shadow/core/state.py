@@ -7,7 +7,7 @@ and what the shadows hold (`held`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.core.health import ProbeTargets
@@ -115,8 +115,9 @@ class PlanState:
         """Bytes/s each shadow network holds on its links now (the composer's to say)."""
         raise NotImplementedError
 
-    def _took(self, plans: dict[int, SwitchPlan]) -> None:
-        """New plans are in: what that means to the rest (the composer's to say)."""
+    def _took(self, plans: dict[int, SwitchPlan], changed: Iterable[int] | None) -> None:
+        """New plans are in (`changed`: the switches whose plans changed, None: any may
+        have): what that means to the rest (the composer's to say)."""
         raise NotImplementedError
 
     def _intend(self, intents: Intents, record: Event, now: float | None = None) -> Updates:
@@ -135,16 +136,19 @@ class PlanState:
         out = delta_messages(self.planner, deltas)
         if record is not None:
             self.events.append(record)
-        self._swap_in(intents, self.plans, served, now)
+        # by_dpid again: a switch's plan is a new object when a fork's first change copied it
+        self._swap_in(intents, self.planner.by_dpid(), served, now, out.keys())
         return out
 
     def _swap_in(self, intents: Intents, plans: dict[int, SwitchPlan],
-                 served: frozenset[Client], now: float | None) -> None:
-        """Make `intents` and their plans the current ones (nothing here can fail half way)."""
+                 served: frozenset[Client], now: float | None,
+                 changed: Iterable[int] | None = None) -> None:
+        """Make `intents` and their plans the current ones (nothing here can fail half way);
+        `changed`: the switches whose plans changed (None: any may have)."""
         if intents.roles_swapped != self.intents.roles_swapped:
             self.roles = roles_of(self.config, intents.roles_swapped)
         self.plans, self.intents, self.served = plans, intents, served
-        self._took(plans)
+        self._took(plans, changed)
         all_served = networks_served(self.roles.standable, served)
         if now is not None:
             self.events += serving_events(now, self.all_served, all_served)

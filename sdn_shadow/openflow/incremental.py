@@ -16,8 +16,9 @@ test checks it over random sequences of changes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sdn_shadow.config.model import Config, MirrorSession, Network
 from sdn_shadow.openflow import compiler as cc
@@ -64,6 +65,8 @@ class Part:
 
     deps: tuple[object, ...]
     plans: dict[str, SwitchPlan]
+    steering: bool = False
+    """Its demand entries count a client's rx in place of the delivery entries'."""
 
 
 @dataclass
@@ -106,15 +109,23 @@ class Planner:
         self.plans: dict[str, SwitchPlan] = {n: SwitchPlan(d, n) for n, d in self.switches}
         self._owners: dict[str, dict[tuple[str, Hashable], int]] = {
             n: {} for n, _ in self.switches}
+        self._flow_owners: dict[str, dict[FlowKey, int]] = {n: {} for n, _ in self.switches}
+        """Parts holding each flow key, per switch (apart: a flow key is costly to hash)."""
         self._base_paths: ShadowPaths | None = None
         self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
         self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
+        self._views: dict[str, tuple[Network, Network]] = {}
         self._links_seen: tuple[object, ...] | None = None
         self._wiring = object()
         """Stands for the fabric's links (ports included) in the dependencies of the parts
         that name ports; a new one when the links change."""
         self.rebuilt = 0  # parts rebuilt by the last update (for tests and benchmarks)
+        self._shared: set[str] = set()
+        """Switches whose plan and holder counts are still the ones this planner was
+        forked from: copied when first changed (copy on write)."""
+        self._demand: dict[str, _Demand] = {n: _Demand() for n, _ in self.switches}
+        self._meters: tuple[Part | None, dict[str, tuple[object, ...]]] = (None, {})
 
     def fork(self, config: Config) -> Planner:
         """A planner for `config` that starts from this one's parts and plans (copied, so
@@ -124,17 +135,34 @@ class Planner:
         if twin.switches != self.switches:
             return twin
         twin.parts = dict(self.parts)  # parts are never changed once built
-        twin.plans = {name: _copied(plan) for name, plan in self.plans.items()}
-        twin._owners = {name: dict(owners) for name, owners in self._owners.items()}
+        # Plans, holder counts and demand are shared until a switch's first change: a
+        # fork costs what its update changes, and this planner's tables stay as they are.
+        twin.plans, twin._owners = dict(self.plans), dict(self._owners)
+        twin._flow_owners = dict(self._flow_owners)
+        twin._demand = dict(self._demand)
+        twin._shared = set(twin.plans)
+        twin._meters = self._meters
         twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
         twin._links = dict(self._links)
         twin._layouts = dict(self._layouts)
+        twin._views = dict(self._views)
         twin._links_seen, twin._wiring = self._links_seen, self._wiring
         return twin
 
     def by_dpid(self) -> dict[int, SwitchPlan]:
-        """The merged plans by dpid (the same objects `update` keeps current)."""
+        """The merged plans by dpid (the same objects `update` keeps current, but for a
+        fork's: a switch's plan is copied when the fork first changes it)."""
         return {plan.dpid: plan for plan in self.plans.values()}
+
+    def _own(self, name: str) -> SwitchPlan:
+        """Switch `name`'s plan, this planner's own to change (copied if still shared)."""
+        if name in self._shared:
+            self._shared.discard(name)
+            self.plans[name] = _copied(self.plans[name])
+            self._owners[name] = dict(self._owners[name])
+            self._flow_owners[name] = dict(self._flow_owners[name])
+            self._demand[name] = self._demand[name].copy()
+        return self.plans[name]
 
     def update(self, inputs: Inputs, keep_rates: bool = True) -> dict[str, SwitchDelta]:
         """Bring the merged plans to `inputs`; each changed switch's delta.
@@ -154,31 +182,76 @@ class Planner:
         base = self.parts.get(BASE)
         if base is None or not _same(base.deps, base_deps):
             base = fresh[BASE] = Part(base_deps, self._run(base_step, BASE, None))
-        meters = _meters_by_network(base)
+        if self._meters[0] is not base:
+            self._meters = (base, _meters_by_network(base))
+        meters = self._meters[1]
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: (base_deps, base_step)}
         links = inputs.config.links
         if links is not self._links_seen and links != self._links_seen:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
+        grouped = _ByNetwork.of(inputs)
         for network in inputs.config.networks:
-            wanted.update(_network_steps(network, inputs, meters.get(network.name, ()),
-                                         (*self._ends(network), self._wiring)))
+            wanted.update(_network_steps(network, self._view(network), inputs,
+                                         meters.get(network.name, ()),
+                                         (*self._ends(network), self._wiring), grouped))
         for key, (deps, step) in wanted.items():
             old = self.parts.get(key)
             if key == BASE or (old is not None and _same(old.deps, deps)):
                 continue
-            fresh[key] = Part(deps, self._run(step, key, base))
+            fresh[key] = Part(deps, self._run(step, key, base), key[0] == "steering")
         deltas: dict[str, SwitchDelta] = {}
-        for key in [k for k in self.parts if k not in wanted or k in fresh]:
-            self._unmerge(self.parts.pop(key), deltas, key == BASE)
+        leaving = [k for k in self.parts if k not in wanted or k in fresh]
+        self._check_clashes([self.parts[k] for k in leaving], fresh.values())
+        # A part rebuilt in place of another leaves alone what the two hold alike.
+        replaced = {key: self.parts[key] for key in fresh if key in self.parts}
+        for key in leaving:
+            self._unmerge(self.parts.pop(key), deltas, key == BASE,
+                          _Alike.of(fresh.get(key), key == BASE, keep_rates))
         for key, part in fresh.items():
-            self._merge(part, deltas, key == BASE, keep_rates)
+            self._merge(part, deltas, key == BASE, keep_rates,
+                        _Alike.of(replaced.get(key), key == BASE, keep_rates))
             self.parts[key] = part
-        for name in deltas:
-            self._recount_demand(name)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
+
+    def _check_clashes(self, leaving: list[Part], coming: Iterable[Part]) -> None:
+        """Raise, before anything changes, if merging `coming` (once `leaving` is out)
+        would put two different flows under one key: an update is all or nothing."""
+        coming = list(coming)
+        parts_on: dict[str, int] = {}
+        for part in coming:
+            for name in part.plans:
+                parts_on[name] = parts_on.get(name, 0) + 1
+        incoming: dict[str, dict[FlowKey, Flow]] = {}
+        for part in coming:
+            for name, src in part.plans.items():
+                flows = self.plans[name].flows
+                seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
+                for key, flow in src.flows.items():
+                    if seen is not None:
+                        other = seen.setdefault(key, flow)
+                        if other is not flow and other != flow:
+                            raise PipelineError(f"{name}: two different flows for key {key}")
+                    held = flows.get(key)
+                    if held is None or held is flow or held == flow:
+                        continue
+                    going = sum(1 for p in leaving if name in p.plans
+                                and key in p.plans[name].flows)
+                    if self._flow_owners[name][key] > going:
+                        raise PipelineError(f"{name}: two different flows for key {key}")
+
+    def _view(self, network: Network) -> Network:
+        """`network` without its mirror sessions: what its other parts depend on (each
+        session is a part of its own). Kept while the network is the same object."""
+        cached = self._views.get(network.name)
+        if cached is None or cached[0] is not network:
+            shadow = network.shadow
+            view = network if shadow is None or not shadow.mirror else replace(
+                network, shadow=replace(shadow, mirror=()))
+            cached = self._views[network.name] = (network, view)
+        return cached[1]
 
     def _ends(self, network: Network) -> tuple[object, ...]:
         """What the network's shadow-path entries depend on besides its paths: its VLANs
@@ -190,25 +263,6 @@ class Planner:
             cached = self._layouts[network.name] = (network, (
                 network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
         return cached[1]
-
-    def _recount_demand(self, name: str) -> None:
-        """Which flow counts whose demand on switch `name`: a service host's rx is counted
-        by its steering entry, not its delivery entry (see `_service_steering`)."""
-        demand: dict[int, tuple[str, str, str]] = {}
-        steering: list[SwitchPlan] = []
-        for key, part in self.parts.items():
-            plan = part.plans.get(name)
-            if plan is None or not plan.demand:
-                continue
-            if key[0] == "steering":
-                steering.append(plan)
-            else:
-                demand.update(plan.demand)
-        for plan in steering:
-            owners = set(plan.demand.values())
-            demand = {c: o for c, o in demand.items() if o not in owners}
-            demand.update(plan.demand)
-        self.plans[name].demand = demand
 
     # --- parts --------------------------------------------------------------
 
@@ -266,26 +320,39 @@ class Planner:
     # --- merging ------------------------------------------------------------
 
     def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
-               keep_rates: bool = True) -> None:
+               keep_rates: bool = True, alike: _Alike | None = None) -> None:
+        steering = part.steering
         for name, src in part.plans.items():
-            plan, owners = self.plans[name], self._owners[name]
+            plan, owners = self._own(name), self._owners[name]
+            fowners, flows = self._flow_owners[name], plan.flows
             delta = deltas.setdefault(name, SwitchDelta())
+            removed, added = delta.removed_flows, delta.flows
+            other = alike.on(name) if alike is not None else None
             for key, flow in src.flows.items():
-                if _hold(owners, ("f", key)):
-                    if plan.flows[key] != flow:
+                if other is not None and _equal(other.flows.get(key), flow):
+                    continue  # held already, by the part this one replaces
+                n = fowners.get(key, 0)
+                fowners[key] = n + 1
+                if n:
+                    if flows[key] != flow:
                         raise PipelineError(f"{name}: two different flows for key {key}")
                     continue
-                plan.flows[key] = flow
-                was = delta.removed_flows.pop(key, None)
+                flows[key] = flow
+                was = removed.pop(key, None) if removed else None
                 if was is None or was.cookie != flow.cookie:
-                    delta.flows[key] = flow
+                    added[key] = flow
             for gid, group in src.groups.items():
+                if other is not None and _equal(other.groups.get(gid), group):
+                    continue
                 if _hold(owners, ("g", gid)):
                     continue
                 plan.groups[gid] = group
                 if delta.removed_groups.pop(gid, None) is None:
                     delta.groups[gid] = group
             for meter_id, meter in src.meters.items():
+                if other is not None and alike is not None and alike.meters and _equal(
+                        other.meters.get(meter_id), meter):
+                    continue
                 if _hold(owners, ("m", meter_id)):
                     continue
                 had = delta.removed_meters.pop(meter_id, None)
@@ -299,27 +366,161 @@ class Planner:
             if base:
                 plan.best_effort.update(src.best_effort)
             _merge_counted(plan, src, owners)
+            if src.demand:
+                self._demand[name].merge(plan.demand, src.demand, steering)
 
-    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool) -> None:
+    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
+                 alike: _Alike | None = None) -> None:
         for name, src in part.plans.items():
-            plan, owners = self.plans[name], self._owners[name]
+            plan, owners = self._own(name), self._owners[name]
+            fowners, flows = self._flow_owners[name], plan.flows
             delta = deltas.setdefault(name, SwitchDelta())
-            for key in src.flows:
-                if _release(owners, ("f", key)):
-                    delta.removed_flows[key] = plan.flows.pop(key)
-            for gid in src.groups:
+            removed = delta.removed_flows
+            other = alike.on(name) if alike is not None else None
+            for key, flow in src.flows.items():
+                if other is not None and _equal(other.flows.get(key), flow):
+                    continue  # the replacing part holds it alike: it stays
+                n = fowners[key] - 1
+                if n:
+                    fowners[key] = n
+                    continue
+                del fowners[key]
+                removed[key] = flows.pop(key)
+            for gid, group in src.groups.items():
+                if other is not None and _equal(other.groups.get(gid), group):
+                    continue
                 if _release(owners, ("g", gid)):
                     delta.removed_groups[gid] = plan.groups.pop(gid)
-            for meter_id in src.meters:
+            for meter_id, meter in src.meters.items():
+                if other is not None and alike is not None and alike.meters and _equal(
+                        other.meters.get(meter_id), meter):
+                    continue
                 if _release(owners, ("m", meter_id)):
                     delta.removed_meters[meter_id] = plan.meters.pop(meter_id)
             if base:
+                kept = other.best_effort if other is not None else {}
                 for be_key in src.best_effort:
-                    plan.best_effort.pop(be_key, None)
+                    if be_key not in kept:
+                        plan.best_effort.pop(be_key, None)
             _unmerge_counted(plan, src, owners)
+            if src.demand:
+                self._demand[name].unmerge(plan.demand, src.demand, part.steering)
 
 
 BASE = ("base",)
+Owner = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class _Alike:
+    """The other side of a part rebuilt in place of another: entries both hold alike
+    are left as they are (no holder counted twice, nothing sent)."""
+
+    part: Part
+    meters: bool
+    """Meters too (not a reload's base part: it sets every best-effort meter's rate)."""
+
+    @staticmethod
+    def of(part: Part | None, base: bool, keep_rates: bool) -> _Alike | None:
+        """`part` as the other side, if there is one."""
+        return None if part is None else _Alike(part, not base or keep_rates)
+
+    def on(self, name: str) -> SwitchPlan | None:
+        """What the other side put on switch `name`."""
+        return self.part.plans.get(name)
+
+
+def _equal(old: object, new: object) -> bool:
+    return old is not None and (old is new or old == new)
+
+
+@dataclass
+class _Demand:
+    """Which flow counts whose demand on one switch, kept as parts come and go.
+
+    A service host's rx is counted by its steering entry, not its delivery
+    entry (see `compiler.service_steering`): while a steering part names an
+    owner, the other parts' entries for that owner do not count.
+    """
+
+    held: dict[int, int] = field(default_factory=dict)  # cookie -> parts holding it
+    base: dict[int, Owner] = field(default_factory=dict)  # other parts' cookies
+    by_owner: dict[Owner, set[int]] = field(default_factory=dict)
+    steer_held: dict[int, int] = field(default_factory=dict)
+    steer: dict[int, Owner] = field(default_factory=dict)  # steering parts' cookies
+    steered: dict[Owner, int] = field(default_factory=dict)  # steering parts naming owner
+
+    def copy(self) -> _Demand:
+        """A copy to change without changing this one."""
+        return _Demand(dict(self.held), dict(self.base),
+                       {o: set(c) for o, c in self.by_owner.items()}, dict(self.steer_held),
+                       dict(self.steer), dict(self.steered))
+
+    def merge(self, out: dict[int, Owner], src: Mapping[int, Owner], steering: bool) -> None:
+        """A part's entries `src` come in; `out` (the switch's demand) follows."""
+        if not steering:
+            for cookie, owner in src.items():
+                if _hold_count(self.held, cookie):
+                    continue
+                self.base[cookie] = owner
+                self.by_owner.setdefault(owner, set()).add(cookie)
+                if owner not in self.steered and cookie not in self.steer:
+                    out[cookie] = owner
+            return
+        for owner in set(src.values()):
+            if not _hold_count(self.steered, owner):
+                for cookie in self.by_owner.get(owner, ()):
+                    if cookie not in self.steer:
+                        out.pop(cookie, None)
+        for cookie, owner in src.items():
+            if not _hold_count(self.steer_held, cookie):
+                self.steer[cookie] = owner
+                out[cookie] = owner
+
+    def unmerge(self, out: dict[int, Owner], src: Mapping[int, Owner], steering: bool) -> None:
+        """A part's entries `src` go; `out` (the switch's demand) follows."""
+        if not steering:
+            for cookie, owner in src.items():
+                if not _release_count(self.held, cookie):
+                    continue
+                del self.base[cookie]
+                cookies = self.by_owner[owner]
+                cookies.discard(cookie)
+                if not cookies:
+                    del self.by_owner[owner]
+                if cookie not in self.steer:
+                    out.pop(cookie, None)
+            return
+        gone = [c for c in src if _release_count(self.steer_held, c)]
+        for cookie in gone:
+            del self.steer[cookie]
+            out.pop(cookie, None)
+        for owner in set(src.values()):
+            if _release_count(self.steered, owner):
+                for cookie in self.by_owner.get(owner, ()):
+                    if cookie not in self.steer:
+                        out[cookie] = owner
+        for cookie in gone:
+            kept = self.base.get(cookie)
+            if kept is not None and kept not in self.steered:
+                out[cookie] = kept
+
+
+def _hold_count(counts: dict[Any, int], key: Hashable) -> bool:
+    """Count one more holder of `key`; True if it already had one."""
+    n = counts.get(key, 0)
+    counts[key] = n + 1
+    return n > 0
+
+
+def _release_count(counts: dict[Any, int], key: Hashable) -> bool:
+    """Count one holder of `key` less; True if that was the last."""
+    n = counts[key] - 1
+    if n:
+        counts[key] = n
+        return False
+    del counts[key]
+    return True
 
 
 def _meters_by_network(base: Part) -> dict[str, tuple[object, ...]]:
@@ -359,42 +560,66 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
-def _network_steps(network: Network, i: Inputs, meters: tuple[object, ...],
-                   ends: tuple[object, ...]
+@dataclass(frozen=True)
+class _ByNetwork:
+    """The inputs that name clients and sources, grouped by network once per update."""
+
+    moved: Mapping[str, set[str]]
+    steered: Mapping[str, set[str]]
+    blocked: Mapping[str, dict[str, SourceLimit | None]]
+
+    @staticmethod
+    def of(i: Inputs) -> _ByNetwork:
+        """`i`'s moved and steered clients and blocked sources by network."""
+        moved: dict[str, set[str]] = {}
+        for net, host in i.moved:
+            moved.setdefault(net, set()).add(host)
+        steered: dict[str, set[str]] = {}
+        for net, host in i.steered:
+            steered.setdefault(net, set()).add(host)
+        blocked: dict[str, dict[str, SourceLimit | None]] = {}
+        for (net, src), limit in i.blocked.items():
+            blocked.setdefault(net, {})[src] = limit
+        return _ByNetwork(moved, steered, blocked)
+
+
+def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[object, ...],
+                   ends: tuple[object, ...], grouped: _ByNetwork
                    ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
-    """A network's parts, in `compile_config`'s order. `meters`: the network's
-    best-effort meters (switch, port, id), which its forwarding entries name;
-    `ends`: what its shadow-path entries depend on besides the paths, the last
-    of them the fabric's wiring (see `Planner._wiring`)."""
+    """A network's parts, in `compile_config`'s order. `view`: the network without
+    its mirror sessions (what every part but a session's depends on); `meters`:
+    the network's best-effort meters (switch, port, id), which its forwarding
+    entries name; `ends`: what its shadow-path entries depend on besides the
+    paths, the last of them the fabric's wiring (see `Planner._wiring`)."""
     fabric, name = i.fabric, network.name
     net_paths = i.paths.get(name, {})
-    blocks = {src: limit for (net, src), limit in i.blocked.items() if net == name}
+    blocks = grouped.blocked.get(name, {})
     wiring = ends[-1]
-    yield ("forwarding", name), ((network, net_paths, i.failed, meters, wiring),
+    yield ("forwarding", name), ((view, net_paths, i.failed, meters, wiring),
                                  lambda p: cc.forwarding(p, fabric, network, net_paths,
                                                           i.failed))
-    yield ("arp", name), ((network,), lambda p: cc.arp_responders(p, network))
+    yield ("arp", name), ((view,), lambda p: cc.arp_responders(p, network))
     if blocks:
-        yield ("blocks", name), ((network, tuple(sorted(blocks.items()))),
+        yield ("blocks", name), ((view, tuple(sorted(blocks.items()))),
                                  lambda p: cc.security_blocks(p, network, blocks))
     if network.shadow is None:
         return
-    moved = {host for net, host in i.moved if net == name}
-    steered = {host for net, host in i.steered if net == name}
-    yield ("guard", name), ((network,), lambda p: cc.shadow_guard(p, network))
+    moved = grouped.moved.get(name, set())
+    steered = grouped.steered.get(name, set())
+    yield ("guard", name), ((view,), lambda p: cc.shadow_guard(p, network))
     yield ("shadow_paths", name), ((ends, net_paths),
                                    lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
     if moved:
-        yield ("moved", name), ((network, net_paths, i.failed, meters, frozenset(moved),
+        yield ("moved", name), ((view, net_paths, i.failed, meters, frozenset(moved),
                                  wiring),
                                 lambda p: cc.moved_clients(p, fabric, network, net_paths,
                                                             moved, i.failed))
     if steered or network.shadow.services:
-        yield ("steering", name), ((network, frozenset(steered)),
+        yield ("steering", name), ((view, frozenset(steered)),
                                    lambda p: cc.service_steering(p, network, steered))
     for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((network, net_paths, wiring),
+        yield ("mirror", name, str(index)), ((view, session, net_paths, wiring),
                                              _mirror_step(fabric, network, session, index))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from sdn_shadow.config.model import Config
 from sdn_shadow.openflow.messages import Meter, content_hash
@@ -42,15 +43,14 @@ def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Con
             continue
         plan, port = plans[a], fabric.port_towards(a, b)
         ids = taken.setdefault(a, {spec.meter_id for spec in plan.best_effort.values()})
-        everyone = tuple(sorted(reservers))
+        everyone = frozenset(reservers)  # one set for the link: a meter leaves out its own
+        alone = next(iter(everyone)) if len(everyone) == 1 else None
         for network in names:
-            others = (everyone if network not in reservers
-                      else tuple(n for n in everyone if n != network))
-            if not others:
-                continue
+            if network == alone:
+                continue  # nobody else holds capacity here
             meter_id = best_effort_id(plan, port, network, ids)
             ids.add(meter_id)
-            spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), others)
+            spec = BestEffortMeter(meter_id, (a, b), network, int(capacity * 1000), everyone)
             plan.best_effort[(port, network)] = spec
             rate = spec.rate(held)  # one meter object for the same id and rate anywhere
             meter = made.get((meter_id, rate))
@@ -70,7 +70,13 @@ def best_effort_id(plan: SwitchPlan, port: int, network: str,
     meters hold, when the caller keeps count."""
     if taken is None:
         taken = {spec.meter_id for spec in plan.best_effort.values()}
-    meter_id = content_hash("best-effort", port, network) % BEST_EFFORT_IDS + 1
+    meter_id = _home_id(port, network)
     while meter_id in taken:
         meter_id = meter_id % BEST_EFFORT_IDS + 1
     return meter_id
+
+
+@lru_cache(maxsize=1 << 17)
+def _home_id(port: int, network: str) -> int:
+    """Where `network`'s best-effort meter id out of `port` starts (a hash: kept)."""
+    return content_hash("best-effort", port, network) % BEST_EFFORT_IDS + 1

@@ -58,11 +58,15 @@ class BestEffortMeter:
     link: tuple[str, str]
     network: str
     capacity_kbps: int
-    reserved_by: tuple[str, ...]
+    reserved_by: frozenset[str]
+    """The shadow networks holding capacity on the link (one set shared by the link's
+    meters): every one but `network` is reserved from it."""
 
     def rate(self, held: Mapping[str, float]) -> int:
         """The rate (kbit/s) allocations `held` (bytes/s per network) leave this network."""
-        reserved = sum(held.get(n, 0.0) for n in self.reserved_by) * 8 / 1000 if held else 0.0
+        reserved = sum(rate for n, rate in sorted(held.items())
+                       if n != self.network and n in self.reserved_by) * 8 / 1000 \
+            if held else 0.0
         floor = max(1, int(self.capacity_kbps * MIN_BEST_EFFORT))
         return max(floor, int(self.capacity_kbps - reserved))
 
