@@ -118,6 +118,7 @@ class World:
             self.core.switch_synced(0.0, dpid)
         self.sent: list[dict[int, list]] = []
         gc.collect()  # the build's garbage is a start cost, not the first change's
+        gc.freeze()  # as the controller does after its start-up plan (control/world.py)
 
         def send(updates: dict[int, list]) -> None:
             self.sent.append(updates)  # applied at once: the switch I/O is left out
@@ -257,6 +258,7 @@ def plan_change_ms(progress: Callable[[str], None]) -> dict[str, Figure]:
         load["after_each_size"].append(_load()[0])
         progress(f"plan_change {hosts} hosts: " + ", ".join(
             f"{k} {point[f'{k}_ms']:.1f} ms" for k in kinds))
+        gc.unfreeze()  # the next size builds a world of its own
         gc.collect()
     at = next(p for p in curve if p["hosts"] == CHANGE_HOSTS)
     note = (f"ring of {RING_SWITCHES} switches, networks of 40 hosts spread over every "

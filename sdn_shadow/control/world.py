@@ -7,6 +7,7 @@ answering "starting" meanwhile.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -88,6 +89,9 @@ def plan_world(settings: RunSettings, now: float) -> World:
         LOG.info("forecast models reloaded: %s", ", ".join(
             f"{m.name} ({len(m.keys)} series, fitted at {m.fitted_at:.0f})"
             for m in core.capacity.models.values()) or "none")
+    # The start-up plan is most of the heap and lives as long as the process: keep
+    # the collector's full passes off it (0.6-4 s pauses at 5,000 hosts otherwise).
+    gc.freeze()
     return World(core, series, profiles, api_store, document, models)
 
 
