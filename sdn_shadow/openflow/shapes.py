@@ -9,10 +9,10 @@ Python call per match field, action and instruction.
 
 A compiled function checks the shape as it reads (field names, instruction
 and action types) and returns None when the flow has another shape; any
-value it cannot pack makes it raise. Either way `FlowAddPacker` falls back to
-the general packer (`wire`), so errors and odd values behave exactly as
+value it cannot pack makes it raise. Either way `flow_add_packer` falls back
+to the general packer (`wire`), so errors and odd values behave exactly as
 there; the tests compare both byte for byte. Nothing here caches a flow's
-bytes: the caches are per shape and per MAC or IPv4 address value.
+bytes, nor any value: only the compiled packer of each shape is kept.
 """
 
 from __future__ import annotations
@@ -80,28 +80,6 @@ _TYPES: dict[str, type] = {t.__name__: t for t in (*_FIXED, *_ACTION_LISTS, SetF
 _INT_CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 
 _CACHE_LIMIT = 1 << 16
-_MACS: dict[str, bytes] = {}
-_IPS: dict[str, bytes] = {}
-
-
-def _mac(value: str) -> bytes:
-    """Six bytes of a colon-separated MAC string, remembered (ValueError if it is none)."""
-    raw = bytes.fromhex(value.replace(":", ""))
-    if len(raw) != 6:
-        raise ValueError(f"bad MAC address {value!r}")
-    if len(_MACS) >= _CACHE_LIMIT:
-        _MACS.clear()
-    _MACS[value] = raw
-    return raw
-
-
-def _ip(value: str) -> bytes:
-    """Four bytes of a dotted IPv4 string, remembered (OSError if it is none)."""
-    raw = socket.inet_aton(value)
-    if len(_IPS) >= _CACHE_LIMIT:
-        _IPS.clear()
-    _IPS[value] = raw
-    return raw
 
 
 # --- shapes ------------------------------------------------------------------
@@ -158,6 +136,12 @@ class _Layout:
         self.codes: list[str] = []
         self.exprs: list[str | bytes] = []  # bytes: a run of constant bytes
         self.lines: list[str] = []
+        self.names = 0
+
+    def temporary(self) -> str:
+        """A fresh local variable name."""
+        self.names += 1
+        return f"t{self.names}"
 
     def const(self, code: str, *values: int) -> None:
         """Fixed bytes: merged with their neighbours into one constant argument."""
@@ -201,12 +185,20 @@ class _Layout:
 
 
 def _field_value(layout: _Layout, name: str, expr: str) -> None:
-    """One value of match or set-field `name`, read by `expr`."""
+    """One value of match or set-field `name`, read by `expr`.
+
+    A MAC must make six bytes (else the general packer's error); an IPv4
+    address that `inet_aton` cannot read raises, and so goes to the general
+    packer too.
+    """
     kind = MATCH_FIELDS[name][1]
     if kind == "mac":
-        layout.value("6s", f"(MACS.get({expr}) or MAC({expr}))")
+        raw = layout.temporary()
+        layout.lines.append(f"{raw} = FROMHEX({expr}.replace(':', ''))")
+        layout.guard(f"len({raw}) == 6")
+        layout.value("6s", raw)
     elif kind == "ip":
-        layout.value("4s", f"(IPS.get({expr}) or IP({expr}))")
+        layout.value("4s", f"ATON({expr})")
     else:
         layout.value(_INT_CODES[OXM_FIELDS[name][2]], expr)
 
@@ -346,8 +338,8 @@ def source(shape: Shape) -> tuple[str, str]:
 def compile_shape(shape: Shape) -> Compiled:
     """The packer of flow-adds of `shape`: (flow, xid) -> bytes, or None for another shape."""
     fmt, text = source(shape)
-    scope: dict[str, object] = {"PACK": struct.Struct(fmt).pack, "MACS": _MACS, "MAC": _mac,
-                                "IPS": _IPS, "IP": _ip, **_TYPES}
+    scope: dict[str, object] = {"PACK": struct.Struct(fmt).pack, "FROMHEX": bytes.fromhex,
+                                "ATON": socket.inet_aton, **_TYPES}
     exec(compile(text, f"<flow-add of shape {shape!r}>", "exec"), scope)
     packer: Compiled = scope["pack"]  # type: ignore[assignment]
     return packer

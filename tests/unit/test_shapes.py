@@ -279,7 +279,7 @@ def test_a_compiled_packer_refuses_a_flow_of_another_shape():
 
 
 def test_no_packed_flow_is_cached():
-    # the caches hold shapes and addresses: a flow packed again is packed again
+    # only compiled shapes are kept: a flow packed again is packed again
     pack = shapes.flow_add_packer(general)
     flow = _fwd(Output(1))
     first = pack(FlowAdd(flow), 1)
