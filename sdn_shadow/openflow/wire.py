@@ -45,6 +45,10 @@ from sdn_shadow.openflow.messages import (
     WriteActions,
     WriteMetadata,
 )
+from sdn_shadow.openflow.oxm import CT_FIELDS as CT_FIELDS
+from sdn_shadow.openflow.oxm import MOVE_BITS as MOVE_BITS
+from sdn_shadow.openflow.oxm import OXM_FIELDS as OXM_FIELDS
+from sdn_shadow.openflow.shapes import flow_add_packer
 
 OFP_VERSION = 0x04
 OFPT_ERROR = 1
@@ -70,8 +74,6 @@ OFPMF_STATS = 1 << 3
 OVS_MAX_BANDS = 8
 OFP_NO_BUFFER = 0xFFFFFFFF
 OFPMT_OXM = 1
-OFPXMC_NXM_1 = 0x0001
-OFPXMC_OPENFLOW_BASIC = 0x8000
 NX_EXPERIMENTER_ID = 0x00002320
 NXAST_REG_MOVE = 6
 NXAST_CT = 35
@@ -122,42 +124,6 @@ _PAD = tuple(bytes(n) for n in range(8))
 _EMPTY_MATCH = _MATCH_HEADER.pack(OFPMT_OXM, 4) + _PAD[4]
 _BARRIER_LEN = _HEADER.size
 
-_BASIC, _NXM1 = OFPXMC_OPENFLOW_BASIC, OFPXMC_NXM_1
-#: OXM class, field number and value size in bytes of each field: OXM_OF_*
-#: (OpenFlow 1.3 table 12) and the Nicira NXM_NX_CT_* fields OVS takes in OXM matches.
-OXM_FIELDS: dict[str, tuple[int, int, int]] = {
-    "in_port": (_BASIC, 0, 4),
-    "metadata": (_BASIC, 2, 8),
-    "eth_dst": (_BASIC, 3, 6),
-    "eth_src": (_BASIC, 4, 6),
-    "eth_type": (_BASIC, 5, 2),
-    "vlan_vid": (_BASIC, 6, 2),
-    "ip_proto": (_BASIC, 10, 1),
-    "ipv4_src": (_BASIC, 11, 4),
-    "ipv4_dst": (_BASIC, 12, 4),
-    "tcp_src": (_BASIC, 13, 2),
-    "tcp_dst": (_BASIC, 14, 2),
-    "udp_src": (_BASIC, 15, 2),
-    "udp_dst": (_BASIC, 16, 2),
-    "icmpv4_type": (_BASIC, 19, 1),
-    "arp_op": (_BASIC, 21, 2),
-    "arp_spa": (_BASIC, 22, 4),
-    "arp_tpa": (_BASIC, 23, 4),
-    "arp_sha": (_BASIC, 24, 6),
-    "arp_tha": (_BASIC, 25, 6),
-    "ct_state": (_NXM1, 105, 4),
-    "ct_zone": (_NXM1, 106, 2),
-    "ct_mark": (_NXM1, 107, 4),
-}
-assert OXM_FIELDS.keys() == MATCH_FIELDS.keys(), "wire.py must cover messages.MATCH_FIELDS"
-
-#: Width in bits of each field as a `RegMove` source or destination. OVS gives
-#: vlan_vid 12 bits there (the VID without OFPVID_PRESENT), not the 13 of its mask.
-MOVE_BITS: dict[str, int] = {name: bits for name, (bits, _) in MATCH_FIELDS.items()}
-MOVE_BITS["vlan_vid"] = 12
-
-#: Conntrack fields: OVS only lets a `Ct` action's exec() write them (ct_mark alone).
-CT_FIELDS = frozenset({"ct_state", "ct_zone", "ct_mark"})
 
 
 #: Packs one (unmasked) match or set-field value.
@@ -550,7 +516,7 @@ def _pack_meter_delete(msg: MeterDelete, xid: int) -> bytes:
 
 
 _PACKERS: dict[type, Callable[..., bytes]] = {
-    FlowAdd: _pack_flow_add,
+    FlowAdd: flow_add_packer(_pack_flow_add),
     FlowDelete: _pack_flow_delete,
     GroupAdd: lambda msg, xid: _group_mod(OFPGC_ADD, msg.group, xid),
     GroupModify: lambda msg, xid: _group_mod(OFPGC_MODIFY, msg.group, xid),
@@ -581,13 +547,13 @@ def pack(msg: Message, xid: int = 0) -> bytes:
 def pack_many(msgs: Iterable[Message], first_xid: int = 1) -> bytes:
     """Messages concatenated, with consecutive xids from `first_xid` (wrapping at 2**32)."""
     get_packer = _PACKERS.get
-    out = []
+    out: list[bytes] = []
+    append = out.append
     xid = first_xid & 0xFFFFFFFF
     msg: object = None
     try:
         for msg in msgs:
-            packer = get_packer(type(msg)) or _packer(msg)
-            out.append(packer(msg, xid))
+            append((get_packer(type(msg)) or _packer(msg))(msg, xid))
             xid = (xid + 1) & 0xFFFFFFFF
     except (struct.error, OverflowError) as exc:
         raise ValueError(f"cannot pack {msg!r}: {exc}") from exc
