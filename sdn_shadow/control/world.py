@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sdn_shadow.api.restore import layered, replay
+from sdn_shadow.api.restore import file_time, layered, replay
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import read_document
 from sdn_shadow.config.model import Config
@@ -49,16 +49,17 @@ def kept_changes(settings: RunSettings) -> tuple[ApiStore | None, dict[str, Any]
     if path is None or document is None:
         return None, document, config
     store = ApiStore(path)
-    for line in store.overrides(document):
-        LOG.warning("%s: %s", settings.config_path, line)
-    merged, layered_config, problems = layered(document, store, settings.config_path)
+    merged, layered_config, problems = layered(document, store, settings.config_path,
+                                               file_time(settings.config_path))
     for problem in problems:
         LOG.error("API changes kept in %s no longer fit %s, starting without them: %s",
                   path, settings.config_path, problem)
+    for line in store.conflicts:
+        LOG.warning("%s: %s", settings.config_path, line)
     if layered_config is None:
         return store, merged, config
-    LOG.info("%d network changes made over the API restored from %s",
-             len(store.network_changes()), path)
+    LOG.info("changes to %d networks made over the API restored from %s",
+             store.network_count(), path)
     return store, merged, layered_config
 
 
