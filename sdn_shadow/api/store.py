@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -93,6 +94,9 @@ class ApiStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # made 0600 (SQLite gives its -wal and -shm files the same mode): only the
+        # controller's user reads what the API changed
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                   timeout=5.0)
         self.lock = threading.Lock()

@@ -206,3 +206,11 @@ def test_a_store_of_whole_networks_is_migrated_to_keys(tmp_path) -> None:
     assert config is not None and config.networks[0].shadow.services[0].capacity == 60
     assert store.conflicts == []
     store.close()
+
+
+def test_the_store_is_readable_by_the_controller_s_user_only(tmp_path) -> None:
+    store = ApiStore(tmp_path / "new" / "api.sqlite")
+    store.set_client("tenant-a", "h1", "shadow", None)
+    for path in (tmp_path / "new").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path
+    store.close()
