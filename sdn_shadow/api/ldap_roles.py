@@ -105,6 +105,19 @@ def _unavailable(settings: LdapRoleSettings, what: str, exc: Exception) -> LdapU
     return LdapUnavailable(f"LDAP server {settings.url} unavailable ({what}): {exc}")
 
 
+def cleartext_warnings(url: str, https: bool) -> list[str]:
+    """Where LDAP users' passwords would travel in the clear: HTTP Basic without
+    `api.tls`, and a plain `ldap://` directory (one line each; empty when neither)."""
+    out = []
+    if not https:
+        out.append("api.ldap without api.tls: LDAP users send their passwords in HTTP Basic "
+                   "over plain HTTP; set api.tls, or keep api.listen on loopback")
+    if url.lower().startswith("ldap://"):
+        out.append(f"api.ldap.url {url}: the controller binds with users' passwords over "
+                   "plain LDAP; use ldaps://")
+    return out
+
+
 def user_name(typed: str) -> str:
     """A login name's normal form: Unicode NFC, case folded, outer spaces gone."""
     return unicodedata.normalize("NFC", typed).strip().casefold()

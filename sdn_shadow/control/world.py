@@ -95,9 +95,11 @@ def serve_api(settings: RunSettings, world: World, gate: ApiGate,
     config = world.core.config
     ldap, ldap_text = None, ""
     if config.api.ldap is not None:
-        from sdn_shadow.api.ldap_roles import LdapRoles
+        from sdn_shadow.api.ldap_roles import LdapRoles, cleartext_warnings
 
         ldap, ldap_text = LdapRoles(config.api.ldap), f", LDAP users of {config.api.ldap.url}"
+        for line in cleartext_warnings(config.api.ldap.url, config.api.tls is not None):
+            LOG.warning("%s", line)
     service = AppService(world.core, send, lock, time.time, document=world.document,
                          store=world.api_store, reload_status=reload_status)
     gate.attach(create_app(service, tokens, ldap, max_body=config.api.max_body))

@@ -405,3 +405,13 @@ def test_changing_the_case_does_not_escape_the_login_throttle(directory) -> None
     for typed in spellings:
         with pytest.raises(LoginThrottled):
             roles.holder(typed, "another")
+
+
+def test_passwords_in_the_clear_are_named() -> None:
+    from sdn_shadow.api.ldap_roles import cleartext_warnings
+
+    assert cleartext_warnings("ldaps://ldap.example.org", https=True) == []
+    [basic] = cleartext_warnings("ldaps://ldap.example.org", https=False)
+    assert basic.startswith("api.ldap without api.tls")
+    [plain] = cleartext_warnings("LDAP://ldap.example.org", https=True)
+    assert "use ldaps://" in plain
