@@ -17,10 +17,12 @@ time one is laid over it, as if each definition had just been made.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +66,10 @@ CREATE TABLE IF NOT EXISTS shadows (
 Statement = tuple[str, tuple[Any, ...]]
 
 
+class StoreError(RuntimeError):
+    """A file that cannot be the API store (not SQLite, or of another program)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClientPolicy:
     """A client's path and service as the API last set them (None: never set)."""
@@ -94,17 +100,31 @@ class ApiStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # made 0600 (SQLite gives its -wal and -shm files the same mode): only the
-        # controller's user reads what the API changed
-        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
-                                  timeout=5.0)
         self.lock = threading.Lock()
         self.file: Any = None
         self.conflicts: list[str] = []
-        with self.lock:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
+        try:
+            # made 0600 (SQLite gives its -wal and -shm files the same mode): only the
+            # controller's user reads what the API changed
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NONBLOCK, 0o600)
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO would block SQLite
+                    raise OSError(errno.EINVAL, "not a regular file")
+            finally:
+                os.close(fd)
+            self.db = sqlite3.connect(self.path, check_same_thread=False,
+                                      isolation_level=None, timeout=5.0)
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.executescript(_SCHEMA)
+                _check_columns(self.db)
+            except sqlite3.Error:
+                self.db.close()
+                raise
+        except (OSError, sqlite3.Error) as err:
+            why = getattr(err, "strerror", None) or err
+            raise StoreError(f"api.store {self.path}: cannot be used as the API's store "
+                             f"({type(err).__name__}: {why})") from err
 
     def close(self) -> None:
         """Close the file."""
@@ -125,7 +145,20 @@ class ApiStore:
         with self.lock:
             rows = self.db.execute(
                 "SELECT path, value, base, at, by FROM changes ORDER BY path").fetchall()
-        return [Change(keyed.decode(p), v, b, at, by) for p, v, b, at, by in rows]
+        out = []
+        for p, v, b, at, by in rows:
+            try:
+                path = keyed.decode(p)
+                for text in (v, b):
+                    if text is not None:
+                        json.loads(text)
+                if len(path) < 2 or path[0] != "networks":
+                    raise ValueError("not a key under networks")
+                out.append(Change(path, v, b, float(at), str(by)))
+            except (ValueError, TypeError, KeyError) as err:  # a hand-edited row
+                LOG.warning("%s: a kept change that cannot be read is skipped (%s: %.200r)",
+                            self.path, err, p)
+        return out
 
     def _legacy(self, file: Any) -> list[Change]:
         """Whole definitions of the first schema as changes against `file`."""
@@ -133,8 +166,12 @@ class ApiStore:
             rows = self.db.execute("SELECT name, spec, at, by FROM networks").fetchall()
         out: list[Change] = []
         for name, spec, at, by in rows:
-            out += keyed.network_changes(file, name, None if spec is None else
-                                         json.loads(spec), at, by)
+            try:
+                out += keyed.network_changes(file, str(name), None if spec is None else
+                                             json.loads(spec), float(at), str(by))
+            except (ValueError, TypeError) as err:
+                LOG.warning("%s: a kept network that cannot be read is skipped (%s: %.200r)",
+                            self.path, err, name)
         return out
 
     def merge(self, document: Any, file_time: float | None = None) -> Merged:
@@ -238,6 +275,21 @@ class ApiStore:
     def forget_shadow(self, network: str) -> None:
         """Drop a shadow's kept state."""
         self._write(("DELETE FROM shadows WHERE network = ?", (network,)))
+
+
+_COLUMNS = {"networks": ("name", "spec", "at", "by"),
+            "changes": ("path", "network", "value", "base", "at", "by"),
+            "clients": ("network", "host", "path", "service"),
+            "shadows": ("network", "active", "swapped")}
+
+
+def _check_columns(db: sqlite3.Connection) -> None:
+    """sqlite3.DatabaseError when a table has not the columns this store keeps."""
+    for table, columns in _COLUMNS.items():
+        have = tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+        if have != columns:
+            raise sqlite3.DatabaseError(f"table {table} has columns {', '.join(have)}, "
+                                        f"not {', '.join(columns)}")
 
 
 def _insert(change: Change) -> Statement:

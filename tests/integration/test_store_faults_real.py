@@ -31,6 +31,7 @@ from sdn_shadow.lab.session import Lab, running_lab
 from sdn_shadow.lab.switchover import switchover_config
 from tests.integration.test_api_changes_real import TENANT_B, tables
 from tests.integration.test_rest_api_real import make_token
+from tests.robustness import record
 
 pytestmark = pytest.mark.integration
 
@@ -134,7 +135,9 @@ def test_sigkill_in_the_middle_of_api_changes_loses_no_answered_change(faults) -
     fire.join(timeout=60)
     assert 3 <= len(answered) < len(specs)
     faults.restart(kill=False)
-    assert set(answered) <= faults.names(), "every change answered 2xx came back"
+    kept = set(answered) <= faults.names()
+    record("store-faults", "sigkill-mid-change", clear=True, alive=True, intact=kept)
+    assert kept, "every change answered 2xx came back"
     faults.agree()
 
 
@@ -152,8 +155,11 @@ def test_sigkill_in_the_middle_of_a_reload_loses_nothing(faults) -> None:
         faults.lab.controller.kill()
         faults.restart(kill=False)
         names = faults.names()
-        assert {"before-reload", "in-file"} <= names
-        assert faults.api.client("tenant-a", "h2")["path"] == "shadow"
+        kept = {"before-reload", "in-file"} <= names and faults.api.client(
+            "tenant-a", "h2")["path"] == "shadow"
+        record("store-faults", f"sigkill-{delay}s-after-sighup", clear=True, alive=True,
+               intact=kept)
+        assert kept, names
     faults.agree()
     faults.api.set_client("tenant-a", "h2", path="primary")
 
@@ -190,13 +196,16 @@ def test_a_full_disk_under_the_store_refuses_cleanly_and_loses_nothing(faults) -
             status, after = _attempt(faults, lambda n=name, p=6300 + i: faults.api.create_session(
                 "tenant-a", {**session(n, p), "match": {"proto": "udp", "dst_port": p,
                                                         "src": "10.0.0.0/24"}}))
-            assert status in (200, 503), status
+            clear = status in (200, 503)
+            intact = status == 200 or (after == before and faults.names() == sessions)
+            record("store-faults", f"disk-full-change-{i}", clear=clear, alive=True,
+                   intact=intact)
+            assert clear, status
             if status == 200:
                 answered.append(name)
             else:
                 refused += 1
-                assert after == before, "a change the store could not keep was undone"
-                assert faults.names() == sessions
+                assert intact, "a change the store could not keep was undone"
         status, _ = _attempt(faults, lambda: faults.api.create_network("tenant-b", TENANT_B))
         assert status in (200, 503)
         network_kept = status == 200
@@ -220,9 +229,11 @@ def test_a_store_locked_by_another_connection_refuses_cleanly(faults) -> None:
         before, sessions = tables(faults.lab), faults.names()
         with pytest.raises(ApiError) as err:
             faults.api.create_session("tenant-a", session("while-locked", 6500))
-        assert err.value.status == 503
-        assert "locked" in err.value.errors[0]["reason"]
-        assert tables(faults.lab) == before and faults.names() == sessions
+        clear = err.value.status == 503 and "locked" in err.value.errors[0]["reason"]
+        intact = tables(faults.lab) == before and faults.names() == sessions
+        record("store-faults", "locked-store-change", clear=clear, alive=True, intact=intact)
+        assert clear, err.value.errors
+        assert intact
         other.execute("ROLLBACK")
     finally:
         other.close()
