@@ -4,7 +4,9 @@ A change is one key path (`networks.tenant-a.shadow.mirror[h1-web]`), the
 value the API gave it (JSON text; None: the API removed it) and the file's
 value when the API changed it (`base`). Mappings are compared key by key;
 a list of mappings that all have distinct `name`s (mirror sessions) item by
-item; anything else (a new network, a list of hosts) is one key as a whole.
+item when its items were only removed, replaced in place or appended (else
+the list is one key, so its order is kept); anything else (a new network, a
+list of hosts) is one key as a whole.
 
 Laying changes over a file (`merge`):
 - the file still has `base` there: the API's value applies;
@@ -104,7 +106,10 @@ def diff(base: Any, new: Any, path: Path) -> list[tuple[Path, str | None]]:
             out += diff(base.get(key, _ABSENT), new.get(key, _ABSENT), (*path, str(key)))
         return out
     old_items, new_items = _named(base), _named(new)
-    if old_items is not None and new_items is not None:
+    if old_items is not None and new_items is not None and list(new_items) == [
+            *(n for n in old_items if n in new_items), *(n for n in new_items
+                                                         if n not in old_items)]:
+        # only removed, replaced in place or appended (what the API does): item by item
         out = []
         for name in [*old_items, *(n for n in new_items if n not in old_items)]:
             out += diff(old_items.get(name, _ABSENT), new_items.get(name, _ABSENT),
@@ -191,7 +196,7 @@ def merge(document: Any, changes: Iterable[Change], file_time: float | None = No
     out = Merged(plain, copy.deepcopy(document))
     if not isinstance(plain, dict) or not isinstance(plain.get("networks"), dict):
         return out  # the file itself is broken: the parser reports it
-    for change in sorted(changes, key=lambda c: encode(c.path)):
+    for change in changes:  # in the order made: appended items keep their order
         now_there = value_at(plain, change.path)
         if now_there == change.value:
             out.drop.append(change.path)

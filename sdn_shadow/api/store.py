@@ -141,10 +141,10 @@ class ApiStore:
     # networks
 
     def changes(self) -> list[Change]:
-        """Every kept network change (key by key), by key."""
+        """Every kept network change (key by key), in the order made."""
         with self.lock:
             rows = self.db.execute(
-                "SELECT path, value, base, at, by FROM changes ORDER BY path").fetchall()
+                "SELECT path, value, base, at, by FROM changes ORDER BY rowid").fetchall()
         out = []
         for p, v, b, at, by in rows:
             try:
@@ -196,6 +196,9 @@ class ApiStore:
         the rows left are laid the same way again; the failure is logged."""
         self.file, self.conflicts = merged.file, list(merged.conflicts)
         statements: list[Statement] = [("DELETE FROM networks", ())] if merged.legacy else []
+        if merged.legacy:  # in the order made, after the ones already kept
+            statements += [("DELETE FROM changes WHERE path = ?", (keyed.encode(c.path),))
+                           for c in merged.legacy]
         statements += [_insert(c) for c in merged.legacy]
         statements += [("DELETE FROM changes WHERE path = ?", (keyed.encode(p),))
                        for p in merged.drop]
