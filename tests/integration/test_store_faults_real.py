@@ -6,7 +6,9 @@ unmounts). After each fault the controller is started again and three things
 must agree: the switches (a restart leaves the same tables: they are the
 plan), the store (what a start lays over the file) and `GET`. Every change
 the API answered 2xx is present; a change answered 503 (store full or
-locked) is absent and left the switches as they were.
+locked) is absent and left the switches as they were. Last, file edits to a
+network the API changed apply next to the API's changes (kept key by key),
+and a key both changed is reported by `GET /health`.
 """
 
 from __future__ import annotations
@@ -241,3 +243,20 @@ def test_a_store_locked_by_another_connection_refuses_cleanly(faults) -> None:
     faults.restart()
     assert "after-lock" in faults.names() and "while-locked" not in faults.names()
     faults.agree()
+
+
+def test_file_edits_apply_next_to_api_changes_and_a_shared_key_is_reported(faults) -> None:
+    faults.api.create_session("tenant-a", session("api-made", 6600))
+    faults.api.create_session("tenant-a", session("both-changed", 6601))
+    data = yaml.safe_load(faults.config_path.read_text())
+    shadow = data["networks"]["tenant-a"]["shadow"]
+    shadow["mirror"] = [*(shadow.get("mirror") or []), session("file-made", 6602),
+                        {**session("both-changed", 6601), "direction": "in"}]
+    faults.lab.reload(data)  # written after the API's change: the file's edit is newer
+    assert {"api-made", "file-made", "both-changed"} <= faults.names()
+    assert faults.api.session("tenant-a", "both-changed")["direction"] == "in"
+    [line] = faults.api.health()["api_changes"]["conflicts"]
+    assert line.startswith("networks.tenant-a.shadow.mirror[both-changed]: changed in the file")
+    assert "the file's edit is newer and stands" in line
+    faults.agree()
+    assert "api_changes" not in faults.api.health(), "reported by the reload that found it"
