@@ -39,8 +39,11 @@ def layered(document: dict, store: ApiStore, source: str, file_time: float | Non
     try:
         config = validate_config(merged.document, source)
     except ConfigError as err:
+        problems = [f"{p}: {r}" for p, r in err.problems]
         store.file = merged.file
-        return document, None, [f"{p}: {r}" for p, r in err.problems]
+        store.conflicts = [f"the API's kept changes no longer fit the file and were not "
+                           f"laid over it: {problem}" for problem in problems]
+        return document, None, problems
     store.adopt(merged)
     return merged.document, config, []
 

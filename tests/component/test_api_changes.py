@@ -200,6 +200,9 @@ def test_kept_networks_that_no_longer_fit_the_file_are_set_aside(tmp_path) -> No
     document, config, problems = layered(ring_document(), store, "ring.yaml")
     assert config is None and document == ring_document()
     assert problems == ["networks.tenant-b.hosts.b1.switch: unknown switch s9"]
+    assert store.conflicts == ["the API's kept changes no longer fit the file and were not "
+                               "laid over it: networks.tenant-b.hosts.b1.switch: unknown "
+                               "switch s9"]  # shown by GET /health
     parse_config(document)
 
 
