@@ -112,6 +112,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = args.metrics or config.telemetry.metrics
     if problem is None and metrics:
         problem = address_problem(metrics, "Prometheus metrics")
+    if problem is None and metrics and config.telemetry.metrics_token:
+        from sdn_shadow.api.metrics import read_token
+
+        try:
+            read_token(config.telemetry.metrics_token)
+        except (ValueError, OSError) as err:
+            problem = f"telemetry.metrics_token: {getattr(err, 'strerror', None) or err}"
     if problem is not None:
         print(f"sdn-shadow run: {problem}; not starting", file=sys.stderr)
         return EXIT_FAILED

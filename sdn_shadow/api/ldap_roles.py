@@ -25,6 +25,7 @@ import secrets
 import ssl
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 
 from ldap3 import BASE, Connection, Tls
@@ -104,6 +105,24 @@ def _unavailable(settings: LdapRoleSettings, what: str, exc: Exception) -> LdapU
     return LdapUnavailable(f"LDAP server {settings.url} unavailable ({what}): {exc}")
 
 
+def cleartext_warnings(url: str, https: bool) -> list[str]:
+    """Where LDAP users' passwords would travel in the clear: HTTP Basic without
+    `api.tls`, and a plain `ldap://` directory (one line each; empty when neither)."""
+    out = []
+    if not https:
+        out.append("api.ldap without api.tls: LDAP users send their passwords in HTTP Basic "
+                   "over plain HTTP; set api.tls, or keep api.listen on loopback")
+    if url.lower().startswith("ldap://"):
+        out.append(f"api.ldap.url {url}: the controller binds with users' passwords over "
+                   "plain LDAP; use ldaps://")
+    return out
+
+
+def user_name(typed: str) -> str:
+    """A login name's normal form: Unicode NFC, case folded, outer spaces gone."""
+    return unicodedata.normalize("NFC", typed).strip().casefold()
+
+
 def _same_uid(member_uid: str, user: str) -> bool:
     """Whether a memberUid names `user`: ASCII (IA5) only, case-insensitive like uid itself."""
     return member_uid.isascii() and user.isascii() and member_uid.lower() == user.lower()
@@ -145,10 +164,17 @@ class LdapRoles:
         self._binds = threading.BoundedSemaphore(BINDS_AT_ONCE)
         self._lock = threading.Lock()
 
-    def holder(self, user: str, password: str) -> Holder | None:
-        """The user's Holder, or None (bad credentials, no role); LdapUnavailable if down."""
-        if not user or not password:
+    def holder(self, typed: str, password: str) -> Holder | None:
+        """The user's Holder, or None (bad credentials, no role); LdapUnavailable if down.
+
+        The name is bound as typed, but the Holder, the cache and the login
+        throttle use its normal form (`user_name`): `Alice` and `alice` are one
+        account (uid matches case-insensitively), shown as `alice`, and share
+        one count of refusals.
+        """
+        if not typed or not password:
             return None  # an empty password is an unauthenticated bind: it proves nothing
+        user = user_name(typed)
         key = (user, hmac.new(self._key, password.encode("utf-8", "surrogatepass"),
                               hashlib.sha256).hexdigest())
         now = self.clock()
@@ -166,9 +192,11 @@ class LdapRoles:
             raise LdapUnavailable(f"{BINDS_AT_ONCE} logins already waiting on the directory "
                                   f"for {self.settings.timeout:g} s")
         try:
-            found, refused = self._lookup(user, password)
+            found, refused = self._lookup(typed, password)
         finally:
             self._binds.release()
+        if found is not None:
+            found = Holder(user, found.role)
         with self._lock:
             now = self.clock()
             if refused:

@@ -1,16 +1,24 @@
 """Prometheus text exposition of the controller's state, rates, forecasts and mirror counters.
 
 The collector reads one snapshot (a plain dict made by `ShadowCore.metrics()`)
-per scrape, so a scrape never holds the core's lock while formatting.
+per scrape, so a scrape never holds the core's lock while formatting. With a
+token file (`telemetry.metrics_token`) a scrape must send
+`Authorization: Bearer <token>` (Prometheus: `authorization: {credentials_file: ...}`),
+else it gets 401; without one the endpoint is open to whoever reaches its port.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from wsgiref.simple_server import WSGIServer
+import hmac
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import start_http_server
+from prometheus_client import make_wsgi_app
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import Collector, CollectorRegistry
 
 #: Series key prefix -> (metric name, label names); the key's remaining parts are the labels.
@@ -106,10 +114,53 @@ class ShadowCollector(Collector):
         yield held
 
 
-def serve(listen: str, snapshot: Callable[[], dict]) -> WSGIServer:
-    """Serve /metrics on `host:port` in a daemon thread; returns the server (shutdown())."""
+class _Server6(ThreadingWSGIServer):
+    address_family = socket.AF_INET6
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+        """No line per scrape on stderr."""
+
+
+def read_token(path: str) -> str:
+    """The bearer token in file `path` (OSError; ValueError when it is empty)."""
+    from sdn_shadow.config.document import read_regular
+
+    token = read_regular(path).decode("utf-8").strip()
+    if not token or any(c.isspace() for c in token):
+        raise ValueError(f"{path}: the metrics token must be one word")
+    return token
+
+
+def guarded(app: Callable[..., Iterable[bytes]], token: str | None
+            ) -> Callable[..., Iterable[bytes]]:
+    """`app` answering 401 to a request without `Authorization: Bearer <token>`."""
+    if token is None:
+        return app
+    expected = f"Bearer {token}".encode()
+
+    def check(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        given = environ.get("HTTP_AUTHORIZATION", "").encode("latin-1", "replace")
+        if hmac.compare_digest(given, expected):
+            return app(environ, start_response)
+        start_response("401 Unauthorized", [("Content-Type", "text/plain"),
+                                             ("WWW-Authenticate", 'Bearer realm="metrics"')])
+        return [b"401: send Authorization: Bearer <telemetry.metrics_token>\n"]
+
+    return check
+
+
+def serve(listen: str, snapshot: Callable[[], dict], token_file: str | None = None
+          ) -> WSGIServer:
+    """Serve /metrics on `host:port` in a daemon thread; returns the server (shutdown()).
+    With `token_file`, only to requests bearing its token."""
+    token = read_token(token_file) if token_file else None
     host, _, port = listen.rpartition(":")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ShadowCollector(snapshot))
-    server, _thread = start_http_server(int(port), addr=host, registry=registry)
+    server = make_server(host.strip("[]"), int(port), guarded(make_wsgi_app(registry), token),
+                         _Server6 if ":" in host else ThreadingWSGIServer,
+                         handler_class=_Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
     return server

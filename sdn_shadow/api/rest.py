@@ -48,6 +48,7 @@ from sdn_shadow.api.auth import Holder, TokenBook, role_allows
 from sdn_shadow.api.docs import BROWSER_PATHS, add_docs
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
 from sdn_shadow.api.limits import DEFAULT_MAX_BODY, BodyLimit, BodyTooLarge
+from sdn_shadow.api.redact import for_viewer
 from sdn_shadow.api.service import (
     Conflict,
     ControllerService,
@@ -331,13 +332,16 @@ def create_app(service: ControllerService, tokens: TokenBook,
     def version() -> dict:
         return {"version": __version__}
 
-    @app.get(f"{PREFIX}/networks", dependencies=[viewer])
-    def networks() -> list[dict]:
-        return service.networks()
+    def shown(who: Holder, network: dict) -> dict:
+        return for_viewer(network) if not role_allows(who.role, "operator") else network
 
-    @app.get(f"{PREFIX}/networks/{{name}}", dependencies=[viewer])
-    def network(name: str) -> dict:
-        return service.network(name)
+    @app.get(f"{PREFIX}/networks")
+    def networks(who: Annotated[Holder, viewer]) -> list[dict]:
+        return [shown(who, n) for n in service.networks()]
+
+    @app.get(f"{PREFIX}/networks/{{name}}")
+    def network(name: str, who: Annotated[Holder, viewer]) -> dict:
+        return shown(who, service.network(name))
 
     @app.post(f"{PREFIX}/networks", status_code=201,
               summary="Create a network (and its shadow): the YAML mapping plus its name")

@@ -375,6 +375,8 @@ class TelemetrySettings:
     """Seconds of history kept in the SQLite file."""
     metrics: str | None = None
     """`host:port` of the Prometheus text endpoint; None: no endpoint."""
+    metrics_token: str | None = None
+    """A file holding the bearer token scrapes must send; None: the endpoint is open."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ def telemetry(ctx: Context, value: Any) -> TelemetrySettings:
         "meter_interval": ctx.positive, "retention": ctx.positive,
         "window": lambda v, p: ctx.int_in(v, p, 8, 1_000_000),
         "history": ctx.optional_string, "metrics": ctx.listen_address,
+        "metrics_token": ctx.optional_string,
     })
 
 

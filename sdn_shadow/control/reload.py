@@ -15,6 +15,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from sdn_shadow.api.keyed import Merged
+from sdn_shadow.api.restore import file_time
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import ConfigError, read_document, validate_config
 from sdn_shadow.config.model import Config
@@ -53,14 +55,24 @@ def describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def read_config(path: str, store: ApiStore | None) -> tuple[dict[str, Any], Config]:
-    """The file at `path` with the API's kept changes over it, validated (ConfigError)."""
+def read_config(path: str, store: ApiStore | None
+                ) -> tuple[dict[str, Any], Config, Merged | None]:
+    """The file at `path` with the API's kept changes over it, validated (ConfigError),
+    and how they were laid (for `ApiStore.adopt` once it is live)."""
     document = read_document(path)
+    merged = None
     if store is not None:
-        for line in store.overrides(document):
-            LOG.warning("%s: %s", path, line)
-        document = store.overlay(document)
-    return document, validate_config(document, path)
+        merged = store.merge(document, file_time(path))
+        document = merged.document
+    return document, validate_config(document, path), merged
+
+
+def _conflicts(merged: Merged | None) -> str | None:
+    """The reload event's lead when kept API changes met file edits of the same keys."""
+    if merged is None or not merged.conflicts:
+        return None
+    keys = ", ".join(line.split(": ", 1)[0] for line in merged.conflicts)
+    return f"keys changed both in the file and over the API: {keys} (see /health)"
 
 
 def _unexpected(path: str, err: Exception) -> Refused:
@@ -75,14 +87,14 @@ def reload(core: ShadowCore, lock: AbstractContextManager[Any], path: str,
     KeyboardInterrupt and SystemExit). The file is read outside `lock`; the core is
     changed, and `applied(document)` called, under it."""
     try:
-        document, config = read_config(path, store)
+        document, config, merged = read_config(path, store)
     except ConfigError as err:
         return Refused(tuple(err.lines()) or (f"{path}: {describe(err)}",))
     except Exception as err:  # any failure to read is a refusal
         return _unexpected(path, err)
     with lock:
         try:
-            updates = core.reload(now, config)
+            updates = core.reload(now, config, reason=_conflicts(merged))
         except ReloadRefused as err:
             return Refused((str(err),))
         except Exception as err:  # the core must not take the loop down
@@ -90,4 +102,8 @@ def reload(core: ShadowCore, lock: AbstractContextManager[Any], path: str,
         applied(document)
         reason = next((str(e.get("reason", "")) for e in reversed(core.events)
                        if e.get("kind") == "config"), "reloaded")
+    if store is not None and merged is not None:  # outside the lock: it writes the store
+        store.adopt(merged)
+        for line in merged.conflicts:
+            LOG.warning("%s: %s", path, line)
     return Reloaded(document, updates, reason)

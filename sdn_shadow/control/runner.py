@@ -84,7 +84,7 @@ class Runner:
         if listen:
             from sdn_shadow.api.metrics import serve
 
-            self.metrics_server = serve(listen, self._metrics)
+            self.metrics_server = serve(listen, self._metrics, tel.metrics_token)
             LOG.info("Prometheus metrics on http://%s/metrics", listen)
         if gate is not None:
             self.api_service = serve_api(self.settings, world, gate, self.lock,

@@ -2,7 +2,8 @@
 
 `health` adds the last reload's outcome, so a refused SIGHUP reload shows
 in `GET /api/v1/health` (`reload.result: rejected` and its errors) as well
-as in the log and the events.
+as in the log and the events; and the keys both the file and the API changed
+that the last start or reload found (`api_changes.conflicts`).
 """
 
 from __future__ import annotations
@@ -29,4 +30,6 @@ class AppService(ControllerService):
         last = self.reload_status()
         if last is not None:
             out["reload"] = last
+        if self.store is not None and self.store.conflicts:
+            out["api_changes"] = {"conflicts": list(self.store.conflicts)}
         return out

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
-from sdn_shadow.api.restore import layered, replay
+from sdn_shadow.api.restore import file_time, layered, replay
 from sdn_shadow.api.store import ApiStore
 from sdn_shadow.config import read_document
 from sdn_shadow.config.model import Config
@@ -53,16 +53,17 @@ def kept_changes(settings: RunSettings) -> tuple[ApiStore | None, dict[str, Any]
     if path is None or document is None:
         return None, document, config
     store = ApiStore(path)
-    for line in store.overrides(document):
-        LOG.warning("%s: %s", settings.config_path, line)
-    merged, layered_config, problems = layered(document, store, settings.config_path)
+    merged, layered_config, problems = layered(document, store, settings.config_path,
+                                               file_time(settings.config_path))
     for problem in problems:
         LOG.error("API changes kept in %s no longer fit %s, starting without them: %s",
                   path, settings.config_path, problem)
+    for line in store.conflicts:
+        LOG.warning("%s: %s", settings.config_path, line)
     if layered_config is None:
         return store, merged, config
-    LOG.info("%d network changes made over the API restored from %s",
-             len(store.network_changes()), path)
+    LOG.info("changes to %d networks made over the API restored from %s",
+             store.network_count(), path)
     return store, merged, layered_config
 
 
@@ -109,9 +110,11 @@ def serve_api(settings: RunSettings, world: World, gate: ApiGate,
     config = world.core.config
     ldap, ldap_text = None, ""
     if config.api.ldap is not None:
-        from sdn_shadow.api.ldap_roles import LdapRoles
+        from sdn_shadow.api.ldap_roles import LdapRoles, cleartext_warnings
 
         ldap, ldap_text = LdapRoles(config.api.ldap), f", LDAP users of {config.api.ldap.url}"
+        for line in cleartext_warnings(config.api.ldap.url, config.api.tls is not None):
+            LOG.warning("%s", line)
     service = AppService(world.core, send, lock, time.time, document=world.document,
                          store=world.api_store, reload_status=reload_status)
     gate.attach(create_app(service, tokens, ldap, max_body=config.api.max_body))

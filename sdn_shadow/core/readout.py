@@ -77,6 +77,7 @@ def ldap_event(failing: frozenset[str], now: float, network: str, report: RoundR
 
 def events_page(events: Sequence[Event], since: int, limit: int) -> dict[str, Any]:
     """Events from cursor `since` (their index), at most `limit`; `next` is the next cursor."""
+    since = max(since, getattr(events, "first", 0))  # older ones were dropped (EventLog)
     chunk = events[since:since + limit]
     out = [{"id": since + i, **e} for i, e in enumerate(chunk)]
     return {"events": out, "next": since + len(out)}

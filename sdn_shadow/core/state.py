@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from sdn_shadow.config.model import Config
+from sdn_shadow.core.eventlog import EventLog
 from sdn_shadow.core.health import ProbeTargets
 from sdn_shadow.core.model import Event, Updates
 from sdn_shadow.core.planning import (
@@ -39,7 +40,7 @@ class PlanState:
                                                  held={})[1]
         self.plans: dict[int, SwitchPlan] = self.planner.by_dpid()
         self.all_served = networks_served(self.roles.standable, self.served)
-        self.events: list[Event] = []
+        self.events = EventLog()  # bounded: the newest MAX_EVENTS
 
     @property
     def config(self) -> Config:

@@ -13,6 +13,7 @@ import threading
 from collections import deque
 from typing import Any, Protocol
 
+from sdn_shadow.api.redact import for_viewer
 from sdn_shadow.config import ConfigError, validate_config
 from sdn_shadow.config.model import RoutingSettings
 
@@ -58,7 +59,7 @@ def snapshot(service: Service, thresholds: Thresholds) -> dict[str, Any]:
     """The fabric, forecasts, routing, networks with their sessions, blocks, recent alerts,
     the routing thresholds and each series' point (`series_points`)."""
     fabric = service.fabric()
-    networks = service.networks()
+    networks = [for_viewer(n) for n in service.networks()]  # the dashboard is a viewer's
     sessions = {n["name"]: service.sessions(n["name"]) for n in networks if n["shadow"]}
     snap = {"at": fabric["at"], "fabric": fabric, "forecasts": service.forecasts(),
             "routing": service.routing(), "networks": networks, "sessions": sessions,

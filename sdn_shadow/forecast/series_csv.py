@@ -61,9 +61,13 @@ def read_series_csv(path: str | Path) -> tuple[NDArray[np.float64], NDArray[np.f
 def _timestamp(path: Path, line: int, cell: str) -> float:
     cell = cell.strip()
     try:
-        return float(cell)
+        seconds = float(cell)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise SeriesFileError(f"{path}:{line}: timestamp {cell!r} is not a finite number")
+        return seconds
     try:
         stamp = datetime.fromisoformat(cell)
     except ValueError:

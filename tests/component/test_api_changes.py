@@ -200,6 +200,9 @@ def test_kept_networks_that_no_longer_fit_the_file_are_set_aside(tmp_path) -> No
     document, config, problems = layered(ring_document(), store, "ring.yaml")
     assert config is None and document == ring_document()
     assert problems == ["networks.tenant-b.hosts.b1.switch: unknown switch s9"]
+    assert store.conflicts == ["the API's kept changes no longer fit the file and were not "
+                               "laid over it: networks.tenant-b.hosts.b1.switch: unknown "
+                               "switch s9"]  # shown by GET /health
     parse_config(document)
 
 
@@ -217,7 +220,7 @@ def test_ldap_mirroring_is_not_set_over_the_api(api) -> None:
 class FailingStore(ApiStore):
     """A store whose every write fails, as a full disk or a locked database would."""
 
-    def _write(self, sql: str, args: tuple) -> None:
+    def _write(self, *statements: tuple) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
 
@@ -248,20 +251,6 @@ def test_a_change_the_store_cannot_keep_is_undone_everywhere(tmp_path, change) -
         "/networks/tenant-a/mirror-sessions").json()]
     last = api.get("/events").json()["events"][-1]
     assert last["result"] == "undone" and last["reason"].startswith("not saved: ")
-
-
-def test_a_file_edit_hidden_by_a_kept_api_change_is_named(tmp_path) -> None:
-    store = ApiStore(tmp_path / "api.sqlite")
-    document = ring_document()
-    document["networks"]["tenant-b"] = copy.deepcopy(B)
-    store.put_network("tenant-b", copy.deepcopy(B), "admin-1")
-    assert store.overrides(document) == []  # the same definition: nothing hidden
-    document["networks"]["tenant-b"]["cidr"] = "10.0.9.0/24"  # the operator edits the file
-    store.drop_network("tenant-a", "admin-1")
-    lines = store.overrides(document)
-    assert [line.split(":")[0] for line in lines] == ["networks.tenant-a", "networks.tenant-b"]
-    assert "deleted over the API" in lines[0] and "by admin-1" in lines[0]
-    assert "defined over the API" in lines[1] and "do not apply until" in lines[1]
 
 
 def test_detection_baselines_are_files_the_api_may_not_name(api) -> None:

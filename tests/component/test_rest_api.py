@@ -37,6 +37,8 @@ class Api:
 
     def __init__(self, document: dict | None = None, store: ApiStore | None = None) -> None:
         data = document or ring_document()
+        if store is not None and store.file is None:  # as a start lays it over the file
+            store.adopt(store.merge(data))
         self.core, self.fabric = reconciled(parse_config(data))
         for dpid in self.core.switches:
             self.core.switch_connected(0.0, dpid)

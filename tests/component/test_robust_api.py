@@ -83,7 +83,7 @@ class Robust:
         """Everything a refused request must leave as it was."""
         return (tables(self.api), self.api.core.config,
                 json.dumps(self.api.service.document, sort_keys=True, default=str),
-                self.store.network_changes(), self.store.clients(), self.store.shadows())
+                self.store.changes(), self.store.clients(), self.store.shadows())
 
     def alive(self) -> bool:
         """The API still answers: health without a token, and a viewer's read."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +109,9 @@ def test_the_instantiated_network_is_kept(tmp_path) -> None:
     store = ApiStore(tmp_path / "api.sqlite")
     api = Api(yaml.safe_load(LAB.read_text()), store=store)
     assert instantiate(api).status_code == 201
-    kept = store.network_changes()
-    assert list(kept) == ["web"] and kept["web"] == api.service.document["networks"]["web"]
+    kept = store.changes()
+    assert [c.path for c in kept] == [("networks", "web")]  # a new network: one key
+    assert json.loads(kept[0].value) == api.service.document["networks"]["web"]
     store.close()
 
 

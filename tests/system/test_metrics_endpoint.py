@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.error
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -42,3 +43,37 @@ def test_endpoint_serves_every_family() -> None:
     assert samples[("sdn_shadow_allocation_bytes_per_second",
                     (("network", "tenant-a"), ("strategy", "conservative")))] == 1400.0
     assert not [k for k in samples if "unknown" in str(k)]
+
+
+def _get(url: str, token: str | None) -> int:
+    request = urllib.request.Request(url)
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_a_metrics_token_is_required_when_one_is_set(tmp_path) -> None:
+    token_file = tmp_path / "metrics.token"
+    token_file.write_text("s3cret-scrape\n")
+    port = free_tcp_port()
+    server = serve(f"127.0.0.1:{port}", lambda: SNAPSHOT, str(token_file))
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        assert _get(url, None) == 401
+        assert _get(url, "wrong") == 401
+        assert _get(url, "s3cret-scrape") == 200
+    finally:
+        server.shutdown()
+
+
+def test_an_empty_metrics_token_file_is_refused(tmp_path) -> None:
+    import pytest
+
+    empty = tmp_path / "empty.token"
+    empty.write_text("  \n")
+    with pytest.raises(ValueError, match="one word"):
+        serve(f"127.0.0.1:{free_tcp_port()}", lambda: SNAPSHOT, str(empty))

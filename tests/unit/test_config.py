@@ -956,7 +956,7 @@ def test_telemetry_and_forecast_sections_have_defaults_and_overrides() -> None:
          "telemetry.history: must not be empty (leave the key out instead)"),
         ("telemetry", {"colour": 1},
          "telemetry.colour: unknown key (expected one of: flow_interval, history, "
-         "meter_interval, metrics, port_interval, retention, window)"),
+         "meter_interval, metrics, metrics_token, port_interval, retention, window)"),
         ("forecast", {"level": 1.0}, "forecast.level: must be in (0, 1)"),
         ("forecast", {"log": "yes"}, "forecast.log: must be true or false"),
         ("forecast", {"max_growth": 0.5}, "forecast.max_growth: must be >= 1"),

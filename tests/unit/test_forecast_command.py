@@ -79,3 +79,11 @@ def test_csv_reader_rejects_a_directory_and_binary(tmp_path) -> None:
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(SeriesFileError, match="UTF-8"):
         read_series_csv(binary)
+
+
+@pytest.mark.parametrize("stamp", ["nan", "inf", "-inf", "NaN"])
+def test_a_timestamp_that_is_not_a_finite_number_is_refused(tmp_path, stamp) -> None:
+    path = tmp_path / "series.csv"
+    path.write_text(f"timestamp,value\n1,1\n{stamp},2\n3,3\n")
+    with pytest.raises(SeriesFileError, match=r"series.csv:3: timestamp .* is not a finite"):
+        read_series_csv(path)

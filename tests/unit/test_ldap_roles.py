@@ -385,3 +385,33 @@ def test_bad_settings_name_the_key_and_reason(changes, key, reason) -> None:
     assert reason in errors[0][1]
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         LdapRoles(settings(**changes))
+
+
+def test_one_account_is_one_name_whatever_case_is_typed(directory) -> None:
+    from sdn_shadow.api.ldap_roles import user_name
+
+    assert user_name(" Alice ") == user_name("ALICE") == "alice"
+    roles = roles_for(directory, Clock())
+    found = [roles.holder(typed, "alice-pw") for typed in ("alice", "Alice", "ALICE")]
+    assert {h.name for h in found if h is not None} <= {"alice"}
+    assert found[0] == Holder("alice", "admin")
+
+
+def test_changing_the_case_does_not_escape_the_login_throttle(directory) -> None:
+    roles = roles_for(directory, Clock())
+    spellings = ["alice", "Alice", "ALICE", "aLiCe"]
+    for i in range(FAIL_LIMIT):
+        assert roles.holder(spellings[i % len(spellings)], f"guess{i}") is None
+    for typed in spellings:
+        with pytest.raises(LoginThrottled):
+            roles.holder(typed, "another")
+
+
+def test_passwords_in_the_clear_are_named() -> None:
+    from sdn_shadow.api.ldap_roles import cleartext_warnings
+
+    assert cleartext_warnings("ldaps://ldap.example.org", https=True) == []
+    [basic] = cleartext_warnings("ldaps://ldap.example.org", https=False)
+    assert basic.startswith("api.ldap without api.tls")
+    [plain] = cleartext_warnings("LDAP://ldap.example.org", https=True)
+    assert "use ldaps://" in plain
