@@ -6,9 +6,12 @@ import argparse
 import itertools
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
+from sdn_shadow import report as demo_report
 from sdn_shadow.api.auth import TokenBook
 from sdn_shadow.client import ShadowClient
 from sdn_shadow.config import Config, load_config
@@ -20,6 +23,7 @@ from sdn_shadow.lab.trouble import run_trouble
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "examples" / "lab.yaml"
 ACTS = ("lab", "ring", "attack")
+SAMPLED = ("network:tenant-a:tx", "link:s1:s2")  # the lab's series the report draws
 
 
 def _step(text: str) -> None:
@@ -43,36 +47,59 @@ def _reachability(net, config: Config) -> tuple[dict[str, tuple[int, int]], tupl
     return {k: (v[0], v[1]) for k, v in within.items()}, (across[0], across[1])
 
 
+def default_report_path() -> Path:
+    """Where the demo's report goes unless told: the temporary directory, stamped."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / f"sdn-shadow-demo-{stamp}.html"
+
+
 def run_demo(config_path: Path, seconds: float, workdir: Path,
-             acts: tuple[str, ...] = ACTS) -> int:
-    """Run the acts; print each summary (and the ring's timeline); 0 when every check held."""
+             acts: tuple[str, ...] = ACTS, report_path: Path | None = None) -> int:
+    """Run the acts; print each summary (and the ring's timeline), write the HTML report
+    (to `report_path`, or `default_report_path()`) and print its path; 0 when every check
+    held."""
     problems: list[str] = []
     sections: list[tuple[str, list[str]]] = []
     log_tail = ""
+    record = demo_report.new_record("sdn-shadow demo", time.time())
     if "lab" in acts:
-        summary, lab_problems, log_tail = _lab_act(config_path, seconds, workdir / "lab")
-        sections.append(("the lab: isolation, mirroring, forecast, held capacity", summary))
+        title = "the lab: isolation, mirroring, forecast, held capacity"
+        start = time.time()
+        summary, lab_problems, log_tail, lab_events, series = _lab_act(
+            config_path, seconds, workdir / "lab")
+        sections.append((title, summary))
         problems += lab_problems
+        demo_report.add_act(record, "lab", title, start, summary, lab_problems, lab_events,
+                            series)
     if "ring" in acts:
         _step("act 2: trouble on the ring")
+        start = time.time()
         report = run_trouble(workdir / "ring", _step)
-        sections.append(("trouble on the ring: preemptive move, link failure, host failure",
-                         report.summary))
+        title = "trouble on the ring: preemptive move, link failure, host failure"
+        sections.append((title, report.summary))
         sections.append(("timeline (controller events, seconds since the ring came up)",
                          report.timeline))
         problems += report.problems
+        demo_report.add_act(record, "ring", title, start, report.summary, report.problems,
+                            report.events)
     if "attack" in acts:
         from sdn_shadow.lab.attack import run_attack
 
+        start = time.time()
         attack = run_attack(workdir / "attack", _step)
-        sections.append(("an attack through the primary: alert, response, emulated VM",
-                         attack.summary))
+        title = "an attack through the primary: alert, response, emulated VM"
+        sections.append((title, attack.summary))
         problems += attack.problems
+        demo_report.add_act(record, "attack", title, start, attack.summary, attack.problems,
+                            attack.events)
+    record["finished"], record["ok"] = time.time(), not problems
+    written = demo_report.write(record, report_path or default_report_path())
     print("\n=== sdn-shadow demo: summary ===")
     for title, lines in sections:
         print(f"\n--- {title} ---")
         for line in lines:
             print(f"  {line}")
+    print(f"\nreport (open it in a browser): {written}")
     if problems:
         print("\nFAILED: " + "; ".join(problems))
         if log_tail:
@@ -82,9 +109,50 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     return 0
 
 
+class Sampler:
+    """Reads the controller's measured rates and forecasts of `keys` every `every` s (a
+    thread), as the report's series: `[t, measured, lower, point, upper]` in bytes/s."""
+
+    def __init__(self, lab: Any, keys: tuple[str, ...], every: float = 0.5) -> None:
+        self.lab, self.keys, self.every = lab, keys, every
+        self.samples: dict[str, list[list[float | None]]] = {k: [] for k in keys}
+        self.horizon, self.level = 0.0, 0.9
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="demo-sampler", daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                state = self.lab.controller.state()
+            except (OSError, ValueError):
+                continue  # the state file between writes
+            forecast = state.get("forecast", {})
+            self.horizon = float(forecast.get("horizon_s") or 0.0)
+            self.level = float(forecast.get("level") or 0.9)
+            now = time.time()
+            for key in self.keys:
+                lower, point, upper = forecast.get("series", {}).get(key) or (None,) * 3
+                self.samples[key].append([now, state.get("demand", {}).get(key), lower, point,
+                                          upper])
+
+    def series(self, capacity: dict[str, float]) -> list[dict[str, Any]]:
+        """The sampled series for the report (`capacity` in bytes/s by key)."""
+        return [{"key": k, "horizon": self.horizon, "level": self.level,
+                 "capacity": capacity.get(k), "samples": self.samples[k]} for k in self.keys]
+
+
 def _lab_act(config_path: Path, seconds: float, workdir: Path
-             ) -> tuple[list[str], list[str], str]:
-    """The two-switch lab: summary lines, failed checks, the controller's log tail if any."""
+             ) -> tuple[list[str], list[str], str, list[dict], list[dict]]:
+    """The two-switch lab: summary lines, failed checks, the controller's log tail if any,
+    its events and the demand series sampled during the ramp."""
     from topologies.lab import LabTopo
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -95,12 +163,15 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
           "switches (userspace datapath, fail_mode secure)")
     book, tokens = TokenBook(), workdir / "tokens.yaml"
     token = book.add("demo", "admin")
+    watcher = book.add("demo-viewer", "viewer")
     book.save(tokens)
     port = free_tcp_port()
     api_args = ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))
     with running_lab(LabTopo(), config_path, workdir, api_args) as lab, \
             ShadowClient(f"http://127.0.0.1:{port}", token) as api:
         net = lab.net
+        _step(f"dashboard: http://127.0.0.1:{port}/ (log in with the viewer token {watcher}; "
+              "open it now to watch this act live)")
         health = api.health()
         summary.append(f"REST API on 127.0.0.1:{port}: {health['status']}, "
                        f"{health['synced']}/{health['switches']} switches synced")
@@ -150,8 +221,14 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
             problems.append("a shadow host reached a primary host")
 
         _step("demand ramp: UDP h1 -> h2 at 8, 16, 24, 32 Mbit/s (6 s each) for the forecaster")
-        for rate in ("8M", "16M", "24M", "32M"):
-            iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
+        with Sampler(lab, SAMPLED) as sampler:
+            for rate in ("8M", "16M", "24M", "32M"):
+                iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
+            time.sleep(sampler.every * 2)
+        capacities = {f"link:{x.switch}:{y.switch}": link.capacity_mbps * 1e6 / 8
+                      for link in config.links if link.capacity_mbps
+                      for x, y in ((link.a, link.b), (link.b, link.a))}
+        series = sampler.series(capacities)
         state = lab.controller.state()
         measured = state["demand"].get("network:tenant-a:tx", 0.0)
         forecast = api.forecasts()
@@ -185,7 +262,8 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
         summary.append("API calls the demo made:")
         summary += [f"  {call}" for call in api.calls]
         log_tail = lab.controller.log_tail(20) if problems else ""
-    return summary, problems, log_tail
+        events = lab.controller.state().get("events", [])
+    return summary, problems, log_tail, events, series
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="lab: isolation, mirroring, forecast (about 1 min); ring: "
                              "preemptive move, link and host failure (about 2.5 min); "
                              "attack: detection, response, emulated VM (about 1 min)")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="where to write the HTML report (default: a stamped file in the "
+                             "temporary directory); its record is kept beside it as .json")
     args = parser.parse_args(argv)
     missing = require_lab_tools()
     if missing:
@@ -206,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(REPO_ROOT))
     with tempfile.TemporaryDirectory(prefix="sdn-shadow-demo-") as tmp:
         return run_demo(args.config, args.seconds, Path(tmp),
-                        ACTS if args.act == "all" else (args.act,))
+                        ACTS if args.act == "all" else (args.act,), args.report)
 
 
 if __name__ == "__main__":

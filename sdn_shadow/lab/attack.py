@@ -45,6 +45,7 @@ class AttackReport:
 
     summary: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the controller's, for the report
 
 
 def attack_config() -> dict:
@@ -107,6 +108,7 @@ def run_attack(workdir: Path, step: Callable[[str], None]) -> AttackReport:
         files = sorted(captures.glob("*.pcap"))
         if files:
             _profile(files[0], out, problems, step)
+        report.events = lab.controller.state().get("events", [])
     return report
 
 

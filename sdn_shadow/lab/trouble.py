@@ -61,6 +61,7 @@ class TroubleReport:
     summary: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the controller's, for the report
 
 
 def _event(lab: Lab, kind: str, after: float, timeout: float) -> dict | None:
@@ -183,6 +184,7 @@ def run_trouble(workdir: Path, step: Callable[[str], None]) -> TroubleReport:
                 proc.wait(timeout=5)
         events = [e for e in lab.controller.state().get("events", []) if e["t"] >= start]
         report.timeline = timeline(events, start)
+        report.events = events
         if report.problems:
             report.timeline.append("controller log (last lines):")
             report.timeline += lab.controller.log_tail(20).splitlines()
