@@ -139,7 +139,7 @@ def test_an_operator_watches_moves_a_client_and_sees_a_scan_blocked(lab, tmp_pat
         page.fill("#confirm-reason", "dashboard e2e")
         w.shot("confirm-move")
         page.click("#confirm-ok")
-        wait_text(page, "#status", r"^Done: Move tenant-a/h1")
+        wait_text(page, "#outcome", r"^Done: Move tenant-a/h1")
         h1 = next(h for h in http.get("/networks/tenant-a").json()["hosts"] if h["name"] == "h1")
         assert h1["path"] == "shadow"
         moved = [e for e in http.get("/events").json()["events"] if e["kind"] == "move"]

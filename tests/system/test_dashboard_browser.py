@@ -26,7 +26,10 @@ pytestmark = pytest.mark.system
 VIEWER_PUT = """async (token) => (await fetch('/api/v1/networks/tenant-a/clients/h1', {
     method: 'PUT', body: '{"path": "shadow"}',
     headers: {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'}})).status"""
-TABS = ("fabric", "demand", "shadows", "mirrors", "alerts", "timeline")
+TABS = ("fabric", "demand", "shadows", "mirrors", "alerts", "scaling", "timeline")
+ACTIONS = ("[data-key$='/path'], [data-key$='/service'], [data-key$='/swap'], "
+           "[data-key$='/activate'], [data-key$='/deactivate'], [data-key^='lift-'], "
+           "[data-key^='edit-'], [data-key^='delete-'], form.mirror-form:visible")
 
 
 @pytest.fixture
@@ -92,7 +95,7 @@ def test_an_operator_moves_a_client_after_confirming_by_keyboard(served, tmp_pat
         page.fill("#confirm-reason", "browser drill")
         w.shot("confirm")
         page.click("#confirm-ok")
-        wait_text(page, "#status", r"^Done")
+        wait_text(page, "#outcome", r"^Done")
         h1 = next(h for h in api.get("/networks/tenant-a").json()["hosts"] if h["name"] == "h1")
         assert h1["path"] == "shadow"
         events = api.get("/events").json()["events"]
@@ -111,13 +114,79 @@ def test_a_viewer_sees_every_tab_and_no_control(served, tmp_path) -> None:
         for tab in TABS:
             page.click(f"#tab-{tab}")
             page.locator(f"#{tab} > *").first.wait_for()
-            actions = page.locator(f"#{tab} [data-key$='/path'], #{tab} [data-key$='/swap'],"
-                                   f" #{tab} [data-key$='/activate'], #{tab} [data-key^='lift-']")
-            assert actions.count() == 0, tab
+            assert page.locator(f"#{tab}").locator(ACTIONS).count() == 0, tab
         assert "Read only" in page.inner_text("#shadows")
         w.shot("viewer-shadows")
         status = page.evaluate(VIEWER_PUT, api.token["viewer"])
         assert status == 403
         assert api.sent == [], "nothing reached the switches"
         w.errors = [e for e in w.errors if "403" not in e]  # the refused fetch above, logged
+        w.assert_clean()
+
+
+def confirm(page, reason: str) -> None:
+    """Confirm the dialog that is open, with `reason`."""
+    page.wait_for_selector("#confirm[open]")
+    page.fill("#confirm-reason", reason)
+    page.click("#confirm-ok")
+    page.wait_for_selector("#confirm", state="hidden")
+
+
+def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-mirrors"))
+        page = w.page
+        log_in(page, base, api.token["operator"])
+        page.click("#tab-mirrors")
+        page.fill("#mirror-name", "h1-web")
+        page.fill("#mirror-hosts", "h1")
+        page.select_option("#mirror-direction", "out")
+        page.select_option("#mirror-proto", "tcp")
+        page.fill("#mirror-port", "80")
+        page.fill("#mirror-truncate", "128")
+        page.fill("#mirror-to", "h3s")
+        w.shot("mirror-form")
+        page.click(".mirror-form button[type=submit]")
+        confirm(page, "watch the web")
+        wait_text(page, "#outcome", r"^Done: Create mirror session h1-web")
+        got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
+        assert (got["direction"], got["to"]) == ("out", ["h3s"])
+        assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}
+        assert got["spec"]["truncate"] == 128
+        page.wait_for_selector("[data-key='edit-tenant-a/h1-web']")
+        page.click("[data-key='edit-tenant-a/h1-web']")
+        assert page.input_value("#mirror-name") == "h1-web"
+        assert page.input_value("#mirror-port") == "80"
+        page.fill("#mirror-sample", "0.5")
+        page.fill("#mirror-truncate", "")  # OVS cannot truncate what it samples
+        page.click(".mirror-form button[type=submit]")
+        confirm(page, "half is enough")
+        wait_text(page, "#outcome", r"^Done: Replace mirror session h1-web")
+        got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
+        assert got["spec"]["sample"] == 0.5 and "truncate" not in got["spec"]
+        assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}, "the rest kept"
+        w.shot("mirror-edited")
+        page.click("[data-key='delete-tenant-a/h1-web']")
+        confirm(page, "done")
+        wait_text(page, "#outcome", r"^Done: Delete mirror session h1-web")
+        assert api.get("/networks/tenant-a/mirror-sessions/h1-web").status_code == 404
+        page.wait_for_selector("[data-key='edit-tenant-a/h1-web']", state="detached")
+        w.assert_clean()
+
+
+def test_the_scaling_tab_shows_the_numbers_behind_the_advice(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-scaling"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        page.click("#tab-scaling")
+        wait_text(page, "#scaling", r"The numbers behind tenant-a's advice")
+        text = page.inner_text("#scaling")
+        for figure in ("forecast interval", "capacity held", "instance capacity",
+                       "instances needed", "Scaling requested by preemptive routing",
+                       "Resource profiles"):
+            assert figure in text, figure
+        w.shot("scaling")
         w.assert_clean()
