@@ -28,7 +28,7 @@ from sdn_shadow.timeline import describe
 VENDOR = Path(__file__).resolve().parent / "dashboard" / "static" / "vendor" / "uplot"
 #: lanes of the timeline, top to bottom; other kinds go to "other"
 LANES = ("move", "steer", "failover", "failback", "takeover", "restore", "role_swap", "scale",
-         "activate", "deactivate", "alert", "response", "config", "other")
+         "activate", "deactivate", "alert", "alert_closed", "response", "config", "other")
 BLOCKING = ("block", "meter")
 
 
@@ -200,7 +200,11 @@ def _numbers(record: dict[str, Any], plots: list[dict[str, Any]]) -> str:
     items = [f"<li><b>{n}</b> {_e(k)}</li>" for k, n in counts(record).items()]
     for plot in plots:
         inside, compared = plot["coverage"]
-        share = f"{100.0 * inside / compared:.0f}%" if compared else "–"
+        if not compared:
+            items.append(f'<li>no forecast of {_e(plot["label"])} to compare with what was '
+                         "measured</li>")
+            continue
+        share = f"{100.0 * inside / compared:.0f}%"
         items.append(f'<li><b>{share}</b> of {compared} measured points of '
                      f'{_e(plot["label"])} inside the forecast\'s '
                      f'{float(plot["level"]):.0%} interval</li>')
