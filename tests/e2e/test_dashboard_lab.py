@@ -3,7 +3,8 @@
 examples/lab.yaml (two switches, one trunk, fast telemetry and forecasts)
 with a watch on h2s that blocks what it alerts on. An operator logs in with
 a token, sees the two switches and the trunk, a forecast band for the trunk
-while h1 sends UDP to h2, moves h1 to the shadow from the page (confirmed),
+while h1 sends UDP to h2 (and the Scaling tab's advice to add an instance, and
+the mirror counters the switches report), moves h1 to the shadow from the page (confirmed),
 which the API and `ovs-ofctl dump-flows` show, and sees the alert and the
 block after h3 scans h2 with nmap. A viewer sees the same and can change
 nothing. Every page logs no console error and asks nothing of another origin.
@@ -32,7 +33,8 @@ pytestmark = pytest.mark.integration
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ACTIONS = ("[data-key$='/path'], [data-key$='/service'], [data-key$='/swap'], "
-           "[data-key$='/activate'], [data-key$='/deactivate'], [data-key^='lift-']")
+           "[data-key$='/activate'], [data-key$='/deactivate'], [data-key^='lift-'], "
+           "[data-key^='edit-'], [data-key^='delete-'], form.mirror-form:visible")
 
 
 def config() -> dict:
@@ -128,6 +130,15 @@ def test_an_operator_watches_moves_a_client_and_sees_a_scan_blocked(lab, tmp_pat
             assert re.match(r"^[\d.]+ \S+ – [\d.]+ \S+$", interval), interval
             assert not row.locator("td").nth(1).inner_text().startswith("0.00"), "measured"
             w.shot("demand-band")
+            page.click("#tab-scaling")  # 40 Mbit/s held needs 2 shadow instances of 20
+            wait_text(page, "#scaling", r"instance capacity\s*20 Mbit/s", 30)
+            wait_text(page, "#scaling", r"scale up by \d+", 60)
+            w.shot("scaling")
+            page.click("#tab-mirrors")
+            h1_both = page.locator("#mirrors tr", has_text="h1-both").first
+            until("h1-both's copies counted from the switches",
+                  lambda: int(h1_both.locator("td").nth(7).inner_text() or 0) > 0, 30)
+            w.shot("mirrors")
         finally:
             udp.stop()
 
@@ -183,7 +194,7 @@ def test_a_viewer_sees_the_lab_and_can_change_nothing(lab, tmp_path) -> None:
         page = w.page
         log_in(page, base, token["viewer"])
         wait_text(page, "#fabric .summary", r"^2 switches \(2 connected\), 1 links")
-        for tab in ("shadows", "alerts", "mirrors", "demand", "timeline"):
+        for tab in ("shadows", "alerts", "mirrors", "scaling", "demand", "timeline"):
             page.click(f"#tab-{tab}")
             page.locator(f"#{tab} > *").first.wait_for()
             assert page.locator(f"#{tab}").locator(ACTIONS).count() == 0, tab

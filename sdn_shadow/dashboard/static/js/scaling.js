@@ -36,7 +36,8 @@ export function render(panel, state) {
   const { snap } = state;
   const nets = snap.networks.filter((n) => n.shadow);
   const requests = Object.entries(snap.routing.scaling || {}).map(([k, n]) => [k, String(n)]);
-  const profiles = (snap.profiles || []).map((p) => [p.client, String(p.samples), rate(p.mean),
+  const who = (key) => key.replace(/^client:([^:]+):([^:]+):(\w+)$/, "$1/$2 $3");
+  const profiles = (snap.profiles || []).map((p) => [who(p.client), String(p.samples), rate(p.mean),
     rate(p.std), rate(p.peak), rate(p.recent_peak),
     p.cv === null ? "–" : p.cv.toFixed(2), p.peak_to_mean === null ? "–" : p.peak_to_mean.toFixed(2)]);
   replace(panel,
