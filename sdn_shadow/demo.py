@@ -74,7 +74,7 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     if "ring" in acts:
         _step("act 2: trouble on the ring")
         start = time.time()
-        report = run_trouble(workdir / "ring", _step)
+        report = run_trouble(workdir / "ring", _step, _watchable(workdir / "ring", "act 2"))
         title = "trouble on the ring: preemptive move, link failure, host failure"
         sections.append((title, report.summary))
         sections.append(("timeline (controller events, seconds since the ring came up)",
@@ -86,7 +86,7 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
         from sdn_shadow.lab.attack import run_attack
 
         start = time.time()
-        attack = run_attack(workdir / "attack", _step)
+        attack = run_attack(workdir / "attack", _step, _watchable(workdir / "attack", "act 3"))
         title = "an attack through the primary: alert, response, emulated VM"
         sections.append((title, attack.summary))
         problems += attack.problems
@@ -107,6 +107,19 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
         return 1
     print("\nall checks passed; labs torn down")
     return 0
+
+
+def _watchable(workdir: Path, act: str) -> tuple[str, ...]:
+    """The controller's `--api` and `--tokens` arguments for an act, with a viewer token made
+    and the dashboard's address printed, so a person can watch the act live."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    book, tokens = TokenBook(), workdir / "tokens.yaml"
+    token = book.add("demo-viewer", "viewer")
+    book.save(tokens)
+    port = free_tcp_port()
+    _step(f"dashboard for {act}: http://127.0.0.1:{port}/ (log in with the viewer token "
+          f"{token}; it answers once the act's controller is up)")
+    return ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))
 
 
 class Sampler:
