@@ -81,7 +81,13 @@ def test_an_operator_moves_a_client_after_confirming_by_keyboard(served, tmp_pat
         w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-move"))
         page = w.page
         log_in(page, base, api.token["operator"])
-        page.click("#tab-shadows")
+        page.focus("#tab-fabric")  # the arrow keys move between tabs
+        for key, selected in (("ArrowRight", "demand"), ("ArrowRight", "shadows"),
+                              ("ArrowLeft", "demand"), ("ArrowRight", "shadows")):
+            page.keyboard.press(key)
+            assert page.get_attribute(f"#tab-{selected}", "aria-selected") == "true", key
+            assert page.evaluate("document.activeElement.id") == f"tab-{selected}"
+        assert page.is_visible("#shadows") and not page.is_visible("#demand")
         move = page.locator('[data-key="tenant-a/h1/path"]')
         move.focus()
         page.keyboard.press("Enter")
