@@ -6,16 +6,15 @@ import argparse
 import itertools
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
-from typing import Any
 
 from sdn_shadow import report as demo_report
 from sdn_shadow.api.auth import TokenBook
 from sdn_shadow.client import ShadowClient
 from sdn_shadow.config import Config, load_config
 from sdn_shadow.lab.net import free_tcp_port, require_lab_tools
+from sdn_shadow.lab.sampler import ApiSampler, StateSampler
 from sdn_shadow.lab.session import running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp, send_frames, start_ping
 from sdn_shadow.lab.trouble import run_trouble
@@ -24,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "examples" / "lab.yaml"
 ACTS = ("lab", "ring", "attack")
 SAMPLED = ("network:tenant-a:tx", "link:s1:s2")  # the lab's series the report draws
+RING_SAMPLED = ("link:s1:s2", "link:s1:s4")  # h1's primary and shadow path's first hops
 
 
 def _step(text: str) -> None:
@@ -74,19 +74,22 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     if "ring" in acts:
         _step("act 2: trouble on the ring")
         start = time.time()
-        report = run_trouble(workdir / "ring", _step, _watchable(workdir / "ring", "act 2"))
+        args, base, token = _watchable(workdir / "ring", "act 2")
+        with ApiSampler(base, token) as sampler:  # the ring's links through the act
+            report = run_trouble(workdir / "ring", _step, args)
         title = "trouble on the ring: preemptive move, link failure, host failure"
         sections.append((title, report.summary))
         sections.append(("timeline (controller events, seconds since the ring came up)",
                          report.timeline))
         problems += report.problems
         demo_report.add_act(record, "ring", title, start, report.summary, report.problems,
-                            report.events)
+                            report.events, sampler.series(RING_SAMPLED))
     if "attack" in acts:
         from sdn_shadow.lab.attack import run_attack
 
         start = time.time()
-        attack = run_attack(workdir / "attack", _step, _watchable(workdir / "attack", "act 3"))
+        attack = run_attack(workdir / "attack", _step,
+                            _watchable(workdir / "attack", "act 3")[0])
         title = "an attack through the primary: alert, response, emulated VM"
         sections.append((title, attack.summary))
         problems += attack.problems
@@ -109,9 +112,10 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     return 0
 
 
-def _watchable(workdir: Path, act: str) -> tuple[str, ...]:
+def _watchable(workdir: Path, act: str) -> tuple[tuple[str, ...], str, str]:
     """The controller's `--api` and `--tokens` arguments for an act, with a viewer token made
-    and the dashboard's address printed, so a person can watch the act live."""
+    and the dashboard's address printed, so a person can watch the act live; the arguments,
+    the address and the token."""
     workdir.mkdir(parents=True, exist_ok=True)
     book, tokens = TokenBook(), workdir / "tokens.yaml"
     token = book.add("demo-viewer", "viewer")
@@ -119,47 +123,8 @@ def _watchable(workdir: Path, act: str) -> tuple[str, ...]:
     port = free_tcp_port()
     _step(f"dashboard for {act}: http://127.0.0.1:{port}/ (log in with the viewer token "
           f"{token}; it answers once the act's controller is up)")
-    return ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))
-
-
-class Sampler:
-    """Reads the controller's measured rates and forecasts of `keys` every `every` s (a
-    thread), as the report's series: `[t, measured, lower, point, upper]` in bytes/s."""
-
-    def __init__(self, lab: Any, keys: tuple[str, ...], every: float = 0.5) -> None:
-        self.lab, self.keys, self.every = lab, keys, every
-        self.samples: dict[str, list[list[float | None]]] = {k: [] for k in keys}
-        self.horizon, self.level = 0.0, 0.9
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="demo-sampler", daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                state = self.lab.controller.state()
-            except (OSError, ValueError):
-                continue  # the state file between writes
-            forecast = state.get("forecast", {})
-            self.horizon = float(forecast.get("horizon_s") or 0.0)
-            self.level = float(forecast.get("level") or 0.9)
-            now = time.time()
-            for key in self.keys:
-                lower, point, upper = forecast.get("series", {}).get(key) or (None,) * 3
-                self.samples[key].append([now, state.get("demand", {}).get(key), lower, point,
-                                          upper])
-
-    def series(self, capacity: dict[str, float]) -> list[dict[str, Any]]:
-        """The sampled series for the report (`capacity` in bytes/s by key)."""
-        return [{"key": k, "horizon": self.horizon, "level": self.level,
-                 "capacity": capacity.get(k), "samples": self.samples[k]} for k in self.keys]
+    return ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens)), \
+        f"http://127.0.0.1:{port}", token
 
 
 def _lab_act(config_path: Path, seconds: float, workdir: Path
@@ -234,14 +199,15 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
             problems.append("a shadow host reached a primary host")
 
         _step("demand ramp: UDP h1 -> h2 at 8, 16, 24, 32 Mbit/s (6 s each) for the forecaster")
-        with Sampler(lab, SAMPLED) as sampler:
+        with StateSampler(lab, SAMPLED) as sampler:
             for rate in ("8M", "16M", "24M", "32M"):
                 iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
             time.sleep(sampler.every * 2)
         capacities = {f"link:{x.switch}:{y.switch}": link.capacity_mbps * 1e6 / 8
                       for link in config.links if link.capacity_mbps
                       for x, y in ((link.a, link.b), (link.b, link.a))}
-        series = sampler.series(capacities)
+        sampler.capacity.update(capacities)
+        series = sampler.series(SAMPLED)
         state = lab.controller.state()
         measured = state["demand"].get("network:tenant-a:tx", 0.0)
         forecast = api.forecasts()

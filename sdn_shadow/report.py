@@ -222,11 +222,15 @@ def _plots(record: dict[str, Any]) -> list[dict[str, Any]]:
         for series in act["series"]:
             if not series["samples"]:
                 continue
+            lines = aligned(series)
+            top = max((v for k in ("measured", "point") for v in lines[k] if v is not None),
+                      default=0.0)
             plots.append({"act": act["name"], "label": _label(series["key"]),
+                          "top": round(max(top * 1.5, 1.0), 3), "start": float(act["start"]),
                           "level": series.get("level", 0.9),
                           "horizon": series.get("horizon", 0),
                           "capacity": _mbps(series.get("capacity")),
-                          "coverage": coverage(series), **aligned(series)})
+                          "coverage": coverage(series), **lines})
     return plots
 
 
@@ -246,7 +250,9 @@ for (const el of document.querySelectorAll("[data-plot]")) {
     { label, stroke, width: 1.5, spanGaps: true, value: fmt }, extra || {});
   const opts = {
     width: Math.max(320, el.clientWidth || 900), height: 300,
-    scales: { x: { time: false } },
+    // rates are never negative; an interval that blows up (e.g. just after a failure) is
+    // clipped at 1.5 x the highest measured rate or forecast, not allowed to flatten the rest
+    scales: { x: { time: false }, y: { range: () => [0, p.top] } },
     series: [{ label: "seconds", value: (u, v) => v === null ? "–" : v.toFixed(1) + " s" },
       line("measured", c("measured"), { width: 2.5 }),
       line("lower", c("band"), { dash: [4, 4] }),
@@ -258,7 +264,7 @@ for (const el of document.querySelectorAll("[data-plot]")) {
     { stroke: c("fg"), grid: { stroke: c("grid") }, size: 70,
       values: (u, v) => v.map((x) => x + " M") }],
   };
-  const t0 = p.x.length ? p.x[0] : 0;
+  const t0 = p.start; // seconds since the act began, as on its timeline
   new uPlot(opts, [p.x.map((x) => x - t0), p.measured, p.lower, p.point, p.upper], el);
   el.dataset.drawn = String(p.x.length);
 }
@@ -311,7 +317,8 @@ def render(record: dict[str, Any]) -> str:
     if plots:
         body.append('<p class="note">Each forecast is drawn at the time it was for (its horizon'
                     ' after it was made), its interval as a band; the measured rate is the '
-                    'thick line.</p>')
+                    'thick line. The rate axis ends at 1.5 times the highest rate measured or '
+                    'forecast: wider intervals are cut off there.</p>')
     else:
         body.append('<p class="empty">No series was sampled.</p>')
     for i, plot in enumerate(plots):
