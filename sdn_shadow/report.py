@@ -29,7 +29,8 @@ VENDOR = Path(__file__).resolve().parent / "dashboard" / "static" / "vendor" / "
 #: lanes of the timeline, top to bottom; other kinds go to "other"
 LANES = ("move", "steer", "failover", "failback", "takeover", "restore", "role_swap", "scale",
          "activate", "deactivate", "alert", "alert_closed", "response", "config", "other")
-BLOCKING = ("block", "meter")
+#: events drawn on the forecast charts as dashed lines
+MARKED = ("move", "steer", "failover", "failback", "takeover", "restore", "alert", "response")
 
 
 def new_record(title: str, started: float) -> dict[str, Any]:
@@ -131,7 +132,7 @@ def timeline_svg(act: dict[str, Any], width: int = 1000) -> str:
     if not events:
         return '<p class="empty">No controller events in this act.</p>'
     start = float(act["start"])
-    span = max(1.0, max(float(e["t"]) - start for e in events))
+    span = act_span(act)
     left, right, lane_h, top = 110, 20, 26, 10
     height = top + lane_h * len(lanes) + 30
     scale = (width - left - right) / span
@@ -157,6 +158,14 @@ def timeline_svg(act: dict[str, Any], width: int = 1000) -> str:
                      f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6"/></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def act_span(act: dict[str, Any]) -> float:
+    """Seconds from the act's start to its last event or sample (forecasts included)."""
+    ends = [float(e["t"]) for e in act["events"]]
+    for series in act["series"]:
+        ends += [float(s[0]) + float(series.get("horizon") or 0.0) for s in series["samples"]]
+    return max(1.0, max(ends, default=0.0) - float(act["start"]))
 
 
 def _ticks(span: float) -> list[float]:
@@ -227,10 +236,13 @@ def _plots(record: dict[str, Any]) -> list[dict[str, Any]]:
                       default=0.0)
             plots.append({"act": act["name"], "label": _label(series["key"]),
                           "top": round(max(top * 1.5, 1.0), 3), "start": float(act["start"]),
+                          "span": act_span(act),
                           "level": series.get("level", 0.9),
                           "horizon": series.get("horizon", 0),
                           "capacity": _mbps(series.get("capacity")),
-                          "coverage": coverage(series), **lines})
+                          "coverage": coverage(series), **lines,
+                          "marks": [{"t": float(e["t"]), "kind": str(e.get("kind"))}
+                                    for e in act["events"] if e.get("kind") in MARKED]})
     return plots
 
 
@@ -252,7 +264,7 @@ for (const el of document.querySelectorAll("[data-plot]")) {
     width: Math.max(320, el.clientWidth || 900), height: 300,
     // rates are never negative; an interval that blows up (e.g. just after a failure) is
     // clipped at 1.5 x the highest measured rate or forecast, not allowed to flatten the rest
-    scales: { x: { time: false }, y: { range: () => [0, p.top] } },
+    scales: { x: { time: false, range: () => [0, p.span] }, y: { range: () => [0, p.top] } },
     series: [{ label: "seconds", value: (u, v) => v === null ? "–" : v.toFixed(1) + " s" },
       line("measured", c("measured"), { width: 2.5 }),
       line("lower", c("band"), { dash: [4, 4] }),
@@ -265,6 +277,25 @@ for (const el of document.querySelectorAll("[data-plot]")) {
       values: (u, v) => v.map((x) => x + " M") }],
   };
   const t0 = p.start; // seconds since the act began, as on its timeline
+  opts.hooks = { draw: [(u) => { // the act's moves, failovers, alerts... as dashed lines
+    const g = u.ctx;
+    const dpr = window.devicePixelRatio || 1;
+    g.save();
+    g.strokeStyle = c("mark");
+    g.fillStyle = c("fg");
+    g.font = `${11 * dpr}px system-ui, sans-serif`;
+    g.setLineDash([4 * dpr, 4 * dpr]);
+    p.marks.forEach((m, i) => {
+      const x = u.valToPos(m.t - t0, "x", true);
+      if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+      g.beginPath();
+      g.moveTo(x, u.bbox.top);
+      g.lineTo(x, u.bbox.top + u.bbox.height);
+      g.stroke();
+      g.fillText(m.kind, x + 3 * dpr, u.bbox.top + (12 + 12 * (i % 3)) * dpr);
+    });
+    g.restore();
+  }] };
   new uPlot(opts, [p.x.map((x) => x - t0), p.measured, p.lower, p.point, p.upper], el);
   el.dataset.drawn = String(p.x.length);
 }
@@ -274,10 +305,11 @@ document.body.dataset.ready = "yes";
 STYLE = """
 :root { color-scheme: light dark; --bg: #fff; --fg: #1b1f24; --muted: #57606a; --grid: #e2e5e9;
   --measured: #1f5fa8; --forecast: #7b3fc4; --band: #a77be0; --band-fill: rgba(167,123,224,.25);
-  --ok: #1a7f37; --bad: #c4302b; --card: #f6f8fa; }
+  --ok: #1a7f37; --bad: #c4302b; --card: #f6f8fa; --mark: #b35c00; }
 @media (prefers-color-scheme: dark) { :root { --bg: #0f1217; --fg: #e6edf3; --muted: #9aa5b1;
   --grid: #2b323b; --measured: #6cb6ff; --forecast: #d2a8ff; --band: #b988f5;
-  --band-fill: rgba(185,136,245,.22); --ok: #57d37a; --bad: #ff7b72; --card: #161b22; } }
+  --band-fill: rgba(185,136,245,.22); --ok: #57d37a; --bad: #ff7b72; --card: #161b22;
+  --mark: #f0a040; } }
 body { margin: 0 auto; max-width: 1100px; padding: 1rem 1.5rem 3rem; background: var(--bg);
   color: var(--fg); font: 15px/1.45 system-ui, sans-serif; }
 h1 { font-size: 1.5rem; } h2 { margin-top: 2rem; border-bottom: 1px solid var(--grid); }

@@ -8,8 +8,8 @@ import html
 import json
 import re
 
-from sdn_shadow.report import aligned, counts, coverage, render, write
-from tests.fakes.demo_record import T0, demo_record
+from sdn_shadow.report import act_span, aligned, counts, coverage, render, write
+from tests.fakes.demo_record import T0, demo_record, ramp_samples
 
 
 def test_the_report_needs_nothing_from_outside() -> None:
@@ -72,3 +72,17 @@ def test_write_keeps_the_record_beside_the_report(tmp_path) -> None:
     path = write(demo_record(), tmp_path / "out" / "report.html")
     assert path.read_text().startswith("<!doctype html>")
     assert json.loads(path.with_suffix(".json").read_text())["title"] == "sdn-shadow demo <test>"
+
+
+def test_charts_mark_the_acts_moves_and_span_the_act_like_its_timeline() -> None:
+    record = demo_record()
+    ring = record["acts"][1]
+    ring["series"] = [{"key": "link:s1:s4", "horizon": 2.0, "level": 0.9, "capacity": None,
+                       "samples": ramp_samples(ring["start"] + 5, seconds=150)}]
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', render(record), re.S)[1])
+    plot = data["plots"][-1]
+    assert [m["kind"] for m in plot["marks"]] == ["move", "move", "failover", "failback",
+                                                  "takeover", "restore"]
+    assert plot["start"] == ring["start"]
+    assert plot["span"] == act_span(ring) == 5 + 149.5 + 2.0, "last sample's forecast"
+    assert plot["top"] == 1.5 * max(v for v in plot["measured"] + plot["point"] if v)
