@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sdn_shadow.lab.net import free_tcp_port
+from tests.browser import open_report
 from tests.docs_commands import ROOT, environment, lines_for, workdir
 
 pytestmark = pytest.mark.integration
@@ -58,8 +59,6 @@ def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
                      "[demo] dashboard: http://127.0.0.1:", "log in with the viewer token"):
         assert expected in out, out
     [report] = re.findall(r"^report \(open it in a browser\): (\S+)$", out, re.M)
-    from tests.system.test_report_browser import open_report
-
     open_report(Path(report), tmp_path)  # every plot drawn, nothing fetched
 
 
