@@ -60,8 +60,38 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     held."""
     problems: list[str] = []
     sections: list[tuple[str, list[str]]] = []
-    log_tail = ""
     record = demo_report.new_record("sdn-shadow demo", time.time())
+    path = report_path or default_report_path()
+    try:
+        log_tail = _acts(config_path, seconds, workdir, acts, record, sections, problems)
+    except BaseException as exc:  # still report what ran, then stop as before
+        demo_report.add_act(record, "stopped", "the demo stopped", time.time(), [],
+                            [f"stopped by {type(exc).__name__}: {exc}"], [])
+        record["finished"], record["ok"] = time.time(), False
+        print(f"\nreport of what ran before the demo stopped: {demo_report.write(record, path)}")
+        raise
+    record["finished"], record["ok"] = time.time(), not problems
+    written = demo_report.write(record, path)
+    print("\n=== sdn-shadow demo: summary ===")
+    for title, lines in sections:
+        print(f"\n--- {title} ---")
+        for line in lines:
+            print(f"  {line}")
+    print(f"\nreport (open it in a browser): {written}")
+    if problems:
+        print("\nFAILED: " + "; ".join(problems))
+        if log_tail:
+            print("controller log (last lines):\n" + log_tail)
+        return 1
+    print("\nall checks passed; labs torn down")
+    return 0
+
+
+def _acts(config_path: Path, seconds: float, workdir: Path, acts: tuple[str, ...],
+          record: dict, sections: list[tuple[str, list[str]]], problems: list[str]) -> str:
+    """Run the acts, adding each to `record`, its summary to `sections` and its failed
+    checks to `problems`; the lab controller's log tail if it failed."""
+    log_tail = ""
     if "lab" in acts:
         title = "the lab: isolation, mirroring, forecast, held capacity"
         start = time.time()
@@ -95,21 +125,7 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
         problems += attack.problems
         demo_report.add_act(record, "attack", title, start, attack.summary, attack.problems,
                             attack.events)
-    record["finished"], record["ok"] = time.time(), not problems
-    written = demo_report.write(record, report_path or default_report_path())
-    print("\n=== sdn-shadow demo: summary ===")
-    for title, lines in sections:
-        print(f"\n--- {title} ---")
-        for line in lines:
-            print(f"  {line}")
-    print(f"\nreport (open it in a browser): {written}")
-    if problems:
-        print("\nFAILED: " + "; ".join(problems))
-        if log_tail:
-            print("controller log (last lines):\n" + log_tail)
-        return 1
-    print("\nall checks passed; labs torn down")
-    return 0
+    return log_tail
 
 
 def _watchable(workdir: Path, act: str) -> tuple[tuple[str, ...], str, str]:

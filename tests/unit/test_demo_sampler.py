@@ -1,10 +1,12 @@
-"""The demo's samplers: what they keep of the state file and of the API, and what they skip."""
+"""The demo's samplers (what they keep of the state file and of the API, what they skip) and
+its report when an act stops it."""
 
 from __future__ import annotations
 
 import json
 
 import httpx
+import pytest
 
 from sdn_shadow.lab.sampler import ApiSampler, StateSampler
 
@@ -65,3 +67,20 @@ def test_the_api_sampler_keeps_every_link_and_picks_the_busiest() -> None:
     assert busiest["key"] == "link:s1:s2" and busiest["capacity"] == 1.25e8
     assert busiest["samples"][0] == [50.0, 5e6, 4e6, 5e6, 6e6] and busiest["horizon"] == 3.0
     assert sampler.samples["link:s2:s1"][0][2:] == [None, None, None]
+
+
+def test_a_demo_that_stops_still_writes_the_report_of_what_ran(tmp_path, monkeypatch,
+                                                              capsys) -> None:
+    from sdn_shadow import demo
+
+    def broken(workdir, step, extra_args=()):
+        raise RuntimeError("mininet could not start")
+
+    monkeypatch.setattr(demo, "run_trouble", broken)
+    monkeypatch.setattr(demo, "_watchable", lambda workdir, act: ((), "http://127.0.0.1:9", "t"))
+    report = tmp_path / "report.html"
+    with pytest.raises(RuntimeError):
+        demo.run_demo(tmp_path / "none.yaml", 1.0, tmp_path / "work", ("ring",), report)
+    assert f"report of what ran before the demo stopped: {report}" in capsys.readouterr().out
+    page = report.read_text()
+    assert "Some checks failed: stopped by RuntimeError: mininet could not start" in page
