@@ -9,10 +9,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from sdn_shadow import report as demo_report
 from sdn_shadow.api.auth import TokenBook
 from sdn_shadow.client import ShadowClient
 from sdn_shadow.config import Config, load_config
 from sdn_shadow.lab.net import free_tcp_port, require_lab_tools
+from sdn_shadow.lab.sampler import ApiSampler, StateSampler
 from sdn_shadow.lab.session import running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp, send_frames, start_ping
 from sdn_shadow.lab.trouble import run_trouble
@@ -20,6 +22,8 @@ from sdn_shadow.lab.trouble import run_trouble
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "examples" / "lab.yaml"
 ACTS = ("lab", "ring", "attack")
+SAMPLED = ("network:tenant-a:tx", "link:s1:s2")  # the lab's series the report draws
+RING_SAMPLED = ("link:s1:s2", "link:s1:s4")  # h1's primary and shadow path's first hops
 
 
 def _step(text: str) -> None:
@@ -43,36 +47,37 @@ def _reachability(net, config: Config) -> tuple[dict[str, tuple[int, int]], tupl
     return {k: (v[0], v[1]) for k, v in within.items()}, (across[0], across[1])
 
 
+def default_report_path() -> Path:
+    """Where the demo's report goes unless told: the temporary directory, stamped."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(tempfile.gettempdir()) / f"sdn-shadow-demo-{stamp}.html"
+
+
 def run_demo(config_path: Path, seconds: float, workdir: Path,
-             acts: tuple[str, ...] = ACTS) -> int:
-    """Run the acts; print each summary (and the ring's timeline); 0 when every check held."""
+             acts: tuple[str, ...] = ACTS, report_path: Path | None = None) -> int:
+    """Run the acts; print each summary (and the ring's timeline), write the HTML report
+    (to `report_path`, or `default_report_path()`) and print its path; 0 when every check
+    held."""
     problems: list[str] = []
     sections: list[tuple[str, list[str]]] = []
-    log_tail = ""
-    if "lab" in acts:
-        summary, lab_problems, log_tail = _lab_act(config_path, seconds, workdir / "lab")
-        sections.append(("the lab: isolation, mirroring, forecast, held capacity", summary))
-        problems += lab_problems
-    if "ring" in acts:
-        _step("act 2: trouble on the ring")
-        report = run_trouble(workdir / "ring", _step)
-        sections.append(("trouble on the ring: preemptive move, link failure, host failure",
-                         report.summary))
-        sections.append(("timeline (controller events, seconds since the ring came up)",
-                         report.timeline))
-        problems += report.problems
-    if "attack" in acts:
-        from sdn_shadow.lab.attack import run_attack
-
-        attack = run_attack(workdir / "attack", _step)
-        sections.append(("an attack through the primary: alert, response, emulated VM",
-                         attack.summary))
-        problems += attack.problems
+    record = demo_report.new_record("sdn-shadow demo", time.time())
+    path = report_path or default_report_path()
+    try:
+        log_tail = _acts(config_path, seconds, workdir, acts, record, sections, problems)
+    except BaseException as exc:  # still report what ran, then stop as before
+        demo_report.add_act(record, "stopped", "the demo stopped", time.time(), [],
+                            [f"stopped by {type(exc).__name__}: {exc}"], [])
+        record["finished"], record["ok"] = time.time(), False
+        print(f"\nreport of what ran before the demo stopped: {demo_report.write(record, path)}")
+        raise
+    record["finished"], record["ok"] = time.time(), not problems
+    written = demo_report.write(record, path)
     print("\n=== sdn-shadow demo: summary ===")
     for title, lines in sections:
         print(f"\n--- {title} ---")
         for line in lines:
             print(f"  {line}")
+    print(f"\nreport (open it in a browser): {written}")
     if problems:
         print("\nFAILED: " + "; ".join(problems))
         if log_tail:
@@ -82,9 +87,66 @@ def run_demo(config_path: Path, seconds: float, workdir: Path,
     return 0
 
 
+def _acts(config_path: Path, seconds: float, workdir: Path, acts: tuple[str, ...],
+          record: dict, sections: list[tuple[str, list[str]]], problems: list[str]) -> str:
+    """Run the acts, adding each to `record`, its summary to `sections` and its failed
+    checks to `problems`; the lab controller's log tail if it failed."""
+    log_tail = ""
+    if "lab" in acts:
+        title = "the lab: isolation, mirroring, forecast, held capacity"
+        start = time.time()
+        summary, lab_problems, log_tail, lab_events, series = _lab_act(
+            config_path, seconds, workdir / "lab")
+        sections.append((title, summary))
+        problems += lab_problems
+        demo_report.add_act(record, "lab", title, start, summary, lab_problems, lab_events,
+                            series)
+    if "ring" in acts:
+        _step("act 2: trouble on the ring")
+        start = time.time()
+        args, base, token = _watchable(workdir / "ring", "act 2")
+        with ApiSampler(base, token) as sampler:  # the ring's links through the act
+            report = run_trouble(workdir / "ring", _step, args)
+        title = "trouble on the ring: preemptive move, link failure, host failure"
+        sections.append((title, report.summary))
+        sections.append(("timeline (controller events, seconds since the ring came up)",
+                         report.timeline))
+        problems += report.problems
+        demo_report.add_act(record, "ring", title, start, report.summary, report.problems,
+                            report.events, sampler.series(RING_SAMPLED))
+    if "attack" in acts:
+        from sdn_shadow.lab.attack import run_attack
+
+        start = time.time()
+        attack = run_attack(workdir / "attack", _step,
+                            _watchable(workdir / "attack", "act 3")[0])
+        title = "an attack through the primary: alert, response, emulated VM"
+        sections.append((title, attack.summary))
+        problems += attack.problems
+        demo_report.add_act(record, "attack", title, start, attack.summary, attack.problems,
+                            attack.events)
+    return log_tail
+
+
+def _watchable(workdir: Path, act: str) -> tuple[tuple[str, ...], str, str]:
+    """The controller's `--api` and `--tokens` arguments for an act, with a viewer token made
+    and the dashboard's address printed, so a person can watch the act live; the arguments,
+    the address and the token."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    book, tokens = TokenBook(), workdir / "tokens.yaml"
+    token = book.add("demo-viewer", "viewer")
+    book.save(tokens)
+    port = free_tcp_port()
+    _step(f"dashboard for {act}: http://127.0.0.1:{port}/ (log in with the viewer token "
+          f"{token}; it answers once the act's controller is up)")
+    return ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens)), \
+        f"http://127.0.0.1:{port}", token
+
+
 def _lab_act(config_path: Path, seconds: float, workdir: Path
-             ) -> tuple[list[str], list[str], str]:
-    """The two-switch lab: summary lines, failed checks, the controller's log tail if any."""
+             ) -> tuple[list[str], list[str], str, list[dict], list[dict]]:
+    """The two-switch lab: summary lines, failed checks, the controller's log tail if any,
+    its events and the demand series sampled during the ramp."""
     from topologies.lab import LabTopo
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -95,12 +157,15 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
           "switches (userspace datapath, fail_mode secure)")
     book, tokens = TokenBook(), workdir / "tokens.yaml"
     token = book.add("demo", "admin")
+    watcher = book.add("demo-viewer", "viewer")
     book.save(tokens)
     port = free_tcp_port()
     api_args = ("--api", f"127.0.0.1:{port}", "--tokens", str(tokens))
     with running_lab(LabTopo(), config_path, workdir, api_args) as lab, \
             ShadowClient(f"http://127.0.0.1:{port}", token) as api:
         net = lab.net
+        _step(f"dashboard: http://127.0.0.1:{port}/ (log in with the viewer token {watcher}; "
+              "open it now to watch this act live)")
         health = api.health()
         summary.append(f"REST API on 127.0.0.1:{port}: {health['status']}, "
                        f"{health['synced']}/{health['switches']} switches synced")
@@ -150,8 +215,15 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
             problems.append("a shadow host reached a primary host")
 
         _step("demand ramp: UDP h1 -> h2 at 8, 16, 24, 32 Mbit/s (6 s each) for the forecaster")
-        for rate in ("8M", "16M", "24M", "32M"):
-            iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
+        with StateSampler(lab, SAMPLED) as sampler:
+            for rate in ("8M", "16M", "24M", "32M"):
+                iperf3_udp(net.get("h1"), net.get("h2"), rate, seconds=6, port=5302)
+            time.sleep(sampler.every * 2)
+        capacities = {f"link:{x.switch}:{y.switch}": link.capacity_mbps * 1e6 / 8
+                      for link in config.links if link.capacity_mbps
+                      for x, y in ((link.a, link.b), (link.b, link.a))}
+        sampler.capacity.update(capacities)
+        series = sampler.series(SAMPLED)
         state = lab.controller.state()
         measured = state["demand"].get("network:tenant-a:tx", 0.0)
         forecast = api.forecasts()
@@ -185,7 +257,8 @@ def _lab_act(config_path: Path, seconds: float, workdir: Path
         summary.append("API calls the demo made:")
         summary += [f"  {call}" for call in api.calls]
         log_tail = lab.controller.log_tail(20) if problems else ""
-    return summary, problems, log_tail
+        events = lab.controller.state().get("events", [])
+    return summary, problems, log_tail, events, series
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="lab: isolation, mirroring, forecast (about 1 min); ring: "
                              "preemptive move, link and host failure (about 2.5 min); "
                              "attack: detection, response, emulated VM (about 1 min)")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="where to write the HTML report (default: a stamped file in the "
+                             "temporary directory); its record is kept beside it as .json")
     args = parser.parse_args(argv)
     missing = require_lab_tools()
     if missing:
@@ -206,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(REPO_ROOT))
     with tempfile.TemporaryDirectory(prefix="sdn-shadow-demo-") as tmp:
         return run_demo(args.config, args.seconds, Path(tmp),
-                        ACTS if args.act == "all" else (args.act,))
+                        ACTS if args.act == "all" else (args.act,), args.report)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ class Service(Protocol):
     def networks(self) -> list[dict[str, Any]]: ...
     def sessions(self, network: str) -> list[dict[str, Any]]: ...
     def blocks(self) -> list[dict[str, Any]]: ...
+    def profiles(self) -> list[dict[str, Any]]: ...
     def alerts(self, network: str | None = None, state: str | None = None,
                limit: int = 100) -> list[dict[str, Any]]: ...
     def events(self, since: int = 0, limit: int = 100) -> dict[str, Any]: ...
@@ -57,13 +58,14 @@ class Thresholds:
 
 def snapshot(service: Service, thresholds: Thresholds) -> dict[str, Any]:
     """The fabric, forecasts, routing, networks with their sessions, blocks, recent alerts,
-    the routing thresholds and each series' point (`series_points`)."""
+    resource profiles, the routing thresholds and each series' point (`series_points`)."""
     fabric = service.fabric()
     networks = [for_viewer(n) for n in service.networks()]  # the dashboard is a viewer's
     sessions = {n["name"]: service.sessions(n["name"]) for n in networks if n["shadow"]}
     snap = {"at": fabric["at"], "fabric": fabric, "forecasts": service.forecasts(),
             "routing": service.routing(), "networks": networks, "sessions": sessions,
             "blocks": service.blocks(), "alerts": service.alerts(limit=50),
+            "profiles": service.profiles(),
             "thresholds": thresholds.of(service)}
     snap["series"] = series_points(snap)
     return snap

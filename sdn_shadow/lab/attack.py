@@ -45,6 +45,7 @@ class AttackReport:
 
     summary: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the controller's, for the report
 
 
 def attack_config() -> dict:
@@ -86,8 +87,10 @@ def _reaches(lab: Lab, host: str, ip: str, within: float = 5.0) -> float | None:
     return None
 
 
-def run_attack(workdir: Path, step: Callable[[str], None]) -> AttackReport:
-    """Run the act in `workdir`; what it showed and what failed."""
+def run_attack(workdir: Path, step: Callable[[str], None],
+               extra_args: tuple[str, ...] = ()) -> AttackReport:
+    """Run the act in `workdir` (`extra_args` added to the controller's `run`, e.g. `--api`);
+    what it showed and what failed."""
     from topologies.lab import LabTopo
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +98,7 @@ def run_attack(workdir: Path, step: Callable[[str], None]) -> AttackReport:
     out, problems = report.summary, report.problems
     step("act 3: an attack through the primary, seen in the shadow (watch on h2s, live "
          f"response, TTL {TTL:g} s)")
-    with running_lab(LabTopo(), attack_config(), workdir) as lab:
+    with running_lab(LabTopo(), attack_config(), workdir, extra_args) as lab:
         config = str(lab.controller.config_path)
         net = ("--network", "tenant-a", "--config", config)
         captures = workdir / "captures"
@@ -107,6 +110,7 @@ def run_attack(workdir: Path, step: Callable[[str], None]) -> AttackReport:
         files = sorted(captures.glob("*.pcap"))
         if files:
             _profile(files[0], out, problems, step)
+        report.events = lab.controller.state().get("events", [])
     return report
 
 

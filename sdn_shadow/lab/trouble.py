@@ -61,6 +61,7 @@ class TroubleReport:
     summary: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     timeline: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)  # the controller's, for the report
 
 
 def _event(lab: Lab, kind: str, after: float, timeout: float) -> dict | None:
@@ -158,8 +159,10 @@ def _host(lab: Lab, report: TroubleReport, step: Callable[[str], None]) -> None:
         report.problems.append(f"host takeover: answered by {before}/{during}/{after}")
 
 
-def run_trouble(workdir: Path, step: Callable[[str], None]) -> TroubleReport:
-    """Run the act on a fresh ring lab; the report (the lab is always torn down)."""
+def run_trouble(workdir: Path, step: Callable[[str], None],
+                extra_args: tuple[str, ...] = ()) -> TroubleReport:
+    """Run the act on a fresh ring lab (`extra_args` added to the controller's `run`, e.g.
+    `--api`); the report (the lab is always torn down)."""
     from topologies.ring import RingTopo
 
     report = TroubleReport()
@@ -167,7 +170,7 @@ def run_trouble(workdir: Path, step: Callable[[str], None]) -> TroubleReport:
     workdir.mkdir(parents=True, exist_ok=True)
     step("starting the controller and a Mininet ring of 4 OVS switches (tenant-a: h1 on s1, "
          "h2 on s2, twins h1s and h2s)")
-    with running_lab(RingTopo(), data, workdir) as lab:
+    with running_lab(RingTopo(), data, workdir, extra_args) as lab:
         start = time.time()
         servers = [lab.host(name).popen(
             [sys.executable, "-m", "sdn_shadow.lab.whoami", "serve", "--name", name,
@@ -183,6 +186,7 @@ def run_trouble(workdir: Path, step: Callable[[str], None]) -> TroubleReport:
                 proc.wait(timeout=5)
         events = [e for e in lab.controller.state().get("events", []) if e["t"] >= start]
         report.timeline = timeline(events, start)
+        report.events = events
         if report.problems:
             report.timeline.append("controller log (last lines):")
             report.timeline += lab.controller.log_tail(20).splitlines()

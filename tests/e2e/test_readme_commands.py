@@ -7,6 +7,7 @@ lines that run anywhere are run by tests/unit/test_docs.py.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from sdn_shadow.lab.net import free_tcp_port
+from tests.browser import open_report
 from tests.docs_commands import ROOT, environment, lines_for, workdir
 
 pytestmark = pytest.mark.integration
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 BIN = Path(sys.executable).parent
 
 
-def test_demo_runs_and_prints_its_summary() -> None:
+def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
     [line] = lines_for("test_demo_runs_and_prints_its_summary")
     proc = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=900,
                           cwd=ROOT)
@@ -53,8 +55,11 @@ def test_demo_runs_and_prints_its_summary() -> None:
                      "while blocked: h3 -> h2 cut off, h1 -> h2 reaches",
                      "after the TTL: block lifted, h3 -> h2 reaches again",
                      "alert: syn_flood (",
-                     "emulated VM for h2", "all checks passed"):
+                     "emulated VM for h2", "all checks passed",
+                     "[demo] dashboard: http://127.0.0.1:", "log in with the viewer token"):
         assert expected in out, out
+    [report] = re.findall(r"^report \(open it in a browser\): (\S+)$", out, re.M)
+    open_report(Path(report), tmp_path)  # every plot drawn, nothing fetched
 
 
 def test_scripts_test_runs_its_tiers() -> None:

@@ -98,7 +98,13 @@ export function render(panel, state, ctx) {
     chart = make(key, th);
     shown = [key, scheme];
   }
-  if (chart) chart.setData(data(frames, key, th));
+  if (chart) {
+    const d = data(frames, key, th);
+    chart.setData(d);
+    // what is drawn, for a reader of the page's markup (and its tests): points with a band
+    holder.dataset.series = key;
+    holder.dataset.band = String(d[2].filter((v, i) => v !== null && d[4][i] !== null).length);
+  }
   const rows = all.map((k) => {
     const p = snap.series[k];
     const pick = h("button", { type: "button", "data-key": `show-${k}`,

@@ -6,10 +6,11 @@ import * as alerts from "./alerts.js";
 import * as demand from "./demand.js";
 import * as fabric from "./fabric.js";
 import * as mirrors from "./mirrors.js";
+import * as scaling from "./scaling.js";
 import * as shadows from "./shadows.js";
 import * as timeline from "./timeline.js";
 
-const VIEWS = { fabric, demand, shadows, mirrors, alerts, timeline };
+const VIEWS = { fabric, demand, shadows, mirrors, alerts, scaling, timeline };
 const MAX_FRAMES = 720;
 const MAX_EVENTS = 2000;
 const BACKLOG = 500; // events read back when the page opens
@@ -26,6 +27,12 @@ let cursor = 0; // the next event the stream should send
 
 function status(text, kind = "") {
   const el = $("status");
+  el.textContent = text;
+  el.className = kind;
+}
+
+function outcome(text, kind = "") { // the last change's outcome: stays until the next one
+  const el = $("outcome");
   el.textContent = text;
   el.className = kind;
 }
@@ -48,10 +55,10 @@ const ctx = {
     if (reason === null) return;
     try {
       await fn(reason);
-      status(`Done: ${text}`, "ok");
+      outcome(`Done: ${text}`, "ok");
       if (state.snap) state.snap.networks = await api.get("/networks");
     } catch (err) {
-      status(`Refused: ${err.message}`, "bad");
+      outcome(`Refused: ${err.message}`, "bad");
     }
     draw();
   },
@@ -132,6 +139,7 @@ function logout(why = "") {
   $("login").hidden = false;
   $("login-error").textContent = why;
   status("");
+  outcome("");
   $("token").focus();
 }
 

@@ -1,0 +1,198 @@
+"""The dashboard in headless chromium against the fake ring, served over a loopback socket.
+
+Each tab is rendered for an operator and a viewer, in light and dark: no
+console error, no request off the controller's origin, nothing wider than a
+laptop's screen; an operator's move goes through the confirmation (kept by
+keyboard), a viewer gets no control at all. Screenshots are kept as
+artefacts (see tests/browser.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sdn_shadow.api.server import ApiServer
+from sdn_shadow.dashboard import StreamSettings, mount_dashboard
+from sdn_shadow.lab.net import free_tcp_port
+from tests.browser import LAPTOP, Watched, artefacts_dir, chromium, log_in, wait_text
+from tests.component.test_rest_api import Api
+
+pytestmark = pytest.mark.system
+
+VIEWER_PUT = """async (token) => (await fetch('/api/v1/networks/tenant-a/clients/h1', {
+    method: 'PUT', body: '{"path": "shadow"}',
+    headers: {Authorization: 'Bearer ' + token, 'Content-Type': 'application/json'}})).status"""
+TABS = ("fabric", "demand", "shadows", "mirrors", "alerts", "scaling", "timeline")
+ACTIONS = ("[data-key$='/path'], [data-key$='/service'], [data-key$='/swap'], "
+           "[data-key$='/activate'], [data-key$='/deactivate'], [data-key^='lift-'], "
+           "[data-key^='edit-'], [data-key^='delete-'], form.mirror-form:visible")
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Api, str]]:
+    """The fake ring's API with the dashboard, served on 127.0.0.1; (api, base URL)."""
+    api = Api()
+    api.service.clock = itertools.count(100.0).__next__  # read from the server's threads
+    mount_dashboard(api.http.app, api.service, StreamSettings(tick=0.2, snapshot_every=1.0))
+    port = free_tcp_port()
+    server = ApiServer(api.http.app, "127.0.0.1", port).start()
+    server.server.config.timeout_graceful_shutdown = 2
+    try:
+        yield api, f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def fits(page) -> bool:
+    """Whether the page needs no sideways scrolling on the laptop's screen."""
+    return page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_tab_renders_for_an_operator(served, tmp_path: Path, scheme: str) -> None:
+    api, base = served
+    with chromium(scheme) as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, f"fake-{scheme}"))
+        page = w.page
+        log_in(page, base, api.token["operator"])
+        assert page.inner_text("#who") == "operator-1 (operator)"
+        assert "4 switches (4 connected)" in page.inner_text("#fabric .summary")
+        assert page.locator("#fabric svg g.switch").count() == 4
+        for tab in TABS:
+            page.click(f"#tab-{tab}")
+            page.wait_for_selector(f"#{tab}:not([hidden])")
+            page.locator(f"#{tab} > *").first.wait_for()
+            assert fits(page), tab
+            w.shot(f"operator-{tab}")
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        channels = [int(x) for x in background.strip("rgba()").split(",")[:3]]
+        assert (sum(channels) < 3 * 128) == (scheme == "dark"), background
+        assert page.locator("#demand .u-wrap").count() == 1, "the chart is drawn"
+        w.assert_clean()
+
+
+def test_an_operator_moves_a_client_after_confirming_by_keyboard(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-move"))
+        page = w.page
+        log_in(page, base, api.token["operator"])
+        page.focus("#tab-fabric")  # the arrow keys move between tabs
+        for key, selected in (("ArrowRight", "demand"), ("ArrowRight", "shadows"),
+                              ("ArrowLeft", "demand"), ("ArrowRight", "shadows")):
+            page.keyboard.press(key)
+            assert page.get_attribute(f"#tab-{selected}", "aria-selected") == "true", key
+            assert page.evaluate("document.activeElement.id") == f"tab-{selected}"
+        assert page.is_visible("#shadows") and not page.is_visible("#demand")
+        move = page.locator('[data-key="tenant-a/h1/path"]')
+        move.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#confirm[open]")
+        assert "Move tenant-a/h1 to its shadow path?" in page.inner_text("#confirm-text")
+        page.keyboard.press("Escape")  # cancelled: nothing changes
+        page.wait_for_selector("#confirm", state="hidden")
+        assert api.get("/networks/tenant-a").json()["hosts"][0]["path"] == "primary"
+        move.focus()
+        page.keyboard.press("Enter")
+        page.fill("#confirm-reason", "browser drill")
+        w.shot("confirm")
+        page.click("#confirm-ok")
+        wait_text(page, "#outcome", r"^Done")
+        h1 = next(h for h in api.get("/networks/tenant-a").json()["hosts"] if h["name"] == "h1")
+        assert h1["path"] == "shadow"
+        events = api.get("/events").json()["events"]
+        assert events[-1]["reason"] == "api (operator-1): browser drill"
+        page.wait_for_selector('[data-key="tenant-a/h1/path"]:text("move to primary")')
+        w.shot("moved")
+        w.assert_clean()
+
+
+def test_a_viewer_sees_every_tab_and_no_control(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-viewer"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        for tab in TABS:
+            page.click(f"#tab-{tab}")
+            page.locator(f"#{tab} > *").first.wait_for()
+            assert page.locator(f"#{tab}").locator(ACTIONS).count() == 0, tab
+        assert "Read only" in page.inner_text("#shadows")
+        w.shot("viewer-shadows")
+        status = page.evaluate(VIEWER_PUT, api.token["viewer"])
+        assert status == 403
+        assert api.sent == [], "nothing reached the switches"
+        w.errors = [e for e in w.errors if "403" not in e]  # the refused fetch above, logged
+        w.assert_clean()
+
+
+def confirm(page, reason: str) -> None:
+    """Confirm the dialog that is open, with `reason`."""
+    page.wait_for_selector("#confirm[open]")
+    page.fill("#confirm-reason", reason)
+    page.click("#confirm-ok")
+    page.wait_for_selector("#confirm", state="hidden")
+
+
+def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-mirrors"))
+        page = w.page
+        log_in(page, base, api.token["operator"])
+        page.click("#tab-mirrors")
+        page.fill("#mirror-name", "h1-web")
+        page.fill("#mirror-hosts", "h1")
+        page.select_option("#mirror-direction", "out")
+        page.select_option("#mirror-proto", "tcp")
+        page.fill("#mirror-port", "80")
+        page.fill("#mirror-truncate", "128")
+        page.fill("#mirror-to", "h3s")
+        w.shot("mirror-form")
+        page.click(".mirror-form button[type=submit]")
+        confirm(page, "watch the web")
+        wait_text(page, "#outcome", r"^Done: Create mirror session h1-web")
+        got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
+        assert (got["direction"], got["to"]) == ("out", ["h3s"])
+        assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}
+        assert got["spec"]["truncate"] == 128
+        page.wait_for_selector("[data-key='edit-tenant-a/h1-web']")
+        page.click("[data-key='edit-tenant-a/h1-web']")
+        assert page.input_value("#mirror-name") == "h1-web"
+        assert page.input_value("#mirror-port") == "80"
+        page.fill("#mirror-sample", "0.5")
+        page.fill("#mirror-truncate", "")  # OVS cannot truncate what it samples
+        page.click(".mirror-form button[type=submit]")
+        confirm(page, "half is enough")
+        wait_text(page, "#outcome", r"^Done: Replace mirror session h1-web")
+        got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
+        assert got["spec"]["sample"] == 0.5 and "truncate" not in got["spec"]
+        assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}, "the rest kept"
+        w.shot("mirror-edited")
+        page.click("[data-key='delete-tenant-a/h1-web']")
+        confirm(page, "done")
+        wait_text(page, "#outcome", r"^Done: Delete mirror session h1-web")
+        assert api.get("/networks/tenant-a/mirror-sessions/h1-web").status_code == 404
+        page.wait_for_selector("[data-key='edit-tenant-a/h1-web']", state="detached")
+        w.assert_clean()
+
+
+def test_the_scaling_tab_shows_the_numbers_behind_the_advice(served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-scaling"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        page.click("#tab-scaling")
+        wait_text(page, "#scaling", r"The numbers behind tenant-a's advice")
+        text = page.inner_text("#scaling")
+        for figure in ("forecast interval", "capacity held", "instance capacity",
+                       "instances needed", "Scaling requested by preemptive routing",
+                       "Resource profiles"):
+            assert figure in text, figure
+        w.shot("scaling")
+        w.assert_clean()
