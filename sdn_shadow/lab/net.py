@@ -34,6 +34,23 @@ __all__ = ['NoOffloadHost', 'existing_bridges', 'free_tcp_port', 'require_lab_to
 LAB_SWITCH = partial(OVSSwitch, datapath='user', protocols='OpenFlow13', failMode='secure')
 
 
+class LabController(RemoteController):
+    """The lab's controller: checked with a plain TCP connect instead of Mininet's.
+
+    Mininet's check pipes `telnet` through its node shell and decodes what comes
+    back as text; when the controller's binary OpenFlow hello arrives in time, that
+    decode fails (UnicodeDecodeError) and the lab does not start.
+    """
+
+    def isListening(self, ip: str, port: int) -> bool:  # noqa: N802 (Mininet's name)
+        """Whether something accepts TCP connections at ip:port (no bytes exchanged)."""
+        try:
+            with socket.create_connection((ip, port), timeout=2.0):
+                return True
+        except OSError:
+            return False
+
+
 def free_tcp_port() -> int:
     """Return a TCP port on 127.0.0.1 that is free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -132,7 +149,7 @@ def start_net(topo: Topo, of_port: int, *, replace_existing: bool = False) -> Mi
     )
     try:
         # Added before build() so that stop_net() also ends its helper shell.
-        net.addController(RemoteController('c0', ip='127.0.0.1', port=of_port))
+        net.addController(LabController('c0', ip='127.0.0.1', port=of_port))
         net.build()
         net.start()
         claim(switches, [node.pid for node in net.hosts + net.controllers if node.pid])
