@@ -46,6 +46,7 @@ class BacktestSetup:
     n_periods: int = 7
     alpha: float = 1.0
     log: bool = True
+    point: str = "median"
 
     def check(self) -> None:
         """Raise BacktestError naming the first bad setting."""
@@ -70,7 +71,8 @@ class BacktestSetup:
         """The forecaster these settings describe."""
         return SlidingWindowForecaster(window=self.window, period=self.period,
                                        n_periods=self.n_periods, horizon=self.horizon,
-                                       log=self.log, alpha=self.alpha, level=self.level)
+                                       log=self.log, alpha=self.alpha, level=self.level,
+                                       point=self.point)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ class BacktestReport:
             "refit_every": self.setup.refit_every,
             "refits": self.refits,
             "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
-                             "alpha": self.setup.alpha, "log": self.setup.log},
+                             "alpha": self.setup.alpha, "log": self.setup.log,
+                             "point": self.setup.point},
             "mape_unit": "percent",
             "models": {name: {k: _json_number(v) for k, v in asdict(s).items()
                               if v is not None or name == MODEL}

@@ -130,12 +130,14 @@ class Progress:
 def backtest_command(csv_path: str, horizon: str | None, period: str | None, level: str,
                      train_fraction: str, json_out: str | None, refit_every: str,
                      window: str, seasons: str, out: TextIO, err: TextIO, *,
-                     horizons: str | None = None, peer: str | None = None) -> int:
+                     horizons: str | None = None, peer: str | None = None,
+                     point: str = "median") -> int:
     """Run the command; 0 on success, 2 with one line on `err` for bad input.
 
     `period` is a hint: the period used is the data's (see `period`), and the
     output says which and why. `horizons` ("1-24", "1,6,12") runs one backtest
-    per horizon; `peer` ("gbm") adds the LightGBM lag model's MAPE.
+    per horizon; `peer` ("gbm") adds the LightGBM lag model's MAPE; `point`
+    ("median" or "mape") is the model's point forecast.
     """
     try:
         times, values = read_series_csv(csv_path)
@@ -155,6 +157,7 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
             refit_every=steps("--refit-every", refit_every, step),
             window=steps("--window", window, None),
             n_periods=_count("--seasons", seasons),
+            point=point,
         )
         wanted = None if horizons is None else _horizons(horizons)
         finding = find_period(values, hint)

@@ -94,8 +94,33 @@ def fit_calibrated(n_rows: int, n_cal: int, fit_of: FitOf, errors_of: ErrorsOf, 
 
 
 def held_out_errors(windows: NDArray[np.float64], coef: NDArray[np.float64],
-                    intercept: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first."""
+                    intercept: NDArray[np.float64], signed: bool = False) -> NDArray[np.float64]:
+    """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first.
+
+    With `signed`, actual minus forecast instead.
+    """
     forecast = (coef[:, None, :] @ windows[:, 1:, :])[:, 0, :]
     forecast += intercept[:, None]
-    return np.abs(np.subtract(windows[:, 0, :], forecast, out=forecast), out=forecast)
+    error = np.subtract(windows[:, 0, :], forecast, out=forecast)
+    return error if signed else np.abs(error, out=error)
+
+
+def mape_shift(log_errors: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per row of (S, n) signed log errors e (actual = forecast * exp(e)), the shift s of the
+    log forecast that minimises the mean absolute percentage error on them.
+
+    APE of the forecast F*c is |c*exp(-e) - 1|, so the best c is the median of
+    exp(e) weighted by exp(-e): the "beta-median" that MAPE elicits (Gneiting
+    2011), below the median when errors are spread. s = log c. Rows with no
+    errors get 0.
+    """
+    if log_errors.shape[-1] == 0:
+        return np.zeros(log_errors.shape[0])
+    e = np.clip(log_errors, -50.0, 50.0)
+    order = np.sort(e, axis=-1)
+    weights = np.exp(-order)
+    cumulative = np.cumsum(weights, axis=-1)
+    half = 0.5 * cumulative[:, -1:]
+    at = np.argmax(cumulative >= half, axis=-1)
+    shift: NDArray[np.float64] = np.take_along_axis(order, at[:, None], axis=-1)[:, 0]
+    return shift
