@@ -155,7 +155,7 @@ def cmd_forecast_backtest(args: argparse.Namespace) -> int:
     return backtest_command(args.csv, args.horizon, args.period, args.level, args.train_fraction,
                             args.json, args.refit_every, args.window, args.seasons,
                             sys.stdout, sys.stderr, horizons=args.horizons, peer=args.peer,
-                            point=args.point)
+                            point=args.point, huber=args.huber)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--point", choices=["median", "mape"], default="median",
                           help="point forecast: the median (default) or the value that "
                                "minimises the expected absolute percentage error")
+    backtest.add_argument("--huber", metavar="K",
+                          help="downweight training rows whose error passes K robust "
+                               "deviations (e.g. 1.345): bursts pull the fit less")
     backtest.add_argument("--level", default="0.9", help="interval level (default 0.9)")
     backtest.add_argument("--train-fraction", default="0.8",
                           help="share of points before the test set (default 0.8)")

@@ -131,7 +131,7 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
                      train_fraction: str, json_out: str | None, refit_every: str,
                      window: str, seasons: str, out: TextIO, err: TextIO, *,
                      horizons: str | None = None, peer: str | None = None,
-                     point: str = "median") -> int:
+                     point: str = "median", huber: str | None = None) -> int:
     """Run the command; 0 on success, 2 with one line on `err` for bad input.
 
     `period` is a hint: the period used is the data's (see `period`), and the
@@ -158,6 +158,7 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
             window=steps("--window", window, None),
             n_periods=_count("--seasons", seasons),
             point=point,
+            huber=None if huber is None else _positive("--huber", huber),
         )
         wanted = None if horizons is None else _horizons(horizons)
         finding = find_period(values, hint)
@@ -199,6 +200,16 @@ def _horizons(text: str) -> list[int]:
         return parse_horizons(text)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
+
+
+def _positive(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{option} {text!r}: must be a number > 0")
+    return value
 
 
 def _count(option: str, text: str) -> int:

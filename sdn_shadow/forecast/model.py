@@ -86,8 +86,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                  horizon: int = 1, horizon_seconds: float | None = None,
                  step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
                  level: float = 0.9, calibration_fraction: float = 0.2,
-                 chunk_size: int = 128, n_jobs: int | None = None, point: str = "median"
-                 ) -> None:
+                 chunk_size: int = 128, n_jobs: int | None = None, point: str = "median",
+                 huber: float | None = None) -> None:
         self.window = window
         self.period = period
         self.n_periods = n_periods
@@ -101,6 +101,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
         self.point = point
+        self.huber = huber
 
     # -- parameters ---------------------------------------------------------
 
@@ -138,6 +139,9 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
             raise ValueError(f"point must be 'median' or 'mape' (got {self.point!r})")
         if self.point == "mape" and not self.log:
             raise ValueError("point='mape' needs log=True (its shift is multiplicative)")
+        if self.huber is not None and not (isinstance(self.huber, numbers.Real)
+                                           and self.huber > 0):
+            raise ValueError(f"huber must be None or a number > 0 (got {self.huber!r})")
         if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
                                         or not isinstance(self.n_jobs, numbers.Integral)
                                         or self.n_jobs == 0 or self.n_jobs < -1):
@@ -165,8 +169,13 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         n_cal = calibration_rows(windows.shape[-1], self.calibration_fraction)
         prior = _prior(prior_coef, rows.shape[1], 1)
         shift = np.zeros(1)
+        wanted = shift if self.point == "mape" else None
         coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level, prior,
-                                              weights, shift if self.point == "mape" else None)
+                                              weights, wanted)
+        if self.huber is not None:  # one reweighting step; the intervals stay unweighted
+            robust = _huber_weights(windows[0], coef[0], float(intercept[0]), self.huber)
+            coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level,
+                                                  prior, weights, wanted, robust)
         self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
         self.shift_ = float(shift[0])
         self.lags_ = self.horizon_ = None
@@ -204,6 +213,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         the shrinkage target of the penalty (the hook for profile priors).
         """
         self._check_fit_params()
+        if self.huber is not None:
+            raise ValueError("huber is only supported by fit (lag rows), not yet by fit_series")
         spec = self.lag_spec()
         series = _series_array(Y)
         lags: NDArray[np.intp] = np.r_[0, spec.lags]
@@ -292,18 +303,23 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
 
 def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: float,
                 prior: NDArray[np.float64] | None, weights: NDArray[np.float64] | None = None,
-                shift: NDArray[np.float64] | None = None
+                shift: NDArray[np.float64] | None = None,
+                robust: NDArray[np.float64] | None = None
                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """`fit_calibrated` on the centred moments of windows (S, F, N) themselves (any rows).
 
     If `shift` (S,) is given, it receives the MAPE shift of the calibration errors.
+    `robust` (S, N) weights multiply `weights` in the fits but not in the
+    calibration quantile: a downweighted burst still counts as an error.
     """
+    fit_weights = weights if robust is None else (robust if weights is None
+                                                  else weights * robust)
     n_rows = windows.shape[-1]
     priors = None if prior is None else np.concatenate([prior, prior])
 
     def fit_of(split: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         def rows(start: int, stop: int) -> Moments:
-            part = None if weights is None else weights[:, start:stop]
+            part = None if fit_weights is None else fit_weights[:, start:stop]
             return direct_moments(windows[:, :, start:stop], part)
 
         older = rows(0, split)
@@ -319,6 +335,20 @@ def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: f
         return np.abs(signed, out=signed)
 
     return fit_calibrated(n_rows, n_cal, fit_of, errors_of, level, weights)
+
+
+def _huber_weights(windows: NDArray[np.float64], coef: NDArray[np.float64], intercept: float,
+                   k: float) -> NDArray[np.float64]:
+    """Huber weights min(1, k*s/|r - median r|) of the residuals r of a fit on windows (1+P, N),
+    s their robust scale (1.4826 MAD), shaped (1, N)."""
+    residual = windows[0] - (coef @ windows[1:] + intercept)
+    residual -= np.median(residual)  # a burst-pulled fit is off-centre: measure from the middle
+    scale = 1.4826 * float(np.median(np.abs(residual)))
+    if scale == 0:
+        return np.ones((1, residual.size))
+    weights: NDArray[np.float64] = np.minimum(1.0, k * scale / np.maximum(np.abs(residual),
+                                                                           1e-300))
+    return weights[None, :]
 
 
 def _run_chunks(work: Callable[[int], None], starts: range, n_jobs: int | None) -> None:
