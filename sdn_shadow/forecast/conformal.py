@@ -105,22 +105,26 @@ def held_out_errors(windows: NDArray[np.float64], coef: NDArray[np.float64],
     return error if signed else np.abs(error, out=error)
 
 
-def mape_shift(log_errors: NDArray[np.float64]) -> NDArray[np.float64]:
+def mape_shift(log_errors: NDArray[np.float64], weights: NDArray[np.float64] | None = None
+               ) -> NDArray[np.float64]:
     """Per row of (S, n) signed log errors e (actual = forecast * exp(e)), the shift s of the
     log forecast that minimises the mean absolute percentage error on them.
 
     APE of the forecast F*c is |c*exp(-e) - 1|, so the best c is the median of
     exp(e) weighted by exp(-e): the "beta-median" that MAPE elicits (Gneiting
     2011), below the median when errors are spread. s = log c. Rows with no
-    errors get 0.
+    errors get 0. `weights` (S, n) count errors as repetitions would.
     """
     if log_errors.shape[-1] == 0:
         return np.zeros(log_errors.shape[0])
     e = np.clip(log_errors, -50.0, 50.0)
-    order = np.sort(e, axis=-1)
-    weights = np.exp(-order)
-    cumulative = np.cumsum(weights, axis=-1)
-    half = 0.5 * cumulative[:, -1:]
+    index = np.argsort(e, axis=-1)
+    order = np.take_along_axis(e, index, axis=-1)
+    mass = np.exp(-order)
+    if weights is not None:
+        mass *= np.take_along_axis(np.broadcast_to(weights, e.shape), index, axis=-1)
+    cumulative = np.cumsum(mass, axis=-1)
+    half = 0.5 * cumulative[:, -1:] * (1 - 1e-12)
     at = np.argmax(cumulative >= half, axis=-1)
     shift: NDArray[np.float64] = np.take_along_axis(order, at[:, None], axis=-1)[:, 0]
     return shift

@@ -173,7 +173,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level, prior,
                                               weights, wanted)
         if self.huber is not None:  # one reweighting step; the intervals stay unweighted
-            robust = _huber_weights(windows[0], coef[0], float(intercept[0]), self.huber)
+            robust = _huber_weights(windows[0], coef[0], float(intercept[0]), self.huber,
+                                    None if weights is None else weights[0])
             coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level,
                                                   prior, weights, wanted, robust)
         self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
@@ -331,24 +332,39 @@ def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: f
         if shift is None:
             return conformal.held_out_errors(windows[:, :, split:], coef, intercept)
         signed = conformal.held_out_errors(windows[:, :, split:], coef, intercept, True)
-        shift[:] = conformal.mape_shift(signed)
+        shift[:] = conformal.mape_shift(signed, None if weights is None else weights[:, split:])
         return np.abs(signed, out=signed)
 
     return fit_calibrated(n_rows, n_cal, fit_of, errors_of, level, weights)
 
 
 def _huber_weights(windows: NDArray[np.float64], coef: NDArray[np.float64], intercept: float,
-                   k: float) -> NDArray[np.float64]:
+                   k: float, weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """Huber weights min(1, k*s/|r - median r|) of the residuals r of a fit on windows (1+P, N),
-    s their robust scale (1.4826 MAD), shaped (1, N)."""
+    s their robust scale (1.4826 MAD), shaped (1, N); medians weighted by `weights` (N,)."""
     residual = windows[0] - (coef @ windows[1:] + intercept)
-    residual -= np.median(residual)  # a burst-pulled fit is off-centre: measure from the middle
-    scale = 1.4826 * float(np.median(np.abs(residual)))
+    residual -= _median(residual, weights)  # a burst-pulled fit is off-centre
+    scale = 1.4826 * _median(np.abs(residual), weights)
     if scale == 0:
         return np.ones((1, residual.size))
-    weights: NDArray[np.float64] = np.minimum(1.0, k * scale / np.maximum(np.abs(residual),
-                                                                           1e-300))
-    return weights[None, :]
+    huber: NDArray[np.float64] = np.minimum(1.0, k * scale / np.maximum(np.abs(residual),
+                                                                         1e-300))
+    return huber[None, :]
+
+
+def _median(values: NDArray[np.float64], weights: NDArray[np.float64] | None) -> float:
+    """The (lower) weighted median; weights count as repetitions."""
+    if weights is None:
+        return float(np.median(values))
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    if cumulative[-1] <= 0:
+        return float(np.median(values))
+    middle = int(np.searchsorted(cumulative, 0.5 * cumulative[-1]))
+    lower = float(values[order][middle])
+    if np.isclose(cumulative[middle], 0.5 * cumulative[-1]) and middle + 1 < values.size:
+        return 0.5 * (lower + float(values[order][middle + 1]))
+    return lower
 
 
 def _run_chunks(work: Callable[[int], None], starts: range, n_jobs: int | None) -> None:
