@@ -31,3 +31,17 @@ def test_seasonal_lags_are_whole_periods_covering_the_horizon() -> None:
 def test_clock_from_timestamps() -> None:
     times = np.array([0.0, 43_200.0, 86_400.0 * 3])  # Thu 00:00, Thu 12:00, Sun 00:00
     assert clock_features(times, 3, 288).tolist() == [[0.0, 3.0], [0.5, 3.0], [0.0, 6.0]]
+
+
+def test_the_peer_can_take_the_mape_point_too() -> None:
+    pytest.importorskip("lightgbm")  # the component tests fail on its absence under CI
+    from sdn_shadow.forecast.peer import gbm_forecasts
+
+    rng = np.random.default_rng(3)
+    t = np.arange(48 * 30)
+    y = np.exp(3 + np.sin(2 * np.pi * t / 48) + rng.normal(0, 0.5, t.size))
+    start = t.size - 96
+    median, fits = gbm_forecasts(y, None, 1, 48, start, params={"n_estimators": 20})
+    mape, both = gbm_forecasts(y, None, 1, 48, start, params={"n_estimators": 20}, point="mape")
+    assert (fits, both) == (1, 2)
+    assert (mape < median).all()  # spread errors: the MAPE point sits lower
