@@ -30,6 +30,11 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "forecast_fit_ratio": lazy("forecast", "forecast_fit_ratio"),
         # one entry, many figures: forecast_mape_ratio_<series>, forecast_coverage_<series>, ...
         "forecast_accuracy": lazy("forecast", "forecast_accuracy"),
+        # forecast_vs_gbm_<series>: our h=12 MAPE over the LightGBM lag model's (needs lightgbm)
+        "forecast_vs_gbm": lazy("forecast_peer", "forecast_vs_gbm"),
+        # forecast_coverage_h1_24_<series>: 90% coverage and widths at every horizon 1..24
+        "forecast_coverage_horizons": lazy("forecast_peer", "forecast_coverage_horizons"),
+        "forecast_round_s": lazy("forecast_peer", "forecast_round_s"),
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),

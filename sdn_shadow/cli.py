@@ -161,7 +161,8 @@ def cmd_forecast_backtest(args: argparse.Namespace) -> int:
 
     return backtest_command(args.csv, args.horizon, args.period, args.level, args.train_fraction,
                             args.json, args.refit_every, args.window, args.seasons,
-                            sys.stdout, sys.stderr)
+                            sys.stdout, sys.stderr, horizons=args.horizons, peer=args.peer,
+                            point=args.point, huber=args.huber)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,8 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "seasonal-naive baselines, and the model's interval coverage and mean "
                     "width. Lengths are steps (12) or durations (6h, 30min, 1d).")
     backtest.add_argument("csv", metavar="CSV", help="timestamp,value file with a header")
-    backtest.add_argument("--horizon", required=True, metavar="H", help="forecast horizon")
-    backtest.add_argument("--period", required=True, metavar="M", help="seasonal period")
+    backtest.add_argument("--horizon", metavar="H", help="forecast horizon")
+    backtest.add_argument("--horizons", metavar="LIST",
+                          help="several horizons in one run: 1-24 or 1,6,12 (steps)")
+    backtest.add_argument("--period", metavar="M",
+                          help="seasonal period, a hint: the data's period is used and the "
+                               "output says whether it confirms the hint")
+    backtest.add_argument("--peer", choices=["gbm"],
+                          help="also score the LightGBM lag model under the same protocol "
+                               "(needs lightgbm: the bench extra)")
+    backtest.add_argument("--point", choices=["median", "mape"], default="median",
+                          help="point forecast: the median (default) or the value that "
+                               "minimises the expected absolute percentage error")
+    backtest.add_argument("--huber", metavar="K",
+                          help="downweight training rows whose error passes K robust "
+                               "deviations (e.g. 1.345): bursts pull the fit less")
     backtest.add_argument("--level", default="0.9", help="interval level (default 0.9)")
     backtest.add_argument("--train-fraction", default="0.8",
                           help="share of points before the test set (default 0.8)")

@@ -18,7 +18,8 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from sdn_shadow.forecast import metrics
+from sdn_shadow.forecast import metrics, transform
+from sdn_shadow.forecast.conformal import adaptive_scale
 from sdn_shadow.forecast.features import LagSpec, lag_matrix
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 
@@ -46,6 +47,9 @@ class BacktestSetup:
     n_periods: int = 7
     alpha: float = 1.0
     log: bool = True
+    point: str = "median"
+    huber: float | None = None
+    recalibrate: bool = True
 
     def check(self) -> None:
         """Raise BacktestError naming the first bad setting."""
@@ -70,7 +74,8 @@ class BacktestSetup:
         """The forecaster these settings describe."""
         return SlidingWindowForecaster(window=self.window, period=self.period,
                                        n_periods=self.n_periods, horizon=self.horizon,
-                                       log=self.log, alpha=self.alpha, level=self.level)
+                                       log=self.log, alpha=self.alpha, level=self.level,
+                                       point=self.point, huber=self.huber)
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,9 @@ class BacktestReport:
             "refit_every": self.setup.refit_every,
             "refits": self.refits,
             "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
-                             "alpha": self.setup.alpha, "log": self.setup.log},
+                             "alpha": self.setup.alpha, "log": self.setup.log,
+                             "point": self.setup.point, "huber": self.setup.huber,
+                             "recalibrate": self.setup.recalibrate},
             "mape_unit": "percent",
             "models": {name: {k: _json_number(v) for k, v in asdict(s).items()
                               if v is not None or name == MODEL}
@@ -182,7 +189,7 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     lags = _spec(setup).lags
     first_target = int(lags[-1])
     blocks = range(start, n, setup.refit_every)
-    point, lower, upper = (np.empty(n - start) for _ in range(3))
+    point, lower, upper, center, radius = (np.empty(n - start) for _ in range(5))
     model = setup.model()
     for done, block in enumerate(blocks, start=1):
         train = np.arange(first_target, block - h + 1)  # targets y[t] with t <= block - H
@@ -191,9 +198,15 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
         rows = lag_matrix(y, lags, test)  # reads y[t - L], L >= H: only y[..t-H]
         at = test - start
         point[at] = model.predict(rows)
-        lower[at], upper[at] = model.predict_interval(rows)
+        low, high = (transform.forward(b, setup.log) for b in model.predict_interval(rows))
+        center[at], radius[at] = (low + high) / 2, (high - low) / 2
         if progress is not None:
             progress(done, len(blocks))
+    if setup.recalibrate:  # the forecast of y[t] knows the outcomes of targets up to t-H
+        radius = radius * adaptive_scale(transform.forward(y[start:], setup.log), center,
+                                         radius, setup.level, h)
+    lower = transform.inverse(center - radius, setup.log)
+    upper = transform.inverse(center + radius, setup.log)
     return Forecasts(np.arange(start, n), point, lower, upper, len(blocks))
 
 

@@ -6,6 +6,7 @@ import json
 import math
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -20,6 +21,14 @@ from sdn_shadow.forecast.backtest import (
     BacktestSetup,
     run_backtest,
 )
+from sdn_shadow.forecast.horizons import (
+    PEERS,
+    find_period,
+    format_horizons,
+    parse_horizons,
+    run_horizons,
+)
+from sdn_shadow.forecast.peer import PeerUnavailable, require_lightgbm
 from sdn_shadow.forecast.series_csv import SeriesFileError, read_series_csv
 from sdn_shadow.usage import UsageError
 
@@ -99,8 +108,9 @@ def format_table(report: BacktestReport, title: str) -> str:
 class Progress:
     """Refit progress on a stream, at most once a second and only once a run takes a second."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, what: str = "refits") -> None:
         self.stream = stream
+        self.what = what
         self.started = self.last = time.monotonic()
         self.shown = False
 
@@ -113,38 +123,69 @@ class Progress:
             return
         self.last, self.shown = now, True
         end = "\n" if done == total or not self.stream.isatty() else "\r"
-        print(f"backtest: {done}/{total} refits ({100 * done // total}%)", end=end,
+        print(f"backtest: {done}/{total} {self.what} ({100 * done // total}%)", end=end,
               file=self.stream, flush=True)
 
 
-def backtest_command(csv_path: str, horizon: str, period: str, level: str,
+def backtest_command(csv_path: str, horizon: str | None, period: str | None, level: str,
                      train_fraction: str, json_out: str | None, refit_every: str,
-                     window: str, seasons: str, out: TextIO, err: TextIO) -> int:
-    """Run the command; 0 on success, 2 with one line on `err` for bad input."""
+                     window: str, seasons: str, out: TextIO, err: TextIO, *,
+                     horizons: str | None = None, peer: str | None = None,
+                     point: str = "median", huber: str | None = None) -> int:
+    """Run the command; 0 on success, 2 with one line on `err` for bad input.
+
+    `period` is a hint: the period used is the data's (see `period`), and the
+    output says which and why. `horizons` ("1-24", "1,6,12") runs one backtest
+    per horizon; `peer` ("gbm") adds the LightGBM lag model's MAPE; `point`
+    ("median" or "mape") is the model's point forecast.
+    """
     try:
         times, values = read_series_csv(csv_path)
         step = step_of(times)
+        if horizon is None and horizons is None:
+            raise UsageError("give --horizon H or --horizons 1-24")
+        if peer is not None and peer not in PEERS:
+            raise UsageError(f"--peer {peer!r}: expected one of {', '.join(PEERS)}")
+        if peer is not None:
+            require_lightgbm()
+        hint = None if period is None else steps("--period", period, step, whole=True)
         setup = BacktestSetup(
-            horizon=steps("--horizon", horizon, step),
-            period=steps("--period", period, step, whole=True),
+            horizon=1 if horizon is None else steps("--horizon", horizon, step),
+            period=hint or 1,
             level=fraction("--level", level),
             train_fraction=fraction("--train-fraction", train_fraction),
             refit_every=steps("--refit-every", refit_every, step),
             window=steps("--window", window, None),
             n_periods=_count("--seasons", seasons),
+            point=point,
+            huber=None if huber is None else _positive("--huber", huber),
         )
-        report = run_backtest(values, setup, Progress(err))
+        wanted = None if horizons is None else _horizons(horizons)
+        finding = find_period(values, hint)
+        if wanted is None and peer is None:
+            report = run_backtest(values, replace(setup, period=finding.period), Progress(err))
+            data = {"file": str(csv_path), "step_seconds": step, **report.to_dict(),
+                    "period_finding": finding.to_dict()}
+            text = (format_table(report, Path(csv_path).name)
+                    + f"\nperiod: {finding.reason}")
+        else:
+            many = run_horizons(values, times, setup, wanted or [setup.horizon], finding, peer,
+                                Progress(err, "horizons"))
+            data = {"file": str(csv_path), "step_seconds": step, **many.to_dict()}
+            text = format_horizons(many, Path(csv_path).name)
     except (SeriesFileError, UsageError) as problem:
+        print(problem, file=err)
+        return EXIT_INVALID
+    except PeerUnavailable as problem:
         print(problem, file=err)
         return EXIT_INVALID
     except BacktestError as problem:
         print(f"{csv_path}: {problem}", file=err)
         return EXIT_INVALID
-    data = {"file": str(csv_path), "step_seconds": step, **report.to_dict()}
     if json_out == "-":
         print(json.dumps(data, indent=2), file=out)
         return 0
-    print(format_table(report, Path(csv_path).name), file=out)
+    print(text, file=out)
     if json_out is not None:
         try:
             Path(json_out).write_text(json.dumps(data, indent=2) + "\n")
@@ -152,6 +193,23 @@ def backtest_command(csv_path: str, horizon: str, period: str, level: str,
             print(f"{json_out}: cannot write ({problem.strerror})", file=err)
             return EXIT_INVALID
     return 0
+
+
+def _horizons(text: str) -> list[int]:
+    try:
+        return parse_horizons(text)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+
+
+def _positive(option: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise UsageError(f"{option} {text!r}: must be a number > 0")
+    return value
 
 
 def _count(option: str, text: str) -> int:

@@ -94,8 +94,87 @@ def fit_calibrated(n_rows: int, n_cal: int, fit_of: FitOf, errors_of: ErrorsOf, 
 
 
 def held_out_errors(windows: NDArray[np.float64], coef: NDArray[np.float64],
-                    intercept: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first."""
+                    intercept: NDArray[np.float64], signed: bool = False) -> NDArray[np.float64]:
+    """Absolute errors (S, N) of fits (S, P), (S,) on windows (S, 1+P, N), target row first.
+
+    With `signed`, actual minus forecast instead.
+    """
     forecast = (coef[:, None, :] @ windows[:, 1:, :])[:, 0, :]
     forecast += intercept[:, None]
-    return np.abs(np.subtract(windows[:, 0, :], forecast, out=forecast), out=forecast)
+    error = np.subtract(windows[:, 0, :], forecast, out=forecast)
+    return error if signed else np.abs(error, out=error)
+
+
+def mape_shift(log_errors: NDArray[np.float64], weights: NDArray[np.float64] | None = None
+               ) -> NDArray[np.float64]:
+    """Per row of (S, n) signed log errors e (actual = forecast * exp(e)), the shift s of the
+    log forecast that minimises the mean absolute percentage error on them.
+
+    APE of the forecast F*c is |c*exp(-e) - 1|, so the best c is the median of
+    exp(e) weighted by exp(-e): the "beta-median" that MAPE elicits (Gneiting
+    2011), below the median when errors are spread. s = log c. Rows with no
+    errors get 0. `weights` (S, n) count errors as repetitions would.
+    """
+    if log_errors.shape[-1] == 0:
+        return np.zeros(log_errors.shape[0])
+    e = np.clip(log_errors, -50.0, 50.0)
+    index = np.argsort(e, axis=-1)
+    order = np.take_along_axis(e, index, axis=-1)
+    mass = np.exp(-order)
+    if weights is not None:
+        mass *= np.take_along_axis(np.broadcast_to(weights, e.shape), index, axis=-1)
+    cumulative = np.cumsum(mass, axis=-1)
+    half = 0.5 * cumulative[:, -1:] * (1 - 1e-12)
+    at = np.argmax(cumulative >= half, axis=-1)
+    shift: NDArray[np.float64] = np.take_along_axis(order, at[:, None], axis=-1)[:, 0]
+    return shift
+
+
+
+#: how many of the latest realised forecasts recalibrate the radius
+RECALIBRATION_WINDOW = 500
+#: below this many realised forecasts, the radius stands as fitted
+RECALIBRATION_MIN = 100
+#: step of the adaptive level (Gibbs and Candes 2021, adaptive conformal inference)
+ADAPT_RATE = 0.01
+#: the adapted level stops here
+MAX_ADAPTED_LEVEL = 0.98
+
+
+def adaptive_scale(actual: NDArray[np.float64], center: NDArray[np.float64],
+                   radius: NDArray[np.float64], level: float, delay: int,
+                   rate: float = ADAPT_RATE) -> NDArray[np.float64]:
+    """Per forecast i (in time order), the factor on its fitted radius that live errors call for.
+
+    Split conformal again on scores |actual - center| / radius of the latest
+    RECALIBRATION_WINDOW forecasts whose outcome is known when forecast i is
+    made (those `delay` = H or more steps older), at a level that adaptive
+    conformal inference steers: each known miss raises it by rate*level,
+    each hit lowers it by rate*(1-level), so the long-run coverage is held
+    at `level` whatever the errors do (a holiday season, a storm). The
+    fitted radius comes from training rows; this follows the live ones.
+    Factor 1 while fewer than RECALIBRATION_MIN outcomes are known. All
+    arrays transformed, in time order.
+    """
+    n = actual.size
+    scores = np.abs(actual - center) / np.where(radius > 0, radius, np.inf)
+    scale = np.ones(n)
+    target = level
+    for i in range(n):
+        known = i - delay + 1  # forecasts 0..known-1 have their outcome
+        if known >= 1:
+            j = known - 1
+            missed = bool(scores[j] > scale[j])
+            target += rate * (float(missed) - (1.0 - level))
+        if known < RECALIBRATION_MIN:
+            continue
+        window = scores[max(0, known - RECALIBRATION_WINDOW):known]
+        window = window[np.isfinite(window)]
+        if window.size < RECALIBRATION_MIN:
+            continue
+        if target > 0.0:  # capped: the window's maximum would be one burst's error
+            k = min(window.size, math.ceil((window.size + 1) * min(target, MAX_ADAPTED_LEVEL)))
+            scale[i] = float(np.partition(window, k - 1)[k - 1])
+        else:
+            scale[i] = 0.0
+    return scale

@@ -122,9 +122,11 @@ def split_normal_equations(z: NDArray[np.float64], lags: NDArray[np.intp], first
 
 
 def held_out_errors(z: NDArray[np.float64], lags: NDArray[np.intp], first_target: int, n_rows: int,
-                    split: int, coef: NDArray[np.float64], intercept: NDArray[np.float64]
-                    ) -> NDArray[np.float64]:
+                    split: int, coef: NDArray[np.float64], intercept: NDArray[np.float64],
+                    signed: bool = False) -> NDArray[np.float64]:
     """Absolute errors (S, n_rows - split) of fits (S, P) in gram order, (S,) on rows split...
+
+    With `signed`, actual minus forecast instead.
 
     The windows of those rows (`conformal.held_out_errors`) are made a block
     of series at a time, in one buffer, and used at once: kept for a whole
@@ -143,7 +145,7 @@ def held_out_errors(z: NDArray[np.float64], lags: NDArray[np.intp], first_target
         part = windows[: min(n_block, n_series - lo)]
         part[:, : plan.n_head] = view[block][:, starts[: plan.n_head]]
         part[:, plan.n_head :] = view[block, tail][:, ::-1]
-        errors[block] = conformal_errors(part, coef[block], intercept[block])
+        errors[block] = conformal_errors(part, coef[block], intercept[block], signed)
     return errors
 
 

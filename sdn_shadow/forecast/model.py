@@ -79,12 +79,15 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
     lags_: NDArray[np.intp] | None
     """None after `fit` (lag rows come ready-made), the lags after `fit_series`."""
     horizon_: int | None
+    shift_: float | NDArray[np.float64]
+    """Added to the transformed point forecast: 0 for the median, < 0 usually for "mape"."""
 
     def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
                  horizon: int = 1, horizon_seconds: float | None = None,
                  step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
                  level: float = 0.9, calibration_fraction: float = 0.2,
-                 chunk_size: int = 128, n_jobs: int | None = None) -> None:
+                 chunk_size: int = 128, n_jobs: int | None = None, point: str = "median",
+                 huber: float | None = None) -> None:
         self.window = window
         self.period = period
         self.n_periods = n_periods
@@ -97,6 +100,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self.calibration_fraction = calibration_fraction
         self.chunk_size = chunk_size
         self.n_jobs = n_jobs
+        self.point = point
+        self.huber = huber
 
     # -- parameters ---------------------------------------------------------
 
@@ -130,6 +135,13 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
             raise ValueError(
                 f"calibration_fraction must be in (0, 1) (got {self.calibration_fraction!r})")
         _require_int("chunk_size", self.chunk_size, 1)
+        if self.point not in {"median", "mape"}:
+            raise ValueError(f"point must be 'median' or 'mape' (got {self.point!r})")
+        if self.point == "mape" and not self.log:
+            raise ValueError("point='mape' needs log=True (its shift is multiplicative)")
+        if self.huber is not None and not (isinstance(self.huber, numbers.Real)
+                                           and self.huber > 0):
+            raise ValueError(f"huber must be None or a number > 0 (got {self.huber!r})")
         if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
                                         or not isinstance(self.n_jobs, numbers.Integral)
                                         or self.n_jobs == 0 or self.n_jobs < -1):
@@ -156,15 +168,28 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                                   transform.forward(rows, self.log).T])[None]
         n_cal = calibration_rows(windows.shape[-1], self.calibration_fraction)
         prior = _prior(prior_coef, rows.shape[1], 1)
+        shift = np.zeros(1)
+        wanted = shift if self.point == "mape" else None
         coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level, prior,
-                                              weights)
+                                              weights, wanted)
+        if self.huber is not None:  # one reweighting step; the intervals stay unweighted
+            robust = _huber_weights(windows[0], coef[0], float(intercept[0]), self.huber,
+                                    None if weights is None else weights[0])
+            coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level,
+                                                  prior, weights, wanted, robust)
         self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
+        self.shift_ = float(shift[0])
         self.lags_ = self.horizon_ = None
         return self
 
     def predict(self, X: ArrayLike) -> NDArray[np.float64]:
-        """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series."""
-        return transform.inverse(self._predict_transformed(X), self.log)
+        """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series.
+
+        The median of the forecast distribution, or with point="mape" the
+        value that minimises the expected absolute percentage error (lower
+        when the errors are spread; see `conformal.mape_shift`).
+        """
+        return transform.inverse(self._predict_transformed(X) + self.shift_, self.log)
 
     def predict_interval(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Lower and upper bounds of the `level` interval for lag rows X (shapes as `predict`)."""
@@ -189,6 +214,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         the shrinkage target of the penalty (the hook for profile priors).
         """
         self._check_fit_params()
+        if self.huber is not None:
+            raise ValueError("huber is only supported by fit (lag rows), not yet by fit_series")
         spec = self.lag_spec()
         series = _series_array(Y)
         lags: NDArray[np.intp] = np.r_[0, spec.lags]
@@ -207,6 +234,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         coef = np.empty((n_series, lags.size - 1))
         intercept = np.empty(n_series)
         radius = np.empty(n_series)
+        shift = np.zeros(n_series)
         ordered = lags[order]
 
         def fit_chunk(lo: int) -> None:
@@ -228,19 +256,27 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
 
             def errors_of(split: int, c: NDArray[np.float64], b: NDArray[np.float64]
                           ) -> NDArray[np.float64]:
-                return held_out_errors(z, lags, first_target, n_rows, split, c, b)
+                if self.point == "median":
+                    return held_out_errors(z, lags, first_target, n_rows, split, c, b)
+                signed = held_out_errors(z, lags, first_target, n_rows, split, c, b, True)
+                shift[part] = conformal.mape_shift(signed)
+                return np.abs(signed, out=signed)
 
             c, b, r = fit_calibrated(n_rows, n_cal, fit_of, errors_of, self.level)
             if failed.any():  # centred moments and LU, which need no positive definiteness
                 windows = lag_windows(z[failed], ordered, first_target, n_rows)
+                part_shift = np.zeros(int(failed.sum()))
                 c[failed], b[failed], r[failed] = _fit_direct(
                     windows, n_cal, self.alpha, self.level,
-                    None if part_prior is None else part_prior[failed])
+                    None if part_prior is None else part_prior[failed],
+                    None, None if self.point == "median" else part_shift)
+                shift[part][failed] = part_shift
             coef[part, features], radius[part] = c, r
             intercept[part] = b + offset * (1.0 - c.sum(axis=1))
 
         _run_chunks(fit_chunk, range(0, n_series, int(self.chunk_size)), self.n_jobs)
         self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
+        self.shift_ = shift
         self.lags_ = spec.lags
         self.horizon_ = spec.horizon
         self.n_features_in_ = spec.lags.size
@@ -261,21 +297,30 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                              f"{self.coef_.shape[0]}")
         x = transform.forward(origin_features(series, self.lags_, self.horizon_), self.log)
         z = np.einsum("sp,sp->s", x, self.coef_) + self.intercept_
-        return SeriesForecast(transform.inverse(z, self.log),
+        return SeriesForecast(transform.inverse(z + self.shift_, self.log),
                               transform.inverse(z - self.radius_, self.log),
                               transform.inverse(z + self.radius_, self.log), self.horizon_)
 
 
 def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: float,
-                prior: NDArray[np.float64] | None, weights: NDArray[np.float64] | None = None
+                prior: NDArray[np.float64] | None, weights: NDArray[np.float64] | None = None,
+                shift: NDArray[np.float64] | None = None,
+                robust: NDArray[np.float64] | None = None
                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """`fit_calibrated` on the centred moments of windows (S, F, N) themselves (any rows)."""
+    """`fit_calibrated` on the centred moments of windows (S, F, N) themselves (any rows).
+
+    If `shift` (S,) is given, it receives the MAPE shift of the calibration errors.
+    `robust` (S, N) weights multiply `weights` in the fits but not in the
+    calibration quantile: a downweighted burst still counts as an error.
+    """
+    fit_weights = weights if robust is None else (robust if weights is None
+                                                  else weights * robust)
     n_rows = windows.shape[-1]
     priors = None if prior is None else np.concatenate([prior, prior])
 
     def fit_of(split: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         def rows(start: int, stop: int) -> Moments:
-            part = None if weights is None else weights[:, start:stop]
+            part = None if fit_weights is None else fit_weights[:, start:stop]
             return direct_moments(windows[:, :, start:stop], part)
 
         older = rows(0, split)
@@ -284,9 +329,42 @@ def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: f
 
     def errors_of(split: int, coef: NDArray[np.float64], intercept: NDArray[np.float64]
                   ) -> NDArray[np.float64]:
-        return conformal.held_out_errors(windows[:, :, split:], coef, intercept)
+        if shift is None:
+            return conformal.held_out_errors(windows[:, :, split:], coef, intercept)
+        signed = conformal.held_out_errors(windows[:, :, split:], coef, intercept, True)
+        shift[:] = conformal.mape_shift(signed, None if weights is None else weights[:, split:])
+        return np.abs(signed, out=signed)
 
     return fit_calibrated(n_rows, n_cal, fit_of, errors_of, level, weights)
+
+
+def _huber_weights(windows: NDArray[np.float64], coef: NDArray[np.float64], intercept: float,
+                   k: float, weights: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Huber weights min(1, k*s/|r - median r|) of the residuals r of a fit on windows (1+P, N),
+    s their robust scale (1.4826 MAD), shaped (1, N); medians weighted by `weights` (N,)."""
+    residual = windows[0] - (coef @ windows[1:] + intercept)
+    residual -= _median(residual, weights)  # a burst-pulled fit is off-centre
+    scale = 1.4826 * _median(np.abs(residual), weights)
+    if scale == 0:
+        return np.ones((1, residual.size))
+    huber: NDArray[np.float64] = np.minimum(1.0, k * scale / np.maximum(np.abs(residual),
+                                                                         1e-300))
+    return huber[None, :]
+
+
+def _median(values: NDArray[np.float64], weights: NDArray[np.float64] | None) -> float:
+    """The (lower) weighted median; weights count as repetitions."""
+    if weights is None:
+        return float(np.median(values))
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    if cumulative[-1] <= 0:
+        return float(np.median(values))
+    middle = int(np.searchsorted(cumulative, 0.5 * cumulative[-1]))
+    lower = float(values[order][middle])
+    if np.isclose(cumulative[middle], 0.5 * cumulative[-1]) and middle + 1 < values.size:
+        return 0.5 * (lower + float(values[order][middle + 1]))
+    return lower
 
 
 def _run_chunks(work: Callable[[int], None], starts: range, n_jobs: int | None) -> None:

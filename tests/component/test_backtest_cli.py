@@ -27,7 +27,7 @@ REFERENCE = {
 }
 TOP_FIELDS = {"file", "step_seconds", "points", "test_start", "test_points",
               "zero_targets_left_out_of_mape", "horizon", "period", "level", "train_fraction",
-              "refit_every", "refits", "model_params", "mape_unit", "models"}
+              "refit_every", "refits", "model_params", "mape_unit", "models", "period_finding"}
 SCORES = {"mape", "rmse", "mae"}
 
 

@@ -11,7 +11,18 @@ from sdn_shadow.forecast import SlidingWindowForecaster, lag_matrix
 from sdn_shadow.forecast.transform import forward, inverse
 
 
-@parametrize_with_checks([SlidingWindowForecaster(), SlidingWindowForecaster(log=False)])
+def _expected_failures(estimator: SlidingWindowForecaster) -> dict[str, str]:
+    if estimator.point != "mape":
+        return {}
+    # the MAPE shift, like the interval radius, comes from the newest rows' held-out errors:
+    # repeating rows moves that split, weighting them does not
+    return {"check_sample_weight_equivalence_on_dense_data":
+            "the point shift depends on the calibration split, which repetition moves"}
+
+
+@parametrize_with_checks([SlidingWindowForecaster(), SlidingWindowForecaster(log=False),
+                          SlidingWindowForecaster(point="mape", huber=1.345)],
+                         expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
 
