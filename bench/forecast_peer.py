@@ -8,7 +8,8 @@ point="mape" (the value minimising expected absolute percentage error),
 huber=1.345, intervals recalibrated on live errors; the median point is
 recorded beside it. The peer is the LightGBM lag model of
 `sdn_shadow.forecast.peer`, refitted every two periods, in the same run; at
-h=12 the detail also has the peer given the same MAPE-optimal point.
+h=12 the reference is the better of the peer's plain point and the same
+MAPE-optimal point ours uses (the strongest peer this bench can run).
 """
 
 from __future__ import annotations
@@ -84,10 +85,15 @@ def forecast_vs_gbm(progress: Callable[[str], None]) -> dict[str, Figure]:
                      f"{plain['mape']:.2f}%), gbm {gbm:.2f}% ({fits} fits, {seconds:.1f} s)")
         h12 = detail["h12"]
         assert isinstance(h12, dict)
-        ratio = h12["ratio"]
+        # The reference is the stronger of the peer's two points: the MAPE-optimal
+        # shift ours uses is open to any model, so the peer gets it too when it helps.
+        peer = min(h12["gbm_mape"], h12["gbm_mape_point_mape"])
+        ratio = round(h12["ours_mape"] / peer, 4)
         figures[f"forecast_vs_gbm_{name}"] = Figure(
-            ratio, "ratio", h12["gbm_mape"], f"<= {GBM_TARGET}", ratio <= GBM_TARGET,
-            {**detail, "reference_unit": "MAPE % of the LightGBM lag model at h=12, same run"})
+            ratio, "ratio", peer, f"<= {GBM_TARGET}", ratio <= GBM_TARGET,
+            {**detail, "reference_unit": "MAPE % at h=12 of the LightGBM lag model, the "
+                                         "better of its plain and MAPE-optimal points, "
+                                         "same run"})
     return figures
 
 
