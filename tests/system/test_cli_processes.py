@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -34,3 +35,21 @@ def test_console_script_is_installed() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "lab.yaml: ok" in proc.stdout
 
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """`sdn-shadow flows ... | head -1`: the pipe closes under the command; it stops quietly.
+
+    The pipe's reading end is closed before the command starts, so its first write
+    meets a closed pipe whatever the timing.
+    """
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "sdn_shadow.cli", "flows",
+                               str(EXAMPLES / "ring.yaml")],
+                              stdout=write, stderr=subprocess.PIPE, text=True, timeout=60)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
