@@ -147,8 +147,8 @@ class ForecastJob:
             result = estimator.forecast(Y)
             point, lower, upper, refitted = result.point, result.lower, result.upper, True
         out.models[name] = model
-        cap = self.max_growth * Y.max(axis=1)
-        point, lower, upper = (np.minimum(v, cap) for v in (point, lower, upper))
+        cap = self.max_growth * Y.max(axis=1)  # rates: none below 0, none past the cap
+        point, lower, upper = (np.clip(v, 0.0, cap) for v in (point, lower, upper))
         for key, p, lo, hi in zip(keys, point, lower, upper, strict=True):
             if np.isfinite([p, lo, hi]).all():
                 out.forecasts[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
