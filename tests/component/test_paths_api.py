@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from sdn_shadow.dashboard.routes import STATIC
 from tests.component.test_rest_api import Api
 from tests.fakes.ring import apply
 
@@ -65,3 +68,14 @@ def test_paths_need_a_token_and_viewer_is_enough() -> None:
     assert paths(api, "h1", "h2", role=None).status_code == 401
     for role in ("viewer", "operator", "admin"):
         assert paths(api, "h1", "h2", role=role).status_code == 200
+
+
+def test_the_dashboard_asks_the_route_the_api_serves() -> None:
+    script = (STATIC / "js" / "paths.js").read_text()
+    [asked] = re.findall(r"api\.get\(`([^`]*)`\)", script)
+    route = re.sub(r"\$\{enc\((\w+)\)\}", lambda m: {"network": "tenant-a", "src": "h1",
+                                                      "dst": "h4"}[m.group(1)], asked)
+    api = Api()
+    r = api.get(route)
+    assert r.status_code == 200, (asked, r.text)
+    assert {"primary", "shadow", "current", "reason"} <= set(r.json())
