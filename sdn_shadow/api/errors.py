@@ -4,7 +4,11 @@ from __future__ import annotations
 
 
 class NotFound(LookupError):
-    """No such network, host or resource."""
+    """No such network, host or resource; `field` names where it was asked for."""
+
+    def __init__(self, reason: str, field: str = "path") -> None:
+        super().__init__(reason)
+        self.field = field
 
 
 class Invalid(ValueError):

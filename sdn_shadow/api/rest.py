@@ -291,7 +291,7 @@ def create_app(service: ControllerService, tokens: TokenBook,
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, err: NotFound) -> JSONResponse:
-        return _errors(404, [{"field": "path", "reason": str(err)}])
+        return _errors(404, [{"field": err.field, "reason": str(err)}])
 
     @app.exception_handler(Invalid)
     async def invalid(_: Request, err: Invalid) -> JSONResponse:
@@ -474,6 +474,15 @@ def create_app(service: ControllerService, tokens: TokenBook,
                      "forecast, capacity, capacity held (bytes/s); the clock, the events cursor")
     def fabric() -> dict:
         return service.fabric()
+
+    @app.get(f"{PREFIX}/networks/{{name}}/paths", dependencies=[viewer],
+             summary="The primary and shadow paths (switches) from host src to host dst "
+                     "now, and which one their traffic takes")
+    def paths(name: str, src: Annotated[str, Query(min_length=1, max_length=64)],
+              dst: Annotated[str, Query(min_length=1, max_length=64)]) -> dict:
+        if src == dst:
+            raise ApiError(422, "query.dst", "must name another host than src")
+        return service.paths(name, src, dst)
 
     mount_dashboard(app, service)  # the page at / and its stream, over this API
     return app

@@ -334,3 +334,14 @@ class ControllerService(DocumentChanges):
         """Switches and links now (see `api.fabric`), the clock and the events cursor."""
         with self.lock:
             return self.core.fabric(self.clock())
+
+    def paths(self, network: str, src: str, dst: str) -> dict:
+        """Primary and shadow paths from host `src` to host `dst` now, and which one their
+        traffic takes (NotFound naming `query.src`/`query.dst`; Invalid: no shadow)."""
+        with self.lock:
+            net = self._shadowed(network)
+            names = {h.name for h in net.hosts}
+            for field, host in (("query.src", src), ("query.dst", dst)):
+                if host not in names:
+                    raise NotFound(f"no primary host {host} in {network}", field)
+            return self.core.paths(network, src, dst)

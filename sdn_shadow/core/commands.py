@@ -133,6 +133,14 @@ class CoreCommands:
         """Switches and links now and the events cursor (see `core.readout.fabric_state`)."""
         return readout.fabric_state(self._core, now)
 
+    def paths(self, network: str, src: str, dst: str) -> dict[str, Any]:
+        """Primary and shadow paths from host `src` to host `dst` of `network` now and
+        which one traffic takes (see `core.readout.client_paths`; ValueError: unknown)."""
+        net = next((n for n in self._core.config.networks if n.name == network), None)
+        if net is None or net.shadow is None:
+            raise ValueError(f"{network}: no such network with a shadow")
+        return readout.client_paths(self._core, net, src, dst)
+
     # --- commands ------------------------------------------------------------------
     def set_client(self, now: float, network: str, host: str, path: str | None,
                    service: str | None, reason: str) -> Updates:

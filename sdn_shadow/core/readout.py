@@ -1,4 +1,4 @@
-"""Readout: mirror counters, status and metrics snapshots, the fabric view, event pages.
+"""Readout: mirror counters, status, metrics, the fabric view, a pair's paths, event pages.
 
 Only reads (the mirror counters and the LDAP round record are the readout's
 own state); every snapshot is JSON-able.
@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sdn_shadow.config.model import Config
+from sdn_shadow.config.model import Config, Network
 from sdn_shadow.core.model import Event, FlowKey, GroupCounters, InstalledFlow, MirrorCounters
 from sdn_shadow.core.model import event as make_event
 from sdn_shadow.core.reconcile import sum_buckets
 from sdn_shadow.openflow.compiler import SwitchPlan, link_holders
+from sdn_shadow.paths import network_salt, path_pair
 
 if TYPE_CHECKING:
     from sdn_shadow.core.shadow import ShadowCore
@@ -203,3 +204,55 @@ def fabric_state(core: ShadowCore, now: float) -> dict[str, Any]:
                  "connected_at": s.connected_at, "synced_at": s.synced_at}
                 for s in sorted(core.switches.values(), key=lambda s: s.name)]
     return {"at": now, "switches": switches, "links": links, "events_next": len(core.events)}
+
+
+def client_paths(core: ShadowCore, network: Network, src: str, dst: str) -> dict[str, Any]:
+    """The primary and shadow paths from host `src` to host `dst` of `network` now, and
+    which one their traffic takes (`current`), as the plans route it.
+
+    A host a twin serves (or whose role is swapped) sits at its twin's switch. Traffic
+    takes the shadow path when either end was moved to it, or when a failed link lies on
+    the primary route and not on the shadow (`openflow.routes.path_instructions`). The
+    pair is the layout's own (or the fabric's memo, for hosts standing in elsewhere):
+    nothing is planned per request.
+    """
+    ends = [_where(core, network, host) for host in (src, dst)]
+    a, b = ends[0][1], ends[1][1]
+    pair = core.layout.paths.get(network.name, {}).get((a, b))
+    if pair is None:
+        pair = path_pair(core.layout.fabric, a, b, network_salt(network.name))
+    route = tuple(core.layout.fabric.path(a, b) or pair.primary)  # what forwarding takes
+    failed = core.intents.failed_links
+    moved = [h for h in (src, dst) if (network.name, h) in core.intents.shadow_path]
+
+    def broken(path: tuple[str, ...]) -> list[str]:
+        return sorted("-".join(sorted(hop)) for hop in zip(path, path[1:], strict=False)
+                      if frozenset(hop) in failed)
+
+    on_primary, on_shadow = broken(route), broken(pair.shadow)
+    if len(route) < 2:
+        current, why = "primary", "both hosts on one switch"
+    elif bool(on_primary) != bool(on_shadow):
+        current = "shadow" if on_primary else "primary"
+        why = f"failed link on the {'primary' if on_primary else 'shadow'} path"
+    elif moved:
+        current, why = "shadow", f"moved to the shadow path: {', '.join(moved)}"
+    else:
+        current, why = "primary", "nothing moved or failed"
+    return {"network": network.name,
+            "src": {"host": src, "switch": a, "at": ends[0][0]},
+            "dst": {"host": dst, "switch": b, "at": ends[1][0]},
+            "primary": list(route), "shadow": list(pair.shadow), "disjoint": pair.disjoint,
+            "current": current, "reason": why,
+            "failed": {"primary": on_primary, "shadow": on_shadow}}
+
+
+def _where(core: ShadowCore, network: Network, host: str) -> tuple[str, str]:
+    """Where `host` of `network` is attached now: ("host"|"twin", its switch)."""
+    key = (network.name, host)
+    at_twin = (key in core.served) != (key in core.intents.roles_swapped)
+    if at_twin and network.shadow is not None:
+        for twin in network.shadow.hosts:
+            if twin.twin == host:
+                return "twin", twin.switch
+    return "host", next(h.switch for h in network.hosts if h.name == host)

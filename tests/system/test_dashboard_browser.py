@@ -196,3 +196,51 @@ def test_the_scaling_tab_shows_the_numbers_behind_the_advice(served, tmp_path) -
             assert figure in text, figure
         w.shot("scaling")
         w.assert_clean()
+
+
+def hops(page, kind: str) -> list[str]:
+    """The hops the graph highlights as the pair's `kind` path, in order."""
+    return page.eval_on_selector_all(f"#fabric svg line.path[data-path='{kind}']",
+                                     "els => els.map(e => e.dataset.hop)")
+
+
+def test_the_fabric_highlights_a_pairs_paths_and_follows_a_move_and_a_failover(
+        served, tmp_path) -> None:
+    api, base = served
+    with chromium("dark") as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-paths"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        wait_text(page, "#pair-paths", r"Choose a source")
+        assert page.locator("#fabric svg line.path").count() == 0
+        page.focus("#pair-src")  # by keyboard: "choose", then h1
+        page.keyboard.press("ArrowDown")
+        assert page.input_value("#pair-src") == "h1"
+        page.select_option("#pair-dst", "h2")
+        page.wait_for_selector("#fabric svg g.paths[data-current='primary']")
+        assert hops(page, "primary") == ["s1-s2"]
+        assert hops(page, "shadow") == ["s1-s4", "s4-s3", "s3-s2"]
+        styles = page.eval_on_selector_all(
+            "#fabric svg line.path", "els => els.map(e => [e.dataset.path, "
+            "getComputedStyle(e).strokeDasharray])")
+        assert {p for p, dash in styles if dash != "none"} == {"shadow"}, styles
+        text = page.inner_text("#pair-paths")
+        assert "primary s1 → s2 (traffic takes it now)" in text, text
+        assert "shadow s1 → s4 → s3 → s2;" not in text and "shadow s1 → s4 → s3 → s2" in text
+        w.shot("pair-primary")
+        r = api.put("/networks/tenant-a/clients/h1", {"path": "shadow", "reason": "drill"})
+        assert r.status_code == 200  # the stream tells the page; it asks again
+        page.wait_for_selector("#fabric svg g.paths[data-current='shadow']")
+        wait_text(page, "#pair-paths", r"shadow s1 → s4 → s3 → s2 \(traffic takes it now\)")
+        assert page.locator("#fabric svg line.path.shadow.current").count() == 3
+        api.put("/networks/tenant-a/clients/h1", {"path": "primary", "reason": "back"})
+        page.wait_for_selector("#fabric svg g.paths[data-current='primary']")
+        with api.service.lock:  # s1-s2 goes down: traffic is pinned to the shadow
+            api.core.port_status(0.0, 1, 10, False)
+        page.wait_for_selector("#fabric svg g.paths[data-current='shadow']")
+        wait_text(page, "#pair-paths", r"failed link on the primary path")
+        w.shot("pair-failover")
+        page.select_option("#pair-dst", "h1")  # the same host twice: nothing to draw
+        wait_text(page, "#pair-paths", r"Choose two different hosts")
+        assert page.locator("#fabric svg line.path").count() == 0
+        w.assert_clean()

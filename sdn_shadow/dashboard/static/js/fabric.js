@@ -1,6 +1,10 @@
-// Fabric: switches, links coloured by utilisation against capacity, failed links, hosts, twins.
+// Fabric: switches, links coloured by utilisation against capacity, failed links, hosts, twins,
+// and a chosen host pair's primary and shadow paths (see paths.js).
 
 import { h, pct, rate, replace, s, table } from "./dom.js";
+import * as paths from "./paths.js";
+
+let view = null; // the redrawn part; the pair's picker stays above it
 
 /** A link pair's class: failed, hot (at or over the upper threshold), warm, ok, or unknown. */
 function heat(share, failed, th) {
@@ -64,6 +68,7 @@ function graph(snap, th) {
       s("text", { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 - 6, "text-anchor": "middle" },
         failed ? "✕ failed" : pct(worst < 0 ? null : worst))));
   }
+  paths.overlay(svg, at);
   const hosts = hostsBySwitch(snap.networks);
   for (const sw of snap.fabric.switches) {
     const p = at.get(sw.name);
@@ -93,11 +98,18 @@ function legend(th) {
   return h("ul", { class: "legend" },
     item("ok", `below ${pct(th.lower)}`), item("warm", `${pct(th.lower)}–${pct(th.upper)}`),
     item("hot", `${pct(th.upper)} and over (clients move off)`), item("failed", "failed"),
-    item("unknown", "capacity unknown"), item("twin", "twin (shadow host)"));
+    item("unknown", "capacity unknown"), item("twin", "twin (shadow host)"), paths.legend(item));
+}
+
+/** Make the pair's picker and the place the fabric is drawn in (once). */
+export function init(panel, state, ctx) {
+  view = h("div", {});
+  panel.replaceChildren(paths.controls(ctx), view);
 }
 
 /** Draw the fabric of the latest snapshot. */
-export function render(panel, state) {
+export function render(panel, state, ctx) {
+  paths.refresh(state, ctx);
   const { snap } = state;
   const th = state.thresholds || { upper: 0.8, lower: 0.6 };
   const sw = snap.fabric.switches;
@@ -105,9 +117,10 @@ export function render(panel, state) {
   const rows = snap.fabric.links.map((l) => [`${l.src} → ${l.dst}`, rate(l.demand),
     l.forecast ? rate(l.forecast.point) : "–", rate(l.capacity), pct(share(l)), rate(l.held),
     l.failed ? "failed" : "up"]);
-  replace(panel,
+  replace(view,
     h("p", { class: "summary" }, `${sw.length} switches (${up} connected), ` +
       `${pairs(snap.fabric.links).size} links, ${snap.routing.failed_links.length} failed`),
+    paths.text(),
     h("div", { class: "fabric-wrap" }, graph(snap, th), legend(th)),
     h("details", { "data-key": "links" }, h("summary", { "data-key": "links-summary" }, "Links each way"),
       table("Links", ["link", "measured", "forecast", "capacity", "utilisation", "held", "state"], rows)));
