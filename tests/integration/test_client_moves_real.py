@@ -92,6 +92,7 @@ def test_moves_under_udp_load_lose_almost_nothing(ring) -> None:
 
     udp = _moves_during(ring, lambda out: out.update(iperf3_udp(
         ring.host("h1"), ring.host("h2"), "50M", seconds=8, port=5601)))
+    print(f"moves under UDP load: {udp}")
     assert udp["lost_fraction"] <= 0.03, udp
     assert udp["packets"] > 25_000
 
