@@ -110,6 +110,19 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return validate_config(read_document(path), os.fsdecode(path))
 
 
+def finish_network(ctx: Context, net: NetDraft) -> None:
+    """What a network's parse leaves for last: its mirror sessions (a `ports:` entry can
+    then name whichever host or link uses that port) and its detection, which reads them."""
+    if net.shadow is not None and net.shadow.mirror is not None:
+        sessions(ctx, net, net.shadow)
+        steered_twins_unmirrored(ctx, net.shadow)
+    if net.shadow is not None and net.shadow.detect_raw is not None:
+        copied_to = {t for s in net.shadow.sessions for t in s.to}
+        net.shadow.detect = parse_detect(ctx, net.shadow.detect_raw,
+                                         f"{net.shadow.path}.detect", net.hosts,
+                                         net.shadow.hosts, copied_to)
+
+
 def _document(ctx: Context, data: Any) -> Config | None:
     """The sections in order, then the checks across the whole file, then the Config."""
     top = ctx.fields(data, "", _TOP_KEYS, ("fabric", "networks"))
@@ -132,14 +145,7 @@ def _document(ctx: Context, data: Any) -> Config | None:
                 nets.append(net)
     # Sessions last: a `ports:` entry can then name whichever host or link uses that port.
     for net in nets:
-        if net.shadow is not None and net.shadow.mirror is not None:
-            sessions(ctx, net, net.shadow)
-            steered_twins_unmirrored(ctx, net.shadow)
-        if net.shadow is not None and net.shadow.detect_raw is not None:
-            copied_to = {t for s in net.shadow.sessions for t in s.to}
-            net.shadow.detect = parse_detect(ctx, net.shadow.detect_raw,
-                                             f"{net.shadow.path}.detect", net.hosts,
-                                             net.shadow.hosts, copied_to)
+        finish_network(ctx, net)
     if ctx.switches_known and ctx.links_ok:
         check_reachability(ctx, nets)
     ldap_mirrors_apart(ctx, nets)

@@ -32,15 +32,12 @@ from .assemble import (
 )
 from .assemble import network as frozen
 from .context import Context
-from .detect import parse_detect
 from .drafts import NetDraft
 from .fabric import check_reachability, fabric
 from .files import check_files
-from .mirror import sessions
 from .model import Config, Network
 from .networks import network
-from .parse import _TOP_KEYS
-from .shadow import steered_twins_unmirrored
+from .parse import _TOP_KEYS, finish_network
 from .shapes import name_problem
 
 Port = tuple[str, int]
@@ -122,14 +119,7 @@ def _draft(ctx: Context, config: Config, others: tuple[Network, ...], name: str,
     net = network(ctx, name, f"networks.{name}", spec)
     if net is None or ctx.problems:
         return None
-    if net.shadow is not None and net.shadow.mirror is not None:
-        sessions(ctx, net, net.shadow)
-        steered_twins_unmirrored(ctx, net.shadow)
-    if net.shadow is not None and net.shadow.detect_raw is not None:
-        copied_to = {t for s in net.shadow.sessions for t in s.to}
-        net.shadow.detect = parse_detect(ctx, net.shadow.detect_raw,
-                                         f"{net.shadow.path}.detect", net.hosts,
-                                         net.shadow.hosts, copied_to)
+    finish_network(ctx, net)
     check_reachability(ctx, [net])
     return None if ctx.problems else net
 
