@@ -6,8 +6,11 @@ next run. Each run tags the bridges it made with its owner (boot id, pid and
 the pid's start time) and the Mininet host shells it started. A bridge whose
 owner is no longer running, on this boot, is stale: the next run removes it
 and ends the host shells recorded with it (checked by pid and start time, so
-never another process that got the pid since). A bridge without the tag, or
-whose owner still runs, is never touched.
+never another process that got the pid since), and deletes the kernel links
+that were its ports: a link between two switches has both ends in the root
+namespace, so it outlives the run and would block the next one's link of the
+same name. A bridge without the tag, or whose owner still runs, is never
+touched.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 from pathlib import Path
 
 from sdn_shadow.ovsdb import vsctl
@@ -78,6 +82,15 @@ def reclaim_stale(bridges: list[str]) -> list[str]:
             if tag_alive(shell):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(shell.split('/')[1]), signal.SIGKILL)
+        ports = vsctl('list-ports', name).split()
         vsctl('--if-exists', 'del-br', name)
+        for port in ports:
+            delete_link(port)
         removed.append(name)
     return removed
+
+
+def delete_link(name: str) -> None:
+    """Delete kernel link `name` in this namespace if it is there (a veth takes its peer along)."""
+    if Path('/sys/class/net', name).exists():
+        subprocess.run(['ip', 'link', 'del', name], capture_output=True, timeout=20, check=False)

@@ -64,15 +64,21 @@ def _dead_tag() -> str:
 
 
 def test_bridges_a_dead_run_left_are_reclaimed_and_no_others(of_port: int) -> None:
-    """A net starts over bridges of a run that died (their host shells ended too); bridges
-    without a tag, or whose owner runs, stay."""
+    """A net starts over bridges of a run that died (their host shells and the links between
+    its switches went too); bridges without a tag, or whose owner runs, stay."""
     topo = LabTopo()
     switches = [name for name, _dpid in topo.switch_specs()]
+    sw_a, port_a, sw_b, port_b = topo.fabric_links()[0]
+    left_link = (f'{sw_a}-eth{port_a}', f'{sw_b}-eth{port_b}')  # what a killed run leaves
     left_shell = subprocess.Popen(['sleep', '60'])
     untagged, owned = 'shtest-untag', 'shtest-owned'
     try:
         for name in [*switches, untagged, owned]:
             vsctl('add-br', name, '--', 'set', 'bridge', name, 'datapath_type=netdev')
+        subprocess.run(['ip', 'link', 'add', left_link[0], 'type', 'veth', 'peer', 'name',
+                        left_link[1]], check=True)
+        vsctl('add-port', sw_a, left_link[0])
+        vsctl('add-port', sw_b, left_link[1])
         dead = _dead_tag()
         for name in switches:
             vsctl('set', 'bridge', name, f'external_ids:{OWNER_KEY}="{dead}"',
@@ -92,3 +98,4 @@ def test_bridges_a_dead_run_left_are_reclaimed_and_no_others(of_port: int) -> No
             left_shell.wait()
         for name in [*switches, untagged, owned]:
             vsctl('--if-exists', 'del-br', name)
+        subprocess.run(['ip', 'link', 'del', left_link[0]], capture_output=True, check=False)
