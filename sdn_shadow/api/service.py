@@ -158,7 +158,7 @@ class ControllerService(DocumentChanges):
             shadow = {
                 "vlan": sh.vlan,
                 "active": self.core.shadow_active(name),
-                "twins": [{"name": t.name, "twin": t.twin, "switch": t.switch, "port": t.port,
+                "twins": [{"name": t.name, "twin": t.primary, "switch": t.switch, "port": t.port,
                            "mac": t.mac, "ip": str(t.ip)} for t in sh.hosts],
                 "mirror": [s.name for s in sh.mirror],
                 "services": [s.host for s in sh.services],

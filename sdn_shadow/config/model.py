@@ -77,10 +77,13 @@ class Host:
 
 @dataclass(frozen=True, slots=True)
 class ShadowHost:
-    """A twin: stands for primary host `twin` (same IP; same MAC unless configured)."""
+    """A twin: stands for host `primary` (same IP; same MAC unless configured).
+
+    YAML names that host with the twin's `twin:` key (`h2s: {twin: h2}`: h2s is h2's twin).
+    """
 
     name: str
-    twin: str
+    primary: str
     switch: str
     port: int
     mac: str

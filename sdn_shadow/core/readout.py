@@ -253,6 +253,6 @@ def _where(core: ShadowCore, network: Network, host: str) -> tuple[str, str]:
     at_twin = (key in core.served) != (key in core.intents.roles_swapped)
     if at_twin and network.shadow is not None:
         for twin in network.shadow.hosts:
-            if twin.twin == host:
+            if twin.primary == host:
                 return "twin", twin.switch
     return "host", next(h.switch for h in network.hosts if h.name == host)

@@ -90,7 +90,7 @@ def service_twin(network: Network, name: str) -> ShadowHost | None:
     """The twin that serves steered connections of service host `name`: same MAC, IP, switch."""
     assert network.shadow is not None
     host = network.host(name)
-    return next((t for t in network.shadow.hosts if t.twin == name and t.mac == host.mac
+    return next((t for t in network.shadow.hosts if t.primary == name and t.mac == host.mac
                  and t.ip == host.ip and t.switch == host.switch), None)
 
 

@@ -61,9 +61,9 @@ class Protection:
         twins = network.shadow.hosts if network.shadow is not None else ()
         for item in settings.protected:
             # a host by name protects its twins too, and a twin its primary host
-            pair = [t for t in twins if item in (t.name, t.twin)]
+            pair = [t for t in twins if item in (t.name, t.primary)]
             hosts = [h for h in network.hosts if h.name == item or h.name in
-                     {t.twin for t in pair}] + pair
+                     {t.primary for t in pair}] + pair
             if hosts:
                 self.addresses |= {str(h.ip) for h in hosts} | {h.mac.lower() for h in hosts}
             elif len(item) == _MAC_LEN and item.count(":") == 5:

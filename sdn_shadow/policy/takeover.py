@@ -34,7 +34,7 @@ def standable(config: Config) -> dict[Client, str]:
         if network.shadow is None:
             continue
         for twin in network.shadow.hosts:
-            host = network.host(twin.twin)
+            host = network.host(twin.primary)
             if twin.mac == host.mac and twin.ip == host.ip:
                 out.setdefault((network.name, host.name), twin.name)
     return out

@@ -897,7 +897,8 @@ def test_lab_example() -> None:
     assert b.shadow is None
     assert a.shadow is not None
     assert a.shadow.vlan == 2737
-    assert [(h.name, h.twin, h.switch, h.port, h.mac, h.mirror_vlan) for h in a.shadow.hosts] == [
+    hosts = a.shadow.hosts
+    assert [(h.name, h.primary, h.switch, h.port, h.mac, h.mirror_vlan) for h in hosts] == [
         ("h1s", "h1", "s1", 4, "00:00:00:00:0a:01", 3029),
         ("h2s", "h2", "s2", 4, "00:00:00:00:0a:02", 3906),
     ]
@@ -922,7 +923,7 @@ def test_ring_example() -> None:
         (f"h{i}", f"s{i}", 1, f"00:00:00:00:0a:0{i}", f"10.0.0.{i}") for i in range(1, 5)
     ]
     assert net.shadow is not None
-    assert [(h.name, h.twin, h.switch, h.port) for h in net.shadow.hosts] == [
+    assert [(h.name, h.primary, h.switch, h.port) for h in net.shadow.hosts] == [
         (f"h{i}s", f"h{i}", f"s{i}", 2) for i in range(1, 5)
     ]
     assert [(m.name, m.sources, m.direction, m.to) for m in net.shadow.mirror] == [
