@@ -184,7 +184,7 @@ class Capacity:
     def flow_demand(self, now: float, dpid: int, stats: FlowStats) -> dict[str, float]:
         """Client and network rates from a flow stats reply; clients' profiles learn them."""
         values = self.demand.flow_stats(now, dpid, stats)
-        self.profiles.observe(now, values)
+        self.profiles, _ = self.profiles.observe(now, values)
         return values
 
 

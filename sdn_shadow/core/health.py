@@ -1,7 +1,8 @@
 """Health and failover: port liveness, BFD, host probes, and what their decisions change.
 
-`Health` owns the liveness seen so far and the policy machines; it turns
-observations into `policy.health` decisions. `decided` turns decisions into
+`Health` owns the liveness seen so far and the policy values (`HealthMachine`,
+`ProbeCounter`); it turns observations into `policy.health` decisions and swaps
+each step's new values in. `decided` turns decisions into
 new intents and events (pure).
 """
 
@@ -55,19 +56,21 @@ class Health:
         """Take a new configuration's failover settings and fabric `index` (`fabric_index`)."""
         fo = self.settings = config.failover
         self.fabric_ports, self.link_ends = index
-        self.machine.policy = HealthPolicy(fo.wait_to_restore, fo.hold)
-        self.probes.misses = fo.probe_misses
+        self.machine = self.machine.retuned(HealthPolicy(fo.wait_to_restore, fo.hold))
+        if self.probes.misses != fo.probe_misses:
+            self.probes = replace(self.probes, misses=fo.probe_misses)
 
     def ports_seen(self, now: float, dpid: int, live: Mapping[int, bool],
                    source: str) -> list[Decision]:
         """Ports' liveness; a link is up when every end seen so far is live."""
-        decisions: list[Decision] = []
+        seen = []
         for port, up in live.items():
             self.port_live[(dpid, port)] = up
             link = self.fabric_ports.get((dpid, port))
             if link is not None:
                 link_up = all(self.port_live.get(end, True) for end in self.link_ends[link])
-                decisions += self.machine.observe(now, link, link_up, source)
+                seen.append((link, link_up, source))
+        self.machine, decisions = self.machine.observe_all(now, seen)
         return decisions
 
     def bfd_to_enable(self, now: float, dpid: int, names: Mapping[int, str]) -> list[str]:
@@ -80,7 +83,8 @@ class Health:
                 and (dpid, port) not in self.bfd_enabled]
         for port in todo:
             self.bfd_enabled.add((dpid, port))
-            self.machine.ignore_until(self.fabric_ports[(dpid, port)], now + fo.bfd_grace)
+            self.machine = self.machine.ignore_until(self.fabric_ports[(dpid, port)],
+                                                     now + fo.bfd_grace)
         return [names[port] for port in todo]
 
     def due(self, now: float) -> list[Decision]:
@@ -88,9 +92,11 @@ class Health:
         decisions: list[Decision] = []
         interval = self.settings.probe_interval
         if interval is not None:
-            for subject, up in self.probes.expired(now, interval):
-                decisions += self.machine.observe(now, subject, up, "probe")
-        return decisions + self.machine.tick(now)
+            self.probes, seen = self.probes.expired(now, interval)
+            self.machine, decisions = self.machine.observe_all(
+                now, [(subject, up, "probe") for subject, up in seen])
+        self.machine, due = self.machine.tick(now)
+        return decisions + due
 
     def probes_due(self, now: float, targets: ProbeTargets,
                    synced: Callable[[int], bool]) -> list[tuple[int, int, bytes]]:
@@ -100,11 +106,12 @@ class Health:
         if interval is None or (self.probed_at is not None and now - self.probed_at < interval):
             return []
         self.probed_at = now
-        out = []
+        out, sent = [], []
         for (dpid, port, mac, ip), subject in targets.items():
             if synced(dpid):
-                self.probes.sent(now, subject)
+                sent.append(subject)
                 out.append((dpid, port, arp_probe(mac, ip)))
+        self.probes = self.probes.sent_all(now, sent)
         return out
 
     def probe_answered(self, now: float, dpid: int, port: int, frame: bytes,
@@ -116,9 +123,9 @@ class Health:
         subject = targets.get((dpid, port, *answer))
         if subject is None:
             return []
-        decisions: list[Decision] = []
-        for seen, up in self.probes.answered(now, subject):
-            decisions += self.machine.observe(now, seen, up, "probe")
+        self.probes, seen = self.probes.answered(now, subject)
+        self.machine, decisions = self.machine.observe_all(
+            now, [(who, up, "probe") for who, up in seen])
         return decisions
 
 

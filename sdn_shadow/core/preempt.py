@@ -1,8 +1,9 @@
 """Preemption: clients moved off resources forecast to overload, and back; scaling requests.
 
-`Preemption` owns the preempter's memory and the scaling requested now; a
-round returns the client changes to make (the composer makes them as
-ordinary moves) and the events of scaling requests that changed.
+`Preemption` owns the preempter (a value, swapped for the new one each round)
+and the scaling requested now; a round returns the client changes to make
+(the composer makes them as ordinary moves) and the events of scaling
+requests that changed.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ class Preemption:
 
     def reconfigure(self, layout: Layout, clients: frozenset[Client]) -> None:
         """Take new routing settings; clients the new config places are no longer ours."""
-        self.preempter.policy = _policy(layout.config.routing)
-        self.preempter.forget(lambda client: client not in clients or client in layout.moved
-                              or client in layout.steered)
+        self.preempter = self.preempter.retuned(_policy(layout.config.routing)).forget(
+            lambda client: client not in clients or client in layout.moved
+            or client in layout.steered)
 
     def round(self, now: float, layout: Layout, forecasts: Mapping[str, SeriesForecastView],
               profile_only: frozenset[str], weights: Mapping[str, float],
@@ -71,7 +72,7 @@ class Preemption:
             frozenset(cast(Client, r.client) for r in relieved if r.relief == "path"))
         placed = {"link": layout.moved, "service": layout.steered}
         kinds = {r.key: r.kind for r in inputs.resources}
-        decisions = self.preempter.decide(
+        self.preempter, decisions = self.preempter.decide(
             now, inputs.resources,
             [c for c in inputs.contributions if c.client not in placed[kinds[c.resource_key]]],
             inputs.shadow,

@@ -24,8 +24,10 @@ Rules, in the order they apply:
   flap inside it). No decision is made for a subject during its grace.
 - Repeated identical observations are no-ops (they do not restart wait-to-restore).
 
-Decisions are only made inside `observe` and `tick`; `observe` also returns anything
-else due at its `now`, so every decision is returned exactly once. One subject is
+`HealthMachine` is a value: `observe`, `tick` and `ignore_until` return a new machine
+(with the decisions they made) and leave the old one as it was. Decisions are only
+made inside `observe` and `tick`; `observe` also returns anything else due at its
+`now`, so every decision is returned exactly once. One subject is
 expected to have one health signal: a caller with several (port status and BFD)
 combines them before observing.
 """
@@ -33,8 +35,10 @@ combines them before observing.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
-from dataclasses import dataclass
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from sdn_shadow.frozen import EMPTY, FrozenMap, ShardedMap
 
 Subject = Hashable
 
@@ -75,8 +79,10 @@ class Decision:
     source: str
 
 
-@dataclass(slots=True)
-class _Subject:
+@dataclass(frozen=True, slots=True)
+class SubjectHealth:
+    """One subject's record: its state, the latest observation applied, its moves."""
+
     state: str
     since: float  # when `state` was entered
     healthy: bool = True  # latest applied observation
@@ -84,60 +90,83 @@ class _Subject:
     changed: float = 0.0  # when `healthy` last changed
     last_move: float | None = None
     moves: int = 0
+    order: int = 0  # how many subjects were seen before this one (decisions go in this order)
 
 
-@dataclass(slots=True)
-class _Grace:
+@dataclass(frozen=True, slots=True)
+class Grace:
+    """Observations of a subject are ignored until `until`; `held` is the last one seen."""
+
     until: float
     held: tuple[bool, str] | None = None  # last (up, source) seen during it
 
 
+@dataclass(frozen=True)
 class HealthMachine:
-    """Failover/failback state per subject; every method that can decide takes `now`."""
+    """Failover/failback state per subject, as a value: every step takes `now` and returns
+    the new machine with the decisions it made; the old machine is left as it was."""
 
-    def __init__(self, policy: HealthPolicy | None = None) -> None:
-        self.policy = policy if policy is not None else HealthPolicy()
-        self._subjects: dict[Subject, _Subject] = {}
-        self._grace: dict[Subject, _Grace] = {}
+    policy: HealthPolicy = field(default_factory=HealthPolicy)
+    subjects: FrozenMap[Subject, SubjectHealth] = EMPTY
+    grace: FrozenMap[Subject, Grace] = EMPTY
+    pending: frozenset[Subject] = frozenset()  # subjects a failover or failback may be due for
 
-    def ignore_until(self, subject: Subject, until: float) -> None:
+    def retuned(self, policy: HealthPolicy) -> HealthMachine:
+        """This machine under new timers."""
+        return self if policy == self.policy else replace(self, policy=policy)
+
+    def ignore_until(self, subject: Subject, until: float) -> HealthMachine:
         """Drop observations of `subject` before `until` (e.g. while BFD comes up)."""
-        grace = self._grace.get(subject)
-        if grace is None:
-            self._grace[subject] = _Grace(until)
-        else:
-            grace.until = until
+        grace = self.grace.get(subject)
+        new = Grace(until) if grace is None else Grace(until, grace.held)
+        return replace(self, grace=self.grace.set(subject, new))
 
-    def observe(self, now: float, subject: Subject, up: bool, source: str) -> list[Decision]:
-        """Subject seen up or down by `source`; the decisions this and `now` make due."""
-        grace = self._grace.get(subject)
-        if grace is not None:
-            if now < grace.until:
-                grace.held = (up, source)
-                return self._due(now)
-            del self._grace[subject]  # this observation is newer than the held one
-        self._apply(now, subject, up, source)
-        return self._due(now)
+    def observe(self, now: float, subject: Subject, up: bool, source: str
+                ) -> tuple[HealthMachine, list[Decision]]:
+        """Subject seen up or down by `source`: the new machine, and the decisions this
+        and `now` make due."""
+        return self.observe_all(now, ((subject, up, source),))
 
-    def tick(self, now: float) -> list[Decision]:
-        """Decisions due at `now` (failbacks, postponed failovers, ended graces)."""
-        return self._due(now)
+    def observe_all(self, now: float, seen: Iterable[tuple[Subject, bool, str]]
+                    ) -> tuple[HealthMachine, list[Decision]]:
+        """Several (subject, up, source) observations at `now`, as `observe` one after the
+        other would take them, in one step."""
+        step = _Step(self)
+        decisions: list[Decision] = []
+        for subject, up, source in seen:
+            grace = step.grace.get(subject)
+            if grace is not None:
+                if now < grace.until:
+                    step.put_grace(subject, Grace(grace.until, (up, source)))
+                    decisions += step.due(now)
+                    continue
+                step.drop_grace(subject)  # this observation is newer than the held one
+            step.apply(now, subject, up, source)
+            decisions += step.due(now)
+        return step.done(self), decisions
+
+    def tick(self, now: float) -> tuple[HealthMachine, list[Decision]]:
+        """Decisions due at `now` (failbacks, postponed failovers, ended graces), and the
+        machine after them."""
+        step = _Step(self)
+        decisions = step.due(now)
+        return step.done(self), decisions
 
     def state(self, subject: Subject) -> str:
         """`up`, `failed` or `restoring`; subjects never observed are `up`."""
-        record = self._subjects.get(subject)
+        record = self.subjects.get(subject)
         return record.state if record is not None else "up"
 
     def failed(self) -> set[Subject]:
         """Subjects whose traffic is off them now (`failed` or `restoring`)."""
-        return {subject for subject, s in self._subjects.items() if s.state != "up"}
+        return {subject for subject, s in self.subjects.items() if s.state != "up"}
 
     def next_due(self) -> float | None:
         """Earliest `now` at which `tick` may decide something; None if nothing is pending."""
         times = []
-        for subject in self._subjects.keys() | self._grace.keys():
-            record, grace = self._subjects.get(subject), self._grace.get(subject)
-            due = self._due_at(record) if record is not None else None
+        for subject in self.pending | self.grace.keys():
+            record, grace = self.subjects.get(subject), self.grace.get(subject)
+            due = _due_at(self.policy, record) if record is not None else None
             if grace is not None:
                 if grace.held is not None:
                     due = grace.until
@@ -150,8 +179,8 @@ class HealthMachine:
     def snapshot(self) -> dict[str, dict[str, object]]:
         """Per subject (keyed `s1/s2`): state, since, last_move, moves, observed, grace_until."""
         out: dict[str, dict[str, object]] = {}
-        for subject, s in self._subjects.items():
-            grace = self._grace.get(subject)
+        for subject, s in self.subjects.items():
+            grace = self.grace.get(subject)
             out[_label(subject)] = {
                 "state": s.state,
                 "since": s.since,
@@ -162,106 +191,184 @@ class HealthMachine:
             }
         return out
 
-    def _apply(self, now: float, subject: Subject, up: bool, source: str) -> None:
-        s = self._subjects.get(subject)
+
+class _Step:
+    """One step's scratch: the machine's maps, copied at their first change (not state)."""
+
+    __slots__ = ("policy", "frozen", "subjects", "grace", "_subjects", "_grace", "pending")
+
+    def __init__(self, machine: HealthMachine) -> None:
+        self.policy = machine.policy
+        self.frozen = machine
+        self.subjects: Mapping[Subject, SubjectHealth] = machine.subjects
+        self.grace: Mapping[Subject, Grace] = machine.grace
+        self._subjects: dict[Subject, SubjectHealth] | None = None  # own copies, once made
+        self._grace: dict[Subject, Grace] | None = None
+        self.pending = machine.pending
+
+    def put(self, subject: Subject, record: SubjectHealth) -> None:
+        if self._subjects is None:
+            self.subjects = self._subjects = self.frozen.subjects.thaw()
+        self._subjects[subject] = record
+        waits = _due_at(self.policy, record) is not None
+        if waits != (subject in self.pending):
+            self.pending = self.pending | {subject} if waits else self.pending - {subject}
+
+    def put_grace(self, subject: Subject, grace: Grace) -> None:
+        if self._grace is None:
+            self.grace = self._grace = self.frozen.grace.thaw()
+        self._grace[subject] = grace
+
+    def drop_grace(self, subject: Subject) -> None:
+        if self._grace is None:
+            self.grace = self._grace = self.frozen.grace.thaw()
+        del self._grace[subject]
+
+    def done(self, machine: HealthMachine) -> HealthMachine:
+        """The machine after this step (`machine` itself when nothing changed)."""
+        if self._subjects is None and self._grace is None:
+            return machine
+        return replace(
+            machine,
+            subjects=machine.subjects if self._subjects is None
+            else FrozenMap.owning(self._subjects),
+            grace=machine.grace if self._grace is None else FrozenMap.owning(self._grace),
+            pending=self.pending)
+
+    def apply(self, now: float, subject: Subject, up: bool, source: str) -> None:
+        s = self.subjects.get(subject)
         if s is None:
-            s = self._subjects[subject] = _Subject("up", now, changed=now)
+            s = SubjectHealth("up", now, changed=now, order=len(self.subjects))
+            self.put(subject, s)
         if up == s.healthy:
             return
-        s.healthy, s.source, s.changed = up, source, now
-        if up and s.state == "failed":
-            s.state, s.since = "restoring", now
-        elif not up and s.state == "restoring":
-            s.state, s.since = "failed", now
-        # Down while `up` and up while `up` (a postponed failover cancelled) are left to _due.
+        state, since = s.state, s.since
+        if up and state == "failed":
+            state, since = "restoring", now
+        elif not up and state == "restoring":
+            state, since = "failed", now
+        # Down while `up` and up while `up` (a postponed failover cancelled) are left to due.
+        self.put(subject, SubjectHealth(state, since, up, source, now, s.last_move, s.moves,
+                                        s.order))
 
-    def _due(self, now: float) -> list[Decision]:
-        for subject, grace in list(self._grace.items()):
+    def due(self, now: float) -> list[Decision]:
+        for subject, grace in list(self.grace.items()):
             if now >= grace.until:
-                del self._grace[subject]
+                self.drop_grace(subject)
                 if grace.held is not None:
-                    self._apply(now, subject, *grace.held)
+                    self.apply(now, subject, *grace.held)
         decisions = []
-        for subject, s in self._subjects.items():
-            if subject in self._grace:
+        policy, grace_now, subjects = self.policy, self.grace, self.subjects
+        # Only pending subjects can be due; they go in the order they were first seen.
+        for subject in sorted(self.pending, key=lambda subject: subjects[subject].order):
+            if subject in grace_now:
                 continue
-            due = self._due_at(s)
+            s = self.subjects[subject]
+            due = _due_at(policy, s)
             if due is not None and now >= due:
-                decisions.append(self._move(now, subject, s))
+                record, decision = _move(policy, now, subject, s)
+                self.put(subject, record)
+                decisions.append(decision)
         return decisions
 
-    def _hold_end(self, s: _Subject) -> float:
-        return -math.inf if s.last_move is None else s.last_move + self.policy.hold
 
-    def _due_at(self, s: _Subject) -> float | None:
-        if s.state == "up" and not s.healthy:
-            return s.changed
-        if s.state == "restoring":
-            return max(s.since + self.policy.wait_to_restore, self._hold_end(s))
-        return None
-
-    def _move(self, now: float, subject: Subject, s: _Subject) -> Decision:
-        policy = self.policy
-        if s.state == "up":
-            kind, state = "failover", "failed"
-            reason = _SEEN_DOWN.get(s.source, f"down ({s.source})")
-        else:
-            kind, state = "failback", "up"
-            reason = f"up for {now - s.since:.1f} s (wait-to-restore {policy.wait_to_restore:.1f} s"
-            if self._hold_end(s) > s.since + policy.wait_to_restore:
-                reason += f", hold {policy.hold:.1f} s"
-            reason += ")"
-        s.state, s.since, s.last_move = state, now, now
-        s.moves += 1
-        return Decision(kind, subject, now, reason, s.source)
+def _hold_end(policy: HealthPolicy, s: SubjectHealth) -> float:
+    return -math.inf if s.last_move is None else s.last_move + policy.hold
 
 
+def _due_at(policy: HealthPolicy, s: SubjectHealth) -> float | None:
+    if s.state == "up" and not s.healthy:
+        return s.changed
+    if s.state == "restoring":
+        return max(s.since + policy.wait_to_restore, _hold_end(policy, s))
+    return None
+
+
+def _move(policy: HealthPolicy, now: float, subject: Subject, s: SubjectHealth
+          ) -> tuple[SubjectHealth, Decision]:
+    if s.state == "up":
+        kind, state = "failover", "failed"
+        reason = _SEEN_DOWN.get(s.source, f"down ({s.source})")
+    else:
+        kind, state = "failback", "up"
+        reason = f"up for {now - s.since:.1f} s (wait-to-restore {policy.wait_to_restore:.1f} s"
+        if _hold_end(policy, s) > s.since + policy.wait_to_restore:
+            reason += f", hold {policy.hold:.1f} s"
+        reason += ")"
+    record = SubjectHealth(state, now, s.healthy, s.source, s.changed, now, s.moves + 1,
+                           s.order)
+    return record, Decision(kind, subject, now, reason, s.source)
+
+
+@dataclass(frozen=True)
 class ProbeCounter:
     """Host health from probes: `misses` unanswered in a row is down, the next answer is up.
 
-    Answers carry no probe id, so an answer settles every probe outstanding for the
+    A value: `sent_all`, `answered` and `expired` return the new counter. Answers
+    carry no probe id, so an answer settles every probe outstanding for the
     subject, and an answer that arrives after its probe was counted missed still
     counts (it proves the host is alive).
     """
 
-    def __init__(self, misses: int = 3) -> None:
+    misses: int = 3
+    outstanding: ShardedMap[Subject, tuple[float, ...]] = field(
+        default_factory=ShardedMap)  # send times not settled (changed an answer at a time)
+    missed: FrozenMap[Subject, int] = EMPTY  # misses in a row
+    down_now: frozenset[Subject] = frozenset()
+
+    def __post_init__(self) -> None:
+        misses = self.misses
         if isinstance(misses, bool) or not isinstance(misses, int) or misses < 1:
             raise ValueError(f"ProbeCounter.misses must be an int >= 1, got {misses!r}")
-        self.misses = misses
-        self._outstanding: dict[Subject, list[float]] = {}
-        self._missed: dict[Subject, int] = {}
-        self._down: set[Subject] = set()
 
-    def sent(self, now: float, subject: Subject) -> None:
+    def sent(self, now: float, subject: Subject) -> ProbeCounter:
         """A probe was sent to `subject` at `now`."""
-        self._outstanding.setdefault(subject, []).append(now)
+        return self.sent_all(now, (subject,))
 
-    def answered(self, now: float, subject: Subject) -> list[tuple[Subject, bool]]:
+    def sent_all(self, now: float, subjects: Iterable[Subject]) -> ProbeCounter:
+        """A probe was sent to each of `subjects` at `now` (one new counter for them all)."""
+        outstanding = self.outstanding
+        changes = {subject: outstanding.get(subject, ()) + (now,) for subject in subjects}
+        if not changes:
+            return self
+        return replace(self, outstanding=outstanding.updated(changes))
+
+    def answered(self, now: float, subject: Subject
+                 ) -> tuple[ProbeCounter, list[tuple[Subject, bool]]]:
         """`subject` answered: resets its misses; `[(subject, True)]` if it was down."""
-        self._outstanding.pop(subject, None)
-        self._missed.pop(subject, None)
-        if subject in self._down:
-            self._down.discard(subject)
-            return [(subject, True)]
-        return []
+        down = subject in self.down_now
+        if not down and subject not in self.outstanding and subject not in self.missed:
+            return self, []
+        new = ProbeCounter(self.misses, self.outstanding.without(subject),
+                           self.missed.without(subject),
+                           self.down_now - {subject} if down else self.down_now)
+        return new, [(subject, True)] if down else []
 
-    def expired(self, now: float, timeout: float) -> list[tuple[Subject, bool]]:
+    def expired(self, now: float, timeout: float
+                ) -> tuple[ProbeCounter, list[tuple[Subject, bool]]]:
         """Probes unanswered `timeout` s after sending count as misses; down at `misses`."""
         transitions: list[tuple[Subject, bool]] = []
-        for subject, times in self._outstanding.items():
+        outstanding: dict[Subject, tuple[float, ...]] = {}
+        missed: dict[Subject, int] = {}
+        down = set()
+        for subject, times in self.outstanding.items():
             late = sum(1 for t in times if now >= t + timeout)
             if not late:
                 continue
-            times[:] = [t for t in times if now < t + timeout]
-            missed = self._missed[subject] = self._missed.get(subject, 0) + late
-            if missed >= self.misses and subject not in self._down:
-                self._down.add(subject)
+            outstanding[subject] = tuple(t for t in times if now < t + timeout)
+            count = missed[subject] = self.missed.get(subject, 0) + late
+            if count >= self.misses and subject not in self.down_now:
+                down.add(subject)
                 transitions.append((subject, False))
-        return transitions
+        if not outstanding:
+            return self, transitions
+        return replace(self, outstanding=self.outstanding.updated(outstanding),
+                       missed=self.missed.updated(missed),
+                       down_now=self.down_now | down), transitions
 
     def down(self) -> set[Subject]:
         """Subjects currently considered down by their probes."""
-        return set(self._down)
+        return set(self.down_now)
 
 
 def _label(subject: Subject) -> str:

@@ -49,6 +49,7 @@ Each round, in this order (decisions come back in the same order):
 
 Resources with capacity None or <= 0 are never acted on (and never block a move on
 the shadow side). Decisions are assumed applied: the state changes as they say.
+`Preempter` is a value: `decide` returns the new preempter with the decisions.
 """
 
 from __future__ import annotations
@@ -56,8 +57,10 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TypeGuard
+
+from sdn_shadow.frozen import EMPTY, FrozenMap
 
 Client = Hashable
 
@@ -165,40 +168,59 @@ class Decision:
 _Key = tuple[Client, str, str | None]  # (client, relief, service key for a twin else None)
 
 
+@dataclass(frozen=True)
 class Preempter:
-    """Who is relieved, across forecast rounds; `decide` takes `now` and returns decisions."""
+    """Who is relieved, across forecast rounds, as a value: `decide` takes `now` and returns
+    the new preempter with its decisions; the old one is left as it was."""
 
-    def __init__(self, policy: PreemptPolicy | None = None) -> None:
-        self.policy = policy if policy is not None else PreemptPolicy()
-        self._relieved: dict[_Key, Relieved] = {}
-        self._over: dict[str, int] = {}  # resource key -> consecutive rounds over `upper`
+    policy: PreemptPolicy = field(default_factory=PreemptPolicy)
+    entries: FrozenMap[_Key, Relieved] = EMPTY  # who is relieved, by (client, relief, service)
+    over: FrozenMap[str, int] = EMPTY  # resource key -> consecutive rounds over `upper`
 
     def relieved(self) -> list[Relieved]:
         """The clients currently off the primary, ordered by relief, resource and client."""
-        return sorted(self._relieved.values(),
+        return sorted(self.entries.values(),
                       key=lambda e: (e.relief, e.resource, repr(e.client)))
 
-    def forget(self, gone: Callable[[Client], bool]) -> None:
-        """Drop the relief of every client `gone(client)` says no longer concerns us."""
-        self._relieved = {k: e for k, e in self._relieved.items() if not gone(e.client)}
+    def retuned(self, policy: PreemptPolicy) -> Preempter:
+        """This preempter under a new policy."""
+        return self if policy == self.policy else replace(self, policy=policy)
+
+    def forget(self, gone: Callable[[Client], bool]) -> Preempter:
+        """Without the relief of every client `gone(client)` says no longer concerns us."""
+        dropped = [k for k, e in self.entries.items() if gone(e.client)]
+        return replace(self, entries=self.entries.without(*dropped)) if dropped else self
 
     def decide(self, now: float, resources: Iterable[Resource],
                contributions: Iterable[Contribution], shadow: Iterable[ShadowResource] = (),
-               detours: Iterable[Detour] = ()) -> list[Decision]:
-        """This round's returns, then moves, then scaling requests (see the module docstring)."""
-        r = _Round(self.policy, now, resources, contributions, shadow, detours, self._relieved)
-        decisions = self._returns(r)
-        decisions += self._moves(r)
-        decisions += self._scales(r)
-        return decisions
+               detours: Iterable[Detour] = ()) -> tuple[Preempter, list[Decision]]:
+        """This round's returns, then moves, then scaling requests (see the module
+        docstring), and the preempter after them."""
+        step = _Step(self.policy, self.entries.thaw(), self.over.thaw())
+        r = _Round(self.policy, now, resources, contributions, shadow, detours, step.relieved)
+        decisions = step.returns(r)
+        decisions += step.moves(r)
+        decisions += step.scales(r)
+        return replace(self, entries=FrozenMap.owning(step.relieved),
+                       over=FrozenMap.owning(step.over)), decisions
 
-    def _returns(self, r: _Round) -> list[Decision]:
-        for key, entry in list(self._relieved.items()):
+
+class _Step:
+    """One round's scratch: the relieved clients and over-counts as they change (not state)."""
+
+    def __init__(self, policy: PreemptPolicy, relieved: dict[_Key, Relieved],
+                 over: dict[str, int]) -> None:
+        self.policy = policy
+        self.relieved = relieved  # copies, this step's own
+        self.over = over
+
+    def returns(self, r: _Round) -> list[Decision]:
+        for key, entry in list(self.relieved.items()):
             below = None  # the clock resets whenever the condition fails
             if r.fits_back(key, entry):
                 below = r.now if entry.below_since is None else entry.below_since
-            self._relieved[key] = replace(entry, below_since=below)
-        due = [(key, e) for key, e in self._relieved.items()
+            self.relieved[key] = replace(entry, below_since=below)
+        due = [(key, e) for key, e in self.relieved.items()
                if e.below_since is not None and r.now - e.below_since >= self.policy.hold]
         due.sort(key=lambda ke: (-r.footprint(ke[0]).get(ke[1].resource, 0.0), repr(ke[0][0]),
                                  ke[1].relief, ke[1].resource))
@@ -207,7 +229,7 @@ class Preempter:
             if not r.fits_back(key, entry):
                 continue
             r.apply(key, +1)
-            del self._relieved[key]
+            del self.relieved[key]
             res = r.resources.get(entry.resource)
             if res is None or not _known(res.capacity):
                 numbers = f"{entry.resource} unknown or gone"
@@ -222,14 +244,14 @@ class Preempter:
                 f"{self.policy.hold:g} s"))
         return decisions
 
-    def _moves(self, r: _Round) -> list[Decision]:
+    def moves(self, r: _Round) -> list[Decision]:
         upper = self.policy.upper
         known = [(res, res.capacity) for res in r.resources.values() if _known(res.capacity)]
         known.sort(key=lambda rc: (-r.load[rc[0].key] / rc[1], rc[0].key))
         decisions = []
-        over = {res.key: self._over.get(res.key, 0) + 1 for res, capacity in known
+        over = {res.key: self.over.get(res.key, 0) + 1 for res, capacity in known
                 if r.load[res.key] > upper * capacity}
-        self._over = over
+        self.over = over
         for res, capacity in known:
             load, limit = r.load[res.key], upper * capacity
             if load <= limit or over[res.key] < self.policy.confirm:
@@ -240,7 +262,7 @@ class Preempter:
             # first k that covers the excess is the fewest moves that can.
             candidates = sorted(
                 ((amount, client) for client, amount in r.share[res.key].items()
-                 if amount > 0.0 and _key(client, relief, res.key) not in self._relieved),
+                 if amount > 0.0 and _key(client, relief, res.key) not in self.relieved),
                 key=lambda ac: (-ac[0], repr(ac[1])))
             picked: list[tuple[float, Client]] = []
             taken = 0.0
@@ -266,7 +288,7 @@ class Preempter:
             covered = 0.0
             for i, ((amount, client), key) in enumerate(zip(picked, keys, strict=True), 1):
                 r.apply(key, -1)
-                self._relieved[key] = Relieved(client, relief, res.key, r.now)
+                self.relieved[key] = Relieved(client, relief, res.key, r.now)
                 covered += amount
                 decisions.append(Decision(
                     "move", client, res.key, relief, r.now,
@@ -274,10 +296,10 @@ class Preempter:
                     f"({_rate(covered)} taken so far)"))
         return decisions
 
-    def _scales(self, r: _Round) -> list[Decision]:
+    def scales(self, r: _Round) -> list[Decision]:
         upper, decisions = self.policy.upper, []
         touched: dict[str, set[str]] = defaultdict(set)  # shadow key -> reliefs using it
-        for key in self._relieved:
+        for key in self.relieved:
             for shadow_key in r.detour(key):
                 touched[shadow_key].add(key[1])
         for shadow_key, reliefs in r.blocked_reliefs.items():

@@ -6,7 +6,9 @@ mean and variance of the rate, the peak (and a peak that decays with a
 half-life), and per phase bin of a period (e.g. 24 one-hour bins of a day)
 the running mean of the rate and the running mean and variance of
 log1p(rate). The book keeps all profiles in arrays, so one poll's samples
-update every client with a few numpy operations.
+update every client with a few numpy operations. The book is a value: a
+poll's samples give a new book that copies only the chunks of rows they
+touch and shares the rest with the old one.
 
 Two priors come out, for clients with too little history for the regression:
 
@@ -20,10 +22,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import stdtrit
+
+from sdn_shadow.frozen import EMPTY, FrozenMap
 
 #: Running statistics per phase bin, in this order: count, mean rate, mean and M2 of log1p rate.
 _BIN_FIELDS = ("bin_n", "bin_mean", "bin_log_mean", "bin_log_m2")
@@ -105,39 +109,95 @@ def phase_bins(t: float | np.ndarray, period: float | None, n_bins: int) -> np.n
     return np.minimum((phase * n_bins).astype(np.intp), n_bins - 1)
 
 
+_SHIFT = 7
+CHUNK = 1 << _SHIFT
+"""Profiles per chunk: a step copies only the chunks holding the series it updates."""
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The profiles' statistics, in read-only chunks of `CHUNK` rows shared between books.
+
+    A row holds the `_SCALARS` then, per `_BIN_FIELDS` name, its `n_bins` bins. Rows
+    past `len(keys)` are zero: a new profile starts on one.
+    """
+
+    keys: tuple[str, ...] = ()
+    index: FrozenMap[str, int] = EMPTY
+    chunks: tuple[np.ndarray, ...] = ()
+
+
+_NO_ROWS = _Rows()
+_ZERO_CHUNKS: dict[int, np.ndarray] = {}
+
+
+def _zero_chunk(width: int) -> np.ndarray:
+    """A read-only chunk of zero rows (one per width, shared)."""
+    chunk = _ZERO_CHUNKS.get(width)
+    if chunk is None:
+        chunk = _ZERO_CHUNKS[width] = _frozen(np.zeros((CHUNK, width)))
+    return chunk
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
 class ProfileBook:
     """Profiles of every series whose key starts with `prefix`, started at first traffic.
 
     `period` seconds is cut into `n_bins` phase bins (a single bin when
     `period` is None). Samples are counted, not time-weighted: they come at
-    the poll interval.
+    the poll interval. A value: `observe` returns a new book (sharing the rows
+    it did not touch) and leaves this one as it was.
     """
 
-    def __init__(self, period: float | None = 86400.0, n_bins: int = 24,
-                 peak_half_life: float = 86400.0, prefix: str = "client:") -> None:
-        """An empty book (ValueError on a bad setting)."""
+    period: float | None = 86400.0
+    n_bins: int = 24
+    peak_half_life: float = 86400.0
+    prefix: str = "client:"
+    rows: _Rows = field(default=_NO_ROWS, repr=False)
+
+    def __post_init__(self) -> None:
+        """ValueError on a bad setting; numbers normalised (float seconds, 1 bin without a
+        period)."""
+        period, n_bins, peak_half_life = self.period, self.n_bins, self.peak_half_life
         if period is not None and not period > 0:
             raise ValueError(f"period must be > 0 seconds or None (got {period!r})")
         if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
             raise ValueError(f"n_bins must be an integer >= 1 (got {n_bins!r})")
         if not peak_half_life > 0:
             raise ValueError(f"peak_half_life must be > 0 seconds (got {peak_half_life!r})")
-        self.period = None if period is None else float(period)
-        self.n_bins = 1 if period is None else n_bins
-        self.peak_half_life = float(peak_half_life)
-        self.prefix = prefix
-        self._index: dict[str, int] = {}
-        self._keys: list[str] = []
-        self._s = {name: np.zeros(0) for name in _SCALARS}
-        self._b = {name: np.zeros((0, self.n_bins)) for name in _BIN_FIELDS}
+        object.__setattr__(self, "period", None if period is None else float(period))
+        object.__setattr__(self, "n_bins", 1 if period is None else n_bins)
+        object.__setattr__(self, "peak_half_life", float(peak_half_life))
+
+    @property
+    def _width(self) -> int:
+        return len(_SCALARS) + len(_BIN_FIELDS) * self.n_bins
+
+    def _bins(self, name: str) -> slice:
+        """The columns of one of `_BIN_FIELDS` in a row."""
+        start = len(_SCALARS) + _BIN_FIELDS.index(name) * self.n_bins
+        return slice(start, start + self.n_bins)
+
+    def _with(self, rows: _Rows) -> ProfileBook:
+        """This book holding `rows` (settings as they are, not checked again)."""
+        new = object.__new__(ProfileBook)
+        for name in ("period", "n_bins", "peak_half_life", "prefix"):
+            object.__setattr__(new, name, getattr(self, name))
+        object.__setattr__(new, "rows", rows)
+        return new
 
     def __len__(self) -> int:
         """Number of profiles."""
-        return len(self._keys)
+        return len(self.rows.keys)
 
     def __contains__(self, key: object) -> bool:
         """Whether `key` has a profile."""
-        return key in self._index
+        return key in self.rows.index
 
     def __eq__(self, other: object) -> bool:
         """Same settings and the same profiles."""
@@ -146,31 +206,28 @@ class ProfileBook:
         return (self.settings() == other.settings()
                 and self.to_records() == other.to_records())
 
-    __hash__ = None  # type: ignore[assignment]  # mutable
+    __hash__ = None  # type: ignore[assignment]  # compared by its records, not hashed
 
     def settings(self) -> dict[str, float | int | str | None]:
         """The constructor arguments of this book."""
         return {"period": self.period, "n_bins": self.n_bins,
                 "peak_half_life": self.peak_half_life, "prefix": self.prefix}
 
-    def _add(self, keys: Sequence[str]) -> None:
-        """Append zeroed rows for new `keys`, growing the arrays geometrically."""
-        first = len(self._keys)
-        need = first + len(keys)
-        capacity = len(self._s["n"])
-        if need > capacity:
-            size = max(need, 2 * capacity, 16)
-            for store in (self._s, self._b):
-                for name, arr in store.items():
-                    grown = np.zeros((size, *arr.shape[1:]))
-                    grown[:capacity] = arr
-                    store[name] = grown
-        for i, key in enumerate(keys):
-            self._index[key] = first + i
-        self._keys.extend(keys)
+    def _added(self, keys: Sequence[str]) -> _Rows:
+        """The rows with zeroed rows for new `keys` (zero chunks appended as needed)."""
+        rows = self.rows
+        if not keys:
+            return rows
+        first = len(rows.keys)
+        need = -(-(first + len(keys)) // CHUNK)
+        chunks = rows.chunks + (_zero_chunk(self._width),) * (need - len(rows.chunks))
+        index = rows.index.updated({key: first + i for i, key in enumerate(keys)})
+        return _Rows(rows.keys + tuple(keys), index, chunks)
 
-    def observe(self, now: float, rates: Mapping[str, float]) -> list[str]:
-        """Take one sample per key at `now`; return the keys whose profile this started.
+    def observe(self, now: float, rates: Mapping[str, float]
+                ) -> tuple[ProfileBook, list[str]]:
+        """Take one sample per key at `now`: the new book, and the keys whose profile this
+        started.
 
         Keys outside `prefix` and non-finite rates are ignored, negative rates
         count as 0; a key without a profile gets one at its first rate > 0.
@@ -178,68 +235,92 @@ class ProfileBook:
         picked = [(k, float(v)) for k, v in rates.items()
                   if k.startswith(self.prefix) and math.isfinite(v)]
         if not picked:
-            return []
-        started = [k for k, v in picked if v > 0 and k not in self._index]
-        self._add(started)
-        index = self._index
-        rows = [(index[k], v) for k, v in picked if k in index]
-        if rows:
-            ids = np.fromiter((i for i, _ in rows), dtype=np.intp, count=len(rows))
-            x = np.maximum(np.fromiter((v for _, v in rows), dtype=float, count=len(rows)), 0.0)
-            self._update(float(now), ids, x)
-        return started
+            return self, []
+        index = self.rows.index.read()
+        started = [k for k, v in picked if v > 0 and k not in index]
+        rows = self._added(started)
+        index = rows.index.read()
+        found = [(index[k], v) for k, v in picked if k in index]
+        if not found:
+            return (self if rows is self.rows else self._with(rows)), started
+        ids = np.fromiter((i for i, _ in found), dtype=np.intp, count=len(found))
+        x = np.maximum(np.fromiter((v for _, v in found), dtype=float, count=len(found)), 0.0)
+        if len(ids) > 1 and (ids[1:] < ids[:-1]).any():
+            order = np.argsort(ids, kind="stable")
+            ids, x = ids[order], x[order]
+        # Only the scalars and this phase bin's columns change: gather them, update them,
+        # and write them into copies of the chunks they are in.
+        scalars = slice(0, len(_SCALARS))
+        bins = slice(len(_SCALARS) + int(phase_bins(now, self.period, self.n_bins)), None,
+                     self.n_bins)  # the bin's column of each of `_BIN_FIELDS`
+        segments = _segments(ids)
+        chunks = list(rows.chunks)
+        both = np.empty((len(ids), len(_SCALARS) + len(_BIN_FIELDS)), order="F")
+        for chunk_no, start, stop, local in segments:
+            chunk = chunks[chunk_no]
+            both[start:stop, scalars] = chunk[local, scalars]
+            both[start:stop, len(_SCALARS):] = chunk[local, bins]
+        self._update(float(now), both, x)
+        for chunk_no, start, stop, local in segments:
+            chunk = chunks[chunk_no].copy()
+            chunk[local, scalars] = both[start:stop, scalars]
+            chunk[local, bins] = both[start:stop, len(_SCALARS):]
+            chunks[chunk_no] = _frozen(chunk)
+        return self._with(_Rows(rows.keys, rows.index, tuple(chunks))), started
 
-    def _update(self, now: float, ids: np.ndarray, x: np.ndarray) -> None:
-        """Welford updates of the rows `ids` with samples `x` (distinct ids)."""
-        s, b = self._s, self._b
-        n = s["n"][ids] + 1.0
+    def _update(self, now: float, rows: np.ndarray, x: np.ndarray) -> None:
+        """Welford updates of `rows` with samples `x`: rows gathered (this step's own) as
+        the `_SCALARS`, then the `_BIN_FIELDS` of `now`'s phase bin."""
+        first_seen, last_seen, n_, mean_, m2, peak, recent_peak = range(len(_SCALARS))
+        n = rows[:, n_] + 1.0
         fresh = n == 1.0
-        s["first_seen"][ids] = np.where(fresh, now, s["first_seen"][ids])
-        dt = np.maximum(now - s["last_seen"][ids], 0.0)
+        rows[:, first_seen] = np.where(fresh, now, rows[:, first_seen])
+        dt = np.maximum(now - rows[:, last_seen], 0.0)
         decay = np.where(fresh, 0.0, 0.5 ** (dt / self.peak_half_life))
-        s["recent_peak"][ids] = np.maximum(x, s["recent_peak"][ids] * decay)
-        s["peak"][ids] = np.maximum(x, s["peak"][ids])
-        s["last_seen"][ids] = now
-        s["n"][ids] = n
-        mean = s["mean"][ids]
+        rows[:, recent_peak] = np.maximum(x, rows[:, recent_peak] * decay)
+        rows[:, peak] = np.maximum(x, rows[:, peak])
+        rows[:, last_seen] = now
+        rows[:, n_] = n
+        mean = rows[:, mean_]
         delta = x - mean
         mean = mean + delta / n
-        s["mean"][ids] = mean
-        s["m2"][ids] += delta * (x - mean)
+        rows[:, mean_] = mean
+        rows[:, m2] += delta * (x - mean)
 
-        col = int(phase_bins(now, self.period, self.n_bins))
-        bn = b["bin_n"][ids, col] + 1.0
-        b["bin_n"][ids, col] = bn
-        b["bin_mean"][ids, col] += (x - b["bin_mean"][ids, col]) / bn
+        bin_n, bin_mean, bin_log_mean, bin_log_m2 = range(len(_SCALARS), len(_SCALARS) + 4)
+        bn = rows[:, bin_n] + 1.0
+        rows[:, bin_n] = bn
+        rows[:, bin_mean] += (x - rows[:, bin_mean]) / bn
         lx = np.log1p(x)
-        log_mean = b["bin_log_mean"][ids, col]
+        log_mean = rows[:, bin_log_mean]
         delta = lx - log_mean
         log_mean = log_mean + delta / bn
-        b["bin_log_mean"][ids, col] = log_mean
-        b["bin_log_m2"][ids, col] += delta * (lx - log_mean)
+        rows[:, bin_log_mean] = log_mean
+        rows[:, bin_log_m2] += delta * (lx - log_mean)
 
     def client_keys(self) -> list[str]:
         """Keys with a profile, in the order their profiles started."""
-        return list(self._keys)
+        return list(self.rows.keys)
 
     def profile(self, key: str) -> ClientProfile | None:
         """The profile of `key` (None if it has seen no traffic)."""
-        i = self._index.get(key)
+        i = self.rows.index.get(key)
         if i is None:
             return None
-        s, b = self._s, self._b
+        row = self.rows.chunks[i >> _SHIFT][i & (CHUNK - 1)]
+        first_seen, last_seen, n, mean, m2, peak, recent_peak = row[:len(_SCALARS)].tolist()
+        bins = {name: row[self._bins(name)] for name in _BIN_FIELDS}
         return ClientProfile(
-            key=key, first_seen=float(s["first_seen"][i]), last_seen=float(s["last_seen"][i]),
-            n=int(s["n"][i]), mean=float(s["mean"][i]), m2=float(s["m2"][i]),
-            peak=float(s["peak"][i]), recent_peak=float(s["recent_peak"][i]),
-            period=self.period, bin_n=tuple(int(c) for c in b["bin_n"][i]),
-            bin_mean=tuple(b["bin_mean"][i].tolist()),
-            bin_log_mean=tuple(b["bin_log_mean"][i].tolist()),
-            bin_log_m2=tuple(b["bin_log_m2"][i].tolist()))
+            key=key, first_seen=first_seen, last_seen=last_seen, n=int(n), mean=mean, m2=m2,
+            peak=peak, recent_peak=recent_peak, period=self.period,
+            bin_n=tuple(int(c) for c in bins["bin_n"]),
+            bin_mean=tuple(bins["bin_mean"].tolist()),
+            bin_log_mean=tuple(bins["bin_log_mean"].tolist()),
+            bin_log_m2=tuple(bins["bin_log_m2"].tolist()))
 
     def profiles(self) -> dict[str, ClientProfile]:
         """Every profile, by key."""
-        return {key: self.profile(key) for key in self._keys}  # type: ignore[misc]
+        return {key: self.profile(key) for key in self.rows.keys}  # type: ignore[misc]
 
     def forecast(self, keys: Sequence[str], target_time: float, level: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -247,49 +328,78 @@ class ProfileBook:
 
         Keys without a profile get NaN in all three.
         """
-        ids = np.fromiter((self._index.get(k, -1) for k in keys), dtype=np.intp, count=len(keys))
+        index = self.rows.index
+        ids = np.fromiter((index.get(k, -1) for k in keys), dtype=np.intp, count=len(keys))
         known = ids >= 0
         out = [np.full(len(keys), np.nan) for _ in range(3)]
         if known.any():
-            rows = ids[known]
+            rows = self._table()[ids[known]]
             col = int(phase_bins(target_time, self.period, self.n_bins))
-            result = _forecast(self._s["mean"][rows],
-                               *(self._b[name][rows] for name in _BIN_FIELDS), col, level)
+            result = _forecast(rows[:, _SCALARS.index("mean")],
+                               *(rows[:, self._bins(name)] for name in _BIN_FIELDS), col, level)
             for arr, part in zip(out, result, strict=True):
                 arr[known] = part
         return out[0], out[1], out[2]
 
+    def _table(self) -> np.ndarray:
+        """Every profile's row, in one (new) array."""
+        count = len(self.rows.keys)
+        if not count:
+            return np.zeros((0, self._width))
+        return np.concatenate(self.rows.chunks)[:count]
+
     def to_records(self) -> list[dict]:
         """Every profile as a plain dict (the fields of `ClientProfile`; tuples for bins)."""
-        count = len(self._keys)
+        table = self._table()
         as_int = {"n", "bin_n"}
-        columns = {name: arr[:count].astype(np.int64 if name in as_int else float).tolist()
-                   for store in (self._s, self._b) for name, arr in store.items()}
+        columns: dict[str, list] = {}
+        for i, name in enumerate(_SCALARS):
+            columns[name] = table[:, i].astype(np.int64 if name in as_int else float).tolist()
         for name in _BIN_FIELDS:
-            columns[name] = list(map(tuple, columns[name]))
+            part = table[:, self._bins(name)].astype(np.int64 if name in as_int else float)
+            columns[name] = list(map(tuple, part.tolist()))
         return [{"key": key, "period": self.period,
                  **{name: col[i] for name, col in columns.items()}}
-                for i, key in enumerate(self._keys)]
+                for i, key in enumerate(self.rows.keys)]
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping], **settings: float | int | str | None
                      ) -> ProfileBook:
-        """A book with `settings` (see `__init__`) holding the profiles of `records`.
+        """A book with `settings` (see the fields) holding the profiles of `records`.
 
         A record made under another period or bin count keeps its scalar
         statistics and starts its bins afresh: its old bins mean other phases.
         """
-        book = cls(**settings)  # type: ignore[arg-type]
+        empty = cls(**settings)  # type: ignore[arg-type]
         records = list(records)
-        book._add([str(r["key"]) for r in records])
+        rows = empty._added([str(r["key"]) for r in records])
+        table = np.zeros((len(rows.chunks) * CHUNK, empty._width))
         for i, r in enumerate(records):
-            for name in _SCALARS:
-                book._s[name][i] = r[name]
+            table[i, :len(_SCALARS)] = [r[name] for name in _SCALARS]
             period = None if r["period"] is None else float(r["period"])
-            if period == book.period and len(r["bin_n"]) == book.n_bins:
+            if period == empty.period and len(r["bin_n"]) == empty.n_bins:
                 for name in _BIN_FIELDS:
-                    book._b[name][i] = r[name]
-        return book
+                    table[i, empty._bins(name)] = r[name]
+        chunks = tuple(_frozen(table[i:i + CHUNK].copy()) for i in range(0, len(table), CHUNK))
+        return empty._with(_Rows(rows.keys, rows.index, chunks))
+
+
+def _segments(ids: np.ndarray) -> list[tuple[int, int, int, slice | np.ndarray]]:
+    """(chunk, start, stop, rows in the chunk) of each run of sorted `ids` in one chunk;
+    the rows are a slice when they follow each other."""
+    chunk_of = ids >> _SHIFT
+    if chunk_of[0] == chunk_of[-1]:
+        bounds = [0, len(ids)]
+    else:
+        bounds = [0, *(np.flatnonzero(chunk_of[1:] != chunk_of[:-1]) + 1).tolist(), len(ids)]
+    out: list[tuple[int, int, int, slice | np.ndarray]] = []
+    for start, stop in zip(bounds, bounds[1:], strict=False):
+        first, last = int(ids[start]), int(ids[stop - 1])
+        local: slice | np.ndarray = ids[start:stop] & (CHUNK - 1)
+        if last - first == stop - start - 1:
+            local = slice(first & (CHUNK - 1), (last & (CHUNK - 1)) + 1)
+        out.append((first >> _SHIFT, start, stop, local))
+    return out
 
 
 def _forecast(mean: np.ndarray, bin_n: np.ndarray, bin_mean: np.ndarray,

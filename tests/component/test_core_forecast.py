@@ -38,7 +38,8 @@ def test_forecast_round_covers_old_young_and_new_clients() -> None:
     history[4, -needed:] = _demand(needed, 5e5, rng)  # young: just enough points
     # b2 has sent a little traffic: a profile, but far too short a series to fit.
     for t in range(5):
-        core.profiles.observe(float(t), {"client:tenant-b:b2:tx": 2e5 * (1 + 0.1 * (t % 2))})
+        core.profiles, _ = core.profiles.observe(
+            float(t), {"client:tenant-b:b2:tx": 2e5 * (1 + 0.1 * (t % 2))})
 
     core.forecast(1000.0, keys, history)
 

@@ -250,10 +250,10 @@ def test_the_python_client_speaks_the_api(api) -> None:
 
 
 def test_client_profiles_are_served_with_nan_as_null(api) -> None:
-    api.core.profiles.observe(100.0, {"client:tenant-a:h1:tx": 1000.0})
+    api.core.profiles, _ = api.core.profiles.observe(100.0, {"client:tenant-a:h1:tx": 1000.0})
     [h1] = api.get("/profiles").json()
     assert h1["client"] == "client:tenant-a:h1:tx" and h1["samples"] == 1
     assert h1["mean"] == 1000.0 and h1["std"] is None, "one sample: no spread yet"
-    api.core.profiles.observe(101.0, {"client:tenant-a:h1:tx": 3000.0})
+    api.core.profiles, _ = api.core.profiles.observe(101.0, {"client:tenant-a:h1:tx": 3000.0})
     [h1] = api.get("/profiles").json()
     assert h1["mean"] == 2000.0 and h1["peak"] == 3000.0 and h1["std"] > 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import random
+from typing import Any
 
 import pytest
 
@@ -16,8 +18,50 @@ HOST = ("tenant-a", "h1")
 PORT_DOWN = "port down (port status)"
 
 
-def _machine(wait_to_restore: float = 3.0, hold: float = 10.0) -> HealthMachine:
-    return HealthMachine(HealthPolicy(wait_to_restore=wait_to_restore, hold=hold))
+class _Held:
+    """A machine as its owner holds it: each step's new value swapped in."""
+
+    def __init__(self, machine: HealthMachine) -> None:
+        self.value = machine
+
+    def observe(self, now: float, subject: object, up: bool, source: str) -> list[Decision]:
+        self.value, decisions = self.value.observe(now, subject, up, source)
+        return decisions
+
+    def tick(self, now: float) -> list[Decision]:
+        self.value, decisions = self.value.tick(now)
+        return decisions
+
+    def ignore_until(self, subject: object, until: float) -> None:
+        self.value = self.value.ignore_until(subject, until)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.value, name)
+
+
+class _Probes:
+    """A probe counter as its owner holds it."""
+
+    def __init__(self, counter: ProbeCounter) -> None:
+        self.value = counter
+
+    def sent(self, now: float, subject: object) -> None:
+        self.value = self.value.sent(now, subject)
+
+    def answered(self, now: float, subject: object) -> list[tuple[object, bool]]:
+        self.value, transitions = self.value.answered(now, subject)
+        return transitions
+
+    def expired(self, now: float, timeout: float) -> list[tuple[object, bool]]:
+        self.value, transitions = self.value.expired(now, timeout)
+        return transitions
+
+    def down(self) -> set[object]:
+        return self.value.down()
+
+
+def _machine(wait_to_restore: float = 3.0, hold: float = 10.0) -> _Held:
+    return _Held(HealthMachine(HealthPolicy(wait_to_restore=wait_to_restore, hold=hold)))
 
 
 def _failover(at: float, reason: str = PORT_DOWN, source: str = "port",
@@ -29,7 +73,7 @@ def _failback(at: float, reason: str, source: str = "port", subject: object = LI
     return Decision("failback", subject, at, reason, source)
 
 
-def _ticks(machine: HealthMachine, start: float, stop: float, step: float = 0.5) -> list[Decision]:
+def _ticks(machine: _Held, start: float, stop: float, step: float = 0.5) -> list[Decision]:
     out: list[Decision] = []
     for i in range(round((stop - start) / step) + 1):
         out += machine.tick(start + i * step)
@@ -292,7 +336,7 @@ def test_policy_is_frozen() -> None:
 
 
 def test_probe_misses_make_down_and_the_next_answer_up() -> None:
-    probes = ProbeCounter(misses=3)
+    probes = _Probes(ProbeCounter(misses=3))
     for now in (0.0, 1.0, 2.0):
         probes.sent(now, HOST)
     assert probes.expired(2.5, timeout=1.0) == []  # probes at 0 and 1 missed: 2 of 3
@@ -306,7 +350,7 @@ def test_probe_misses_make_down_and_the_next_answer_up() -> None:
 
 
 def test_probe_answer_in_time_is_not_a_miss() -> None:
-    probes = ProbeCounter(misses=1)
+    probes = _Probes(ProbeCounter(misses=1))
     probes.sent(0.0, HOST)
     assert probes.answered(0.2, HOST) == []
     assert probes.expired(5.0, timeout=1.0) == []
@@ -316,7 +360,7 @@ def test_probe_answer_in_time_is_not_a_miss() -> None:
 
 
 def test_probe_misses_must_be_consecutive() -> None:
-    probes = ProbeCounter(misses=3)
+    probes = _Probes(ProbeCounter(misses=3))
     probes.sent(0.0, HOST)
     probes.sent(1.0, HOST)
     assert probes.expired(2.0, timeout=1.0) == []
@@ -329,7 +373,7 @@ def test_probe_misses_must_be_consecutive() -> None:
 
 
 def test_probe_late_answer_after_down_is_up() -> None:
-    probes = ProbeCounter(misses=2)
+    probes = _Probes(ProbeCounter(misses=2))
     probes.sent(0.0, HOST)
     probes.sent(1.0, HOST)
     assert probes.expired(3.0, timeout=1.0) == [(HOST, False)]
@@ -337,7 +381,7 @@ def test_probe_late_answer_after_down_is_up() -> None:
 
 
 def test_probe_subjects_are_independent() -> None:
-    probes = ProbeCounter(misses=1)
+    probes = _Probes(ProbeCounter(misses=1))
     other = ("tenant-b", "h2")
     probes.sent(0.0, HOST)
     probes.sent(0.0, other)
@@ -353,7 +397,7 @@ def test_probe_bad_misses_raise(misses: object) -> None:
 
 
 def test_probe_transitions_drive_the_machine() -> None:
-    probes = ProbeCounter(misses=3)
+    probes = _Probes(ProbeCounter(misses=3))
     m = _machine(wait_to_restore=3.0, hold=10.0)
     decisions: list[Decision] = []
     for second in range(30):
@@ -370,3 +414,71 @@ def test_probe_transitions_drive_the_machine() -> None:
         _failover(3.0, "health probes unanswered (probe)", "probe", HOST),
         _failback(15.0, "up for 3.0 s (wait-to-restore 3.0 s)", "probe", HOST),
     ]
+
+
+# --- values -----------------------------------------------------------------------------------
+
+
+def _script(m: HealthMachine) -> tuple[HealthMachine, list[Decision]]:
+    """A fixed run of observations, graces and ticks; the machine and decisions after it."""
+    out: list[Decision] = []
+    m = m.ignore_until(OTHER, 2.0)
+    for now, subject, up in [(0.0, LINK, False), (1.0, OTHER, False), (1.5, LINK, True),
+                             (3.0, HOST, False), (4.0, HOST, True), (4.5, LINK, False)]:
+        m, decided = m.observe(now, subject, up, "port")
+        out += decided
+    for now in (2.0, 5.0, 9.0, 20.0):
+        m, decided = m.tick(now)
+        out += decided
+    return m, out
+
+
+def test_a_step_leaves_the_machine_it_started_from_untouched() -> None:
+    m = HealthMachine(HealthPolicy(wait_to_restore=3.0, hold=0.0))
+    m, _ = m.observe(0.0, LINK, False, "port")
+    m = m.ignore_until(OTHER, 5.0)
+    before = copy.deepcopy(m)
+    after, decided = m.observe(1.0, LINK, True, "port")
+    after, _ = after.observe(2.0, OTHER, False, "port")
+    after, decided = after.tick(4.0)
+    assert decided == [_failback(4.0, "up for 3.0 s (wait-to-restore 3.0 s)")]
+    assert m == before and m.state(LINK) == "failed" and m.grace[OTHER].held is None
+    assert after != before and after.state(LINK) == "up"
+    with pytest.raises(AttributeError):
+        m.subjects = after.subjects  # type: ignore[misc]
+
+
+def test_a_step_that_decides_nothing_returns_the_same_machine() -> None:
+    m, _ = HealthMachine().observe(0.0, LINK, True, "port")
+    assert m.tick(1.0)[0] is m
+    assert m.observe(2.0, LINK, True, "port")[0] is m  # a repeated observation
+
+
+def test_replaying_the_same_inputs_gives_the_same_machine() -> None:
+    first, decided = _script(HealthMachine())
+    again, decided_again = _script(HealthMachine())
+    assert first == again and decided == decided_again
+    assert [d.kind for d in decided] == ["failover", "failover", "failover", "failback"]
+
+
+def test_observe_all_is_observe_one_after_the_other() -> None:
+    m, _ = HealthMachine(HealthPolicy(wait_to_restore=0.0, hold=0.0)).observe(
+        0.0, LINK, False, "port")
+    seen = [(LINK, True, "port"), (OTHER, False, "bfd"), (HOST, True, "probe")]
+    together = m.observe_all(1.0, seen)
+    one_by_one, decided = m, []
+    for subject, up, source in seen:
+        one_by_one, more = one_by_one.observe(1.0, subject, up, source)
+        decided += more
+    assert together == (one_by_one, decided)
+
+
+def test_probe_counter_steps_leave_the_old_counter_untouched() -> None:
+    counter = ProbeCounter(misses=1).sent_all(0.0, [HOST, OTHER])
+    before = copy.deepcopy(counter)
+    after, down = counter.expired(1.0, timeout=1.0)
+    assert down == [(HOST, False), (OTHER, False)]
+    after, up = after.answered(1.5, HOST)
+    assert up == [(HOST, True)] and after.down() == {OTHER}
+    assert counter == before and counter.down() == set()
+    assert counter.outstanding == {HOST: (0.0,), OTHER: (0.0,)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import sqlite3
 
@@ -12,6 +13,7 @@ from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.telemetry.history import History
 from sdn_shadow.telemetry.profile_store import ProfileStore
 from sdn_shadow.telemetry.profiles import (
+    CHUNK,
     ProfileBook,
     phase_bins,
     population_prior,
@@ -44,28 +46,32 @@ def _fed_book(days: float = 2.0, seed: int = 0) -> ProfileBook:
     book = ProfileBook(period=DAY, n_bins=24)
     t = np.arange(0.0, days * DAY, STEP)
     for now, rate in zip(t, _diurnal(t, rng), strict=True):
-        book.observe(now, {A: rate})
+        book, _ = book.observe(now, {A: rate})
     return book
 
 
 def test_first_traffic_starts_a_profile_and_zeros_do_not():
     book = ProfileBook()
-    assert book.observe(0.0, {A: 0.0, B: math.nan, "port:s1:1:rx": 5.0}) == []
+    book, started = book.observe(0.0, {A: 0.0, B: math.nan, "port:s1:1:rx": 5.0})
+    assert started == []
     assert len(book) == 0 and book.profile(A) is None
-    assert book.observe(5.0, {A: -1.0}) == []  # negative is no traffic either
-    assert book.observe(10.0, {A: 3.0, B: 0.0}) == [A]
+    book, started = book.observe(5.0, {A: -1.0})
+    assert started == []  # negative is no traffic either
+    book, started = book.observe(10.0, {A: 3.0, B: 0.0})
+    assert started == [A]
     assert A in book and B not in book and "port:s1:1:rx" not in book
-    assert book.observe(15.0, {A: 0.0, B: 2.0}) == [B]
+    book, started = book.observe(15.0, {A: 0.0, B: 2.0})
+    assert started == [B]
     p = book.profile(A)
     assert (p.first_seen, p.last_seen, p.n) == (10.0, 15.0, 2)  # zeros after the start count
     assert book.client_keys() == [A, B] and set(book.profiles()) == {A, B}
-    assert ProfileBook(prefix="").observe(0.0, {"port:s1:1:rx": 5.0}) == ["port:s1:1:rx"]
+    assert ProfileBook(prefix="").observe(0.0, {"port:s1:1:rx": 5.0})[1] == ["port:s1:1:rx"]
 
 
 def test_mean_peak_and_burstiness_on_known_input():
     book = ProfileBook(period=None, peak_half_life=100.0)
     for i, rate in enumerate([0.0, 0.0, 2.0, 4.0, 0.0, 6.0]):
-        book.observe(float(i), {A: rate})
+        book, _ = book.observe(float(i), {A: rate})
     p = book.profile(A)
     samples = np.array([2.0, 4.0, 0.0, 6.0])
     assert p.n == 4 and p.first_seen == 2.0 and p.last_seen == 5.0
@@ -76,10 +82,10 @@ def test_mean_peak_and_burstiness_on_known_input():
     assert p.n_bins == 1 and p.shape == (pytest.approx(1.0),)
 
     book = ProfileBook(period=None, peak_half_life=100.0)
-    book.observe(0.0, {A: 100.0})
-    book.observe(100.0, {A: 10.0})
+    book, _ = book.observe(0.0, {A: 100.0})
+    book, _ = book.observe(100.0, {A: 10.0})
     assert book.profile(A).recent_peak == pytest.approx(50.0)
-    book.observe(300.0, {A: 0.0})
+    book, _ = book.observe(300.0, {A: 0.0})
     assert book.profile(A).recent_peak == pytest.approx(12.5)
     assert book.profile(A).peak == 100.0
 
@@ -91,9 +97,9 @@ def test_vectorised_update_matches_one_client_at_a_time():
     for now in np.arange(0.0, 2 * DAY, 997.0):
         rates = dict(zip(keys, rng.exponential(10.0, size=len(keys))
                          * (rng.random(len(keys)) < 0.7), strict=True))
-        together.observe(now, rates)
+        together, _ = together.observe(now, rates)
         for k, v in rates.items():
-            alone[k].observe(now, {k: v})
+            alone[k], _ = alone[k].observe(now, {k: v})
     for k in keys:
         got, want = together.profile(k), alone[k].profile(k)
         assert got.n == want.n and got.bin_n == want.bin_n
@@ -136,10 +142,10 @@ def test_profile_forecast_point_and_interval_coverage():
 
 def test_profile_forecast_with_little_data():
     book = ProfileBook(period=DAY, n_bins=24)
-    book.observe(0.0, {A: 100.0})
+    book, _ = book.observe(0.0, {A: 100.0})
     p = book.profile(A)
     assert profile_forecast(p, 60.0, 0.9) == (100.0, 0.0, math.inf)  # no spread measured
-    book.observe(60.0, {A: 300.0})
+    book, _ = book.observe(60.0, {A: 300.0})
     point, lower, upper = profile_forecast(book.profile(A), 120.0, 0.9)
     assert point == pytest.approx(200.0) and 0 <= lower < 100.0 and upper > 300.0
     point, lower, upper = profile_forecast(book.profile(A), 12 * 3600.0, 0.9)  # unseen bin
@@ -197,7 +203,7 @@ def test_population_prior_pulls_short_series_fits_towards_the_population():
 
 def test_records_round_trip_and_other_settings():
     book = _fed_book(days=0.5)
-    book.observe(DAY, {B: 7.0})
+    book, _ = book.observe(DAY, {B: 7.0})
     again = ProfileBook.from_records(book.to_records(), **book.settings())
     assert again == book and again.profile(B) == book.profile(B)
     coarser = ProfileBook.from_records(book.to_records(), period=DAY, n_bins=12)
@@ -211,14 +217,14 @@ def test_records_round_trip_and_other_settings():
 def test_sqlite_round_trip(tmp_path):
     path = str(tmp_path / "shadow.db")
     book = _fed_book(days=1.0)
-    book.observe(DAY, {B: 7.0})
+    book, _ = book.observe(DAY, {B: 7.0})
     with ProfileStore(path) as store:
         store.save(book)
     with ProfileStore(path) as store:
         loaded = store.load(**book.settings())
     assert loaded == book and loaded.client_keys() == [A, B]
 
-    book.observe(DAY + STEP, {A: 5.0, B: 0.0})  # a second save replaces the first
+    book, _ = book.observe(DAY + STEP, {A: 5.0, B: 0.0})  # a second save replaces the first
     with ProfileStore(path) as store:
         store.save(book)
         assert store.load(**book.settings()) == book
@@ -230,7 +236,7 @@ def test_sqlite_round_trip(tmp_path):
 def test_profiles_share_the_history_file(tmp_path, profiles_first):
     path = str(tmp_path / "shadow.db")
     book = ProfileBook()
-    book.observe(1.0, {A: 2.0})
+    book, _ = book.observe(1.0, {A: 2.0})
     if profiles_first:
         ProfileStore(path).close()
     history = History(path)
@@ -254,3 +260,42 @@ def test_other_profile_schema_is_refused(tmp_path):
     db.close()
     with pytest.raises(ValueError, match="schema"):
         ProfileStore(path)
+
+
+def _fed(book: ProfileBook, keys: list[str], rounds: int, seed: int) -> ProfileBook:
+    rng = np.random.default_rng(seed)
+    for r in range(rounds):
+        rates = dict(zip(keys, rng.exponential(10.0, size=len(keys))
+                         * (rng.random(len(keys)) < 0.8), strict=True))
+        book, _ = book.observe(r * 600.0, rates)
+    return book
+
+
+def test_observe_leaves_the_book_it_started_from_untouched() -> None:
+    keys = [f"client:n:h{i}:tx" for i in range(300)]  # more than one chunk of rows
+    book = _fed(ProfileBook(n_bins=6), keys, 5, seed=1)
+    before = copy.deepcopy(book)
+    records = book.to_records()
+    after, started = book.observe(5 * 600.0, {keys[0]: 50.0, keys[-1]: 1.0, "client:new": 2.0})
+    assert started == ["client:new"] and len(after) == len(book) + 1
+    assert book == before and book.to_records() == records and "client:new" not in book
+    assert after.profile(keys[0]).n == book.profile(keys[0]).n + 1
+    assert after.profile(keys[1]) == book.profile(keys[1])
+    with pytest.raises(ValueError, match="read-only"):
+        book.rows.chunks[0][0, 0] = 1.0
+
+
+def test_observe_copies_only_the_chunks_it_touches() -> None:
+    keys = [f"client:n:h{i}:tx" for i in range(3 * CHUNK)]
+    book = _fed(ProfileBook(n_bins=6), keys, 2, seed=2)
+    after, _ = book.observe(1e4, {keys[0]: 5.0})
+    shared = [a is b for a, b in zip(book.rows.chunks, after.rows.chunks, strict=True)]
+    assert shared == [False, True, True]
+
+
+def test_replaying_the_same_samples_gives_the_same_book() -> None:
+    keys = [f"client:n:h{i}:tx" for i in range(200)]
+    first = _fed(ProfileBook(n_bins=6), keys, 8, seed=4)
+    again = _fed(ProfileBook(n_bins=6), keys, 8, seed=4)
+    assert first == again and first.profiles() == again.profiles()
+    assert first != _fed(ProfileBook(n_bins=6), keys, 8, seed=5)
