@@ -141,15 +141,22 @@ def status(core: ShadowCore) -> dict[str, Any]:
 
 def forecasts(core: ShadowCore) -> dict[str, Any]:
     """The status's forecasts plus, per series, the model that forecast it: its class,
-    code version and fit time ("profile" for a client too young for one)."""
+    code version, fit time and period, and why that period ("profile" for a client too
+    young for a model)."""
     cap = core.capacity
     out = dict(status(core)["forecast"])
     models = {}
     for key in out["series"]:
         m = cap.models.get(cap.sources.get(key, ""))
         if m is not None:
+            c = cap.periods.get(key)
             models[key] = {"model": m.model, "version": m.version, "fitted_at": m.fitted_at,
-                           "slot": m.name}
+                           "slot": m.name, "period": None if c is None else c.period,
+                           "period_s": None if c is None or c.period is None
+                           else c.period * cap.step_seconds,
+                           "period_source": None if c is None else c.source,
+                           "period_reason": None if c is None else c.reason,
+                           "period_checked_at": None if c is None else c.checked_at}
         elif key in cap.profile_only:
             models[key] = {"model": "profile", "version": None, "fitted_at": None,
                            "slot": None}
