@@ -20,6 +20,12 @@ against its data (`live_period`), and the series are grouped by the period
 they use, one vectorised model per group: slot "full" holds the series on
 the configured period, "full_<M>" those on a period of M steps the data
 found. Young series use the configured period.
+
+The intervals are recalibrated on live errors (`live_calibration`): each
+forecast's outcome, measured a horizon later, is scored against its
+interval, and once a series has enough scores its new intervals are widened
+or narrowed as the backtest's `adaptive_scale` does, so live coverage is held
+at `forecast.level` when the errors drift from those the model was fitted on.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from numpy.typing import NDArray
 from sklearn.base import clone
 
 import sdn_shadow
-from sdn_shadow.forecast import live_period
+from sdn_shadow.forecast import live_calibration, live_period
+from sdn_shadow.forecast.live_calibration import Calibration
 from sdn_shadow.forecast.live_period import CHECKS_PER_ROUND, PeriodChoice
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.telemetry.model_store import ATTRIBUTE, ModelRecord
@@ -91,6 +98,7 @@ class Fitted:
     sources: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     periods: dict[str, PeriodChoice] = field(default_factory=dict)
+    calibration: Calibration | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +108,9 @@ class ForecastJob:
     models kept from earlier rounds and the seconds after which they are refitted;
     each series' period choice from earlier rounds, the points a fit reads (`depth`;
     None: all it is given), the most a period check reads (`max_depth`), the seconds
-    between checks of a series' period and the most series checked in a round.
-    The forecaster's `period` is the hint."""
+    between checks of a series' period and the most series checked in a round;
+    the live recalibration so far (None: none yet). The forecaster's `period` is
+    the hint."""
 
     forecaster: SlidingWindowForecaster
     needed: int
@@ -114,6 +123,7 @@ class ForecastJob:
     max_depth: int | None = None
     period_check: float = 3600.0
     checks: int = CHECKS_PER_ROUND
+    calibration: Calibration | None = None
 
     @property
     def hint(self) -> int | None:
@@ -153,7 +163,8 @@ class ForecastJob:
         out = _Round({}, dict(self.models), {}, [])
         prior = self.prior
         if not history.size:
-            return Fitted(out.forecasts, prior, out.models, out.sources, ())
+            return Fitted(out.forecasts, prior, out.models, out.sources, (),
+                          calibration=self.calibration)
         names = np.asarray(keys, dtype=object)
         width = history.shape[1]
         base = width if self.depth is None else min(width, self.depth)
@@ -184,8 +195,25 @@ class ForecastJob:
                 del out.models[name]
             elif model.loaded:  # restored models serve the first round only
                 out.models[name] = dataclasses.replace(model, loaded=False)
+        calibration = self._finish(out, keys, history, now)
         return Fitted(out.forecasts, prior, out.models, out.sources, tuple(out.notes),
-                      choices)
+                      choices, calibration)
+
+    def _finish(self, out: _Round, keys: list[str], history: NDArray[np.float64],
+                now: float) -> Calibration:
+        """The round's forecasts, their intervals recalibrated on live errors and capped;
+        the calibration that follows."""
+        names = [k for part in out.raw for k in part[0]]
+        point, lower, upper, cap = (np.concatenate([part[i] for part in out.raw])
+                                    if out.raw else np.zeros(0) for i in range(1, 5))
+        f = self.forecaster
+        calibration, lower, upper = live_calibration.recalibrate(
+            self.calibration, f.level, names, lower, upper, f.log, history, keys, now,
+            f.step_seconds or 1.0, f.horizon_steps())
+        point, lower, upper = (np.clip(v, 0.0, cap) for v in (point, lower, upper))
+        for key, p, lo, hi in zip(names, point, lower, upper, strict=True):
+            out.forecasts[key] = SeriesForecastView(float(p), float(lo), float(hi))
+        return calibration
 
     def _choose(self, out: _Round, keys: NDArray[np.object_], Y: NDArray[np.float64],
                 now: float, read: Reader | None) -> dict[str, PeriodChoice]:
@@ -268,11 +296,10 @@ class ForecastJob:
             point, lower, upper, refitted = result.point, result.lower, result.upper, True
         out.models[name] = model
         cap = self.max_growth * Y.max(axis=1)  # rates: none below 0, none past the cap
-        point, lower, upper = (np.clip(v, 0.0, cap) for v in (point, lower, upper))
-        for key, p, lo, hi in zip(keys, point, lower, upper, strict=True):
-            if np.isfinite([p, lo, hi]).all():
-                out.forecasts[str(key)] = SeriesForecastView(float(p), float(lo), float(hi))
-                out.sources[str(key)] = name
+        finite = np.isfinite(point) & np.isfinite(lower) & np.isfinite(upper)
+        kept_names = [k for k, ok in zip(names, finite.tolist(), strict=True) if ok]
+        out.raw.append((kept_names, point[finite], lower[finite], upper[finite], cap[finite]))
+        out.sources.update(dict.fromkeys(kept_names, name))
         return model, refitted
 
     def _reuse(self, out: _Round, old: FittedModel, template: SlidingWindowForecaster,
@@ -357,6 +384,9 @@ class _Round:
     models: dict[str, FittedModel]
     sources: dict[str, str]
     notes: list[str]
+    # per slot: the keys of its finite forecasts, their point, lower, upper and cap
+    raw: list[tuple[list[str], NDArray[np.float64], NDArray[np.float64],
+                    NDArray[np.float64], NDArray[np.float64]]] = field(default_factory=list)
 
 
 def _forecast_rows(model: FittedModel, keys: list[str], Y: NDArray[np.float64]
