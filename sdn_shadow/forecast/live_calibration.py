@@ -52,7 +52,8 @@ class Pending:
 @dataclass(frozen=True)
 class Calibration:
     """Per series (a row each): the latest scores (a ring, NaN: none yet), how many were
-    pushed, the adapted level, and the forecasts still awaiting their outcome."""
+    pushed, the adapted level, the factor on its latest forecast's radius, and the
+    forecasts still awaiting their outcome."""
 
     level: float
     keys: tuple[str, ...] = ()
@@ -60,6 +61,7 @@ class Calibration:
     pushed: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     target: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
     pending: tuple[Pending, ...] = ()
+    applied: NDArray[np.float64] = field(default_factory=lambda: np.ones(0))
     index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,8 +77,19 @@ class Calibration:
                           scores=np.vstack([self.scores.reshape(-1, width),
                                             np.full((len(new), width), np.nan)]),
                           pushed=np.concatenate([self.pushed, np.zeros(len(new), np.int64)]),
-                          target=np.concatenate([self.target, np.full(len(new), self.level)]))
+                          target=np.concatenate([self.target, np.full(len(new), self.level)]),
+                          applied=np.concatenate([self.applied, np.ones(len(new))]))
         return cal, np.fromiter((cal.index[k] for k in keys), dtype=np.intp, count=len(keys))
+
+    def of(self, key: str) -> dict[str, float | int] | None:
+        """What the API shows of series `key`: the factor on its latest interval's radius,
+        how many live scores it has and its adapted level (None: not calibrated yet)."""
+        row = self.index.get(key)
+        if row is None:
+            return None
+        return {"interval_factor": float(self.applied[row]),
+                "live_scores": int(min(self.pushed[row], RECALIBRATION_WINDOW)),
+                "adapted_level": float(self.target[row])}
 
     def factors(self, rows: NDArray[np.intp]) -> NDArray[np.float64]:
         """The factor on the fitted radius of a new forecast of each row (1 until
@@ -110,10 +123,13 @@ def widen(cal: Calibration, keys: Sequence[str], center: NDArray[np.float64],
     cal, rows = cal.rows(keys)
     scale = cal.factors(rows)
     kept = tuple(p for p in cal.pending if p.due >= now - PENDING_HORIZONS * (due - now))
+    applied = cal.applied
     if rows.size:
         kept = (*kept, Pending(due, rows, np.asarray(center, float), np.asarray(radius, float),
                                scale))
-    return replace(cal, pending=kept), radius * scale
+        applied = applied.copy()
+        applied[rows] = scale
+    return replace(cal, pending=kept, applied=applied), radius * scale
 
 
 def resolve(cal: Calibration, now: float, actual_at: ActualAt) -> Calibration:

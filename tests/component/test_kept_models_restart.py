@@ -87,7 +87,9 @@ def test_a_restart_forecasts_at_once_from_the_kept_models(tmp_path, monkeypatch)
         assert entry == {"model": "SlidingWindowForecaster", "version": version,
                          "fitted_at": 1000.0, "slot": "young" if young else "full",
                          "period": 20, "period_s": 20.0, "period_source": "hint",
-                         "period_checked_at": None if young else 1000.0}
+                         "period_checked_at": None if young else 1000.0,
+                         "calibration": {"interval_factor": 1.0, "live_scores": 0,
+                                         "adapted_level": 0.9}}  # none measured yet
         assert ("young series" if young else "the data confirms the hint 20") in reason
 
 
