@@ -1,6 +1,6 @@
 """Each live series' seasonal period: the configured one is a hint, the data decides.
 
-The controller's forecast round asks `detect_period` (see `period`) about a
+The controller's forecast round asks `detect_periods` (see `period`) about a
 series once it has a whole window, and again every `forecast.period_check`
 seconds, at most `CHECKS_PER_ROUND` series a round (oldest checks first), so a
 round of 10k series stays fast while new series wait their turn on the hint.
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from sdn_shadow.forecast.period import MIN_CYCLES, detect_period
+from sdn_shadow.forecast.period import MIN_CYCLES, PeriodFinding, detect_periods
 
 #: at most this many series have their period checked in one round
 CHECKS_PER_ROUND = 200
@@ -107,15 +107,21 @@ def due(keys: Iterable[str], choices: Mapping[str, PeriodChoice], now: float, ev
 def check(rows: NDArray[np.float64], hint: int | None, now: float,
           max_period: int | None = None) -> list[PeriodChoice]:
     """The period choice of each row of `rows` (oldest first, NaN before a series began)
-    by `detect_period` on its points, `hint` (steps) the configured period."""
+    by `detect_period` on its points, `hint` (steps) the configured period; the rows with
+    as many points are checked together (`detect_periods`)."""
+    starts = np.fromiter((_start(row) for row in rows), np.intp, len(rows))
+    findings: dict[int, PeriodFinding] = {}
+    for start in np.unique(starts).tolist():
+        at = np.flatnonzero(starts == start).tolist()
+        findings.update(zip(at, detect_periods(rows[at, start:], hint, max_period),
+                            strict=True))
     out = []
-    for row in rows:
-        values = row[_start(row):]
-        finding = detect_period(values, hint, max_period)
-        short = hint is not None and hint > values.size // MIN_CYCLES
+    for i, start in enumerate(starts.tolist()):
+        finding, size = findings[i], rows.shape[1] - start
+        short = hint is not None and hint > size // MIN_CYCLES
         period = None if finding.source == "default" else finding.period
-        out.append(PeriodChoice(period, finding.source, finding.reason, now,
-                                int(values.size), short, hint))
+        out.append(PeriodChoice(period, finding.source, finding.reason, now, size, short,
+                                hint))
     return out
 
 

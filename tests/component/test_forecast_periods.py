@@ -96,7 +96,7 @@ def test_a_restart_forecasts_at_once_on_the_periods_it_kept(tmp_path, monkeypatc
         raise AssertionError("the restarted controller checked a period again")
 
     monkeypatch.setattr(SlidingWindowForecaster, "fit_series", no_fit)
-    monkeypatch.setattr("sdn_shadow.forecast.live_period.detect_period", no_check)
+    monkeypatch.setattr("sdn_shadow.forecast.live_period.detect_periods", no_check)
     again = start(tmp_path, 2500.0)
     assert set(again.run.core.capacity.models) == {"full", f"full_{TRUE}"}
     again.run.forecast_once()

@@ -3,6 +3,8 @@ into one model per period, kept as data, and a group no series uses is forgotten
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from sdn_shadow.control.kept_models import KeptModels
@@ -43,9 +45,10 @@ def test_series_are_grouped_by_the_period_their_data_shows() -> None:
 
 def test_periods_are_checked_a_few_series_a_round_and_then_only_when_due(monkeypatch) -> None:
     calls: list[int] = []
-    real = live_period.detect_period
-    monkeypatch.setattr(live_period, "detect_period",
-                        lambda values, hint, top=None: calls.append(1) or real(values, hint, top))
+    real = live_period.detect_periods
+    monkeypatch.setattr(live_period, "detect_periods",
+                        lambda rows, hint, top=None: calls.extend([1] * len(rows))
+                        or real(rows, hint, top))
     Y = history([TRUE, TRUE, TRUE, HINT])
     first = job(checks=3, period_check=100.0).run(KEYS, Y, now=0.0)
     assert len(calls) == 3
@@ -115,3 +118,23 @@ def test_a_new_hint_has_every_period_checked_again() -> None:
     assert {c.checked_at for c in again.periods.values()} == {1.0}
     assert {c.hint for c in again.periods.values()} == {None}
     assert {again.periods[k].period for k in KEYS} == {TRUE, HINT}
+
+
+def test_a_batch_of_checks_gives_each_series_what_it_gets_alone() -> None:
+    from sdn_shadow.forecast.period import detect_period, detect_periods
+
+    rng = np.random.default_rng(4)
+    rows = history([TRUE, HINT, 17, HINT], n=240)
+    rows[1, 100:103] *= 1000.0  # a burst
+    rows[3] = 1e5 * np.exp(0.3 * rng.standard_normal(240))  # no cycle
+    together = detect_periods(rows, HINT)
+    alone = [detect_period(row, HINT) for row in rows]
+    assert [dataclasses.replace(f, strength=0.0) for f in together] == [
+        dataclasses.replace(f, strength=0.0) for f in alone]
+    np.testing.assert_allclose([f.strength for f in together], [f.strength for f in alone])
+    assert [f.period for f in together] == [TRUE, HINT, 17, HINT]
+    Y = np.vstack([rows, rows[:1]])
+    Y[-1, :40] = np.nan  # a series that began later is checked on its own points
+    choices = live_period.check(Y, HINT, now=5.0)
+    assert choices[-1].points == 200 and choices[-1].period == TRUE
+    assert choices[-1].reason == detect_period(rows[0, 40:], HINT).reason
