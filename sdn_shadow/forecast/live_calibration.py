@@ -66,6 +66,8 @@ class Calibration:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index", {k: i for i, k in enumerate(self.keys)})
+        if self.applied.size != len(self.keys):  # none applied yet
+            object.__setattr__(self, "applied", np.ones(len(self.keys)))
 
     def rows(self, keys: Sequence[str]) -> tuple[Calibration, NDArray[np.intp]]:
         """This calibration with rows for every key of `keys`, and their rows."""

@@ -65,6 +65,11 @@ def test_a_calibration_of_another_level_starts_again() -> None:
         cal, LEVEL, ["a"], np.ones(1), np.full(1, 2.0), False, np.ones((1, 4)), ["a"],
         now=0.0, step=1.0, horizon=1)
     assert again.level == LEVEL and again.pushed.tolist() == [0]
+    full = Calibration(LEVEL, keys=("a",), scores=np.full((1, 500), 2.0),
+                       pushed=np.array([500]), target=np.array([LEVEL]))
+    full, widened = widen(full, ["a"], np.zeros(1), np.ones(1), 0.0, 1.0)
+    assert widened.tolist() == [2.0] and full.of("a") == {
+        "interval_factor": 2.0, "live_scores": 500, "adapted_level": LEVEL}
 
 
 def demand(n_series: int, n_time: int, calm: int, seed: int = 5) -> np.ndarray:
