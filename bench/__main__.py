@@ -37,6 +37,8 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         "forecast_round_s": lazy("forecast_peer", "forecast_round_s"),
         # the controller's round (ForecastJob.run) at 10k series, periods checked and grouped
         "forecast_job_round_s": lazy("forecast_round", "forecast_job_round_s"),
+        # live coverage of the round's recalibrated intervals after the noise grows 4x
+        "forecast_live_coverage": lazy("forecast_live", "forecast_live_coverage"),
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),
