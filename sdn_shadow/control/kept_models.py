@@ -56,6 +56,12 @@ class KeptModels:
         self.gone = [name for name in self.written if name not in models]
         return [m for m in models.values() if self.written.get(m.name) is not m.estimator]
 
+    def keep(self, models: Mapping[str, FittedModel], now: float) -> list[str]:
+        """Save those of a round's `models` that are due at `now` and forget the slots it
+        no longer has, if there are any; log lines saying what was kept or not."""
+        due = self.due(models, now)
+        return self.save(due, now) if due or self.gone else []
+
     def save(self, models: list[FittedModel], now: float) -> list[str]:
         """Save `models` (one transaction), forget the slots gone; log lines saying what
         was kept or not."""

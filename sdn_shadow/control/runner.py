@@ -321,6 +321,6 @@ class Runner:
             LOG.info(line)
         self.sender.send_updates(result.moves)
         self.state.write()
-        due = [] if self.models is None else self.models.due(fitted.models, started)
-        for line in self.models.save(due, started) if due else ():  # outside the lock
+        lines = [] if self.models is None else self.models.keep(fitted.models, started)
+        for line in lines:  # saved outside the lock
             LOG.warning(line)

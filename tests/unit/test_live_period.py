@@ -85,6 +85,18 @@ def test_a_group_no_series_uses_is_dropped_and_forgotten_by_the_store(tmp_path) 
     kept.close()
 
 
+def test_a_group_gone_is_forgotten_even_when_nothing_was_refitted(tmp_path) -> None:
+    first = job().run(KEYS, history([TRUE, TRUE, HINT, HINT]), now=0.0)
+    kept = KeptModels(ModelStore(str(tmp_path / "m.db")))
+    kept.keep(first.models, 0.0)
+    assert {r.name for r in kept.store.load()[0]} == {FULL, f"{FULL}_{TRUE}"}
+    assert kept.keep({FULL: first.models[FULL]}, 10.0) == []  # not due: kept as it is
+    assert {r.name for r in kept.store.load()[0]} == {FULL, f"{FULL}_{TRUE}"}
+    kept.keep({FULL: first.models[FULL]}, 1e6)  # due, nothing to save, a slot to forget
+    assert {r.name for r in kept.store.load()[0]} == {FULL}
+    kept.close()
+
+
 def test_a_period_group_is_kept_and_restored_with_its_series_periods(tmp_path) -> None:
     first = job().run(KEYS, history([TRUE, TRUE, HINT, HINT]), now=0.0)
     group = first.models[f"{FULL}_{TRUE}"]
