@@ -35,6 +35,10 @@ def _registry() -> dict[str, Callable[[Callable[[str], None]], dict[str, Figure]
         # forecast_coverage_h1_24_<series>: 90% coverage and widths at every horizon 1..24
         "forecast_coverage_horizons": lazy("forecast_peer", "forecast_coverage_horizons"),
         "forecast_round_s": lazy("forecast_peer", "forecast_round_s"),
+        # the controller's round (ForecastJob.run) at 10k series, periods checked and grouped
+        "forecast_job_round_s": lazy("forecast_round", "forecast_job_round_s"),
+        # live coverage of the round's recalibrated intervals after the noise grows 4x
+        "forecast_live_coverage": lazy("forecast_live", "forecast_live_coverage"),
         "outage_link_down_ms": lazy("failover", "outage_link_down_ms"),
         "outage_silent_ms": lazy("failover", "outage_silent_ms"),
         "preempt_lead_s": lazy("preempt", "preempt_lead_s"),

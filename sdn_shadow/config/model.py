@@ -394,7 +394,10 @@ class ForecastSettings:
     horizon: float = 30.0
     """Seconds ahead the forecast looks."""
     period: float | None = None
-    """Seasonal period in seconds (a day: 86400), or None."""
+    """Seasonal period in seconds (a day: 86400), or None: a hint, each series' period is
+    checked against its data (see `period_check`)."""
+    period_check: float = 3600.0
+    """Seconds between checks of a series' period against its data."""
     level: float = 0.9
     """Prediction interval level, in (0, 1)."""
     window: int = 64

@@ -41,7 +41,7 @@ def forecast(ctx: Context, value: Any) -> ForecastSettings:
     """`forecast`: how demand series are forecast."""
     return ctx.section(value, "forecast", ForecastSettings, {
         "interval": ctx.positive, "refit": ctx.non_negative, "horizon": ctx.positive,
-        "period": ctx.positive,
+        "period": ctx.positive, "period_check": ctx.positive,
         "level": ctx.fraction, "window": lambda v, p: ctx.int_in(v, p, 1, 4096),
         "log": ctx.boolean, "max_growth": ctx.at_least_one,
     })

@@ -307,7 +307,8 @@ class Runner:
             job = self.core.forecast_job()
         # The fit is the slow part (about 1 s at 10k series): outside the lock,
         # so the API's threads go on meanwhile.
-        fitted = job.run(keys, self.series.matrix(keys, depth), started)
+        fitted = job.run(keys, self.series.matrix(keys, max(depth, job.read_depth())), started,
+                         self.series.matrix)
         with self.lock:
             kept = self.profiles_saved if self.profiles is not None else None
             result = forecast_round(self.core, started, fitted, kept)
@@ -320,6 +321,6 @@ class Runner:
             LOG.info(line)
         self.sender.send_updates(result.moves)
         self.state.write()
-        due = [] if self.models is None else self.models.due(fitted.models, started)
-        for line in self.models.save(due, started) if due else ():  # outside the lock
+        lines = [] if self.models is None else self.models.keep(fitted.models, started)
+        for line in lines:  # saved outside the lock
             LOG.warning(line)

@@ -14,6 +14,8 @@ from sdn_shadow.config.model import AllocationSettings, Config
 from sdn_shadow.core.model import Updates
 from sdn_shadow.core.reconcile import meter_changes
 from sdn_shadow.demand import Demand, client_key, network_key
+from sdn_shadow.forecast.live_calibration import Calibration
+from sdn_shadow.forecast.live_period import PeriodChoice
 from sdn_shadow.forecast.model import SlidingWindowForecaster
 from sdn_shadow.forecast.round import Fitted, FittedModel, ForecastJob, SeriesForecastView
 from sdn_shadow.openflow.compiler import SwitchPlan
@@ -56,6 +58,8 @@ class Capacity:
         self.prior: NDArray[np.float64] | None = None  # population prior of clients
         self.models: dict[str, FittedModel] = {}  # kept between rounds, by slot
         self.sources: dict[str, str] = {}  # the slot whose model forecast each series
+        self.periods: dict[str, PeriodChoice] = {}  # the period each series uses, and why
+        self.calibration: Calibration | None = None  # live recalibration of the intervals
         self.policed: dict[str, dict[str, int]] = {}  # best-effort meter counters
 
     def reloaded(self, config: Config, plans: dict[int, SwitchPlan]) -> Capacity:
@@ -122,7 +126,9 @@ class Capacity:
         """What a forecast round's model work needs, copied: run it outside the lock."""
         fc = self.config.forecast
         return ForecastJob(self.forecaster(), self.history_needed(), fc.max_growth,
-                           self.prior, dict(self.models), fc.refit)
+                           self.prior, dict(self.models), fc.refit, dict(self.periods),
+                           self.forecast_inputs(())[1], self.config.telemetry.window,
+                           fc.period_check, calibration=self.calibration)
 
     def take_forecasts(self, now: float, fitted: Fitted) -> dict[str, Allocation]:
         """A round's model forecasts plus profile forecasts of clients too young for a
@@ -131,6 +137,7 @@ class Capacity:
         if fitted.prior is not None:
             self.prior = fitted.prior
         self.models, self.sources = dict(fitted.models), dict(fitted.sources)
+        self.periods, self.calibration = dict(fitted.periods), fitted.calibration
         rest = [k for k in self.profiles.client_keys() if k not in forecasts]
         if rest:
             fc = self.config.forecast

@@ -141,7 +141,8 @@ def status(core: ShadowCore) -> dict[str, Any]:
 
 def forecasts(core: ShadowCore) -> dict[str, Any]:
     """The status's forecasts plus, per series, the model that forecast it: its class,
-    code version and fit time ("profile" for a client too young for one)."""
+    code version, fit time and period, why that period, and the live recalibration of
+    its interval ("profile" for a client too young for a model)."""
     cap = core.capacity
     out = dict(status(core)["forecast"])
     models = {}
@@ -149,12 +150,26 @@ def forecasts(core: ShadowCore) -> dict[str, Any]:
         m = cap.models.get(cap.sources.get(key, ""))
         if m is not None:
             models[key] = {"model": m.model, "version": m.version, "fitted_at": m.fitted_at,
-                           "slot": m.name}
+                           "slot": m.name, **_period(core, key),
+                           "calibration": None if cap.calibration is None
+                           else cap.calibration.of(key)}
         elif key in cap.profile_only:
             models[key] = {"model": "profile", "version": None, "fitted_at": None,
                            "slot": None}
     out["models"] = models
     return out
+
+
+def _period(core: ShadowCore, key: str) -> dict[str, Any]:
+    """The period series `key`'s model uses (steps and seconds), where from, why, when."""
+    c = core.capacity.periods.get(key)
+    if c is None:
+        return dict.fromkeys(("period", "period_s", "period_source", "period_reason",
+                              "period_checked_at"))
+    return {"period": c.period,
+            "period_s": None if c.period is None else c.period * core.capacity.step_seconds,
+            "period_source": c.source, "period_reason": c.reason,
+            "period_checked_at": c.checked_at}
 
 
 def metrics(core: ShadowCore) -> dict[str, Any]:

@@ -61,29 +61,42 @@ class PeriodFinding:
 
 def robust_series(values: ArrayLike) -> NDArray[np.float64]:
     """log1p, detrended, clipped at 4 robust deviations, standardised."""
-    y = np.asarray(values, dtype=float)
-    z = np.sign(y) * np.log1p(np.abs(y))
-    t = np.arange(z.size, dtype=float)
-    if z.size > 1:
-        slope, intercept = np.polyfit(t, z, 1)
-        z = z - (slope * t + intercept)
-    median = np.median(z)
-    spread = 1.4826 * np.median(np.abs(z - median))
-    if spread > 0:
-        z = np.clip(z, median - 4 * spread, median + 4 * spread)
-    z = z - z.mean()
-    scale = float(z.std())
-    standard: NDArray[np.float64] = z / scale if scale > 0 else z
+    standard: NDArray[np.float64] = robust_rows(np.asarray(values, dtype=float)[None, :])[0]
+    return standard
+
+
+def robust_rows(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`robust_series` of each row of `rows` (S, n), all at once."""
+    z = np.sign(rows) * np.log1p(np.abs(rows))
+    n = z.shape[1]
+    if n > 1:  # the least-squares line of each row, in closed form
+        t = np.arange(n, dtype=float) - (n - 1) / 2
+        slope = (z @ t) / float(t @ t)
+        z = z - (slope[:, None] * t + z.mean(axis=1, keepdims=True))
+    median = np.median(z, axis=1, keepdims=True)
+    spread = 1.4826 * np.median(np.abs(z - median), axis=1, keepdims=True)
+    z = np.where(spread > 0, np.clip(z, median - 4 * spread, median + 4 * spread), z)
+    z = z - z.mean(axis=1, keepdims=True)
+    scale = z.std(axis=1, keepdims=True)
+    standard: NDArray[np.float64] = np.divide(z, scale, out=z.copy(), where=scale > 0)
     return standard
 
 
 def autocorrelation(z: NDArray[np.float64]) -> NDArray[np.float64]:
     """r(k) for k = 0..n-1 by FFT (biased estimate: divides by n, so r(k) shrinks with k)."""
-    n = z.size
+    r: NDArray[np.float64] = autocorrelations(z[None, :])[0]
+    return r
+
+
+def autocorrelations(rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`autocorrelation` of each row of `rows` (S, n), by one FFT of them all."""
+    n = rows.shape[1]
     size = 1 << int(2 * n - 1).bit_length()
-    spectrum = np.fft.rfft(z, size)
-    acf: NDArray[np.float64] = np.fft.irfft(spectrum * np.conj(spectrum), size)[:n]
-    return acf / acf[0] if acf[0] > 0 else np.zeros(n)
+    spectrum = np.fft.rfft(rows, size, axis=1)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), size, axis=1)[:, :n]
+    zero = acf[:, :1]
+    out: NDArray[np.float64] = np.divide(acf, zero, out=np.zeros_like(acf), where=zero > 0)
+    return out
 
 
 def comb_strength(r: NDArray[np.float64], period: int) -> float:
@@ -136,13 +149,27 @@ def _longer(r: NDArray[np.float64], base: int) -> tuple[int, int] | None:
 def detect_period(values: ArrayLike, hint: int | None = None, max_period: int | None = None
                   ) -> PeriodFinding:
     """The seasonal period(s) of `values`, checked against `hint` (steps) when given."""
-    z = robust_series(values)
-    n = z.size
+    return detect_periods(np.asarray(values, dtype=float)[None, :], hint, max_period)[0]
+
+
+def detect_periods(rows: ArrayLike, hint: int | None = None, max_period: int | None = None
+                   ) -> list[PeriodFinding]:
+    """`detect_period` of each row of `rows` (S, n: series of one length), their robust
+    series and autocorrelations computed all at once (a controller checks 200 a round)."""
+    y = np.asarray(rows, dtype=float)
+    n = y.shape[1]
     top = min(max_period or n, n // MIN_CYCLES)
     if hint is not None and hint > top:
-        return PeriodFinding(hint, (hint,), "hint", f"kept the hint {hint}: the series "
-                             f"({n} points) is too short to check it", float("nan"), hint)
-    r = autocorrelation(z) if n > 2 * MIN_PERIOD else np.zeros(max(n, 1))
+        return [PeriodFinding(hint, (hint,), "hint", f"kept the hint {hint}: the series "
+                              f"({n} points) is too short to check it", float("nan"), hint)
+                for _ in range(y.shape[0])]
+    if n <= 2 * MIN_PERIOD:
+        return [_decide(np.zeros(max(n, 1)), n, top, hint) for _ in range(y.shape[0])]
+    return [_decide(r, n, top, hint) for r in autocorrelations(robust_rows(y))]
+
+
+def _decide(r: NDArray[np.float64], n: int, top: int, hint: int | None) -> PeriodFinding:
+    """The finding of a series of `n` points whose autocorrelation is `r`."""
     candidates = [int(k) for k in _peaks(r, MIN_PERIOD, top)]
     found: int | None = None
     if candidates:

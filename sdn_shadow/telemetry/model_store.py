@@ -2,7 +2,8 @@
 
 A model is kept as data, never as code or a pickle: the estimator's class
 path, its `get_params()` (JSON), the code version that fitted it, the fit
-time, the series keys of its rows (JSON) and its learned attributes: numpy
+time, the series keys of its rows (JSON), the period each series uses and
+why (JSON, `forecast.live_period`) and its learned attributes: numpy
 arrays as raw little-endian bytes with their dtype and shape (one row of
 `model_arrays` each), everything else (numbers, strings, small lists) as
 JSON. Reading is bounded: sizes are checked in SQL before a blob is
@@ -31,7 +32,7 @@ import numpy as np
 
 from sdn_shadow.telemetry.history import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the series' periods
 MAX_MODEL_BYTES = 512 << 20  # all arrays of one model
 MAX_TEXT = 64 << 20  # keys JSON (10k keys: ~300 KB)
 MAX_SMALL_TEXT = 1 << 20  # params and scalar attributes JSON
@@ -46,7 +47,7 @@ CREATE TABLE IF NOT EXISTS model_meta (name TEXT PRIMARY KEY, value INTEGER NOT 
 CREATE TABLE IF NOT EXISTS models (
     name TEXT PRIMARY KEY, format INTEGER NOT NULL, estimator TEXT NOT NULL,
     version TEXT NOT NULL, fitted_at REAL NOT NULL, params TEXT NOT NULL,
-    keys TEXT NOT NULL, scalars TEXT NOT NULL);
+    keys TEXT NOT NULL, scalars TEXT NOT NULL, periods TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS model_arrays (
     model TEXT NOT NULL, name TEXT NOT NULL, dtype TEXT NOT NULL, shape TEXT NOT NULL,
     data BLOB NOT NULL, PRIMARY KEY (model, name));
@@ -66,6 +67,7 @@ class ModelRecord:
     keys: tuple[str, ...]  # the series of its rows, in order
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     scalars: dict[str, Any] = field(default_factory=dict)  # JSON-able learned attributes
+    periods: dict[str, Any] = field(default_factory=dict)  # series key -> its period choice
 
 
 class ModelStore:
@@ -135,7 +137,8 @@ class ModelStore:
                 for model, arrays in rows:
                     self._db.execute("DELETE FROM model_arrays WHERE model = ?", (model[0],))
                     self._db.execute(
-                        "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?)", model)
+                        "INSERT OR REPLACE INTO models VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        model)
                     self._db.executemany("INSERT INTO model_arrays VALUES (?, ?, ?, ?, ?)",
                                          arrays)
             except BaseException:
@@ -159,7 +162,8 @@ class ModelStore:
         with self._lock:
             heads = self._db.execute(
                 "SELECT name, format, estimator, version, fitted_at, length(params), "
-                "length(keys), length(scalars) FROM models ORDER BY name").fetchall()
+                "length(keys), length(scalars), length(periods) FROM models "
+                "ORDER BY name").fetchall()
             for head in heads:
                 try:
                     records.append(self._read(head))
@@ -169,7 +173,7 @@ class ModelStore:
 
     def _read(self, head: tuple[Any, ...]) -> ModelRecord:
         """One model row, checked (inside the lock); ValueError says what is wrong."""
-        name, fmt, estimator, version, fitted_at, n_params, n_keys, n_scalars = head
+        name, fmt, estimator, version, fitted_at, n_params, n_keys, n_scalars, n_periods = head
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ValueError("not a model slot name")
         if fmt != FORMAT_VERSION:
@@ -182,13 +186,15 @@ class ModelStore:
                 or not math.isfinite(fitted_at)):
             raise ValueError("fit time is not a finite number")
         if (n_params or 0) > MAX_SMALL_TEXT or (n_scalars or 0) > MAX_SMALL_TEXT \
-                or (n_keys or 0) > MAX_TEXT:
+                or (n_keys or 0) > MAX_TEXT or (n_periods or 0) > MAX_TEXT:
             raise ValueError("its text columns are too large")
-        params, keys, scalars = self._db.execute(
-            "SELECT params, keys, scalars FROM models WHERE name = ?", (name,)).fetchone()
+        params, keys, scalars, periods = self._db.execute(
+            "SELECT params, keys, scalars, periods FROM models WHERE name = ?",
+            (name,)).fetchone()
         params, keys, scalars = json.loads(params), json.loads(keys), json.loads(scalars)
-        if not isinstance(params, dict) or not isinstance(scalars, dict):
-            raise ValueError("params or scalars are not JSON objects")
+        periods = json.loads(periods)
+        if not all(isinstance(v, dict) for v in (params, scalars, periods)):
+            raise ValueError("params, scalars or periods are not JSON objects")
         if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
             raise ValueError("keys are not a JSON list of strings")
         if len(set(keys)) != len(keys):
@@ -196,7 +202,7 @@ class ModelStore:
         if not all(isinstance(k, str) and ATTRIBUTE.fullmatch(k) for k in scalars):
             raise ValueError("a scalar attribute has a bad name")
         return ModelRecord(name, estimator, version, float(fitted_at), params, tuple(keys),
-                           self._read_arrays(name), scalars)
+                           self._read_arrays(name), scalars, periods)
 
     def _read_arrays(self, model: str) -> dict[str, np.ndarray]:
         heads = self._db.execute(
@@ -257,7 +263,8 @@ def _encode(r: ModelRecord) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         raise ValueError("a scalar attribute has a bad name")
     try:
         model = (r.name, FORMAT_VERSION, r.estimator, r.version, float(r.fitted_at),
-                 json.dumps(r.params), json.dumps(list(r.keys)), json.dumps(r.scalars))
+                 json.dumps(r.params), json.dumps(list(r.keys)), json.dumps(r.scalars),
+                 json.dumps(r.periods))
     except TypeError as e:
         raise ValueError(f"model {r.name}: {e}") from None
     return model, arrays

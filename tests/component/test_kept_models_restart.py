@@ -29,7 +29,7 @@ def start(tmp_path: Path, now: float, **forecast: float) -> ShadowApp:
     """The controller on the ring with its history in tmp_path, planned at `now`."""
     data = yaml.safe_load(RING.read_text())
     data["telemetry"] = {"history": str(tmp_path / "history.db"), "flow_interval": 1}
-    data["forecast"] = {"window": 8, "horizon": 2, **forecast}
+    data["forecast"] = {"window": 8, "horizon": 2, "period": 20, **forecast}  # the data's
     settings = RunSettings(parse_config(data), str(RING),
                            state_file=str(tmp_path / "state.json"))
     app = ShadowApp(settings=settings)
@@ -44,7 +44,7 @@ def feed(app: ShadowApp, n: int, young: str | None = None) -> None:
         level = 1.5 + np.sin(2 * np.pi * t / 20)
         values = {k: (i + 1) * 1e5 * level * (1 + 0.05 * rng.standard_normal())
                   for i, k in enumerate(SERIES)}
-        if young and t >= n - 70:
+        if young and t >= n - 150:
             values[young] = 3e5 * level
         app.run.series.append(float(t), values)
 
@@ -59,7 +59,7 @@ def api_forecasts(app: ShadowApp) -> dict:
 
 
 def test_a_restart_forecasts_at_once_from_the_kept_models(tmp_path, monkeypatch) -> None:
-    first = start(tmp_path, 1000.0, refit=600)
+    first = start(tmp_path, 1000.0, refit=600, period_check=86400)
     feed(first, 300, young="client:tenant-a:h3:tx")
     first.run.forecast_once()
     before = dict(first.run.core.capacity.forecasts)
@@ -71,7 +71,8 @@ def test_a_restart_forecasts_at_once_from_the_kept_models(tmp_path, monkeypatch)
         raise AssertionError("the restarted controller refitted")
 
     monkeypatch.setattr(SlidingWindowForecaster, "fit_series", no_fit)
-    again = start(tmp_path, 5000.0, refit=600)  # far older than `refit`: served all the same
+    # far older than `refit`: served all the same, on the periods kept with the models
+    again = start(tmp_path, 5000.0, refit=600, period_check=86400)
     assert {m.loaded for m in again.run.core.capacity.models.values()} == {True}
     again.run.forecast_once()
     assert again.run.core.capacity.forecasts == before
@@ -80,10 +81,16 @@ def test_a_restart_forecasts_at_once_from_the_kept_models(tmp_path, monkeypatch)
     version = model_version(SlidingWindowForecaster)
     assert answer["series"].keys() == answer["models"].keys() == before.keys()
     for key in before:
-        slot = "young" if key == "client:tenant-a:h3:tx" else "full"
-        assert answer["models"][key] == {"model": "SlidingWindowForecaster",
-                                         "version": version, "fitted_at": 1000.0,
-                                         "slot": slot}
+        young = key == "client:tenant-a:h3:tx"
+        entry = answer["models"][key]
+        reason = entry.pop("period_reason")
+        assert entry == {"model": "SlidingWindowForecaster", "version": version,
+                         "fitted_at": 1000.0, "slot": "young" if young else "full",
+                         "period": 20, "period_s": 20.0, "period_source": "hint",
+                         "period_checked_at": None if young else 1000.0,
+                         "calibration": {"interval_factor": 1.0, "live_scores": 0,
+                                         "adapted_level": 0.9}}  # none measured yet
+        assert ("young series" if young else "the data confirms the hint 20") in reason
 
 
 def test_models_are_saved_after_fits_not_every_round(tmp_path, monkeypatch) -> None:
