@@ -152,6 +152,18 @@ function logout(why = "") {
   $("token").focus();
 }
 
+/** Why a login failed, in words: the directory's answer for a user, the API's otherwise. */
+function refusal(err, user) {
+  if (!(err instanceof ApiError)) return `Cannot reach the controller: ${err.message}`;
+  if (user && err.status === 401) {
+    return `The directory refused ${user}: wrong user name or password, or no role here ` +
+      `(${err.message}).`;
+  }
+  if (user && err.status === 503) return `The directory cannot be reached now: ${err.message}`;
+  if (err.status === 401) return `The controller refused this token (${err.message}).`;
+  return err.message;
+}
+
 function show(name) {
   view = name;
   for (const tab of document.querySelectorAll("[role=tab]")) {
@@ -173,7 +185,7 @@ function setup() {
       await login(auth);
       $("token").value = "";
     } catch (err) {
-      $("login-error").textContent = err instanceof ApiError ? err.message : `Cannot reach the controller: ${err.message}`;
+      $("login-error").textContent = refusal(err, user);
     }
   });
   $("logout").addEventListener("click", () => logout());
