@@ -23,6 +23,7 @@ from sdn_shadow.directory.service import DirectoryMirrors
 from sdn_shadow.lab.net import free_tcp_port
 from tests.browser import LAPTOP, Watched, artefacts_dir, chromium, log_in, wait_text
 from tests.component.test_rest_api import Api, ring_document
+from tests.fakes.ring import apply
 from tests.slapd import loaded_slapd
 
 pytestmark = pytest.mark.system
@@ -247,6 +248,28 @@ def test_the_fabric_highlights_a_pairs_paths_and_follows_a_move_and_a_failover(
         page.select_option("#pair-dst", "h1")  # the same host twice: nothing to draw
         wait_text(page, "#pair-paths", r"Choose two different hosts")
         assert page.locator("#fabric svg line.path").count() == 0
+        w.assert_clean()
+
+
+def test_the_fabric_follows_a_transit_switchs_group_to_where_traffic_is_lost(
+        served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-lost"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        page.select_option("#pair-src", "h4")
+        page.select_option("#pair-dst", "h2")
+        page.wait_for_selector("#fabric svg g.paths[data-current='primary']")
+        assert page.locator("#fabric svg line.path.taken").count() == 0
+        api.fabric.set_link("s2", "s3", False)
+        with api.service.lock:  # s2-s3 down: s4 sends on to s3, whose group sends it back
+            apply(api.fabric, api.core.port_status(0.0, 2, 10, False))
+        page.wait_for_selector("#fabric svg g.paths[data-current='lost'][data-taken='s4 s3']")
+        assert hops(page, "taken") == ["s4-s3"]
+        assert page.locator("#fabric svg line.path.taken.current").count() == 1
+        wait_text(page, "#pair-paths", r"traffic is lost: it gets as far as s4 → s3 · lost at s3")
+        w.shot("pair-lost")
         w.assert_clean()
 
 
