@@ -134,3 +134,14 @@ def test_a_transit_switchs_group_is_followed_where_the_source_sees_no_way_out() 
     # shadow s3 s4 s1 s2, whose first hop is the port the packet came in by: lost there
     assert (body["current"], body["taken"]) == ("lost", ["s4", "s3"]), body
     assert delivered(api, 4, 2) is None, "as the fake fabric's groups do"
+
+
+@pytest.mark.xfail(strict=True, reason="forwarding routes s4 -> s2 by fabric.path (s4 s3 s2), "
+                   "which is the pair's shadow: one first hop, so no failover group at s4")
+@pytest.mark.parametrize("link", [("s3", "s4"), ("s2", "s3")])
+def test_one_failed_ring_link_leaves_every_pair_a_way(link) -> None:
+    api = Api()
+    assert api.core.layout.fabric.path("s4", "s2") == ["s4", "s3", "s2"]
+    assert api.core.layout.paths["tenant-a"][("s4", "s2")].primary == ("s4", "s1", "s2")
+    fail(api, link)
+    assert delivered(api, 4, 2) is not None, "h4 -> h2 has s4 s1 s2 left"
