@@ -14,7 +14,7 @@ from sdn_shadow.core.model import Event, FlowKey, GroupCounters, InstalledFlow, 
 from sdn_shadow.core.model import event as make_event
 from sdn_shadow.core.reconcile import sum_buckets
 from sdn_shadow.openflow.compiler import SwitchPlan, link_holders
-from sdn_shadow.paths import network_salt, path_pair
+from sdn_shadow.paths import current, network_salt, path_pair
 
 if TYPE_CHECKING:
     from sdn_shadow.core.shadow import ShadowCore
@@ -225,11 +225,12 @@ def client_paths(core: ShadowCore, network: Network, src: str, dst: str) -> dict
     """The primary and shadow paths from host `src` to host `dst` of `network` now, and
     which one their traffic takes (`current`), as the plans route it.
 
-    A host a twin serves (or whose role is swapped) sits at its twin's switch. Traffic
-    takes the shadow path when either end was moved to it, or when a failed link lies on
-    the primary route and not on the shadow (`openflow.routes.path_instructions`). The
-    pair is the layout's own (or the fabric's memo, for hosts standing in elsewhere):
-    nothing is planned per request.
+    A host a twin serves (or whose role is swapped) sits at its twin's switch. Where
+    traffic goes is followed through the failover groups of every switch on its way
+    (`paths.current`): the shadow path when either end was moved to it, or when a failed
+    link lies on the primary route and not on the shadow; another route when a transit
+    switch's group turns it. The pair is the layout's own (or the fabric's memo, for
+    hosts standing in elsewhere): nothing is planned per request.
     """
     ends = [_where(core, network, host) for host in (src, dst)]
     a, b = ends[0][1], ends[1][1]
@@ -237,29 +238,14 @@ def client_paths(core: ShadowCore, network: Network, src: str, dst: str) -> dict
     if pair is None:
         pair = path_pair(core.layout.fabric, a, b, network_salt(network.name))
     route = tuple(core.layout.fabric.path(a, b) or pair.primary)  # what forwarding takes
-    failed = core.intents.failed_links
     moved = [h for h in (src, dst) if (network.name, h) in core.intents.shadow_path]
-
-    def broken(path: tuple[str, ...]) -> list[str]:
-        return sorted("-".join(sorted(hop)) for hop in zip(path, path[1:], strict=False)
-                      if frozenset(hop) in failed)
-
-    on_primary, on_shadow = broken(route), broken(pair.shadow)
-    if len(route) < 2:
-        current, why = "primary", "both hosts on one switch"
-    elif bool(on_primary) != bool(on_shadow):
-        current = "shadow" if on_primary else "primary"
-        why = f"failed link on the {'primary' if on_primary else 'shadow'} path"
-    elif moved:
-        current, why = "shadow", f"moved to the shadow path: {', '.join(moved)}"
-    else:
-        current, why = "primary", "nothing moved or failed"
+    now = current(core.layout.fabric, core.layout.paths.get(network.name, {}), pair,
+                  core.intents.failed_links, moved)
     return {"network": network.name,
             "src": {"host": src, "switch": a, "at": ends[0][0]},
             "dst": {"host": dst, "switch": b, "at": ends[1][0]},
             "primary": list(route), "shadow": list(pair.shadow), "disjoint": pair.disjoint,
-            "current": current, "reason": why,
-            "failed": {"primary": on_primary, "shadow": on_shadow}}
+            **now}
 
 
 def _where(core: ShadowCore, network: Network, host: str) -> tuple[str, str]:

@@ -126,7 +126,8 @@ def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | N
             return _unauthenticated()
         return Whoami(name=holder.name, role=holder.role, version=__version__)
 
-    async def stream(request: Request, since: int | None = Query(None, ge=0)) -> Any:
+    async def stream(request: Request, since: int | None = Query(None, ge=0),
+                     start: str | None = Query(None, max_length=64)) -> Any:
         try:
             holder = _holder(request)
         except PermissionError:
@@ -135,7 +136,7 @@ def mount_dashboard(app: FastAPI, service: Service, settings: StreamSettings | N
         if since is None and last.isdigit():
             since = int(last) + 1
         hello = {"name": holder.name, "role": holder.role, "version": __version__}
-        messages = streams.start(hello, since, anyio.sleep)
+        messages = streams.begin(hello, since, anyio.sleep, start)
         if messages is None:
             return JSONResponse({"errors": [{"field": "stream", "reason": (
                 f"{streams.settings.max_clients} streams are open; close a page")}]},

@@ -14,12 +14,19 @@ at most `max_clients` streams run at once (503 beyond), they share one
 snapshot (taken again once half `snapshot_every` old), and a stream ends
 after `lifetime` seconds (`bye`) so the page reconnects with its credential
 checked again.
+
+A controller that restarts on the same address starts its event log again
+from 0, so a page's cursor names nothing there (or the wrong events). Each
+mount has a `start` id, sent in `hello`; a page reconnecting with another
+start, or with a cursor beyond the log's end, is resynced: its `hello` says
+`resync` (why) and the stream sends the new log's last `max_backlog` events.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import secrets
 import time
 import weakref
 from collections.abc import AsyncGenerator
@@ -68,6 +75,7 @@ class Streams:
                  history: SeriesHistory) -> None:
         self.service, self.settings, self.history = service, settings, history
         self.thresholds = Thresholds()
+        self.start = secrets.token_hex(8)  # this mount's (a restarted controller's is new)
         self._live: weakref.WeakSet[AsyncGenerator[str, None]] = weakref.WeakSet()
         self._last: tuple[float, dict[str, Any] | None] = (0.0, None)
 
@@ -76,35 +84,56 @@ class Streams:
         """How many streams are open (not finished and not dropped unstarted)."""
         return len([g for g in self._live if getattr(g, "ag_frame", None) is not None])
 
-    def start(self, hello: dict[str, Any], since: int | None,
-              sleep: Any) -> AsyncGenerator[str, None] | None:
+    def begin(self, hello: dict[str, Any], since: int | None, sleep: Any,
+              start: str | None = None) -> AsyncGenerator[str, None] | None:
         """A new stream's messages (see `run`), or None when `max_clients` are open."""
         if self.open >= self.settings.max_clients:
             return None
-        stream = self.run(hello, since, sleep)
+        stream = self.run(hello, since, sleep, start)
         self._live.add(stream)
         return stream
 
-    async def _snapshot(self) -> dict[str, Any]:
-        """A snapshot shared by the streams: taken again once half an interval old."""
+    async def _snapshot(self, fresh: bool = False) -> dict[str, Any]:
+        """A snapshot shared by the streams: taken again once half an interval old (or
+        `fresh`)."""
         taken, snap = self._last
-        if snap is None or time.monotonic() - taken >= self.settings.snapshot_every / 2:
+        if (snap is None or fresh
+                or time.monotonic() - taken >= self.settings.snapshot_every / 2):
             snap = await run_in_threadpool(snapshot, self.service, self.thresholds)
             self._last = (time.monotonic(), snap)
             self.history.add(snap)
         return snap
 
-    async def run(self, hello: dict[str, Any], since: int | None,
-                  sleep: Any) -> AsyncGenerator[str, None]:
-        """The messages of one stream, from event cursor `since` (None: from now).
+    def stale(self, since: int | None, start: str | None, end: int) -> str | None:
+        """Why cursor `since`, taken from the mount `start`, names no event of this log
+        (which ends at `end`); None when it is good."""
+        if since is None:
+            return None
+        if start is not None and start != self.start:
+            return "the controller restarted: its events were read again"
+        if since > end:
+            return f"event {since} is beyond the log's end ({end}): events were read again"
+        return None
+
+    async def run(self, hello: dict[str, Any], since: int | None, sleep: Any,
+                  start: str | None = None) -> AsyncGenerator[str, None]:
+        """The messages of one stream, from event cursor `since` (None: from now) that
+        the mount `start` gave (None: this one, or not known).
 
         `sleep` is awaited between ticks (`anyio.sleep`); the client going
         cancels the stream at its current await.
         """
         s = self.settings
         snap = await self._snapshot()
-        cursor = snap["fabric"]["events_next"] if since is None else since
-        yield message("hello", {**hello, "events_next": cursor, "tick": s.tick,
+        if since is not None and since > snap["fabric"]["events_next"]:
+            snap = await self._snapshot(fresh=True)  # the shared one may predate the cursor
+        end = snap["fabric"]["events_next"]
+        resync = self.stale(since, start, end)
+        cursor = end if since is None else since
+        if resync is not None:
+            cursor = max(0, end - s.max_backlog)
+        yield message("hello", {**hello, "events_next": cursor, "start": self.start,
+                                "resync": resync, "tick": s.tick,
                                 "snapshot_every": s.snapshot_every})
         yield message("history", {"frames": self.history.frames(),
                                   "thresholds": snap["thresholds"]})

@@ -29,7 +29,7 @@ from sdn_shadow.openflow.messages import (
 from sdn_shadow.openflow.pipeline import Subsystem, Table
 from sdn_shadow.openflow.plan import Link, SwitchPlan, vid
 from sdn_shadow.openflow.services import service_twin
-from sdn_shadow.paths import PathPair
+from sdn_shadow.paths import PathPair, shadow_first
 from sdn_shadow.topology import Fabric, path_hops
 
 Memo = dict[tuple[object, ...], tuple[tuple[Instruction, ...], Group | None]]
@@ -201,7 +201,7 @@ def path_instructions(plan: SwitchPlan, fabric: Fabric, network: Network, pair: 
     if shadow_port == primary_port:
         first_shadow = prefer_shadow
     else:
-        first_shadow = _shadow_first(route, pair.shadow, failed, prefer_shadow)
+        first_shadow = shadow_first(route, pair.shadow, failed, prefer_shadow)
     memo = {} if memo is None else memo
     key = (primary_port, shadow_port, first_shadow)
     found = memo.get(key)
@@ -231,18 +231,6 @@ def _holds(plan: SwitchPlan, group: Group) -> bool:
     """Put `group` in `plan` under its content id; False if another group holds that id."""
     have = plan.groups.setdefault(group.group_id, group)
     return have is group or (have.type, have.buckets) == (group.type, group.buckets)
-
-
-def _shadow_first(route: tuple[str, ...], shadow_path: tuple[str, ...],
-                  failed: frozenset[Link], prefer_shadow: bool) -> bool:
-    """Whether the shadow path goes first in the group: when a link anywhere on the
-    preferred path has failed, the other one does (see `_failover_group`)."""
-    def crosses(path: tuple[str, ...]) -> bool:
-        return any(frozenset(hop) in failed for hop in zip(path, path[1:], strict=False))
-
-    if failed and crosses(route) != crosses(shadow_path):
-        return crosses(route)
-    return prefer_shadow
 
 
 def _failover_group(primary: tuple[Action, ...], shadow: tuple[Action, ...],

@@ -273,3 +273,48 @@ def test_streams_share_one_snapshot_until_it_is_half_an_interval_old() -> None:
     assert anyio.run(streams._snapshot) is first, "the same snapshot, not read again"
     fresh = mount_dashboard(api.http.app, api.service, StreamSettings(snapshot_every=0.0))
     assert anyio.run(fresh._snapshot)["routing"]["moved_clients"] == ["tenant-a/h1"]
+
+
+def hello_and_events(api: Api, query: str) -> tuple[dict, list[dict]]:
+    """The `hello` of a stream read with `query` until its `bye`, and its events."""
+    r = api.http.get(f"{PREFIX}/stream?{query}",
+                     headers={"Authorization": f"Bearer {api.token['viewer']}"})
+    assert r.status_code == 200, r.text
+    got = parse(r.text)
+    assert kinds(got)[0] == "hello" and kinds(got)[-1] == "bye"
+    return got[0][1], [data for kind, data in got if kind == "event"]
+
+
+def test_a_cursor_from_a_controller_that_restarted_is_resynced() -> None:
+    once = StreamSettings(tick=0.01, lifetime=0.0)
+    old = dashboard(once)
+    for path in ("shadow", "primary", "shadow"):
+        assert old.put("/networks/tenant-a/clients/h1", {"path": path}).status_code == 200
+    hello, events = hello_and_events(old, "since=0")
+    assert hello["resync"] is None and [e["id"] for e in events] == [0, 1, 2]
+    cursor, start = hello_and_events(old, "since=3")[0]["events_next"], hello["start"]
+    assert cursor == 3
+    new = dashboard(once)  # the controller again, on the same address: a new event log
+    assert new.put("/networks/tenant-a/clients/h2", {"path": "shadow"}).status_code == 200
+    hello, events = hello_and_events(new, f"since={cursor}&start={start}")
+    assert hello["start"] != start
+    assert hello["resync"] == "the controller restarted: its events were read again"
+    assert hello["events_next"] == 0
+    assert [(e["id"], e["client"]) for e in events] == [(0, "h2")], "the new log, from 0"
+    hello, events = hello_and_events(new, f"since=1&start={hello['start']}")
+    assert hello["resync"] is None and hello["events_next"] == 1 and events == []
+
+
+def test_a_cursor_beyond_the_log_is_resynced_even_without_a_start() -> None:
+    api = dashboard(StreamSettings(tick=0.01, lifetime=0.0, max_backlog=2))
+    for path in ("shadow", "primary", "shadow"):
+        assert api.put("/networks/tenant-a/clients/h1", {"path": path}).status_code == 200
+    hello, events = hello_and_events(api, "since=57")  # a reconnect's Last-Event-ID, say
+    assert hello["resync"] == "event 57 is beyond the log's end (3): events were read again"
+    assert hello["events_next"] == 1, "the last max_backlog events"
+    assert [e["id"] for e in events] == [1, 2]
+    hello, _ = hello_and_events(api, "since=3")
+    assert hello["resync"] is None, "the end itself is a good cursor"
+    r = api.http.get(f"{PREFIX}/stream?since=0&start={'x' * 65}",
+                     headers={"Authorization": f"Bearer {api.token['viewer']}"})
+    assert r.status_code == 422

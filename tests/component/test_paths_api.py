@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from sdn_shadow.dashboard.routes import STATIC
 from tests.component.test_rest_api import Api
-from tests.fakes.ring import apply
+from tests.fakes.ring import apply, udp
+
+RING = {("s1", "s2"): (1, 10), ("s2", "s3"): (2, 10), ("s3", "s4"): (3, 10),
+        ("s4", "s1"): (4, 10)}  # each link by the switches it joins: (dpid, port) at one end
 
 
 def paths(api: Api, src: str, dst: str, role: str | None = "viewer", network: str = "tenant-a"):
@@ -79,3 +84,64 @@ def test_the_dashboard_asks_the_route_the_api_serves() -> None:
     r = api.get(route)
     assert r.status_code == 200, (asked, r.text)
     assert {"primary", "shadow", "current", "reason"} <= set(r.json())
+
+
+def fail(api: Api, link: tuple[str, str]) -> None:
+    """Take a ring link down: the switches' ports (what fast failover watches) and the
+    controller's port status (what it pins by)."""
+    dpid, port = RING[link]
+    api.fabric.set_link(*link, False)
+    with api.service.lock:
+        apply(api.fabric, api.core.port_status(0.0, dpid, port, False))
+
+
+def delivered(api: Api, a: int, b: int) -> tuple[str, ...] | None:
+    """The switches a packet from h<a> to h<b> crossed on the fake fabric (None: lost)."""
+    got = [d for d in api.fabric.send(f"s{a}", 1, udp(a, b)) if (d.switch, d.port) == (f"s{b}", 1)]
+    assert len(got) <= 1, got
+    return got[0].packet["trail"] if got else None
+
+
+@pytest.mark.parametrize("link", sorted(RING))
+@pytest.mark.parametrize("moved", [(), ("h1",), ("h2", "h3")])
+def test_current_is_where_the_fabric_sends_each_pair_after_a_link_fails(link, moved) -> None:
+    api = Api()
+    for host in moved:
+        assert api.put(f"/networks/tenant-a/clients/{host}", {"path": "shadow"}).status_code == 200
+    fail(api, link)
+    for a in range(1, 5):
+        for b in (b for b in range(1, 5) if b != a):
+            body = paths(api, f"h{a}", f"h{b}").json()
+            trail, said = delivered(api, a, b), (body["current"], body["taken"])
+            if trail is None:  # every group on the way was followed, not only the source's
+                assert body["current"] == "lost", (a, b, said, body["reason"])
+                assert body["reason"].startswith(f"lost at {body['taken'][-1]}: failed links")
+                continue
+            assert tuple(body["taken"]) == trail, (a, b, said)
+            if body["current"] in ("primary", "shadow"):
+                assert tuple(body[body["current"]]) == trail, (a, b, said)
+            else:
+                assert body["current"] == "detour", (a, b, said)
+
+
+def test_a_transit_switchs_group_is_followed_where_the_source_sees_no_way_out() -> None:
+    api = Api()  # s4 -> s2: forwarding's route s4 s3 s2 is also the pair's shadow
+    fail(api, ("s2", "s3"))
+    body = paths(api, "h4", "h2").json()
+    assert (body["primary"], body["shadow"]) == (["s4", "s3", "s2"], ["s4", "s3", "s2"])
+    assert body["failed"] == {"primary": ["s2-s3"], "shadow": ["s2-s3"]}
+    # s4 keeps its route (both ways cross the failed link); s3's group is pinned to its
+    # shadow s3 s4 s1 s2, whose first hop is the port the packet came in by: lost there
+    assert (body["current"], body["taken"]) == ("lost", ["s4", "s3"]), body
+    assert delivered(api, 4, 2) is None, "as the fake fabric's groups do"
+
+
+@pytest.mark.xfail(strict=True, reason="forwarding routes s4 -> s2 by fabric.path (s4 s3 s2), "
+                   "which is the pair's shadow: one first hop, so no failover group at s4")
+@pytest.mark.parametrize("link", [("s3", "s4"), ("s2", "s3")])
+def test_one_failed_ring_link_leaves_every_pair_a_way(link) -> None:
+    api = Api()
+    assert api.core.layout.fabric.path("s4", "s2") == ["s4", "s3", "s2"]
+    assert api.core.layout.paths["tenant-a"][("s4", "s2")].primary == ("s4", "s1", "s2")
+    fail(api, link)
+    assert delivered(api, 4, 2) is not None, "h4 -> h2 has s4 s1 s2 left"

@@ -3,8 +3,9 @@
 Each tab is rendered for an operator and a viewer, in light and dark: no
 console error, no request off the controller's origin, nothing wider than a
 laptop's screen; an operator's move goes through the confirmation (kept by
-keyboard), a viewer gets no control at all. Screenshots are kept as
-artefacts (see tests/browser.py).
+keyboard), a viewer gets no control at all; the timeline shows a real
+slapd's LDAP mirror rounds and configuration changes, and filters them.
+Screenshots are kept as artefacts (see tests/browser.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ from pathlib import Path
 import pytest
 
 from sdn_shadow.api.server import ApiServer
+from sdn_shadow.config import parse_config
 from sdn_shadow.dashboard import StreamSettings, mount_dashboard
+from sdn_shadow.directory.service import DirectoryMirrors
 from sdn_shadow.lab.net import free_tcp_port
 from tests.browser import LAPTOP, Watched, artefacts_dir, chromium, log_in, wait_text
-from tests.component.test_rest_api import Api
+from tests.component.test_rest_api import Api, ring_document
+from tests.fakes.ring import apply
+from tests.slapd import loaded_slapd
 
 pytestmark = pytest.mark.system
 
@@ -243,4 +248,115 @@ def test_the_fabric_highlights_a_pairs_paths_and_follows_a_move_and_a_failover(
         page.select_option("#pair-dst", "h1")  # the same host twice: nothing to draw
         wait_text(page, "#pair-paths", r"Choose two different hosts")
         assert page.locator("#fabric svg line.path").count() == 0
+        w.assert_clean()
+
+
+def test_the_fabric_follows_a_transit_switchs_group_to_where_traffic_is_lost(
+        served, tmp_path) -> None:
+    api, base = served
+    with chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-lost"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        page.select_option("#pair-src", "h4")
+        page.select_option("#pair-dst", "h2")
+        page.wait_for_selector("#fabric svg g.paths[data-current='primary']")
+        assert page.locator("#fabric svg line.path.taken").count() == 0
+        api.fabric.set_link("s2", "s3", False)
+        with api.service.lock:  # s2-s3 down: s4 sends on to s3, whose group sends it back
+            apply(api.fabric, api.core.port_status(0.0, 2, 10, False))
+        page.wait_for_selector("#fabric svg g.paths[data-current='lost'][data-taken='s4 s3']")
+        assert hops(page, "taken") == ["s4-s3"]
+        assert page.locator("#fabric svg line.path.taken.current").count() == 1
+        wait_text(page, "#pair-paths", r"traffic is lost: it gets as far as s4 → s3 · lost at s3")
+        w.shot("pair-lost")
+        w.assert_clean()
+
+
+LDAP_P, LDAP_S = "ou=tenant-a,dc=example,dc=org", "ou=tenant-a-shadow,dc=example,dc=org"
+PRIMARY = [(LDAP_P, {"objectClass": "organizationalUnit", "ou": "tenant-a"}),
+           (f"cn=h1,{LDAP_P}", {"objectClass": ["device", "ipHost"], "cn": "h1",
+                                "ipHostNumber": "10.0.0.1"})]
+
+
+def mirroring(api: Api, slapd, tmp_path: Path) -> DirectoryMirrors:
+    """tenant-a's LDAP mirror on `slapd`, started, each round going to the core as the
+    controller's runner gives it (the core decides which rounds are events)."""
+    password = tmp_path / "ldap-password"
+    password.write_text(slapd.password + "\n")
+    data = ring_document()
+    data["networks"]["tenant-a"]["shadow"]["ldap"] = {
+        "url": slapd.url, "bind_dn": slapd.bind_dn, "password_file": str(password),
+        "primary_base": LDAP_P, "shadow_base": LDAP_S, "interval": 0.3}
+
+    def report(network: str, round_report) -> None:
+        with api.service.lock:
+            api.core.ldap_round(api.service.clock(), network, round_report)
+
+    return DirectoryMirrors(parse_config(data), report).start()
+
+
+def listed(page, only: str, count: int | None = None) -> list[str]:
+    """The timeline's entries, newest first, once all it shows match `only` (and there are
+    `count`, if given): a filter is drawn on the next frame, so wait for it."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(f"#timeline ol.timeline li:not({only})")).to_have_count(0)
+    if count is not None:
+        expect(page.locator("#timeline ol.timeline li")).to_have_count(count)
+    return page.eval_on_selector_all("#timeline ol.timeline li",
+                                     "els => els.map(e => e.textContent)")
+
+
+def test_the_timeline_shows_ldap_rounds_and_config_changes_and_filters_them(
+        served, tmp_path) -> None:
+    api, base = served
+    with loaded_slapd(tmp_path, PRIMARY) as slapd, chromium() as context:
+        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-timeline"))
+        page = w.page
+        log_in(page, base, api.token["viewer"])
+        page.click("#tab-timeline")
+        assert api.put("/networks/tenant-a/clients/h1", {"path": "shadow"}).status_code == 200
+        mirrors = mirroring(api, slapd, tmp_path)
+        try:
+            page.wait_for_selector("li[data-kind=ldap][data-result=ok]")
+            slapd.stop()  # a round fails; the first good one after it is shown too
+            page.wait_for_selector("li[data-kind=ldap][data-result=failed].bad")
+            slapd.start()
+            page.wait_for_selector("li[data-kind=ldap][data-result=ok] >> nth=1")
+        finally:
+            assert mirrors.stop(10)
+        session = {"name": "h1-web", "hosts": ["h1"], "direction": "out", "to": ["h3s"]}
+        r = api.post("/networks/tenant-a/mirror-sessions", session)
+        assert r.status_code in (200, 201), r.text
+        with api.service.lock:  # the file read again: once good, once refused
+            api.core.reload(api.service.clock(), api.core.config)
+            api.core.reload_rejected(api.service.clock(), ["networks.tenant-a.cidr: bad"])
+        page.wait_for_selector("li[data-kind=config][data-result=rejected].bad")
+        w.shot("timeline-everything")
+        page.select_option("#timeline-topic", "configuration")
+        configs = listed(page, "[data-kind=config]", 3)
+        assert len(configs) == 3 and all(" config configuration " in t for t in configs), configs
+        assert "configuration rejected from the configuration file — networks." in configs[0]
+        assert "configuration applied from the configuration file — reloaded: " in configs[1]
+        assert ("configuration applied over the API: mirror session h1-web created by "
+                "operator-1 — mirror session h1-web created by operator-1: reloaded") \
+            in configs[2], configs[2]
+        page.select_option("#timeline-topic", "directory")
+        rounds = listed(page, "[data-kind=ldap]")
+        results = [t.split(": round ")[1].split(" ")[0] for t in rounds]  # newest first
+        assert results[0] == results[-1] == "ok" and set(results[1:-1]) == {"failed"}, rounds
+        assert all("LDAP mirror of tenant-a" in t for t in rounds), rounds
+        assert "added" in rounds[-1] and all("error: " in t for t in rounds[1:-1]), rounds
+        w.shot("timeline-ldap")
+        page.fill("#timeline-text", "error")  # within the topic, by text
+        assert listed(page, "[data-result=failed]") == rounds[1:-1]
+        page.select_option("#timeline-topic", "")
+        page.select_option("#timeline-kind", "ldap")
+        page.fill("#timeline-text", "")
+        assert listed(page, "[data-kind=ldap]", len(rounds)) == rounds, "the kind: the same"
+        page.select_option("#timeline-kind", "")
+        page.select_option("#timeline-topic", "routing")
+        routing = listed(page, "[data-kind=move]")
+        assert len(routing) == 1 and " move tenant-a/h1 → shadow path — api " in routing[0]
         w.assert_clean()

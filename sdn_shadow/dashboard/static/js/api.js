@@ -41,9 +41,14 @@ export class Api {
   post(path, body) { return this.request("POST", path, body); }
   delete(path) { return this.request("DELETE", path); }
 
-  /** Read the server-sent events of /stream, calling on(kind, data) for each; ends with it. */
-  async stream(since, on, signal) {
-    const query = since === null ? "" : `?since=${since}`;
+  /** Read the server-sent events of /stream from cursor `since` (null: from now), which
+   *  the controller's mount `start` gave (null: not known yet), calling on(kind, data) for
+   *  each; ends with it. */
+  async stream(since, start, on, signal) {
+    const params = new URLSearchParams();
+    if (since !== null) params.set("since", since);
+    if (start) params.set("start", start);
+    const query = params.toString() ? `?${params}` : "";
     const r = await fetch(`${PREFIX}/stream${query}`, {
       headers: { Authorization: this.auth, Accept: "text/event-stream" },
       credentials: "omit", cache: "no-store", signal,

@@ -24,6 +24,8 @@ let abort = null;
 let drawing = false;
 let started = false; // the views' controls are made once
 let cursor = 0; // the next event the stream should send
+let start = null; // the controller's start the cursor belongs to (a restart makes a new one)
+let resynced = ""; // why the events were read again, shown beside the live clock
 
 function status(text, kind = "") {
   const el = $("status");
@@ -68,6 +70,11 @@ const ctx = {
 function on(kind, data) {
   if (kind === "hello") {
     state.who = { name: data.name, role: data.role };
+    if (data.resync) { // a restarted controller: our events and cursor were of the old one
+      state.events = [];
+      resynced = ` · resynced: ${data.resync}`;
+    }
+    start = data.start;
     cursor = data.events_next;
   } else if (kind === "history") {
     state.frames = data.frames;
@@ -79,7 +86,7 @@ function on(kind, data) {
     const last = state.frames[state.frames.length - 1];
     if (!last || last.at < data.at) state.frames.push({ at: data.at, series: data.series });
     if (state.frames.length > MAX_FRAMES) state.frames.splice(0, state.frames.length - MAX_FRAMES);
-    status(`Live · ${new Date(data.at * 1000).toLocaleTimeString()}`, "ok");
+    status(`Live · ${new Date(data.at * 1000).toLocaleTimeString()}${resynced}`, "ok");
   } else if (kind === "event") {
     if (data.id < cursor) return; // seen before a reconnect
     cursor = data.id + 1;
@@ -98,9 +105,10 @@ async function watch(since) {
   const ctl = new AbortController(); // this loop's own: a later login makes another
   abort = ctl;
   cursor = since;
+  start = null; // the first hello names it
   for (;;) {
     try {
-      await api.stream(cursor, on, ctl.signal);
+      await api.stream(cursor, start, on, ctl.signal);
     } catch (err) {
       if (ctl.signal.aborted) return;
       if (err instanceof ApiError && err.status === 401) { logout(err.message); return; }
@@ -133,6 +141,7 @@ function logout(why = "") {
   sessionStorage.removeItem(KEY);
   api = null;
   Object.assign(state, { snap: null, prev: null, frames: [], events: [], who: null });
+  resynced = "";
   $("app").hidden = true;
   $("logout").hidden = true;
   $("who").textContent = "";
@@ -141,6 +150,18 @@ function logout(why = "") {
   status("");
   outcome("");
   $("token").focus();
+}
+
+/** Why a login failed, in words: the directory's answer for a user, the API's otherwise. */
+function refusal(err, user) {
+  if (!(err instanceof ApiError)) return `Cannot reach the controller: ${err.message}`;
+  if (user && err.status === 401) {
+    return `The directory refused ${user}: wrong user name or password, or no role here ` +
+      `(${err.message}).`;
+  }
+  if (user && err.status === 503) return `The directory cannot be reached now: ${err.message}`;
+  if (err.status === 401) return `The controller refused this token (${err.message}).`;
+  return err.message;
 }
 
 function show(name) {
@@ -164,7 +185,7 @@ function setup() {
       await login(auth);
       $("token").value = "";
     } catch (err) {
-      $("login-error").textContent = err instanceof ApiError ? err.message : `Cannot reach the controller: ${err.message}`;
+      $("login-error").textContent = refusal(err, user);
     }
   });
   $("logout").addEventListener("click", () => logout());

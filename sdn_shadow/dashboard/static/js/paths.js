@@ -1,5 +1,6 @@
 // A host pair's primary and shadow paths on the Fabric tab: the picker, the API's answer
-// (GET /networks/{name}/paths), read again when routing changes, and the graph's overlay.
+// (GET /networks/{name}/paths), read again when routing changes, and the graph's overlay:
+// both paths and, where a failover group on the way sends it elsewhere, the route taken.
 
 import { h, s } from "./dom.js";
 
@@ -78,15 +79,17 @@ function shown() { // the answer, if it is for the pair chosen now
   return f && f.network === pick.network && f.src.host === pick.src && f.dst.host === pick.dst ? f : null;
 }
 
-/** Draw both paths over the links: primary solid, shadow dashed, the one taken thicker. */
+/** Draw both paths over the links: primary solid, shadow dashed, the one taken thicker; a
+ *  route that is neither (a transit switch's group turned it, or it is lost) dotted. */
 export function overlay(svg, at) {
   const f = shown();
   if (!f) return;
   const g = s("g", { class: "paths", "data-primary": f.primary.join(" "),
-    "data-shadow": f.shadow.join(" "), "data-current": f.current },
-  s("title", {}, line(f)));
-  for (const [kind, side] of [["primary", -1], ["shadow", 1]]) {
-    const path = f[kind];
+    "data-shadow": f.shadow.join(" "), "data-current": f.current,
+    "data-taken": (f.taken || []).join(" ") }, s("title", {}, line(f)));
+  const ways = [["primary", -1, f.primary], ["shadow", 1, f.shadow]];
+  if (!["primary", "shadow"].includes(f.current)) ways.push(["taken", 0, f.taken || []]);
+  for (const [kind, side, path] of ways) {
     for (let i = 0; i + 1 < path.length; i += 1) {
       const [u, v] = [path[i], path[i + 1]].sort(); // the same side whichever way it goes
       const a = at.get(u);
@@ -95,7 +98,8 @@ export function overlay(svg, at) {
       const len = Math.hypot(b.x - a.x, b.y - a.y) || 1;
       const dx = (-(b.y - a.y) / len) * 7 * side;
       const dy = ((b.x - a.x) / len) * 7 * side;
-      g.append(s("line", { class: `path ${kind}${f.current === kind ? " current" : ""}`,
+      const now = f.current === kind || kind === "taken";
+      g.append(s("line", { class: `path ${kind}${now ? " current" : ""}`,
         "data-path": kind, "data-hop": `${path[i]}-${path[i + 1]}`,
         x1: a.x + dx, y1: a.y + dy, x2: b.x + dx, y2: b.y + dy }));
     }
@@ -105,8 +109,11 @@ export function overlay(svg, at) {
 
 function line(f) {
   const taken = (kind) => (f.current === kind ? " (traffic takes it now)" : "");
+  const way = (f.taken || []).join(" → ");
+  const other = { detour: `; traffic takes ${way} now`,
+    lost: `; traffic is lost: it gets as far as ${way}` }[f.current] || "";
   return `${f.network}: ${f.src.host} → ${f.dst.host}: primary ${f.primary.join(" → ")}` +
-    `${taken("primary")}; shadow ${f.shadow.join(" → ")}${taken("shadow")} · ${f.reason}`;
+    `${taken("primary")}; shadow ${f.shadow.join(" → ")}${taken("shadow")}${other} · ${f.reason}`;
 }
 
 /** The text line naming both paths (or why there are none). */
@@ -124,5 +131,6 @@ export function text() {
 export function legend(item) {
   return [item("path-primary", "primary path of the pair (solid)"),
     item("path-shadow", "shadow path of the pair (dashed)"),
-    item("path-current", "thicker: the path traffic takes now")];
+    item("path-current", "thicker: the path traffic takes now"),
+    item("path-taken", "dotted: where traffic goes when it is neither (or is lost)")];
 }
