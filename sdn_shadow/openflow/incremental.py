@@ -22,7 +22,14 @@ from typing import Any
 
 from sdn_shadow.config.model import Config, MirrorSession, Network
 from sdn_shadow.openflow import compiler as cc
-from sdn_shadow.openflow.compiler import Link, ShadowPaths, SourceLimit, SwitchPlan
+from sdn_shadow.openflow.besteffort import BestEffortState, Entry
+from sdn_shadow.openflow.compiler import (
+    BestEffortMeter,
+    Link,
+    ShadowPaths,
+    SourceLimit,
+    SwitchPlan,
+)
 from sdn_shadow.openflow.messages import (
     Flow,
     FlowAdd,
@@ -67,6 +74,8 @@ class Part:
     plans: dict[str, SwitchPlan]
     steering: bool = False
     """Its demand entries count a client's rx in place of the delivery entries'."""
+    metering: bool = False
+    """Best-effort meters: a replaced one keeps the rate it has unless told otherwise."""
 
 
 @dataclass
@@ -111,8 +120,6 @@ class Planner:
             n: {} for n, _ in self.switches}
         self._flow_owners: dict[str, dict[FlowKey, int]] = {n: {} for n, _ in self.switches}
         """Parts holding each flow key, per switch (apart: a flow key is costly to hash)."""
-        self._base_paths: ShadowPaths | None = None
-        self._base_deps: tuple[object, ...] = ()
         self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
         self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
         self._views: dict[str, tuple[Network, Network]] = {}
@@ -125,7 +132,10 @@ class Planner:
         """Switches whose plan and holder counts are still the ones this planner was
         forked from: copied when first changed (copy on write)."""
         self._demand: dict[str, _Demand] = {n: _Demand() for n, _ in self.switches}
-        self._meters: tuple[Part | None, dict[str, tuple[object, ...]]] = (None, {})
+        self._best_effort = BestEffortState()
+        self._stale: set[tuple[str, str]] = set()
+        """Links whose holders changed while best-effort rates were kept: a reload sets
+        their meters' rates again."""
 
     def fork(self, config: Config) -> Planner:
         """A planner for `config` that starts from this one's parts and plans (copied, so
@@ -141,8 +151,7 @@ class Planner:
         twin._flow_owners = dict(self._flow_owners)
         twin._demand = dict(self._demand)
         twin._shared = set(twin.plans)
-        twin._meters = self._meters
-        twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
+        twin._best_effort, twin._stale = self._best_effort.copy(), set(self._stale)
         twin._links = dict(self._links)
         twin._layouts = dict(self._layouts)
         twin._views = dict(self._views)
@@ -176,45 +185,86 @@ class Planner:
             return self._update(inputs, keep_rates)
 
     def _update(self, inputs: Inputs, keep_rates: bool) -> dict[str, SwitchDelta]:
-        # The base first: each network's parts depend on its own best-effort meters.
-        base_deps, base_step = self._base_step(inputs)
-        fresh: dict[tuple[str, ...], Part] = {}
-        base = self.parts.get(BASE)
-        if base is None or not _same(base.deps, base_deps):
-            base = fresh[BASE] = Part(base_deps, self._run(base_step, BASE, None))
-        if self._meters[0] is not base:
-            self._meters = (base, _meters_by_network(base))
-        meters = self._meters[1]
-        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
-            BASE: (base_deps, base_step)}
-        links = inputs.config.links
+        config = inputs.config
+        links = config.links
         if links is not self._links_seen and links != self._links_seen:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
+        probes = config.failover.probe_interval is not None
+        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
+            BASE: ((config.switches, probes), _base_step(probes))}
+        touched, _ = self._best_effort.update(
+            inputs.fabric, self._wiring, (n.name for n in config.networks),
+            dict(self._holders(inputs.paths)))
         grouped = _ByNetwork.of(inputs)
-        for network in inputs.config.networks:
+        entries = self._best_effort.entries
+        holds = self._best_effort.holds
+        for network in config.networks:
+            mine = entries.get(network.name, ())
+            if mine:
+                wanted[("meters", network.name)] = (
+                    (mine,), _meter_step(network.name, mine, holds, inputs.held))
+        for network in config.networks:
             wanted.update(_network_steps(network, self._view(network), inputs,
-                                         meters.get(network.name, ()),
+                                         entries.get(network.name, ()),
                                          (*self._ends(network), self._wiring), grouped))
-        for key, (deps, step) in wanted.items():
+        fresh: dict[tuple[str, ...], Part] = {}
+        for key, (deps, step) in wanted.items():  # meter parts before those that read them
             old = self.parts.get(key)
-            if key == BASE or (old is not None and _same(old.deps, deps)):
+            if old is not None and _same(old.deps, deps):
                 continue
-            fresh[key] = Part(deps, self._run(step, key, base), key[0] == "steering")
+            meter_part = None
+            if len(key) > 1 and key[0] != "meters":
+                meter_key = ("meters", key[1])
+                meter_part = fresh.get(meter_key) or self.parts.get(meter_key)
+            fresh[key] = Part(deps, self._run(step, meter_part), key[0] == "steering",
+                              key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
         leaving = [k for k in self.parts if k not in wanted or k in fresh]
         self._check_clashes([self.parts[k] for k in leaving], fresh.values())
         # A part rebuilt in place of another leaves alone what the two hold alike.
         replaced = {key: self.parts[key] for key in fresh if key in self.parts}
         for key in leaving:
-            self._unmerge(self.parts.pop(key), deltas, key == BASE,
-                          _Alike.of(fresh.get(key), key == BASE, keep_rates))
+            part = self.parts.pop(key)
+            self._unmerge(part, deltas, _Alike.of(fresh.get(key), part.metering, keep_rates))
         for key, part in fresh.items():
-            self._merge(part, deltas, key == BASE, keep_rates,
-                        _Alike.of(replaced.get(key), key == BASE, keep_rates))
+            self._merge(part, deltas, keep_rates,
+                        _Alike.of(replaced.get(key), part.metering, keep_rates))
             self.parts[key] = part
+        held = inputs.held
+        for (a, b), (old_holds, new_holds) in touched.items():
+            plan = self._own(a)
+            if new_holds is None:
+                plan.holds.pop((a, b), None)
+            else:
+                plan.holds[(a, b)] = new_holds
+            if held and _reserved(held, old_holds) != _reserved(held, new_holds):
+                self._stale.add((a, b))  # its meters' rates: another update's, or now
+        if not keep_rates:
+            for a, b in sorted(self._stale):
+                if (a, b) in self.plans[a].holds:
+                    self._new_rates(a, b, held, deltas.setdefault(a, SwitchDelta()))
+            self._stale.clear()
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
+
+    def _new_rates(self, a: str, b: str, held: Mapping[str, float], delta: SwitchDelta
+                   ) -> None:
+        """A reload: the best-effort meters on link (a, b), whose holders changed, at the
+        rates the allocations `held` leave them now."""
+        plan = self._own(a)
+        reserved_by = plan.holds.get((a, b), frozenset())
+        for spec in plan.best_effort.values():
+            if spec.link != (a, b):
+                continue
+            meter = spec.meter(held, reserved_by)
+            if plan.meters.get(spec.meter_id) == meter:
+                continue
+            plan.meters[spec.meter_id] = meter
+            if spec.meter_id in delta.meters:
+                delta.meters[spec.meter_id] = meter
+            else:
+                delta.modified_meters[spec.meter_id] = meter
 
     def _check_clashes(self, leaving: list[Part], coming: Iterable[Part]) -> None:
         """Raise, before anything changes, if merging `coming` (once `leaving` is out)
@@ -266,31 +316,6 @@ class Planner:
 
     # --- parts --------------------------------------------------------------
 
-    def _base_step(self, i: Inputs) -> tuple[tuple[object, ...], Step]:
-        """The fabric-wide part: table misses, probe answers, best-effort meters."""
-        config, fabric, paths = i.config, i.fabric, i.paths
-        if paths is not self._base_paths:
-            self._base_paths = paths
-            self._base_deps = (config.switches, config.links,
-                               config.failover.probe_interval is not None,
-                               tuple(n.name for n in config.networks),
-                               self._holders(paths))
-        base_deps = self._base_deps
-        per_network = self._holders(paths)  # kept: not every network's paths walked again
-
-        def base(plans: dict[str, SwitchPlan]) -> None:
-            for plan in plans.values():
-                cc.table_misses(plan)
-                if config.failover.probe_interval is not None:
-                    cc.probe_answers(plan)
-            holders: dict[tuple[str, str], set[str]] = {}
-            for name, links in per_network:
-                for link in links:
-                    holders.setdefault(link, set()).add(name)
-            cc.best_effort_meters(plans, fabric, config, paths, i.held, holders)
-
-        return base_deps, base
-
     def _holders(self, paths: ShadowPaths) -> tuple[tuple[str, frozenset[tuple[str, str]]],
                                                     ...]:
         """The link directions each network's shadow paths cross: what the base's
@@ -304,24 +329,21 @@ class Planner:
             out.append((name, cached[1]))
         return tuple(out)
 
-    def _run(self, step: Step, key: tuple[str, ...], base: Part | None
-             ) -> dict[str, SwitchPlan]:
-        """Run `step` on empty plans (that see the base's best-effort meters); keep the
-        switches it wrote to."""
+    def _run(self, step: Step, meters: Part | None) -> dict[str, SwitchPlan]:
+        """Run `step` on empty plans (that see the network's best-effort meters, `meters`'s);
+        keep the switches it wrote to."""
         plans = {name: SwitchPlan(dpid, name) for name, dpid in self.switches}
-        if key != BASE:
-            if base is None:  # the base is always built first, in the same update
-                raise PipelineError("planning a network before the fabric's base part")
-            for name, plan in plans.items():  # read only: steps look their meters up
-                plan.best_effort = base.plans[name].best_effort
+        if meters is not None:
+            for name, plan in meters.plans.items():  # read only: steps look meters up
+                plans[name].best_effort = plan.best_effort
         step(plans)
-        return {name: plan for name, plan in plans.items() if key == BASE or _wrote(plan)}
+        return {name: plan for name, plan in plans.items() if _wrote(plan)}
 
     # --- merging ------------------------------------------------------------
 
-    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
-               keep_rates: bool = True, alike: _Alike | None = None) -> None:
-        steering = part.steering
+    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], keep_rates: bool = True,
+               alike: _Alike | None = None) -> None:
+        steering, base = part.steering, part.metering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             fowners, flows = self._flow_owners[name], plan.flows
@@ -359,6 +381,9 @@ class Planner:
                 if had is None:
                     delta.meters[meter_id] = meter
                 elif base and keep_rates:  # a best-effort meter: its installed rate stays
+                    if had != meter:  # (until a reload sets it again)
+                        self._stale.update(spec.link for spec in src.best_effort.values()
+                                           if spec.meter_id == meter_id)
                     meter = had
                 elif had != meter:
                     delta.modified_meters[meter_id] = meter
@@ -369,8 +394,9 @@ class Planner:
             if src.demand:
                 self._demand[name].merge(plan.demand, src.demand, steering)
 
-    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
+    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta],
                  alike: _Alike | None = None) -> None:
+        base = part.metering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             fowners, flows = self._flow_owners[name], plan.flows
@@ -418,12 +444,12 @@ class _Alike:
 
     part: Part
     meters: bool
-    """Meters too (not a reload's base part: it sets every best-effort meter's rate)."""
+    """Meters too (not a reload's meter part: it sets its best-effort meters' rates)."""
 
     @staticmethod
-    def of(part: Part | None, base: bool, keep_rates: bool) -> _Alike | None:
+    def of(part: Part | None, metering: bool, keep_rates: bool) -> _Alike | None:
         """`part` as the other side, if there is one."""
-        return None if part is None else _Alike(part, not base or keep_rates)
+        return None if part is None else _Alike(part, not metering or keep_rates)
 
     def on(self, name: str) -> SwitchPlan | None:
         """What the other side put on switch `name`."""
@@ -523,20 +549,11 @@ def _release_count(counts: dict[Any, int], key: Hashable) -> bool:
     return True
 
 
-def _meters_by_network(base: Part) -> dict[str, tuple[object, ...]]:
-    """Each network's best-effort meters in the base part, as (switch, port, meter id)."""
-    out: dict[str, list[tuple[str, int, int]]] = {}
-    for name, plan in base.plans.items():
-        for (port, network), spec in plan.best_effort.items():
-            out.setdefault(network, []).append((name, port, spec.meter_id))
-    return {network: tuple(sorted(found)) for network, found in out.items()}
-
-
 def _copied(plan: SwitchPlan) -> SwitchPlan:
     """A plan whose tables can change without changing `plan`'s."""
     return SwitchPlan(plan.dpid, plan.name, dict(plan.flows), dict(plan.groups),
                       dict(plan.mirror_groups), dict(plan.mirror_flows), dict(plan.demand),
-                      dict(plan.meters), dict(plan.best_effort))
+                      dict(plan.meters), dict(plan.best_effort), dict(plan.holds))
 
 
 def _merge_counted(plan: SwitchPlan, src: SwitchPlan,
@@ -621,6 +638,34 @@ def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[obj
     for index, session in enumerate(network.shadow.mirror):
         yield ("mirror", name, str(index)), ((view, session, net_paths, wiring),
                                              _mirror_step(fabric, network, session, index))
+
+
+def _base_step(probes: bool) -> Step:
+    """The fabric-wide part: table misses, and probe answers when links are probed."""
+    def base(plans: dict[str, SwitchPlan]) -> None:
+        for plan in plans.values():
+            cc.table_misses(plan)
+            if probes:
+                cc.probe_answers(plan)
+    return base
+
+
+def _meter_step(network: str, entries: tuple[Entry, ...],
+                holds: Mapping[tuple[str, str], frozenset[str]], held: Mapping[str, float]
+                ) -> Step:
+    """The step that installs `network`'s best-effort meters (`BestEffortState.entries`)."""
+    def meters(plans: dict[str, SwitchPlan]) -> None:
+        for switch, port, meter_id, far, kbps in entries:
+            spec = BestEffortMeter(meter_id, (switch, far), network, kbps)
+            plans[switch].best_effort[(port, network)] = spec
+            plans[switch].meters[meter_id] = spec.meter(held, holds[(switch, far)])
+    return meters
+
+
+def _reserved(held: Mapping[str, float], holds: frozenset[str] | None
+              ) -> list[tuple[str, float]]:
+    """The allocations among `held` that networks holding a link (`holds`) make there."""
+    return [(n, r) for n, r in sorted(held.items()) if holds and n in holds]
 
 
 def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
