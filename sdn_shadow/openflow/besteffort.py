@@ -35,16 +35,40 @@ class BestEffortState:
         self.ids: dict[str, MeterIds] = {}
         self.entries: dict[str, tuple[Entry, ...]] = {}
         self._capacity: dict[Link, tuple[int, int] | None] = {}
+        self._owned: set[object] = set()
+        """The links whose holder sets and the switches whose id tables are this state's
+        own to change (the others are shared with a copy: copied on first change)."""
 
     def copy(self) -> BestEffortState:
-        """A copy to change without changing this one."""
+        """A copy to change without changing this one (tables shared until changed, so a
+        copy costs the links and networks, not their meters)."""
         twin = BestEffortState()
         twin.wiring, twin.names, twin.links_of = self.wiring, self.names, dict(self.links_of)
-        twin.holders = {link: set(names) for link, names in self.holders.items()}
+        twin.holders, twin.ids = dict(self.holders), dict(self.ids)
         twin.holds, twin.entries = dict(self.holds), dict(self.entries)
-        twin.ids = {name: ids.copy() for name, ids in self.ids.items()}
-        twin._capacity = dict(self._capacity)
+        twin._capacity = self._capacity  # a cache for the same wiring: filled, never changed
+        self._owned.clear()  # shared now, on both sides
         return twin
+
+    def _holders_of(self, link: Link) -> set[str]:
+        """The holders of `link`, this state's own to change."""
+        holders = self.holders.get(link)
+        if holders is None:
+            holders = self.holders[link] = set()
+        elif link not in self._owned:
+            holders = self.holders[link] = set(holders)
+        self._owned.add(link)
+        return holders
+
+    def _ids_of(self, switch: str) -> MeterIds:
+        """Switch `switch`'s id table, this state's own to change."""
+        table = self.ids.get(switch)
+        if table is None:
+            table = self.ids[switch] = MeterIds()
+        elif switch not in self._owned:
+            table = self.ids[switch] = table.copy()
+        self._owned.add(switch)
+        return table
 
     def update(self, fabric: Fabric, wiring: object, names: Iterable[str],
                links_of: Mapping[str, frozenset[Link]]
@@ -85,8 +109,7 @@ class BestEffortState:
                     self._rekey(link, holds, holds, (added, gone, was), changes)
         affected = set(added)
         for switch, (more, fewer) in changes.items():
-            table = self.ids.setdefault(switch, MeterIds())
-            moved = table.change(more, fewer)
+            moved = self._ids_of(switch).change(more, fewer)
             affected.update(key[2] for key in moved)
             affected.update(key[2] for key in fewer)
         for name in gone:
@@ -112,6 +135,7 @@ class BestEffortState:
             alone = _alone(holds)
             keys.setdefault(a, []).extend((b, port, n) for n in names if n != alone)
         self.ids = {switch: MeterIds.of(found) for switch, found in keys.items()}
+        self._owned.update(self.ids)
         for name in names:
             self._entries_of(name)
         touched: dict[Link, Touched] = {
@@ -136,11 +160,11 @@ class BestEffortState:
         for link in more:
             if self._known(fabric, link) is not None:
                 before.setdefault(link, self.holds.get(link, frozenset()))
-                self.holders.setdefault(link, set()).add(name)
+                self._holders_of(link).add(name)
         for link in fewer:
             if link in self.holders:
                 before.setdefault(link, self.holds.get(link, frozenset()))
-                self.holders[link].discard(name)
+                self._holders_of(link).discard(name)
 
     def _rekey(self, link: Link, old: frozenset[str] | None, new: frozenset[str] | None,
                names: tuple[frozenset[str], frozenset[str], frozenset[str]],

@@ -134,8 +134,11 @@ class Planner:
         self._demand: dict[str, _Demand] = {n: _Demand() for n, _ in self.switches}
         self._best_effort = BestEffortState()
         self._stale: set[tuple[str, str]] = set()
-        """Links whose holders changed while best-effort rates were kept: a reload sets
-        their meters' rates again."""
+        """Links whose best-effort meters may not all have the rates their holders leave
+        (holders changed, or an installed rate was kept): a reload sets them again."""
+        self._rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        """Per link, the allocations its holders made when a reload last set its meters'
+        rates: a reload sets them again where these changed."""
 
     def fork(self, config: Config) -> Planner:
         """A planner for `config` that starts from this one's parts and plans (copied, so
@@ -152,6 +155,7 @@ class Planner:
         twin._demand = dict(self._demand)
         twin._shared = set(twin.plans)
         twin._best_effort, twin._stale = self._best_effort.copy(), set(self._stale)
+        twin._rated = dict(self._rated)
         twin._links = dict(self._links)
         twin._layouts = dict(self._layouts)
         twin._views = dict(self._views)
@@ -193,12 +197,12 @@ class Planner:
         probes = config.failover.probe_interval is not None
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: ((config.switches, probes), _base_step(probes))}
-        touched, _ = self._best_effort.update(
+        best_effort = self._best_effort.copy()  # kept only if the whole update goes through
+        touched, _ = best_effort.update(
             inputs.fabric, self._wiring, (n.name for n in config.networks),
             dict(self._holders(inputs.paths)))
         grouped = _ByNetwork.of(inputs)
-        entries = self._best_effort.entries
-        holds = self._best_effort.holds
+        entries, holds = best_effort.entries, best_effort.holds
         for network in config.networks:
             mine = entries.get(network.name, ())
             if mine:
@@ -213,15 +217,15 @@ class Planner:
             old = self.parts.get(key)
             if old is not None and _same(old.deps, deps):
                 continue
-            meter_part = None
-            if len(key) > 1 and key[0] != "meters":
-                meter_key = ("meters", key[1])
-                meter_part = fresh.get(meter_key) or self.parts.get(meter_key)
+            meter_part = None  # the network's meters as this update leaves them
+            if len(key) > 1 and key[0] != "meters" and ("meters", key[1]) in wanted:
+                meter_part = fresh.get(("meters", key[1])) or self.parts[("meters", key[1])]
             fresh[key] = Part(deps, self._run(step, meter_part), key[0] == "steering",
                               key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
         leaving = [k for k in self.parts if k not in wanted or k in fresh]
         self._check_clashes([self.parts[k] for k in leaving], fresh.values())
+        self._best_effort = best_effort
         # A part rebuilt in place of another leaves alone what the two hold alike.
         replaced = {key: self.parts[key] for key in fresh if key in self.parts}
         for key in leaving:
@@ -236,28 +240,45 @@ class Planner:
             plan = self._own(a)
             if new_holds is None:
                 plan.holds.pop((a, b), None)
+                self._rated.pop((a, b), None)
             else:
                 plan.holds[(a, b)] = new_holds
-            if held and _reserved(held, old_holds) != _reserved(held, new_holds):
-                self._stale.add((a, b))  # its meters' rates: another update's, or now
+                if old_holds is None:  # newly held: its meters all new, at today's rates
+                    self._rated[(a, b)] = [(n, r) for n, r in sorted(held.items())
+                                           if n in new_holds]
+                elif keep_rates:  # its meters' kept rates are for other holders
+                    self._stale.add((a, b))
         if not keep_rates:
-            for a, b in sorted(self._stale):
-                if (a, b) in self.plans[a].holds:
-                    self._new_rates(a, b, held, deltas.setdefault(a, SwitchDelta()))
-            self._stale.clear()
+            self._reload_rates(inputs.held, deltas)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
 
-    def _new_rates(self, a: str, b: str, held: Mapping[str, float], delta: SwitchDelta
-                   ) -> None:
-        """A reload: the best-effort meters on link (a, b), whose holders changed, at the
-        rates the allocations `held` leave them now."""
-        plan = self._own(a)
-        reserved_by = plan.holds.get((a, b), frozenset())
+    def _reload_rates(self, held: Mapping[str, float], deltas: dict[str, SwitchDelta]
+                      ) -> None:
+        """A reload: every held link's best-effort meters at the rates allocations `held`
+        leave them, set again only where the allocations its holders make changed since
+        (or its meters may not be at their rates: `_stale`)."""
+        ordered = sorted(held.items())
+        rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        redo: dict[str, set[tuple[str, str]]] = {}
+        for link, holds in self._best_effort.holds.items():
+            reserved = rated[link] = [(n, r) for n, r in ordered if n in holds]
+            if link in self._stale or self._rated.get(link) != reserved:
+                redo.setdefault(link[0], set()).add(link)
+        for name, links in sorted(redo.items()):
+            self._new_rates(name, links, held, deltas.setdefault(name, SwitchDelta()))
+        self._rated = rated
+        self._stale.clear()
+
+    def _new_rates(self, name: str, links: set[tuple[str, str]], held: Mapping[str, float],
+                   delta: SwitchDelta) -> None:
+        """A reload: switch `name`'s best-effort meters on `links` at the rates the
+        allocations `held` leave them now."""
+        plan = self._own(name)
         for spec in plan.best_effort.values():
-            if spec.link != (a, b):
+            if spec.link not in links:
                 continue
-            meter = spec.meter(held, reserved_by)
+            meter = plan.best_effort_meter(spec, held)
             if plan.meters.get(spec.meter_id) == meter:
                 continue
             plan.meters[spec.meter_id] = meter
@@ -660,12 +681,6 @@ def _meter_step(network: str, entries: tuple[Entry, ...],
             plans[switch].best_effort[(port, network)] = spec
             plans[switch].meters[meter_id] = spec.meter(held, holds[(switch, far)])
     return meters
-
-
-def _reserved(held: Mapping[str, float], holds: frozenset[str] | None
-              ) -> list[tuple[str, float]]:
-    """The allocations among `held` that networks holding a link (`holds`) make there."""
-    return [(n, r) for n, r in sorted(held.items()) if holds and n in holds]
 
 
 def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
