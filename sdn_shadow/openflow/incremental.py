@@ -44,6 +44,7 @@ from sdn_shadow.openflow.messages import (
     MeterDelete,
     MeterModify,
 )
+from sdn_shadow.openflow.meters import crossed_links
 from sdn_shadow.openflow.pipeline import PipelineError
 from sdn_shadow.topology import Fabric
 
@@ -136,6 +137,8 @@ class Planner:
         self._stale: set[tuple[str, str]] = set()
         """Links whose best-effort meters may not all have the rates their holders leave
         (holders changed, or an installed rate was kept): a reload sets them again."""
+        self._marks: dict[str, _Mark] = {}
+        """Each network's inputs at the last update, and the keys of its parts."""
         self._rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
         """Per link, the allocations its holders made when a reload last set its meters'
         rates: a reload sets them again where these changed."""
@@ -155,7 +158,7 @@ class Planner:
         twin._demand = dict(self._demand)
         twin._shared = set(twin.plans)
         twin._best_effort, twin._stale = self._best_effort.copy(), set(self._stale)
-        twin._rated = dict(self._rated)
+        twin._rated, twin._marks = dict(self._rated), dict(self._marks)
         twin._links = dict(self._links)
         twin._layouts = dict(self._layouts)
         twin._views = dict(self._views)
@@ -194,24 +197,11 @@ class Planner:
         if links is not self._links_seen and links != self._links_seen:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
-        probes = config.failover.probe_interval is not None
-        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
-            BASE: ((config.switches, probes), _base_step(probes))}
         best_effort = self._best_effort.copy()  # kept only if the whole update goes through
         touched, _ = best_effort.update(
             inputs.fabric, self._wiring, (n.name for n in config.networks),
             dict(self._holders(inputs.paths)))
-        grouped = _ByNetwork.of(inputs)
-        entries, holds = best_effort.entries, best_effort.holds
-        for network in config.networks:
-            mine = entries.get(network.name, ())
-            if mine:
-                wanted[("meters", network.name)] = (
-                    (mine,), _meter_step(network.name, mine, holds, inputs.held))
-        for network in config.networks:
-            wanted.update(_network_steps(network, self._view(network), inputs,
-                                         entries.get(network.name, ()),
-                                         (*self._ends(network), self._wiring), grouped))
+        wanted, kept, marks = self._wanted(inputs, best_effort)
         fresh: dict[tuple[str, ...], Part] = {}
         for key, (deps, step) in wanted.items():  # meter parts before those that read them
             old = self.parts.get(key)
@@ -223,9 +213,9 @@ class Planner:
             fresh[key] = Part(deps, self._run(step, meter_part), key[0] == "steering",
                               key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
-        leaving = [k for k in self.parts if k not in wanted or k in fresh]
+        leaving = [k for k in self.parts if (k not in wanted and k not in kept) or k in fresh]
         self._check_clashes([self.parts[k] for k in leaving], fresh.values())
-        self._best_effort = best_effort
+        self._best_effort, self._marks = best_effort, marks
         # A part rebuilt in place of another leaves alone what the two hold alike.
         replaced = {key: self.parts[key] for key in fresh if key in self.parts}
         for key in leaving:
@@ -252,6 +242,42 @@ class Planner:
             self._reload_rates(inputs.held, deltas)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
+
+    def _wanted(self, inputs: Inputs, best_effort: BestEffortState
+                ) -> tuple[dict[tuple[str, ...], tuple[tuple[object, ...], Step]],
+                           set[tuple[str, ...]], dict[str, _Mark]]:
+        """The parts `inputs` call for, with what each depends on and its step (meter
+        parts before the parts that read them); the parts of the networks whose inputs
+        are all the last update's, kept as they are without a look (so a change costs
+        what it changes, not every network's parts); each network's inputs."""
+        config = inputs.config
+        probes = config.failover.probe_interval is not None
+        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
+            BASE: ((config.switches, probes), _base_step(probes))}
+        entries, holds = best_effort.entries, best_effort.holds
+        for network in config.networks:
+            mine = entries.get(network.name, ())
+            if mine:
+                wanted[("meters", network.name)] = (
+                    (mine,), _meter_step(network.name, mine, holds, inputs.held))
+        grouped = _ByNetwork.of(inputs)
+        kept: set[tuple[str, ...]] = set()
+        marks: dict[str, _Mark] = {}
+        for network in config.networks:
+            name = network.name
+            mark = _Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
+                         self._wiring, grouped.moved.get(name), grouped.steered.get(name),
+                         grouped.blocked.get(name))
+            last = self._marks.get(name)
+            if last is not None and last.same(mark):
+                kept.update(last.keys)
+                marks[name] = replace(mark, keys=last.keys)
+                continue
+            steps = dict(_network_steps(network, self._view(network), inputs, mark.meters,
+                                        (*self._ends(network), self._wiring), grouped))
+            wanted.update(steps)
+            marks[name] = replace(mark, keys=tuple(steps))
+        return wanted, kept, marks
 
     def _reload_rates(self, held: Mapping[str, float], deltas: dict[str, SwitchDelta]
                       ) -> None:
@@ -345,7 +371,7 @@ class Planner:
         for name, pairs in sorted(paths.items()):
             cached = self._links.get(name)
             if cached is None or cached[0] is not pairs:
-                cached = (pairs, frozenset(cc.link_holders({name: pairs})))
+                cached = (pairs, crossed_links(pairs))
                 self._links[name] = cached
             out.append((name, cached[1]))
         return tuple(out)
@@ -596,6 +622,30 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
     for fkey in src.mirror_flows:
         if _release(owners, ("mf", fkey)):
             del plan.mirror_flows[fkey]
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """What one network's parts (but its meter part) depend on, taken from an update's
+    inputs: the same again (`same`) means every one of its parts stays as it is."""
+
+    network: Network
+    paths: object
+    failed: frozenset[Link]
+    meters: tuple[Entry, ...]
+    wiring: object
+    moved: set[str] | None
+    steered: set[str] | None
+    blocked: dict[str, SourceLimit | None] | None
+    keys: tuple[tuple[str, ...], ...] = ()
+    """The network's parts (what the steps it called for were)."""
+
+    def same(self, new: _Mark) -> bool:
+        """Whether `new` holds the same inputs (objects the same, or small ones equal)."""
+        return (self.network is new.network and self.paths is new.paths
+                and self.wiring is new.wiring and _equal(self.failed, new.failed)
+                and _equal(self.meters, new.meters) and self.moved == new.moved
+                and self.steered == new.steered and self.blocked == new.blocked)
 
 
 @dataclass(frozen=True)

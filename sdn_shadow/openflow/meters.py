@@ -9,6 +9,7 @@ from sdn_shadow.config.model import Config
 from sdn_shadow.openflow.messages import Meter, content_hash
 from sdn_shadow.openflow.pipeline import PipelineError
 from sdn_shadow.openflow.plan import SECURITY_METERS, BestEffortMeter, ShadowPaths, SwitchPlan
+from sdn_shadow.paths import PathPair
 from sdn_shadow.topology import Fabric
 
 IdKey = tuple[str, int, str]
@@ -24,6 +25,16 @@ def link_holders(paths: ShadowPaths) -> dict[tuple[str, str], set[str]]:
             for a, b in zip(pair.shadow, pair.shadow[1:], strict=False):
                 holders.setdefault((a, b), set()).add(name)
     return holders
+
+
+def crossed_links(pairs: Mapping[tuple[str, str], PathPair]) -> frozenset[tuple[str, str]]:
+    """The link directions one network's shadow paths `pairs` cross (its part of
+    `link_holders`)."""
+    out: set[tuple[str, str]] = set()
+    for pair in pairs.values():
+        shadow = pair.shadow
+        out.update(zip(shadow, shadow[1:], strict=False))
+    return frozenset(out)
 
 
 def best_effort_meters(plans: dict[str, SwitchPlan], fabric: Fabric, config: Config,
