@@ -271,12 +271,14 @@ class Planner:
             last = self._marks.get(name)
             if last is not None and last.same(mark):
                 kept.update(last.keys)
-                marks[name] = replace(mark, keys=last.keys)
-                continue
-            steps = dict(_network_steps(network, self._view(network), inputs, mark.meters,
-                                        (*self._ends(network), self._wiring), grouped))
-            wanted.update(steps)
-            marks[name] = replace(mark, keys=tuple(steps))
+                mark.keys = last.keys
+            else:
+                steps = dict(_network_steps(network, self._view(network), inputs,
+                                            mark.meters, (*self._ends(network), self._wiring),
+                                            grouped))
+                wanted.update(steps)
+                mark.keys = tuple(steps)
+            marks[name] = mark
         return wanted, kept, marks
 
     def _reload_rates(self, held: Mapping[str, float], deltas: dict[str, SwitchDelta]
@@ -624,7 +626,7 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
             del plan.mirror_flows[fkey]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Mark:
     """What one network's parts (but its meter part) depend on, taken from an update's
     inputs: the same again (`same`) means every one of its parts stays as it is."""
@@ -638,7 +640,7 @@ class _Mark:
     steered: set[str] | None
     blocked: dict[str, SourceLimit | None] | None
     keys: tuple[tuple[str, ...], ...] = ()
-    """The network's parts (what the steps it called for were)."""
+    """The network's parts (the steps its inputs called for)."""
 
     def same(self, new: _Mark) -> bool:
         """Whether `new` holds the same inputs (objects the same, or small ones equal)."""
