@@ -1,14 +1,17 @@
 """Incremental planning: the compiler's steps as memoised parts, merged per switch.
 
 `compile_config` builds every switch's plan from scratch. The `Planner` runs
-the same steps, but each one as a *part* keyed by what it depends on: the
-fabric-wide base (table misses, probe answers, best-effort meters) and, per
-network, its forwarding, ARP responders, blocks, shadow guard, shadow paths,
-moved clients, service steering and each mirror session. A change rebuilds
-only the parts whose dependencies changed, and the merged plans are updated
-by those parts' differences alone, with a count of the parts that hold each
-entry (two parts may hold the same group or flow). So a client move costs
-one network's moved-client entries, not the fabric.
+the same steps, but each one as a *part* keyed by what it depends on (see
+`parts`): the fabric-wide base (table misses, probe answers) and, per
+network, its best-effort meters, forwarding, ARP responders, blocks, shadow
+guard, shadow paths, moved clients, service steering and each mirror
+session. A change rebuilds only the parts whose dependencies changed (a
+network whose inputs are all as they were is not even looked at; meter ids
+and who holds each link are kept by `besteffort`), and the merged plans are
+updated by those parts' differences alone, with a count of the parts that
+hold each entry (two parts may hold the same group or flow). So a client
+move costs one network's moved-client entries, and a network added its own
+entries and meters, not the fabric.
 
 The merged plans are equal to `compile_config`'s for the same inputs (a
 test checks it over random sequences of changes).
@@ -16,20 +19,14 @@ test checks it over random sequences of changes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sdn_shadow.config.model import Config, MirrorSession, Network
+from sdn_shadow.config.model import Config, Network
 from sdn_shadow.openflow import compiler as cc
-from sdn_shadow.openflow.besteffort import BestEffortState, Entry
-from sdn_shadow.openflow.compiler import (
-    BestEffortMeter,
-    Link,
-    ShadowPaths,
-    SourceLimit,
-    SwitchPlan,
-)
+from sdn_shadow.openflow.besteffort import BestEffortState
+from sdn_shadow.openflow.compiler import ShadowPaths, SwitchPlan
 from sdn_shadow.openflow.messages import (
     Flow,
     FlowAdd,
@@ -45,26 +42,19 @@ from sdn_shadow.openflow.messages import (
     MeterModify,
 )
 from sdn_shadow.openflow.meters import crossed_links
+from sdn_shadow.openflow.parts import (
+    ByNetwork,
+    Inputs,
+    Mark,
+    Step,
+    base_step,
+    meter_step,
+    network_steps,
+)
 from sdn_shadow.openflow.pipeline import PipelineError
-from sdn_shadow.topology import Fabric
 
-Client = tuple[str, str]
-Step = Callable[[dict[str, SwitchPlan]], None]
+__all__ = ["BASE", "Inputs", "Part", "Planner", "SwitchDelta"]
 ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything a plan depends on (the same arguments `compile_config` takes)."""
-
-    config: Config
-    fabric: Fabric
-    paths: ShadowPaths
-    held: Mapping[str, float]
-    moved: frozenset[Client]
-    failed: frozenset[Link]
-    steered: frozenset[Client]
-    blocked: Mapping[tuple[str, str], SourceLimit | None]
 
 
 @dataclass
@@ -137,7 +127,7 @@ class Planner:
         self._stale: set[tuple[str, str]] = set()
         """Links whose best-effort meters may not all have the rates their holders leave
         (holders changed, or an installed rate was kept): a reload sets them again."""
-        self._marks: dict[str, _Mark] = {}
+        self._marks: dict[str, Mark] = {}
         """Each network's inputs at the last update, and the keys of its parts."""
         self._rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
         """Per link, the allocations its holders made when a reload last set its meters'
@@ -245,7 +235,7 @@ class Planner:
 
     def _wanted(self, inputs: Inputs, best_effort: BestEffortState
                 ) -> tuple[dict[tuple[str, ...], tuple[tuple[object, ...], Step]],
-                           set[tuple[str, ...]], dict[str, _Mark]]:
+                           set[tuple[str, ...]], dict[str, Mark]]:
         """The parts `inputs` call for, with what each depends on and its step (meter
         parts before the parts that read them); the parts of the networks whose inputs
         are all the last update's, kept as they are without a look (so a change costs
@@ -253,19 +243,19 @@ class Planner:
         config = inputs.config
         probes = config.failover.probe_interval is not None
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
-            BASE: ((config.switches, probes), _base_step(probes))}
+            BASE: ((config.switches, probes), base_step(probes))}
         entries, holds = best_effort.entries, best_effort.holds
         for network in config.networks:
             mine = entries.get(network.name, ())
             if mine:
                 wanted[("meters", network.name)] = (
-                    (mine,), _meter_step(network.name, mine, holds, inputs.held))
-        grouped = _ByNetwork.of(inputs)
+                    (mine,), meter_step(network.name, mine, holds, inputs.held))
+        grouped = ByNetwork.of(inputs)
         kept: set[tuple[str, ...]] = set()
-        marks: dict[str, _Mark] = {}
+        marks: dict[str, Mark] = {}
         for network in config.networks:
             name = network.name
-            mark = _Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
+            mark = Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
                          self._wiring, grouped.moved.get(name), grouped.steered.get(name),
                          grouped.blocked.get(name))
             last = self._marks.get(name)
@@ -273,7 +263,7 @@ class Planner:
                 kept.update(last.keys)
                 mark.keys = last.keys
             else:
-                steps = dict(_network_steps(network, self._view(network), inputs,
+                steps = dict(network_steps(network, self._view(network), inputs,
                                             mark.meters, (*self._ends(network), self._wiring),
                                             grouped))
                 wanted.update(steps)
@@ -624,120 +614,6 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
     for fkey in src.mirror_flows:
         if _release(owners, ("mf", fkey)):
             del plan.mirror_flows[fkey]
-
-
-@dataclass(slots=True)
-class _Mark:
-    """What one network's parts (but its meter part) depend on, taken from an update's
-    inputs: the same again (`same`) means every one of its parts stays as it is."""
-
-    network: Network
-    paths: object
-    failed: frozenset[Link]
-    meters: tuple[Entry, ...]
-    wiring: object
-    moved: set[str] | None
-    steered: set[str] | None
-    blocked: dict[str, SourceLimit | None] | None
-    keys: tuple[tuple[str, ...], ...] = ()
-    """The network's parts (the steps its inputs called for)."""
-
-    def same(self, new: _Mark) -> bool:
-        """Whether `new` holds the same inputs (objects the same, or small ones equal)."""
-        return (self.network is new.network and self.paths is new.paths
-                and self.wiring is new.wiring and _equal(self.failed, new.failed)
-                and _equal(self.meters, new.meters) and self.moved == new.moved
-                and self.steered == new.steered and self.blocked == new.blocked)
-
-
-@dataclass(frozen=True)
-class _ByNetwork:
-    """The inputs that name clients and sources, grouped by network once per update."""
-
-    moved: Mapping[str, set[str]]
-    steered: Mapping[str, set[str]]
-    blocked: Mapping[str, dict[str, SourceLimit | None]]
-
-    @staticmethod
-    def of(i: Inputs) -> _ByNetwork:
-        """`i`'s moved and steered clients and blocked sources by network."""
-        moved: dict[str, set[str]] = {}
-        for net, host in i.moved:
-            moved.setdefault(net, set()).add(host)
-        steered: dict[str, set[str]] = {}
-        for net, host in i.steered:
-            steered.setdefault(net, set()).add(host)
-        blocked: dict[str, dict[str, SourceLimit | None]] = {}
-        for (net, src), limit in i.blocked.items():
-            blocked.setdefault(net, {})[src] = limit
-        return _ByNetwork(moved, steered, blocked)
-
-
-def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[object, ...],
-                   ends: tuple[object, ...], grouped: _ByNetwork
-                   ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
-    """A network's parts, in `compile_config`'s order. `view`: the network without
-    its mirror sessions (what every part but a session's depends on); `meters`:
-    the network's best-effort meters (switch, port, id), which its forwarding
-    entries name; `ends`: what its shadow-path entries depend on besides the
-    paths, the last of them the fabric's wiring (see `Planner._wiring`)."""
-    fabric, name = i.fabric, network.name
-    net_paths = i.paths.get(name, {})
-    blocks = grouped.blocked.get(name, {})
-    wiring = ends[-1]
-    yield ("forwarding", name), ((view, net_paths, i.failed, meters, wiring),
-                                 lambda p: cc.forwarding(p, fabric, network, net_paths,
-                                                          i.failed))
-    yield ("arp", name), ((view,), lambda p: cc.arp_responders(p, network))
-    if blocks:
-        yield ("blocks", name), ((view, tuple(sorted(blocks.items()))),
-                                 lambda p: cc.security_blocks(p, network, blocks))
-    if network.shadow is None:
-        return
-    moved = grouped.moved.get(name, set())
-    steered = grouped.steered.get(name, set())
-    yield ("guard", name), ((view,), lambda p: cc.shadow_guard(p, network))
-    yield ("shadow_paths", name), ((ends, net_paths),
-                                   lambda p: cc.install_shadow_paths(p, fabric, network,
-                                                                      net_paths))
-    if moved:
-        yield ("moved", name), ((view, net_paths, i.failed, meters, frozenset(moved),
-                                 wiring),
-                                lambda p: cc.moved_clients(p, fabric, network, net_paths,
-                                                            moved, i.failed))
-    if steered or network.shadow.services:
-        yield ("steering", name), ((view, frozenset(steered)),
-                                   lambda p: cc.service_steering(p, network, steered))
-    for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((view, session, net_paths, wiring),
-                                             _mirror_step(fabric, network, session, index))
-
-
-def _base_step(probes: bool) -> Step:
-    """The fabric-wide part: table misses, and probe answers when links are probed."""
-    def base(plans: dict[str, SwitchPlan]) -> None:
-        for plan in plans.values():
-            cc.table_misses(plan)
-            if probes:
-                cc.probe_answers(plan)
-    return base
-
-
-def _meter_step(network: str, entries: tuple[Entry, ...],
-                holds: Mapping[tuple[str, str], frozenset[str]], held: Mapping[str, float]
-                ) -> Step:
-    """The step that installs `network`'s best-effort meters (`BestEffortState.entries`)."""
-    def meters(plans: dict[str, SwitchPlan]) -> None:
-        for switch, port, meter_id, far, kbps in entries:
-            spec = BestEffortMeter(meter_id, (switch, far), network, kbps)
-            plans[switch].best_effort[(port, network)] = spec
-            plans[switch].meters[meter_id] = spec.meter(held, holds[(switch, far)])
-    return meters
-
-
-def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
-    """The step that installs one mirror session."""
-    return lambda plans: cc.mirror_session(plans, fabric, network, session, index)
 
 
 def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:
