@@ -71,12 +71,11 @@ class BestEffortState:
         return table
 
     def update(self, fabric: Fabric, wiring: object, names: Iterable[str],
-               links_of: Mapping[str, frozenset[Link]]
-               ) -> tuple[dict[Link, Touched], set[str]]:
+               links_of: Mapping[str, frozenset[Link]]) -> dict[Link, Touched]:
         """Bring the state to networks `names` whose shadow paths cross `links_of`, over
-        `fabric` (`wiring`: stands for its links, a new object when they change). Returns
-        the links whose holders changed (before and after, None: not held) and the
-        networks whose meters (`entries`) changed."""
+        `fabric` (`wiring`: stands for its links, a new object when they change): the
+        links whose holders changed (before and after, None: not held). A network's
+        `entries` are a new object only when its meters changed."""
         new_names = frozenset(names)
         if wiring is not self.wiring:
             return self._rebuild(fabric, wiring, new_names, links_of)
@@ -115,13 +114,14 @@ class BestEffortState:
         for name in gone:
             self.entries.pop(name, None)
             affected.discard(name)
-        changed = {name for name in affected if self._entries_of(name)}
-        return touched, changed
+        for name in affected:
+            self._entries_of(name)
+        return touched
 
     def _rebuild(self, fabric: Fabric, wiring: object, names: frozenset[str],
-                 links_of: Mapping[str, frozenset[Link]]
-                 ) -> tuple[dict[Link, Touched], set[str]]:
-        old_holds, old_entries = self.holds, self.entries
+                 links_of: Mapping[str, frozenset[Link]]) -> dict[Link, Touched]:
+        """`update` from nothing (the wiring changed: ports and capacities may differ)."""
+        old_holds = self.holds
         self.__init__()  # type: ignore[misc]
         self.wiring, self.names = wiring, names
         before: dict[Link, frozenset[str]] = {}
@@ -138,12 +138,8 @@ class BestEffortState:
         self._owned.update(self.ids)
         for name in names:
             self._entries_of(name)
-        touched: dict[Link, Touched] = {
-            link: (old_holds.get(link), self.holds.get(link))
-            for link in old_holds.keys() | self.holds.keys()}
-        changed = {n for n in names | old_entries.keys()
-                   if old_entries.get(n) != self.entries.get(n)}
-        return touched, changed
+        return {link: (old_holds.get(link), self.holds.get(link))
+                for link in old_holds.keys() | self.holds.keys()}
 
     def _known(self, fabric: Fabric, link: Link) -> tuple[int, int] | None:
         """(port towards, capacity in kbit/s) of a link direction, None if not known."""
@@ -193,22 +189,21 @@ class BestEffortState:
             if alone is not None and alone in was:
                 fewer.add((b, port, alone))
 
-    def _entries_of(self, name: str) -> bool:
-        """Work out network `name`'s meters again; whether they changed."""
+    def _entries_of(self, name: str) -> None:
+        """Work out network `name`'s meters again (a new object only if they changed)."""
         found = []
-        for (a, b), _ in self.holds.items():
+        for a, b in self.holds:
             port, kbps = self._capacity[(a, b)]  # type: ignore[misc]
             meter_id = self.ids[a].ids.get((b, port, name))
             if meter_id is not None:
                 found.append((a, port, meter_id, b, kbps))
         entries = tuple(sorted(found))
         if self.entries.get(name, ()) == entries:
-            return False
+            return
         if entries:
             self.entries[name] = entries
         else:
             self.entries.pop(name, None)
-        return True
 
 
 def _alone(holds: frozenset[str]) -> str | None:

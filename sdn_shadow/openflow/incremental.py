@@ -188,7 +188,7 @@ class Planner:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
         best_effort = self._best_effort.copy()  # kept only if the whole update goes through
-        touched, _ = best_effort.update(
+        touched = best_effort.update(
             inputs.fabric, self._wiring, (n.name for n in config.networks),
             dict(self._holders(inputs.paths)))
         wanted, kept, marks = self._wanted(inputs, best_effort)
