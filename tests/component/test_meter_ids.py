@@ -132,3 +132,14 @@ def test_an_update_that_fails_leaves_the_meters_to_the_next_one(
 
 def _refuse(*_: object) -> None:
     raise RuntimeError("refused")
+
+
+def test_a_networks_crossed_links_are_the_links_it_holds() -> None:
+    doc, _ = _documents()
+    config = parse_config(doc)
+    paths = shadow_paths(config, Fabric(config))
+    holders = meters.link_holders(paths)
+    assert paths
+    for name, pairs in paths.items():
+        assert meters.crossed_links(pairs) == {
+            link for link, names in holders.items() if name in names}
