@@ -20,12 +20,12 @@ test checks it over random sequences of changes).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from sdn_shadow.config.model import Config, Network
+from sdn_shadow.config.model import Config
 from sdn_shadow.openflow import compiler as cc
 from sdn_shadow.openflow.besteffort import BestEffortState
-from sdn_shadow.openflow.compiler import ShadowPaths, SwitchPlan
+from sdn_shadow.openflow.compiler import SwitchPlan
 from sdn_shadow.openflow.demand import Demand
 from sdn_shadow.openflow.messages import (
     Flow,
@@ -41,11 +41,11 @@ from sdn_shadow.openflow.messages import (
     MeterDelete,
     MeterModify,
 )
-from sdn_shadow.openflow.meters import crossed_links
 from sdn_shadow.openflow.parts import (
     ByNetwork,
     Inputs,
     Mark,
+    NetworkViews,
     Step,
     base_step,
     meter_step,
@@ -111,9 +111,7 @@ class Planner:
             n: {} for n, _ in self.switches}
         self._flow_owners: dict[str, dict[FlowKey, int]] = {n: {} for n, _ in self.switches}
         """Parts holding each flow key, per switch (apart: a flow key is costly to hash)."""
-        self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
-        self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
-        self._views: dict[str, tuple[Network, Network]] = {}
+        self._nets = NetworkViews()
         self._links_seen: tuple[object, ...] | None = None
         self._wiring = object()
         """Stands for the fabric's links (ports included) in the dependencies of the parts
@@ -149,9 +147,7 @@ class Planner:
         twin._shared = set(twin.plans)
         twin._best_effort, twin._stale = self._best_effort.copy(), set(self._stale)
         twin._rated, twin._marks = dict(self._rated), dict(self._marks)
-        twin._links = dict(self._links)
-        twin._layouts = dict(self._layouts)
-        twin._views = dict(self._views)
+        twin._nets = self._nets.copy()
         twin._links_seen, twin._wiring = self._links_seen, self._wiring
         return twin
 
@@ -190,7 +186,7 @@ class Planner:
         best_effort = self._best_effort.copy()  # kept only if the whole update goes through
         touched = best_effort.update(
             inputs.fabric, self._wiring, (n.name for n in config.networks),
-            dict(self._holders(inputs.paths)))
+            self._nets.crossings(inputs.paths))
         wanted, kept, marks = self._wanted(inputs, best_effort)
         fresh: dict[tuple[str, ...], Part] = {}
         for key, (deps, step) in wanted.items():  # meter parts before those that read them
@@ -204,7 +200,8 @@ class Planner:
                               key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
         leaving = [k for k in self.parts if (k not in wanted and k not in kept) or k in fresh]
-        self._check_clashes([self.parts[k] for k in leaving], fresh.values())
+        _check_clashes(self.plans, self._flow_owners, [self.parts[k] for k in leaving],
+                       fresh.values())
         self._best_effort, self._marks = best_effort, marks
         # A part rebuilt in place of another leaves alone what the two hold alike.
         replaced = {key: self.parts[key] for key in fresh if key in self.parts}
@@ -263,9 +260,9 @@ class Planner:
                 kept.update(last.keys)
                 mark.keys = last.keys
             else:
-                steps = dict(network_steps(network, self._view(network), inputs,
-                                            mark.meters, (*self._ends(network), self._wiring),
-                                            grouped))
+                nets = self._nets
+                steps = dict(network_steps(network, nets.view(network), inputs, mark.meters,
+                                           (*nets.ends(network), self._wiring), grouped))
                 wanted.update(steps)
                 mark.keys = tuple(steps)
             marks[name] = mark
@@ -284,89 +281,9 @@ class Planner:
             if link in self._stale or self._rated.get(link) != reserved:
                 redo.setdefault(link[0], set()).add(link)
         for name, links in sorted(redo.items()):
-            self._new_rates(name, links, held, deltas.setdefault(name, SwitchDelta()))
+            _new_rates(self._own(name), links, held, deltas.setdefault(name, SwitchDelta()))
         self._rated = rated
         self._stale.clear()
-
-    def _new_rates(self, name: str, links: set[tuple[str, str]], held: Mapping[str, float],
-                   delta: SwitchDelta) -> None:
-        """A reload: switch `name`'s best-effort meters on `links` at the rates the
-        allocations `held` leave them now."""
-        plan = self._own(name)
-        for spec in plan.best_effort.values():
-            if spec.link not in links:
-                continue
-            meter = plan.best_effort_meter(spec, held)
-            if plan.meters.get(spec.meter_id) == meter:
-                continue
-            plan.meters[spec.meter_id] = meter
-            if spec.meter_id in delta.meters:
-                delta.meters[spec.meter_id] = meter
-            else:
-                delta.modified_meters[spec.meter_id] = meter
-
-    def _check_clashes(self, leaving: list[Part], coming: Iterable[Part]) -> None:
-        """Raise, before anything changes, if merging `coming` (once `leaving` is out)
-        would put two different flows under one key: an update is all or nothing."""
-        coming = list(coming)
-        parts_on: dict[str, int] = {}
-        for part in coming:
-            for name in part.plans:
-                parts_on[name] = parts_on.get(name, 0) + 1
-        incoming: dict[str, dict[FlowKey, Flow]] = {}
-        for part in coming:
-            for name, src in part.plans.items():
-                flows = self.plans[name].flows
-                seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
-                for key, flow in src.flows.items():
-                    if seen is not None:
-                        other = seen.setdefault(key, flow)
-                        if other is not flow and other != flow:
-                            raise PipelineError(f"{name}: two different flows for key {key}")
-                    held = flows.get(key)
-                    if held is None or held is flow or held == flow:
-                        continue
-                    going = sum(1 for p in leaving if name in p.plans
-                                and key in p.plans[name].flows)
-                    if self._flow_owners[name][key] > going:
-                        raise PipelineError(f"{name}: two different flows for key {key}")
-
-    def _view(self, network: Network) -> Network:
-        """`network` without its mirror sessions: what its other parts depend on (each
-        session is a part of its own). Kept while the network is the same object."""
-        cached = self._views.get(network.name)
-        if cached is None or cached[0] is not network:
-            shadow = network.shadow
-            view = network if shadow is None or not shadow.mirror else replace(
-                network, shadow=replace(shadow, mirror=()))
-            cached = self._views[network.name] = (network, view)
-        return cached[1]
-
-    def _ends(self, network: Network) -> tuple[object, ...]:
-        """What the network's shadow-path entries depend on besides its paths: its VLANs
-        and where its hosts are (switch and MAC, not port: a twin taking a host over on
-        the same switch changes no path). Kept while the network is the same object."""
-        cached = self._layouts.get(network.name)
-        if cached is None or cached[0] is not network:
-            shadow_vlan = network.shadow.vlan if network.shadow is not None else None
-            cached = self._layouts[network.name] = (network, (
-                network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
-        return cached[1]
-
-    # --- parts --------------------------------------------------------------
-
-    def _holders(self, paths: ShadowPaths) -> tuple[tuple[str, frozenset[tuple[str, str]]],
-                                                    ...]:
-        """The link directions each network's shadow paths cross: what the base's
-        best-effort meters depend on (kept per network while its paths are the same)."""
-        out = []
-        for name, pairs in sorted(paths.items()):
-            cached = self._links.get(name)
-            if cached is None or cached[0] is not pairs:
-                cached = (pairs, crossed_links(pairs))
-                self._links[name] = cached
-            out.append((name, cached[1]))
-        return tuple(out)
 
     def _run(self, step: Step, meters: Part | None) -> dict[str, SwitchPlan]:
         """Run `step` on empty plans (that see the network's best-effort meters, `meters`'s);
@@ -496,6 +413,52 @@ class _Alike:
 
 def _equal(old: object, new: object) -> bool:
     return old is not None and (old is new or old == new)
+
+
+def _check_clashes(plans: Mapping[str, SwitchPlan], flow_owners: Mapping[str, dict[FlowKey, int]],
+                   leaving: list[Part], coming: Iterable[Part]) -> None:
+    """Raise, before anything changes, if merging `coming` (once `leaving` is out)
+    into `plans` (`flow_owners`: the parts holding each flow key) would put two
+    different flows under one key: an update is all or nothing."""
+    coming = list(coming)
+    parts_on: dict[str, int] = {}
+    for part in coming:
+        for name in part.plans:
+            parts_on[name] = parts_on.get(name, 0) + 1
+    incoming: dict[str, dict[FlowKey, Flow]] = {}
+    for part in coming:
+        for name, src in part.plans.items():
+            flows = plans[name].flows
+            seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
+            for key, flow in src.flows.items():
+                if seen is not None:
+                    other = seen.setdefault(key, flow)
+                    if other is not flow and other != flow:
+                        raise PipelineError(f"{name}: two different flows for key {key}")
+                held = flows.get(key)
+                if held is None or held is flow or held == flow:
+                    continue
+                going = sum(1 for p in leaving if name in p.plans
+                            and key in p.plans[name].flows)
+                if flow_owners[name][key] > going:
+                    raise PipelineError(f"{name}: two different flows for key {key}")
+
+
+def _new_rates(plan: SwitchPlan, links: set[tuple[str, str]], held: Mapping[str, float],
+               delta: SwitchDelta) -> None:
+    """A reload: `plan`'s best-effort meters on `links` at the rates the allocations
+    `held` leave them now."""
+    for spec in plan.best_effort.values():
+        if spec.link not in links:
+            continue
+        meter = plan.best_effort_meter(spec, held)
+        if plan.meters.get(spec.meter_id) == meter:
+            continue
+        plan.meters[spec.meter_id] = meter
+        if spec.meter_id in delta.meters:
+            delta.meters[spec.meter_id] = meter
+        else:
+            delta.modified_meters[spec.meter_id] = meter
 
 
 def _copied(plan: SwitchPlan) -> SwitchPlan:

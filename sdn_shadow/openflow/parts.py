@@ -4,7 +4,7 @@ builds it (see `incremental.Planner`)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sdn_shadow.config.model import Config, MirrorSession, Network
 from sdn_shadow.openflow import compiler as cc
@@ -16,6 +16,7 @@ from sdn_shadow.openflow.compiler import (
     SourceLimit,
     SwitchPlan,
 )
+from sdn_shadow.openflow.meters import crossed_links
 from sdn_shadow.topology import Fabric
 
 Client = tuple[str, str]
@@ -35,6 +36,56 @@ class Inputs:
     failed: frozenset[Link]
     steered: frozenset[Client]
     blocked: Mapping[tuple[str, str], SourceLimit | None]
+
+
+class NetworkViews:
+    """What the planner reads off each network, kept while the network (or its shadow
+    paths) is the same object: a change costs the networks it changed."""
+
+    def __init__(self) -> None:
+        self._views: dict[str, tuple[Network, Network]] = {}
+        self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
+        self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
+
+    def copy(self) -> NetworkViews:
+        """A copy to change without changing this one."""
+        twin = NetworkViews()
+        twin._views, twin._layouts = dict(self._views), dict(self._layouts)
+        twin._links = dict(self._links)
+        return twin
+
+    def view(self, network: Network) -> Network:
+        """`network` without its mirror sessions: what its other parts depend on (each
+        session is a part of its own)."""
+        cached = self._views.get(network.name)
+        if cached is None or cached[0] is not network:
+            shadow = network.shadow
+            view = network if shadow is None or not shadow.mirror else replace(
+                network, shadow=replace(shadow, mirror=()))
+            cached = self._views[network.name] = (network, view)
+        return cached[1]
+
+    def ends(self, network: Network) -> tuple[object, ...]:
+        """What the network's shadow-path entries depend on besides its paths: its VLANs
+        and where its hosts are (switch and MAC, not port: a twin taking a host over on
+        the same switch changes no path)."""
+        cached = self._layouts.get(network.name)
+        if cached is None or cached[0] is not network:
+            shadow_vlan = network.shadow.vlan if network.shadow is not None else None
+            cached = self._layouts[network.name] = (network, (
+                network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
+        return cached[1]
+
+    def crossings(self, paths: ShadowPaths) -> dict[str, frozenset[tuple[str, str]]]:
+        """The link directions each network's shadow paths cross (where it holds
+        capacity: what best-effort meters depend on)."""
+        out = {}
+        for name, pairs in sorted(paths.items()):
+            cached = self._links.get(name)
+            if cached is None or cached[0] is not pairs:
+                cached = self._links[name] = (pairs, crossed_links(pairs))
+            out[name] = cached[1]
+        return out
 
 
 @dataclass(slots=True)

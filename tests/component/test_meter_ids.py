@@ -9,7 +9,7 @@ import pytest
 
 from bench import fabric_gen
 from sdn_shadow.config import parse_config
-from sdn_shadow.openflow import meters
+from sdn_shadow.openflow import incremental, meters
 from sdn_shadow.openflow.compiler import compile_config, shadow_paths
 from sdn_shadow.openflow.incremental import Inputs, Planner
 from sdn_shadow.openflow.messages import content_hash
@@ -118,7 +118,7 @@ def test_an_update_that_fails_leaves_the_meters_to_the_next_one(
         inputs = Inputs(config, fabric, paths, {}, frozenset(), frozenset(), frozenset(), {})
         if fails:  # the first try at `doc` fails, late: after its meters are worked out
             with monkeypatch.context() as patched:
-                patched.setattr(Planner, "_check_clashes", _refuse)
+                patched.setattr(incremental, "_check_clashes", _refuse)
                 with pytest.raises(RuntimeError):
                     planner.update(inputs)
             continue
