@@ -21,7 +21,6 @@ from sdn_shadow.topology import Fabric
 
 Client = tuple[str, str]
 Step = Callable[[dict[str, SwitchPlan]], None]
-PartKey = tuple[str, ...]
 
 
 @dataclass(frozen=True)
