@@ -169,7 +169,8 @@ class Capacity:
         held = self.held()
         out: Updates = {}
         for dpid, plan in plans.items():
-            want = {spec.meter_id: spec.meter(held) for spec in plan.best_effort.values()}
+            want = {spec.meter_id: plan.best_effort_meter(spec, held)
+                    for spec in plan.best_effort.values()}
             msgs = meter_changes(plan.meters, want)
             if msgs:
                 plan.meters.update(want)

@@ -1,14 +1,17 @@
 """Incremental planning: the compiler's steps as memoised parts, merged per switch.
 
 `compile_config` builds every switch's plan from scratch. The `Planner` runs
-the same steps, but each one as a *part* keyed by what it depends on: the
-fabric-wide base (table misses, probe answers, best-effort meters) and, per
-network, its forwarding, ARP responders, blocks, shadow guard, shadow paths,
-moved clients, service steering and each mirror session. A change rebuilds
-only the parts whose dependencies changed, and the merged plans are updated
-by those parts' differences alone, with a count of the parts that hold each
-entry (two parts may hold the same group or flow). So a client move costs
-one network's moved-client entries, not the fabric.
+the same steps, but each one as a *part* keyed by what it depends on (see
+`parts`): the fabric-wide base (table misses, probe answers) and, per
+network, its best-effort meters, forwarding, ARP responders, blocks, shadow
+guard, shadow paths, moved clients, service steering and each mirror
+session. A change rebuilds only the parts whose dependencies changed (a
+network whose inputs are all as they were is not even looked at; meter ids
+and who holds each link are kept by `besteffort`), and the merged plans are
+updated by those parts' differences alone, with a count of the parts that
+hold each entry (two parts may hold the same group or flow). So a client
+move costs one network's moved-client entries, and a network added its own
+entries and meters, not the fabric.
 
 The merged plans are equal to `compile_config`'s for the same inputs (a
 test checks it over random sequences of changes).
@@ -16,13 +19,14 @@ test checks it over random sequences of changes).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from sdn_shadow.config.model import Config, MirrorSession, Network
+from sdn_shadow.config.model import Config
 from sdn_shadow.openflow import compiler as cc
-from sdn_shadow.openflow.compiler import Link, ShadowPaths, SourceLimit, SwitchPlan
+from sdn_shadow.openflow.besteffort import BestEffortState
+from sdn_shadow.openflow.compiler import SwitchPlan
+from sdn_shadow.openflow.demand import Demand
 from sdn_shadow.openflow.messages import (
     Flow,
     FlowAdd,
@@ -37,26 +41,20 @@ from sdn_shadow.openflow.messages import (
     MeterDelete,
     MeterModify,
 )
+from sdn_shadow.openflow.parts import (
+    ByNetwork,
+    Inputs,
+    Mark,
+    NetworkViews,
+    Step,
+    base_step,
+    meter_step,
+    network_steps,
+)
 from sdn_shadow.openflow.pipeline import PipelineError
-from sdn_shadow.topology import Fabric
 
-Client = tuple[str, str]
-Step = Callable[[dict[str, SwitchPlan]], None]
+__all__ = ["BASE", "Inputs", "Part", "Planner", "SwitchDelta"]
 ALL_COOKIE_BITS = 0xFFFFFFFFFFFFFFFF
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """Everything a plan depends on (the same arguments `compile_config` takes)."""
-
-    config: Config
-    fabric: Fabric
-    paths: ShadowPaths
-    held: Mapping[str, float]
-    moved: frozenset[Client]
-    failed: frozenset[Link]
-    steered: frozenset[Client]
-    blocked: Mapping[tuple[str, str], SourceLimit | None]
 
 
 @dataclass
@@ -67,6 +65,8 @@ class Part:
     plans: dict[str, SwitchPlan]
     steering: bool = False
     """Its demand entries count a client's rx in place of the delivery entries'."""
+    metering: bool = False
+    """Best-effort meters: a replaced one keeps the rate it has unless told otherwise."""
 
 
 @dataclass
@@ -111,11 +111,7 @@ class Planner:
             n: {} for n, _ in self.switches}
         self._flow_owners: dict[str, dict[FlowKey, int]] = {n: {} for n, _ in self.switches}
         """Parts holding each flow key, per switch (apart: a flow key is costly to hash)."""
-        self._base_paths: ShadowPaths | None = None
-        self._base_deps: tuple[object, ...] = ()
-        self._links: dict[str, tuple[object, frozenset[tuple[str, str]]]] = {}
-        self._layouts: dict[str, tuple[Network, tuple[object, ...]]] = {}
-        self._views: dict[str, tuple[Network, Network]] = {}
+        self._nets = NetworkViews()
         self._links_seen: tuple[object, ...] | None = None
         self._wiring = object()
         """Stands for the fabric's links (ports included) in the dependencies of the parts
@@ -124,8 +120,16 @@ class Planner:
         self._shared: set[str] = set()
         """Switches whose plan and holder counts are still the ones this planner was
         forked from: copied when first changed (copy on write)."""
-        self._demand: dict[str, _Demand] = {n: _Demand() for n, _ in self.switches}
-        self._meters: tuple[Part | None, dict[str, tuple[object, ...]]] = (None, {})
+        self._demand: dict[str, Demand] = {n: Demand() for n, _ in self.switches}
+        self._best_effort = BestEffortState()
+        self._stale: set[tuple[str, str]] = set()
+        """Links whose best-effort meters may not all have the rates their holders leave
+        (holders changed, or an installed rate was kept): a reload sets them again."""
+        self._marks: dict[str, Mark] = {}
+        """Each network's inputs at the last update, and the keys of its parts."""
+        self._rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        """Per link, the allocations its holders made when a reload last set its meters'
+        rates: a reload sets them again where these changed."""
 
     def fork(self, config: Config) -> Planner:
         """A planner for `config` that starts from this one's parts and plans (copied, so
@@ -141,11 +145,9 @@ class Planner:
         twin._flow_owners = dict(self._flow_owners)
         twin._demand = dict(self._demand)
         twin._shared = set(twin.plans)
-        twin._meters = self._meters
-        twin._base_paths, twin._base_deps = self._base_paths, self._base_deps
-        twin._links = dict(self._links)
-        twin._layouts = dict(self._layouts)
-        twin._views = dict(self._views)
+        twin._best_effort, twin._stale = self._best_effort.copy(), set(self._stale)
+        twin._rated, twin._marks = dict(self._rated), dict(self._marks)
+        twin._nets = self._nets.copy()
         twin._links_seen, twin._wiring = self._links_seen, self._wiring
         return twin
 
@@ -176,152 +178,128 @@ class Planner:
             return self._update(inputs, keep_rates)
 
     def _update(self, inputs: Inputs, keep_rates: bool) -> dict[str, SwitchDelta]:
-        # The base first: each network's parts depend on its own best-effort meters.
-        base_deps, base_step = self._base_step(inputs)
-        fresh: dict[tuple[str, ...], Part] = {}
-        base = self.parts.get(BASE)
-        if base is None or not _same(base.deps, base_deps):
-            base = fresh[BASE] = Part(base_deps, self._run(base_step, BASE, None))
-        if self._meters[0] is not base:
-            self._meters = (base, _meters_by_network(base))
-        meters = self._meters[1]
-        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
-            BASE: (base_deps, base_step)}
-        links = inputs.config.links
+        config = inputs.config
+        links = config.links
         if links is not self._links_seen and links != self._links_seen:
             self._wiring = object()  # a link or port changed: every port may differ
         self._links_seen = links
-        grouped = _ByNetwork.of(inputs)
-        for network in inputs.config.networks:
-            wanted.update(_network_steps(network, self._view(network), inputs,
-                                         meters.get(network.name, ()),
-                                         (*self._ends(network), self._wiring), grouped))
-        for key, (deps, step) in wanted.items():
+        best_effort = self._best_effort.copy()  # kept only if the whole update goes through
+        touched = best_effort.update(
+            inputs.fabric, self._wiring, (n.name for n in config.networks),
+            self._nets.crossings(inputs.paths))
+        wanted, kept, marks = self._wanted(inputs, best_effort)
+        fresh: dict[tuple[str, ...], Part] = {}
+        for key, (deps, step) in wanted.items():  # meter parts before those that read them
             old = self.parts.get(key)
-            if key == BASE or (old is not None and _same(old.deps, deps)):
+            if old is not None and _same(old.deps, deps):
                 continue
-            fresh[key] = Part(deps, self._run(step, key, base), key[0] == "steering")
+            meter_part = None  # the network's meters as this update leaves them
+            if len(key) > 1 and key[0] != "meters" and ("meters", key[1]) in wanted:
+                meter_part = fresh.get(("meters", key[1])) or self.parts[("meters", key[1])]
+            fresh[key] = Part(deps, self._run(step, meter_part), key[0] == "steering",
+                              key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
-        leaving = [k for k in self.parts if k not in wanted or k in fresh]
-        self._check_clashes([self.parts[k] for k in leaving], fresh.values())
+        leaving = [k for k in self.parts if (k not in wanted and k not in kept) or k in fresh]
+        _check_clashes(self.plans, self._flow_owners, [self.parts[k] for k in leaving],
+                       fresh.values())
+        self._best_effort, self._marks = best_effort, marks
         # A part rebuilt in place of another leaves alone what the two hold alike.
         replaced = {key: self.parts[key] for key in fresh if key in self.parts}
         for key in leaving:
-            self._unmerge(self.parts.pop(key), deltas, key == BASE,
-                          _Alike.of(fresh.get(key), key == BASE, keep_rates))
+            part = self.parts.pop(key)
+            self._unmerge(part, deltas, _Alike.of(fresh.get(key), part.metering, keep_rates))
         for key, part in fresh.items():
-            self._merge(part, deltas, key == BASE, keep_rates,
-                        _Alike.of(replaced.get(key), key == BASE, keep_rates))
+            self._merge(part, deltas, keep_rates,
+                        _Alike.of(replaced.get(key), part.metering, keep_rates))
             self.parts[key] = part
+        held = inputs.held
+        for (a, b), (old_holds, new_holds) in touched.items():
+            plan = self._own(a)
+            if new_holds is None:
+                plan.holds.pop((a, b), None)
+                self._rated.pop((a, b), None)
+            else:
+                plan.holds[(a, b)] = new_holds
+                if old_holds is None:  # newly held: its meters all new, at today's rates
+                    self._rated[(a, b)] = [(n, r) for n, r in sorted(held.items())
+                                           if n in new_holds]
+                elif keep_rates:  # its meters' kept rates are for other holders
+                    self._stale.add((a, b))
+        if not keep_rates:
+            self._reload_rates(inputs.held, deltas)
         self.rebuilt = len(fresh)
         return {name: d for name, d in deltas.items() if d}
 
-    def _check_clashes(self, leaving: list[Part], coming: Iterable[Part]) -> None:
-        """Raise, before anything changes, if merging `coming` (once `leaving` is out)
-        would put two different flows under one key: an update is all or nothing."""
-        coming = list(coming)
-        parts_on: dict[str, int] = {}
-        for part in coming:
-            for name in part.plans:
-                parts_on[name] = parts_on.get(name, 0) + 1
-        incoming: dict[str, dict[FlowKey, Flow]] = {}
-        for part in coming:
-            for name, src in part.plans.items():
-                flows = self.plans[name].flows
-                seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
-                for key, flow in src.flows.items():
-                    if seen is not None:
-                        other = seen.setdefault(key, flow)
-                        if other is not flow and other != flow:
-                            raise PipelineError(f"{name}: two different flows for key {key}")
-                    held = flows.get(key)
-                    if held is None or held is flow or held == flow:
-                        continue
-                    going = sum(1 for p in leaving if name in p.plans
-                                and key in p.plans[name].flows)
-                    if self._flow_owners[name][key] > going:
-                        raise PipelineError(f"{name}: two different flows for key {key}")
+    def _wanted(self, inputs: Inputs, best_effort: BestEffortState
+                ) -> tuple[dict[tuple[str, ...], tuple[tuple[object, ...], Step]],
+                           set[tuple[str, ...]], dict[str, Mark]]:
+        """The parts `inputs` call for, with what each depends on and its step (meter
+        parts before the parts that read them); the parts of the networks whose inputs
+        are all the last update's, kept as they are without a look (so a change costs
+        what it changes, not every network's parts); each network's inputs."""
+        config = inputs.config
+        probes = config.failover.probe_interval is not None
+        wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
+            BASE: ((config.switches, probes), base_step(probes))}
+        entries, holds = best_effort.entries, best_effort.holds
+        for network in config.networks:
+            mine = entries.get(network.name, ())
+            if mine:
+                wanted[("meters", network.name)] = (
+                    (mine,), meter_step(network.name, mine, holds, inputs.held))
+        grouped = ByNetwork.of(inputs)
+        kept: set[tuple[str, ...]] = set()
+        marks: dict[str, Mark] = {}
+        for network in config.networks:
+            name = network.name
+            mark = Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
+                         self._wiring, grouped.moved.get(name), grouped.steered.get(name),
+                         grouped.blocked.get(name))
+            last = self._marks.get(name)
+            if last is not None and last.same(mark):
+                kept.update(last.keys)
+                mark.keys = last.keys
+            else:
+                nets = self._nets
+                steps = dict(network_steps(network, nets.view(network), inputs, mark.meters,
+                                           (*nets.ends(network), self._wiring), grouped))
+                wanted.update(steps)
+                mark.keys = tuple(steps)
+            marks[name] = mark
+        return wanted, kept, marks
 
-    def _view(self, network: Network) -> Network:
-        """`network` without its mirror sessions: what its other parts depend on (each
-        session is a part of its own). Kept while the network is the same object."""
-        cached = self._views.get(network.name)
-        if cached is None or cached[0] is not network:
-            shadow = network.shadow
-            view = network if shadow is None or not shadow.mirror else replace(
-                network, shadow=replace(shadow, mirror=()))
-            cached = self._views[network.name] = (network, view)
-        return cached[1]
+    def _reload_rates(self, held: Mapping[str, float], deltas: dict[str, SwitchDelta]
+                      ) -> None:
+        """A reload: every held link's best-effort meters at the rates allocations `held`
+        leave them, set again only where the allocations its holders make changed since
+        (or its meters may not be at their rates: `_stale`)."""
+        ordered = sorted(held.items())
+        rated: dict[tuple[str, str], list[tuple[str, float]]] = {}
+        redo: dict[str, set[tuple[str, str]]] = {}
+        for link, holds in self._best_effort.holds.items():
+            reserved = rated[link] = [(n, r) for n, r in ordered if n in holds]
+            if link in self._stale or self._rated.get(link) != reserved:
+                redo.setdefault(link[0], set()).add(link)
+        for name, links in sorted(redo.items()):
+            _new_rates(self._own(name), links, held, deltas.setdefault(name, SwitchDelta()))
+        self._rated = rated
+        self._stale.clear()
 
-    def _ends(self, network: Network) -> tuple[object, ...]:
-        """What the network's shadow-path entries depend on besides its paths: its VLANs
-        and where its hosts are (switch and MAC, not port: a twin taking a host over on
-        the same switch changes no path). Kept while the network is the same object."""
-        cached = self._layouts.get(network.name)
-        if cached is None or cached[0] is not network:
-            shadow_vlan = network.shadow.vlan if network.shadow is not None else None
-            cached = self._layouts[network.name] = (network, (
-                network.vlan, shadow_vlan, tuple((h.switch, h.mac) for h in network.hosts)))
-        return cached[1]
-
-    # --- parts --------------------------------------------------------------
-
-    def _base_step(self, i: Inputs) -> tuple[tuple[object, ...], Step]:
-        """The fabric-wide part: table misses, probe answers, best-effort meters."""
-        config, fabric, paths = i.config, i.fabric, i.paths
-        if paths is not self._base_paths:
-            self._base_paths = paths
-            self._base_deps = (config.switches, config.links,
-                               config.failover.probe_interval is not None,
-                               tuple(n.name for n in config.networks),
-                               self._holders(paths))
-        base_deps = self._base_deps
-        per_network = self._holders(paths)  # kept: not every network's paths walked again
-
-        def base(plans: dict[str, SwitchPlan]) -> None:
-            for plan in plans.values():
-                cc.table_misses(plan)
-                if config.failover.probe_interval is not None:
-                    cc.probe_answers(plan)
-            holders: dict[tuple[str, str], set[str]] = {}
-            for name, links in per_network:
-                for link in links:
-                    holders.setdefault(link, set()).add(name)
-            cc.best_effort_meters(plans, fabric, config, paths, i.held, holders)
-
-        return base_deps, base
-
-    def _holders(self, paths: ShadowPaths) -> tuple[tuple[str, frozenset[tuple[str, str]]],
-                                                    ...]:
-        """The link directions each network's shadow paths cross: what the base's
-        best-effort meters depend on (kept per network while its paths are the same)."""
-        out = []
-        for name, pairs in sorted(paths.items()):
-            cached = self._links.get(name)
-            if cached is None or cached[0] is not pairs:
-                cached = (pairs, frozenset(cc.link_holders({name: pairs})))
-                self._links[name] = cached
-            out.append((name, cached[1]))
-        return tuple(out)
-
-    def _run(self, step: Step, key: tuple[str, ...], base: Part | None
-             ) -> dict[str, SwitchPlan]:
-        """Run `step` on empty plans (that see the base's best-effort meters); keep the
-        switches it wrote to."""
+    def _run(self, step: Step, meters: Part | None) -> dict[str, SwitchPlan]:
+        """Run `step` on empty plans (that see the network's best-effort meters, `meters`'s);
+        keep the switches it wrote to."""
         plans = {name: SwitchPlan(dpid, name) for name, dpid in self.switches}
-        if key != BASE:
-            if base is None:  # the base is always built first, in the same update
-                raise PipelineError("planning a network before the fabric's base part")
-            for name, plan in plans.items():  # read only: steps look their meters up
-                plan.best_effort = base.plans[name].best_effort
+        if meters is not None:
+            for name, plan in meters.plans.items():  # read only: steps look meters up
+                plans[name].best_effort = plan.best_effort
         step(plans)
-        return {name: plan for name, plan in plans.items() if key == BASE or _wrote(plan)}
+        return {name: plan for name, plan in plans.items() if _wrote(plan)}
 
     # --- merging ------------------------------------------------------------
 
-    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
-               keep_rates: bool = True, alike: _Alike | None = None) -> None:
-        steering = part.steering
+    def _merge(self, part: Part, deltas: dict[str, SwitchDelta], keep_rates: bool = True,
+               alike: _Alike | None = None) -> None:
+        steering, base = part.steering, part.metering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             fowners, flows = self._flow_owners[name], plan.flows
@@ -359,6 +337,9 @@ class Planner:
                 if had is None:
                     delta.meters[meter_id] = meter
                 elif base and keep_rates:  # a best-effort meter: its installed rate stays
+                    if had != meter:  # (until a reload sets it again)
+                        self._stale.update(spec.link for spec in src.best_effort.values()
+                                           if spec.meter_id == meter_id)
                     meter = had
                 elif had != meter:
                     delta.modified_meters[meter_id] = meter
@@ -369,8 +350,9 @@ class Planner:
             if src.demand:
                 self._demand[name].merge(plan.demand, src.demand, steering)
 
-    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta], base: bool,
+    def _unmerge(self, part: Part, deltas: dict[str, SwitchDelta],
                  alike: _Alike | None = None) -> None:
+        base = part.metering
         for name, src in part.plans.items():
             plan, owners = self._own(name), self._owners[name]
             fowners, flows = self._flow_owners[name], plan.flows
@@ -408,7 +390,6 @@ class Planner:
 
 
 BASE = ("base",)
-Owner = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -418,12 +399,12 @@ class _Alike:
 
     part: Part
     meters: bool
-    """Meters too (not a reload's base part: it sets every best-effort meter's rate)."""
+    """Meters too (not a reload's meter part: it sets its best-effort meters' rates)."""
 
     @staticmethod
-    def of(part: Part | None, base: bool, keep_rates: bool) -> _Alike | None:
+    def of(part: Part | None, metering: bool, keep_rates: bool) -> _Alike | None:
         """`part` as the other side, if there is one."""
-        return None if part is None else _Alike(part, not base or keep_rates)
+        return None if part is None else _Alike(part, not metering or keep_rates)
 
     def on(self, name: str) -> SwitchPlan | None:
         """What the other side put on switch `name`."""
@@ -434,109 +415,57 @@ def _equal(old: object, new: object) -> bool:
     return old is not None and (old is new or old == new)
 
 
-@dataclass
-class _Demand:
-    """Which flow counts whose demand on one switch, kept as parts come and go.
-
-    A service host's rx is counted by its steering entry, not its delivery
-    entry (see `compiler.service_steering`): while a steering part names an
-    owner, the other parts' entries for that owner do not count.
-    """
-
-    held: dict[int, int] = field(default_factory=dict)  # cookie -> parts holding it
-    base: dict[int, Owner] = field(default_factory=dict)  # other parts' cookies
-    by_owner: dict[Owner, set[int]] = field(default_factory=dict)
-    steer_held: dict[int, int] = field(default_factory=dict)
-    steer: dict[int, Owner] = field(default_factory=dict)  # steering parts' cookies
-    steered: dict[Owner, int] = field(default_factory=dict)  # steering parts naming owner
-
-    def copy(self) -> _Demand:
-        """A copy to change without changing this one."""
-        return _Demand(dict(self.held), dict(self.base),
-                       {o: set(c) for o, c in self.by_owner.items()}, dict(self.steer_held),
-                       dict(self.steer), dict(self.steered))
-
-    def merge(self, out: dict[int, Owner], src: Mapping[int, Owner], steering: bool) -> None:
-        """A part's entries `src` come in; `out` (the switch's demand) follows."""
-        if not steering:
-            for cookie, owner in src.items():
-                if _hold_count(self.held, cookie):
+def _check_clashes(plans: Mapping[str, SwitchPlan], flow_owners: Mapping[str, dict[FlowKey, int]],
+                   leaving: list[Part], coming: Iterable[Part]) -> None:
+    """Raise, before anything changes, if merging `coming` (once `leaving` is out)
+    into `plans` (`flow_owners`: the parts holding each flow key) would put two
+    different flows under one key: an update is all or nothing."""
+    coming = list(coming)
+    parts_on: dict[str, int] = {}
+    for part in coming:
+        for name in part.plans:
+            parts_on[name] = parts_on.get(name, 0) + 1
+    incoming: dict[str, dict[FlowKey, Flow]] = {}
+    for part in coming:
+        for name, src in part.plans.items():
+            flows = plans[name].flows
+            seen = incoming.setdefault(name, {}) if parts_on[name] > 1 else None
+            for key, flow in src.flows.items():
+                if seen is not None:
+                    other = seen.setdefault(key, flow)
+                    if other is not flow and other != flow:
+                        raise PipelineError(f"{name}: two different flows for key {key}")
+                held = flows.get(key)
+                if held is None or held is flow or held == flow:
                     continue
-                self.base[cookie] = owner
-                self.by_owner.setdefault(owner, set()).add(cookie)
-                if owner not in self.steered and cookie not in self.steer:
-                    out[cookie] = owner
-            return
-        for owner in set(src.values()):
-            if not _hold_count(self.steered, owner):
-                for cookie in self.by_owner.get(owner, ()):
-                    if cookie not in self.steer:
-                        out.pop(cookie, None)
-        for cookie, owner in src.items():
-            if not _hold_count(self.steer_held, cookie):
-                self.steer[cookie] = owner
-                out[cookie] = owner
-
-    def unmerge(self, out: dict[int, Owner], src: Mapping[int, Owner], steering: bool) -> None:
-        """A part's entries `src` go; `out` (the switch's demand) follows."""
-        if not steering:
-            for cookie, owner in src.items():
-                if not _release_count(self.held, cookie):
-                    continue
-                del self.base[cookie]
-                cookies = self.by_owner[owner]
-                cookies.discard(cookie)
-                if not cookies:
-                    del self.by_owner[owner]
-                if cookie not in self.steer:
-                    out.pop(cookie, None)
-            return
-        gone = [c for c in src if _release_count(self.steer_held, c)]
-        for cookie in gone:
-            del self.steer[cookie]
-            out.pop(cookie, None)
-        for owner in set(src.values()):
-            if _release_count(self.steered, owner):
-                for cookie in self.by_owner.get(owner, ()):
-                    if cookie not in self.steer:
-                        out[cookie] = owner
-        for cookie in gone:
-            kept = self.base.get(cookie)
-            if kept is not None and kept not in self.steered:
-                out[cookie] = kept
+                going = sum(1 for p in leaving if name in p.plans
+                            and key in p.plans[name].flows)
+                if flow_owners[name][key] > going:
+                    raise PipelineError(f"{name}: two different flows for key {key}")
 
 
-def _hold_count(counts: dict[Any, int], key: Hashable) -> bool:
-    """Count one more holder of `key`; True if it already had one."""
-    n = counts.get(key, 0)
-    counts[key] = n + 1
-    return n > 0
-
-
-def _release_count(counts: dict[Any, int], key: Hashable) -> bool:
-    """Count one holder of `key` less; True if that was the last."""
-    n = counts[key] - 1
-    if n:
-        counts[key] = n
-        return False
-    del counts[key]
-    return True
-
-
-def _meters_by_network(base: Part) -> dict[str, tuple[object, ...]]:
-    """Each network's best-effort meters in the base part, as (switch, port, meter id)."""
-    out: dict[str, list[tuple[str, int, int]]] = {}
-    for name, plan in base.plans.items():
-        for (port, network), spec in plan.best_effort.items():
-            out.setdefault(network, []).append((name, port, spec.meter_id))
-    return {network: tuple(sorted(found)) for network, found in out.items()}
+def _new_rates(plan: SwitchPlan, links: set[tuple[str, str]], held: Mapping[str, float],
+               delta: SwitchDelta) -> None:
+    """A reload: `plan`'s best-effort meters on `links` at the rates the allocations
+    `held` leave them now."""
+    for spec in plan.best_effort.values():
+        if spec.link not in links:
+            continue
+        meter = plan.best_effort_meter(spec, held)
+        if plan.meters.get(spec.meter_id) == meter:
+            continue
+        plan.meters[spec.meter_id] = meter
+        if spec.meter_id in delta.meters:
+            delta.meters[spec.meter_id] = meter
+        else:
+            delta.modified_meters[spec.meter_id] = meter
 
 
 def _copied(plan: SwitchPlan) -> SwitchPlan:
     """A plan whose tables can change without changing `plan`'s."""
     return SwitchPlan(plan.dpid, plan.name, dict(plan.flows), dict(plan.groups),
                       dict(plan.mirror_groups), dict(plan.mirror_flows), dict(plan.demand),
-                      dict(plan.meters), dict(plan.best_effort))
+                      dict(plan.meters), dict(plan.best_effort), dict(plan.holds))
 
 
 def _merge_counted(plan: SwitchPlan, src: SwitchPlan,
@@ -558,74 +487,6 @@ def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
     for fkey in src.mirror_flows:
         if _release(owners, ("mf", fkey)):
             del plan.mirror_flows[fkey]
-
-
-@dataclass(frozen=True)
-class _ByNetwork:
-    """The inputs that name clients and sources, grouped by network once per update."""
-
-    moved: Mapping[str, set[str]]
-    steered: Mapping[str, set[str]]
-    blocked: Mapping[str, dict[str, SourceLimit | None]]
-
-    @staticmethod
-    def of(i: Inputs) -> _ByNetwork:
-        """`i`'s moved and steered clients and blocked sources by network."""
-        moved: dict[str, set[str]] = {}
-        for net, host in i.moved:
-            moved.setdefault(net, set()).add(host)
-        steered: dict[str, set[str]] = {}
-        for net, host in i.steered:
-            steered.setdefault(net, set()).add(host)
-        blocked: dict[str, dict[str, SourceLimit | None]] = {}
-        for (net, src), limit in i.blocked.items():
-            blocked.setdefault(net, {})[src] = limit
-        return _ByNetwork(moved, steered, blocked)
-
-
-def _network_steps(network: Network, view: Network, i: Inputs, meters: tuple[object, ...],
-                   ends: tuple[object, ...], grouped: _ByNetwork
-                   ) -> Iterator[tuple[tuple[str, ...], tuple[tuple[object, ...], Step]]]:
-    """A network's parts, in `compile_config`'s order. `view`: the network without
-    its mirror sessions (what every part but a session's depends on); `meters`:
-    the network's best-effort meters (switch, port, id), which its forwarding
-    entries name; `ends`: what its shadow-path entries depend on besides the
-    paths, the last of them the fabric's wiring (see `Planner._wiring`)."""
-    fabric, name = i.fabric, network.name
-    net_paths = i.paths.get(name, {})
-    blocks = grouped.blocked.get(name, {})
-    wiring = ends[-1]
-    yield ("forwarding", name), ((view, net_paths, i.failed, meters, wiring),
-                                 lambda p: cc.forwarding(p, fabric, network, net_paths,
-                                                          i.failed))
-    yield ("arp", name), ((view,), lambda p: cc.arp_responders(p, network))
-    if blocks:
-        yield ("blocks", name), ((view, tuple(sorted(blocks.items()))),
-                                 lambda p: cc.security_blocks(p, network, blocks))
-    if network.shadow is None:
-        return
-    moved = grouped.moved.get(name, set())
-    steered = grouped.steered.get(name, set())
-    yield ("guard", name), ((view,), lambda p: cc.shadow_guard(p, network))
-    yield ("shadow_paths", name), ((ends, net_paths),
-                                   lambda p: cc.install_shadow_paths(p, fabric, network,
-                                                                      net_paths))
-    if moved:
-        yield ("moved", name), ((view, net_paths, i.failed, meters, frozenset(moved),
-                                 wiring),
-                                lambda p: cc.moved_clients(p, fabric, network, net_paths,
-                                                            moved, i.failed))
-    if steered or network.shadow.services:
-        yield ("steering", name), ((view, frozenset(steered)),
-                                   lambda p: cc.service_steering(p, network, steered))
-    for index, session in enumerate(network.shadow.mirror):
-        yield ("mirror", name, str(index)), ((view, session, net_paths, wiring),
-                                             _mirror_step(fabric, network, session, index))
-
-
-def _mirror_step(fabric: Fabric, network: Network, session: MirrorSession, index: int) -> Step:
-    """The step that installs one mirror session."""
-    return lambda plans: cc.mirror_session(plans, fabric, network, session, index)
 
 
 def _same(old: tuple[object, ...], new: tuple[object, ...]) -> bool:

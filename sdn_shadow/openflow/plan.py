@@ -52,27 +52,30 @@ class SourceLimit:
 
 @dataclass(frozen=True, slots=True)
 class BestEffortMeter:
-    """Polices one network's traffic on a link to what other networks' holds leave free."""
+    """Polices one network's traffic on a link to what other networks' holds leave free.
+
+    Who holds capacity on the link is the plan's (`SwitchPlan.holds`), not the
+    meter's: a network that comes to hold the link changes one entry there,
+    not every other network's meter.
+    """
 
     meter_id: int
     link: tuple[str, str]
     network: str
     capacity_kbps: int
-    reserved_by: frozenset[str]
-    """The shadow networks holding capacity on the link (one set shared by the link's
-    meters): every one but `network` is reserved from it."""
 
-    def rate(self, held: Mapping[str, float]) -> int:
-        """The rate (kbit/s) allocations `held` (bytes/s per network) leave this network."""
+    def rate(self, held: Mapping[str, float], reserved_by: frozenset[str]) -> int:
+        """The rate (kbit/s) allocations `held` (bytes/s per network) leave this network,
+        the shadow networks `reserved_by` holding capacity on the link."""
         reserved = sum(rate for n, rate in sorted(held.items())
-                       if n != self.network and n in self.reserved_by) * 8 / 1000 \
+                       if n != self.network and n in reserved_by) * 8 / 1000 \
             if held else 0.0
         floor = max(1, int(self.capacity_kbps * MIN_BEST_EFFORT))
         return max(floor, int(self.capacity_kbps - reserved))
 
-    def meter(self, held: Mapping[str, float]) -> Meter:
-        """The meter for allocations `held` (bytes/s per network)."""
-        return Meter(self.meter_id, (MeterBand(self.rate(held)),))
+    def meter(self, held: Mapping[str, float], reserved_by: frozenset[str]) -> Meter:
+        """The meter for allocations `held` (bytes/s per network), `reserved_by` holding."""
+        return Meter(self.meter_id, (MeterBand(self.rate(held, reserved_by)),))
 
 
 @dataclass(slots=True)
@@ -91,6 +94,14 @@ class SwitchPlan:
     meters: dict[int, Meter] = field(default_factory=dict)
     best_effort: dict[tuple[int, str], BestEffortMeter] = field(default_factory=dict)
     """(fabric port, network) -> the meter policing that network's traffic out of the port."""
+    holds: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """Link direction out of this switch (with a known capacity) -> the shadow networks
+    holding capacity on it: what its best-effort meters leave free depends on them."""
+
+    def best_effort_meter(self, spec: BestEffortMeter, held: Mapping[str, float]) -> Meter:
+        """The meter `spec` (one of this plan's best-effort meters) is for allocations
+        `held` (bytes/s per network)."""
+        return spec.meter(held, self.holds.get(spec.link, frozenset()))
 
     def add(self, flow: Flow) -> None:
         """Add a flow after checking it against the pipeline; a clashing key is a bug.

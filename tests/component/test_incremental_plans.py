@@ -53,6 +53,7 @@ def _same_plan(got: SwitchPlan, want: SwitchPlan) -> None:
     assert got.mirror_flows == want.mirror_flows
     assert got.demand == want.demand
     assert got.best_effort == want.best_effort
+    assert got.holds == want.holds
 
 
 @pytest.mark.parametrize("example", ["lab.yaml", "ring.yaml", "services"])
