@@ -68,6 +68,13 @@ class StreamRun:
         """Datagrams lost in the windows of all changes."""
         return sum(self.lost_at(c) for c in self.changes)
 
+    def longest_gap_at_changes(self) -> int:
+        """The most consecutive datagrams lost inside one change's window."""
+        spans = [(self.seq_at(c.asked - BEFORE), self.seq_at(c.applied + AFTER) - 1)
+                 for c in self.changes]
+        return max((min(b, last) - max(a, first) + 1 for a, b, _ in self.udp.missing
+                    for first, last in spans if min(b, last) >= max(a, first)), default=0)
+
     def longest_gap(self) -> int:
         """The most consecutive datagrams lost anywhere in the stream."""
         return max((b - a + 1 for a, b, _ in self.udp.missing), default=0)
