@@ -18,7 +18,7 @@ from sdn_shadow.lab.switchover import (
     switchover_config,
     with_path,
 )
-from tests.lab_streams import Change, NumberedStream, StreamRun
+from tests.lab_streams import AFTER, BEFORE, Change, NumberedStream, StreamRun
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,19 @@ def _switchover_beside_a_control(ring: Lab) -> tuple[SwitchoverOutcome, StreamRu
 def _over(moving: StreamRun, control: StreamRun) -> str:
     """Why the moved stream lost more at the moves than the control allows ('' if it did not)."""
     lost, allowed = moving.lost_at_changes(), 2 * control.lost_at_changes() + SLACK
+    # The moved stream's own loss rate on the primary path away from the moves (before the
+    # first window, after the last), twice over the windows: it loses more than the control
+    # on a busy box (it shares its ports with the TCP stream), move or no move.
+    first, last = moving.changes[0].asked - BEFORE, moving.changes[-1].applied + AFTER
+    start, end = moving.udp.started, moving.udp.ended
+    quiet = moving.lost_during(start, first) + moving.lost_during(last, end)
+    quiet_sent = moving.seq_at(first) + moving.udp.sent - moving.seq_at(last)
+    windows = sum(moving.seq_at(c.applied + AFTER) - moving.seq_at(c.asked - BEFORE)
+                  for c in moving.changes)
+    allowed += int(2 * quiet / max(1, quiet_sent) * windows)
     gap, gap_allowed = moving.longest_gap_at_changes(), 2 * control.longest_gap() + GAP_SLACK
+    print(f"SUMMARY allowed {allowed} lost ({quiet} of {quiet_sent} lost away from the moves),"
+          f" a gap of {gap_allowed}")
     return (f"lost {lost} at the moves (allowed {allowed}), longest gap there {gap} "
             f"(allowed {gap_allowed})" if lost > allowed or gap > gap_allowed else "")
 
@@ -87,11 +99,12 @@ def test_primary_shadow_primary_under_load_loses_and_duplicates_nothing(ring) ->
     runs, so a loaded box drops bursts with no move at all (600-1,200 datagrams
     inside the move windows at load 7.5, old code and new). A numbered stream
     h3 -> h4 at the same rate and time is starved alike (but not quite: moving h1
-    onto the longer path adds datapath work, measured 363-818 lost at the moves
-    against the control's 37-309 at load 6-10). So h1's stream may lose, from just
-    before each move was asked until half a second after it applied, twice what
-    the control lost in those windows plus SLACK, and no gap there longer than
-    twice the control's longest plus GAP_SLACK. A move that drops traffic makes one
+    onto the longer path adds datapath work, and h1 shares its ports with the TCP
+    stream: 363-2,176 lost at the moves against the control's 12-309 at load 6-11).
+    So h1's stream may lose, from just before each move was asked until half a
+    second after it applied, twice what the control lost in those windows plus
+    SLACK plus twice its own loss rate away from the moves; and no gap there may be
+    longer than twice the control's longest plus GAP_SLACK. A move that drops traffic makes one
     long gap at every move whatever the load; one more run if the first is over.
     """
     outcome, moving, control = _switchover_beside_a_control(ring)
@@ -105,7 +118,8 @@ def test_primary_shadow_primary_under_load_loses_and_duplicates_nothing(ring) ->
     assert report.sent > 0.95 * MBPS * 1e6 / 8 / 1200 * 10, report.summary()
     assert outcome.tcp_error is None and outcome.tcp_bits_per_second > 10e6
     assert report.duplicates == 0, report.summary()
-    assert not _over(moving, control), _over(moving, control)
+    why = _over(moving, control)
+    assert not why, why
     to_shadow, to_primary = outcome.moves
     assert outcome.late_at(to_shadow) == 0, report.summary()
     assert report.late_count == outcome.late_at(to_primary), report.summary()
