@@ -52,7 +52,8 @@ def switchover_config() -> dict:
 def with_path(data: dict, path: str, host: str = "h1") -> dict:
     """A copy of `data` with `host` placed on its `path` (primary|shadow) by config."""
     out = copy.deepcopy(data)
-    out["networks"]["tenant-a"]["shadow"]["clients"] = {host: {"path": path}}
+    shadow = out["networks"]["tenant-a"]["shadow"]
+    shadow["clients"] = {**(shadow.get("clients") or {}), host: {"path": path}}
     return out
 
 

@@ -63,16 +63,20 @@ def test_demo_runs_and_prints_its_summary(tmp_path: Path) -> None:
 
 
 def test_scripts_test_runs_its_tiers() -> None:
-    """`scripts/test --fast` as written; `scripts/test` (the whole suite, which includes
-    this test) with its tests narrowed to one: set-up, lint and types run either way."""
+    """`scripts/test --fast` and `scripts/test` as written, with their tests narrowed to one
+    (the whole fast tier is CI's first stage already, and `scripts/test` the whole suite,
+    which includes this test): set-up, lint and types run either way, and `--fast` runs
+    its fast stage (unit and component tests) and no other."""
     for line in lines_for("test_scripts_test_runs_its_tiers"):
-        narrow = [] if "--fast" in line else ["-q", "-k", "test_readme_is_a_front_page"]
-        proc = subprocess.run([*shlex.split(line), *narrow], capture_output=True, text=True,
-                              timeout=900, cwd=ROOT)
+        proc = subprocess.run([*shlex.split(line), "-q", "-k", "test_readme_is_a_front_page"],
+                              capture_output=True, text=True, timeout=900, cwd=ROOT)
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, f"{line}\n{out[-3000:]}"
         assert "=== test: lint" in out and "=== test: types" in out, out[-3000:]
-        assert ("=== test: fast" in out) if "--fast" in line else ("1 passed" in out), out[-3000:]
+        assert "1 passed" in out, out[-3000:]
+        stages = re.findall(r"^=== test: (\w+): \d+ s, exit 0$", out, re.M)
+        assert stages == (["lint", "types", "fast"] if "--fast" in line
+                          else ["lint", "types", "pytest"]), out[-3000:]
 
 
 def test_mn_custom_builds_the_topologies(tmp_path) -> None:
