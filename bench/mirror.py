@@ -44,22 +44,36 @@ def _tcp(lab: Lab) -> float:
     return iperf3_tcp(lab.host("h1"), lab.host("h2"), seconds=TCP_SECONDS)
 
 
+def _twin_sent(lab: Lab) -> int:
+    """Packets h1s's stack has sent (its answers to copies; the guard drops them)."""
+    for line in lab.host("h1s").cmd("cat /proc/net/dev").splitlines():
+        name, _, counters = line.partition(":")
+        if name.strip() == "h1s-eth0":
+            return int(counters.split()[9])  # transmit packets
+    raise RuntimeError("h1s-eth0 not in h1s's /proc/net/dev")
+
+
 def mirror_throughput_ratio(progress) -> Figure:
     """iperf3 TCP h1 -> h2 with a 1-in-1 mirror of both directions of h1's traffic (the
     worse case; one direction and byte-exact `deliver: stack` in the detail) vs without;
     alternating runs."""
     runs: dict[str, list[float]] = {"none": [], "data": [], "both": [], "both_stack": []}
+    answers: dict[str, list[int]] = {name: [] for name in runs}
     configs = {"none": _config(), "data": _config(DATA_MIRROR), "both": _config(BOTH_MIRROR),
                "both_stack": _config(BOTH_STACK_MIRROR)}
     with _lab(_config()) as lab:
         for i in range(RUNS):
             for name, data in configs.items():
                 lab.restart(data)
+                before = _twin_sent(lab)
                 runs[name].append(_tcp(lab))
+                answers[name].append(_twin_sent(lab) - before)
             progress(f"mirror_throughput run {i + 1}/{RUNS}: without "
                      f"{runs['none'][-1] / 1e6:.0f} Mbit/s, data direction mirrored "
                      f"{runs['data'][-1] / 1e6:.0f}, both directions {runs['both'][-1] / 1e6:.0f}"
-                     f" (byte-exact to the twin's stack {runs['both_stack'][-1] / 1e6:.0f})")
+                     f" (byte-exact to the twin's stack {runs['both_stack'][-1] / 1e6:.0f});"
+                     f" the twin's stack sent {answers['both'][-1]} packets"
+                     f" ({answers['both_stack'][-1]} byte-exact)")
     base = median(runs["none"])
     value = median(runs["both"]) / base
     return Figure(round(value, 3), "ratio", round(base / 1e6, 1), ">= 0.85", value >= 0.85,
@@ -69,6 +83,7 @@ def mirror_throughput_ratio(progress) -> Figure:
                    "with_mbps": round(median(runs["both"]) / 1e6, 1),
                    "data_direction_ratio": round(median(runs["data"]) / base, 3),
                    "both_deliver_stack_ratio": round(median(runs["both_stack"]) / base, 3),
+                   "twin_sent_packets": answers,
                    "runs_mbps": {k: [round(v / 1e6, 1) for v in vs] for k, vs in runs.items()},
                    "runs": RUNS, "seconds": TCP_SECONDS})
 
