@@ -225,7 +225,8 @@ class DocumentChanges:
                      and item.get("name", f"{network}.mirror{i}") == name), None)
         running = next(s for s in self._mirror(network) if s.name == name)
         return {"name": name, "network": network, "spec": spec,
-                "direction": running.direction, "to": list(running.to),
+                "direction": running.direction, "deliver": running.deliver,
+                "to": list(running.to),
                 "counters": dataclasses.asdict(counters.get(name) or MirrorCounters())}
 
     def _doc_sessions(self, network: str) -> list[dict]:

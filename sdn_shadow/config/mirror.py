@@ -7,7 +7,7 @@ from typing import Any
 
 from .context import Context
 from .drafts import NetDraft, ShadowDraft
-from .model import DIRECTIONS, MatchFilter, MirrorSession
+from .model import DELIVERIES, DIRECTIONS, MatchFilter, MirrorSession
 from .shapes import NAME_REASON, name_problem
 
 IP_PROTOS = {"icmp": 1, "tcp": 6, "udp": 17}
@@ -15,7 +15,8 @@ IP_PROTOS = {"icmp": 1, "tcp": 6, "udp": 17}
 MAX_SAMPLE_BUCKETS = 256
 
 _PREFIX_REASON = "must be an IPv4 address or network like 10.0.0.0/24"
-_SESSION_KEYS = ("direction", "hosts", "match", "name", "ports", "sample", "to", "truncate")
+_SESSION_KEYS = ("deliver", "direction", "hosts", "match", "name", "ports", "sample", "to",
+                 "truncate")
 _MATCH_KEYS = ("dst", "dst_port", "proto", "src", "src_port")
 
 
@@ -60,6 +61,14 @@ def session(ctx: Context, net: NetDraft, shadow: ShadowDraft, index: int, path: 
     elif not isinstance(direction, str) or direction not in DIRECTIONS:
         ctx.err(f"{path}.direction", f"must be one of: {', '.join(DIRECTIONS)}")
 
+    deliver = f.get("deliver")
+    if deliver is None:
+        deliver = "port"
+    elif not isinstance(deliver, str) or deliver not in DELIVERIES:
+        ctx.err(f"{path}.deliver", f"must be one of: {', '.join(DELIVERIES)} (port: copies "
+                "addressed to their twin reach its port, not its network stack; stack: "
+                "byte-exact copies the twin's stack receives and may answer)")
+
     filter_ = match(ctx, f.get("match"), f"{path}.match")
     sample = _sample(ctx, f.get("sample"), f"{path}.sample")
 
@@ -85,7 +94,8 @@ def session(ctx: Context, net: NetDraft, shadow: ShadowDraft, index: int, path: 
 
     if len(ctx.problems) > before or name is None or filter_ is None:
         return None
-    return MirrorSession(name, tuple(found), direction, filter_, sample, truncate, tuple(to))
+    return MirrorSession(name, tuple(found), direction, filter_, sample, truncate, tuple(to),
+                         deliver)
 
 
 def _sample(ctx: Context, value: Any, path: str) -> float:

@@ -10,6 +10,8 @@ from sdn_shadow.directory.dn import try_norm_dn
 from sdn_shadow.directory.rules import MappingRule
 
 DIRECTIONS = ("in", "out", "both")
+#: Where mirror copies addressed to their twin go: its port only, or on into its stack.
+DELIVERIES = ("port", "stack")
 PLACEHOLDER = "{user}"  # where the login name goes in api.ldap.user_dn
 MAX_SHOWN = 10_000  # characters of a key path or reason shown before it is shortened
 
@@ -114,6 +116,8 @@ class MirrorSession:
     sample: float
     truncate: int | None
     to: tuple[str, ...]
+    deliver: str = "port"
+    """port: copies addressed to their twin are readdressed so its stack drops them."""
 
 
 STRATEGIES = ("conservative", "aggressive", "dynamic")

@@ -26,6 +26,8 @@ The format (unknown keys are errors; problems read `key.path: reason`)::
               match: {proto: udp, src: 10.0.0.0/24, dst: 10.0.0.2, src_port: 1, dst_port: 5201}
               sample: 1.0           # fraction of packets copied, (0, 1], >= 1/256 (default 1)
               truncate: 128         # optional: bytes kept of each copy, 14..65535
+              deliver: port         # port | stack (default port): copies addressed to a twin
+                                    # reach its port, not its network stack (How it works)
               to: [h1s]             # required: this network's shadow hosts
           ldap:                     # optional: the controller mirrors the primary's LDAP subtree
             url: ldap://127.0.0.1:389             # required, ldap:// or ldaps://HOST[:PORT]

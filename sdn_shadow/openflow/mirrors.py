@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from sdn_shadow.config.model import MatchFilter, MirrorSession, Network
+from sdn_shadow.config.model import MatchFilter, MirrorSession, Network, ShadowHost
 from sdn_shadow.openflow import pipeline as pl
 from sdn_shadow.openflow.messages import (
     ETH_TYPE_IP,
@@ -67,19 +67,47 @@ def filter_fields(flt: MatchFilter) -> dict[str, object]:
     return fields
 
 
+def readdressed(mac: str) -> str:
+    """`mac` with its locally administered bit flipped: still unicast, never `mac` itself."""
+    first, rest = mac.split(":", 1)
+    return f"{int(first, 16) ^ 0x02:02x}:{rest}"
+
+
 def _copy_actions(
-    fabric: Fabric, network: Network, session: MirrorSession, switch: str, restore: bool
+    fabric: Fabric, network: Network, session: MirrorSession, switch: str, restore: bool,
+    addressed_to: str | None = None,
 ) -> tuple[Action, ...]:
     """Actions that deliver one copy to every destination of `session`, from `switch`.
 
-    With `restore` the packet leaves the actions untagged again (for copies made
+    `addressed_to` is the destination MAC every copy these actions make carries,
+    when known: with `deliver: port`, the copies to twins of that MAC leave last,
+    readdressed (see `readdressed`), so the twin's network stack drops them.
+    With `restore` the packet leaves the actions as it came (for copies made
     inline in a flow); group buckets work on a clone and need not restore.
     """
     assert network.shadow is not None
+    dests = [network.shadow.host(name) for name in session.to]
+    readdress = session.deliver == "port" and addressed_to is not None
+    plain = [d for d in dests if not (readdress and d.mac == addressed_to)]
+    hit = [d for d in dests if d not in plain]
+    actions = _deliveries(fabric, session, switch, plain)
+    if hit:
+        assert addressed_to is not None
+        actions += [SetField("eth_dst", readdressed(addressed_to)),
+                    *_deliveries(fabric, session, switch, hit)]
+        if restore:
+            actions.append(SetField("eth_dst", addressed_to))
+    if actions and isinstance(actions[-1], PopVlan) and not restore:
+        actions.pop()  # a bucket's clone is discarded: no need to pop the last tag
+    return tuple(actions)
+
+
+def _deliveries(fabric: Fabric, session: MirrorSession, switch: str,
+                dests: list[ShadowHost]) -> list[Action]:
+    """One copy to each of `dests` from `switch`: local ports first, then tagged hops."""
     local: list[Action] = []
     remote: list[Action] = []
-    for name in session.to:
-        dest = network.shadow.host(name)
+    for dest in dests:
         port: int | None
         if dest.switch == switch:
             port = dest.port
@@ -93,9 +121,7 @@ def _copy_actions(
             local.append(out)
         else:
             remote += [out, PopVlan()]
-    if remote and not restore:
-        remote.pop()  # a bucket's clone is discarded: no need to pop the last tag
-    return tuple(local + remote)
+    return local + remote
 
 
 def _mirror_group(actions: tuple[Action, ...], sample: float) -> tuple[str, tuple[Bucket, ...]]:
@@ -107,6 +133,53 @@ def _mirror_group(actions: tuple[Action, ...], sample: float) -> tuple[str, tupl
     return "select", tuple(Bucket(actions if i < copies else (), weight=1) for i in range(total))
 
 
+def _peer_twin_macs(network: Network, session: MirrorSession, source: str) -> list[str]:
+    """MACs of other primaries that a destination twin shares: what `source` sends to
+    them is addressed to that twin too (readdressed with `deliver: port`)."""
+    assert network.shadow is not None
+    if session.deliver != "port":
+        return []
+    primaries = {h.mac for h in network.hosts if h.name != source}
+    return sorted({network.shadow.host(name).mac for name in session.to} & primaries)
+
+
+class _Copy:
+    """The copy instruction of one session on one switch, per destination MAC copied.
+
+    Group sessions share one group per distinct bucket content (both directions
+    share it unless a direction's copies are readdressed); truncating sessions
+    copy inline and are counted per flow.
+    """
+
+    def __init__(self, plan: SwitchPlan, fabric: Fabric, network: Network,
+                 session: MirrorSession, switch: str) -> None:
+        self.plan, self.fabric, self.network = plan, fabric, network
+        self.session, self.switch = session, switch
+        self.groups: dict[tuple[Action, ...], int] = {}
+
+    @property
+    def inline(self) -> bool:
+        """Copies made in the flow (OVS drops output_trunc inside group buckets)."""
+        return self.session.truncate is not None
+
+    def instruction(self, addressed_to: str | None) -> ApplyActions:
+        """Copy what a flow matches, whose destination MAC is `addressed_to` when known."""
+        if self.inline:
+            return ApplyActions(_copy_actions(self.fabric, self.network, self.session,
+                                              self.switch, True, addressed_to))
+        actions = _copy_actions(self.fabric, self.network, self.session, self.switch, False,
+                                addressed_to)
+        if actions not in self.groups:
+            gtype, buckets = _mirror_group(actions, self.session.sample)
+            group = pl.with_content_id(Group(0, gtype, buckets), set(self.plan.groups))
+            self.plan.groups[group.group_id] = group
+            copy_buckets = tuple(i for i, b in enumerate(buckets) if b.actions)
+            self.plan.mirror_groups[group.group_id] = MirrorGroupInfo(self.session.name,
+                                                                      copy_buckets)
+            self.groups[actions] = group.group_id
+        return ApplyActions((GroupAction(self.groups[actions]),))
+
+
 def mirror_session(
     plans: dict[str, SwitchPlan],
     fabric: Fabric,
@@ -114,26 +187,18 @@ def mirror_session(
     session: MirrorSession,
     index: int,
 ) -> None:
-    """Copy flows at each source's edge switch, a group per switch, and transit hops."""
+    """Copy flows at each source's edge switch, groups per switch, and transit hops."""
     assert network.shadow is not None
     fields = filter_fields(session.match)
     band = pl.MIRROR_SESSIONS[Table.MIRROR_OUT]
-    priority = band.priority(100 * len(fields) + max(0, 99 - index))
+    # More fields first, then the earlier session; the flow readdressing what a
+    # source sends to a twin's primary stands in for the session's own flow, one
+    # step above it and below every flow that outranks it.
+    offset = 100 * len(fields) + 2 * max(0, 49 - index)
+    priority, peer_priority = band.priority(offset), band.priority(offset + 1)
     for switch in sorted({network.host(s).switch for s in session.sources}):
         plan = plans[switch]
-        if session.truncate:
-            # OVS drops output_trunc inside group buckets: copy inline, count per flow.
-            copy = ApplyActions(_copy_actions(fabric, network, session, switch, restore=True))
-            counted_by = None
-        else:
-            actions = _copy_actions(fabric, network, session, switch, restore=False)
-            gtype, buckets = _mirror_group(actions, session.sample)
-            group = pl.with_content_id(Group(0, gtype, buckets), set(plan.groups))
-            plan.groups[group.group_id] = group
-            copy_buckets = tuple(i for i, b in enumerate(buckets) if b.actions)
-            plan.mirror_groups[group.group_id] = MirrorGroupInfo(session.name, copy_buckets)
-            copy = ApplyActions((GroupAction(group.group_id),))
-            counted_by = group.group_id
+        copy = _Copy(plan, fabric, network, session, switch)
         for source in session.sources:
             host = network.host(source)
             if host.switch != switch:
@@ -142,14 +207,18 @@ def mirror_session(
             if session.direction in ("out", "both"):
                 flows.append(Flow(Table.MIRROR_OUT, priority, Subsystem.MIRROR,
                                   match(in_port=host.port, **fields),
-                                  (copy, GotoTable(Table.ARP))))
+                                  (copy.instruction(None), GotoTable(Table.ARP))))
+                flows += [Flow(Table.MIRROR_OUT, peer_priority, Subsystem.MIRROR,
+                               match(in_port=host.port, eth_dst=mac, **fields),
+                               (copy.instruction(mac), GotoTable(Table.ARP)))
+                          for mac in _peer_twin_macs(network, session, source)]
             if session.direction in ("in", "both"):
                 flows.append(Flow(Table.MIRROR_IN, priority, Subsystem.MIRROR,
                                   match(metadata=network.vlan, eth_dst=host.mac, **fields),
-                                  (copy,)))
+                                  (copy.instruction(host.mac),)))
             for flow in flows:
                 plan.add(flow)
-                if counted_by is None:
+                if copy.inline:
                     plan.mirror_flows[flow.key] = session.name
         for name in session.to:
             dest = network.shadow.host(name)

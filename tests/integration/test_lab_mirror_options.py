@@ -1,4 +1,4 @@
-"""Mirror options on real OVS: per-flow sampling fraction, truncation, config change on restart."""
+"""Mirror options on real OVS: sampling fraction, truncation, delivery, config change on restart."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ def test_sampling_copies_the_documented_fraction_of_tcp_connections(lab, lab_dat
     state = lab.restart(_sessions(lab_data, {
         "name": "sampled", "hosts": ["h1"], "direction": "out", "sample": 0.25,
         "match": {"proto": "tcp", "dst_port": 7101}, "to": ["h2s"]}))
-    assert state["switches"]["1"]["groups"] == 1
+    # the session's group, and one readdressing what h1 sends to h2 (h2s shares its address)
+    assert state["switches"]["1"]["groups"] == 2
     flows = 4000  # one segment per connection (distinct source ports)
     with Capture(lab.host("h2s"), "h2s-eth0", "tcp and dst port 7101") as cap, \
             Capture(lab.host("h2"), "h2-eth0", "tcp and dst port 7101") as primary:
@@ -34,6 +35,7 @@ def test_sampling_copies_the_documented_fraction_of_tcp_connections(lab, lab_dat
     fraction = cap.count / flows
     assert abs(fraction - 0.25) <= 0.02, fraction
     assert len({p["sport"] for p in cap.packets}) == cap.count, "each sampled flow copied once"
+    assert {p["dst"] for p in cap.packets} == {"02:00:00:00:0a:02"}
 
 
 def test_a_sampled_connection_is_copied_whole(lab, lab_data) -> None:
@@ -84,3 +86,36 @@ def test_config_change_on_restart_removes_old_sessions(lab, lab_data) -> None:
         assert not [f for f in flows if "table=1" in f and "group:" in f], flows
         assert not [f for f in flows if "table=4" in f and "group:" in f], flows
     assert lab.controller.state()["switches"]["1"]["groups"] == 0
+
+
+def _stray_acks_to_h1(lab, lab_data: dict, deliver: str, count: int = 200
+                      ) -> tuple[list[dict], list[dict]]:
+    """h2 sends `count` stray ACKs to h1 under h1-both; (copies h1s receives, what it sends)."""
+    lab.restart(_sessions(lab_data, {
+        "name": "h1-both", "hosts": ["h1"], "direction": "both", "to": ["h1s"],
+        "deliver": deliver}))
+    with Capture(lab.host("h1s"), "h1s-eth0", "tcp and port 7104") as cap:
+        send_frames(lab.host("h2"), "h2-eth0", count, 1000.0, H2[0], H1[0], H2[1], H1[1],
+                    proto="tcp", sport_range=(21000, 21000 + count - 1), dport=7104)
+        time.sleep(0.5)
+    received = [p for p in cap.packets if p["dir"] == "in"]
+    sent = [p for p in cap.packets if p["dir"] == "out"]
+    return received, sent
+
+
+def test_deliver_port_keeps_copies_out_of_the_twins_stack(lab, lab_data) -> None:
+    received, sent = _stray_acks_to_h1(lab, lab_data, "port")
+    to_h1 = [p for p in received if p["src"] == H2[0]]
+    from_h1 = [p for p in received if p["src"] == H1[0]]  # h1's own RSTs, copied (out)
+    assert len(to_h1) == 200 and len(from_h1) == 200, (len(to_h1), len(from_h1))
+    assert {p["dst"] for p in to_h1} == {"02:00:00:00:0a:01"}  # readdressed: not h1s's MAC
+    assert {p["dst"] for p in from_h1} == {H2[0]}  # addressed to h2: exact
+    assert {(p["ip_dst"], p["dport"]) for p in to_h1} == {(H1[1], 7104)}
+    assert sent == [], f"the twin's stack answered {len(sent)} copies"
+
+
+def test_deliver_stack_lets_the_twins_stack_answer_copies(lab, lab_data) -> None:
+    received, sent = _stray_acks_to_h1(lab, lab_data, "stack")
+    to_h1 = [p for p in received if p["src"] == H2[0]]
+    assert len(to_h1) == 200 and {p["dst"] for p in to_h1} == {H1[0]}
+    assert len(sent) == 200, "a stray ACK's copy, byte-exact, gets a RST from the twin"

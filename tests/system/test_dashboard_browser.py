@@ -156,6 +156,7 @@ def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path
         page.select_option("#mirror-proto", "tcp")
         page.fill("#mirror-port", "80")
         page.fill("#mirror-truncate", "128")
+        page.select_option("#mirror-deliver", "stack")
         page.fill("#mirror-to", "h3s")
         w.shot("mirror-form")
         page.click(".mirror-form button[type=submit]")
@@ -164,11 +165,12 @@ def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path
         got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
         assert (got["direction"], got["to"]) == ("out", ["h3s"])
         assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}
-        assert got["spec"]["truncate"] == 128
+        assert got["spec"]["truncate"] == 128 and got["deliver"] == "stack"
         page.wait_for_selector("[data-key='edit-tenant-a/h1-web']")
         page.click("[data-key='edit-tenant-a/h1-web']")
         assert page.input_value("#mirror-name") == "h1-web"
         assert page.input_value("#mirror-port") == "80"
+        assert page.input_value("#mirror-deliver") == "stack"
         page.fill("#mirror-sample", "0.5")
         page.fill("#mirror-truncate", "")  # OVS cannot truncate what it samples
         page.click(".mirror-form button[type=submit]")
@@ -177,6 +179,7 @@ def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path
         got = api.get("/networks/tenant-a/mirror-sessions/h1-web").json()
         assert got["spec"]["sample"] == 0.5 and "truncate" not in got["spec"]
         assert got["spec"]["match"] == {"proto": "tcp", "dst_port": 80}, "the rest kept"
+        assert got["deliver"] == "stack", "the delivery kept"
         w.shot("mirror-edited")
         page.click("[data-key='delete-tenant-a/h1-web']")
         confirm(page, "done")

@@ -562,8 +562,8 @@ BAD = [
     ({f"{A}.shadow.mirror.0": "h1"}, f"{S0}: must be a mapping"),
     (
         {f"{M0}.hosts_": ["h1"]},
-        f"{S0}.hosts_: unknown key (expected one of: direction, hosts, match, name, ports, "
-        "sample, to, truncate)",
+        f"{S0}.hosts_: unknown key (expected one of: deliver, direction, hosts, match, name, "
+        "ports, sample, to, truncate)",
     ),
     ({f"{M0}.name": "bad name"}, f"{S0}.name: {NAME}"),
     ({f"{M0}.name": 7}, f"{S0}.name: {NAME}"),

@@ -34,6 +34,7 @@ function spec() {
   if (Object.keys(match).length) out.match = match;
   if (f.sample.value.trim()) out.sample = Number(f.sample.value);
   if (f.truncate.value.trim()) out.truncate = Number(f.truncate.value);
+  if (f.deliver.value !== "port") out.deliver = f.deliver.value;
   return out;
 }
 
@@ -48,6 +49,7 @@ function fill(network, x) {
   fields.port.value = s.match?.dst_port ?? "";
   fields.sample.value = s.sample ?? "";
   fields.truncate.value = s.truncate ?? "";
+  fields.deliver.value = x?.deliver || s.deliver || "port";
   fields.to.value = (x?.to || s.to || []).join(", ");
   editing = x ? [network, x.name] : null;
   fields.network.disabled = Boolean(x);
@@ -71,6 +73,8 @@ export function init(panel, state, ctx) {
     port: input("mirror-port", { type: "number", min: 1, max: 65535 }),
     sample: input("mirror-sample", { type: "number", min: 0, max: 1, step: "any" }),
     truncate: input("mirror-truncate", { type: "number", min: 1, step: 1 }),
+    deliver: select("mirror-deliver", [["port", "port (copies to a twin skip its stack)"],
+      ["stack", "stack (byte-exact)"]]),
     to: input("mirror-to", { autocomplete: "off" }),
     submit: h("button", { type: "submit", class: "primary" }, "Create session"),
     cancel: h("button", { type: "button", hidden: true }, "Stop editing"),
@@ -87,6 +91,7 @@ export function init(panel, state, ctx) {
       field("mirror-port", "Destination port", fields.port, "empty: any"),
       field("mirror-sample", "Sample", fields.sample, "share 0–1; empty: every packet"),
       field("mirror-truncate", "Truncate to", fields.truncate, "bytes; empty: whole"),
+      field("mirror-deliver", "Delivery", fields.deliver),
       field("mirror-to", "To (twins)", fields.to, "comma-separated")),
     h("p", { class: "actions" }, fields.submit, fields.cancel));
   const done = (net) => async () => { // the table shows the change now, not at the next snapshot
