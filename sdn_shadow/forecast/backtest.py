@@ -50,6 +50,8 @@ class BacktestSetup:
     point: str = "median"
     huber: float | None = None
     recalibrate: bool = True
+    daily_terms: int = 0
+    weekly_terms: int = 0
 
     def check(self) -> None:
         """Raise BacktestError naming the first bad setting."""
@@ -75,7 +77,9 @@ class BacktestSetup:
         return SlidingWindowForecaster(window=self.window, period=self.period,
                                        n_periods=self.n_periods, horizon=self.horizon,
                                        log=self.log, alpha=self.alpha, level=self.level,
-                                       point=self.point, huber=self.huber)
+                                       point=self.point, huber=self.huber,
+                                       daily_terms=self.daily_terms,
+                                       weekly_terms=self.weekly_terms)
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,9 @@ class BacktestReport:
             "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
                              "alpha": self.setup.alpha, "log": self.setup.log,
                              "point": self.setup.point, "huber": self.setup.huber,
-                             "recalibrate": self.setup.recalibrate},
+                             "recalibrate": self.setup.recalibrate,
+                             "daily_terms": self.setup.daily_terms,
+                             "weekly_terms": self.setup.weekly_terms},
             "mape_unit": "percent",
             "models": {name: {k: _json_number(v) for k, v in asdict(s).items()
                               if v is not None or name == MODEL}
@@ -184,8 +190,9 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     after each refit.
     """
     y = np.asarray(values, dtype=float)
-    h, n = setup.horizon, y.size
+    n = y.size
     start = first_test_index(n, setup.train_fraction)
+    h = setup.horizon
     lags = _spec(setup).lags
     first_target = int(lags[-1])
     blocks = range(start, n, setup.refit_every)
@@ -193,12 +200,13 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     model = setup.model()
     for done, block in enumerate(blocks, start=1):
         train = np.arange(first_target, block - h + 1)  # targets y[t] with t <= block - H
-        model.fit(lag_matrix(y, lags, train), y[train])
+        model.fit(lag_matrix(y, lags, train), y[train], phase=train)
         test = np.arange(block, min(block + setup.refit_every, n))
         rows = lag_matrix(y, lags, test)  # reads y[t - L], L >= H: only y[..t-H]
         at = test - start
-        point[at] = model.predict(rows)
-        low, high = (transform.forward(b, setup.log) for b in model.predict_interval(rows))
+        point[at] = model.predict(rows, test)
+        low, high = (transform.forward(b, setup.log)
+                     for b in model.predict_interval(rows, test))
         center[at], radius[at] = (low + high) / 2, (high - low) / 2
         if progress is not None:
             progress(done, len(blocks))
