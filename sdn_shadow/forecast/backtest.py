@@ -52,6 +52,7 @@ class BacktestSetup:
     recalibrate: bool = True
     daily_terms: int = 0
     weekly_terms: int = 0
+    select: bool = False
 
     def check(self) -> None:
         """Raise BacktestError naming the first bad setting."""
@@ -102,6 +103,8 @@ class Forecasts:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     refits: int
+    chosen: dict[str, object] = field(default_factory=dict)
+    """With `select`: the changes to the settings that the training part chose."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ class BacktestReport:
             "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
                              "alpha": self.setup.alpha, "log": self.setup.log,
                              "point": self.setup.point, "huber": self.setup.huber,
-                             "recalibrate": self.setup.recalibrate,
+                             "recalibrate": self.setup.recalibrate, "select": self.setup.select,
                              "daily_terms": self.setup.daily_terms,
                              "weekly_terms": self.setup.weekly_terms},
             "mape_unit": "percent",
@@ -192,6 +195,12 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     y = np.asarray(values, dtype=float)
     n = y.size
     start = first_test_index(n, setup.train_fraction)
+    chosen: dict[str, object] = {}
+    if setup.select:  # per-series settings, chosen on the training part alone
+        from sdn_shadow.forecast.selection import apply, choose
+
+        chosen = choose(y, setup, start).changes
+        setup = fit_setup(n, replace(apply(setup, chosen), select=False))
     h = setup.horizon
     lags = _spec(setup).lags
     first_target = int(lags[-1])
@@ -215,7 +224,7 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
                                          radius, setup.level, h)
     lower = transform.inverse(center - radius, setup.log)
     upper = transform.inverse(center + radius, setup.log)
-    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks))
+    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks), chosen)
 
 
 def run_backtest(values: NDArray[np.float64], setup: BacktestSetup,

@@ -1,4 +1,4 @@
-"""Calendar terms: the Fourier columns and the model's use of them."""
+"""Calendar terms: the Fourier columns, the model's use of them, and the per-series choice."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from sdn_shadow.forecast import SlidingWindowForecaster, lag_matrix
+from sdn_shadow.forecast.backtest import (
+    BacktestSetup,
+    first_test_index,
+    fit_setup,
+    rolling_forecasts,
+)
 from sdn_shadow.forecast.calendar import calendar_terms
+from sdn_shadow.forecast.selection import CANDIDATES, apply, choose
 
 
 def test_calendar_terms_are_sin_cos_pairs_of_the_day_and_the_week() -> None:
@@ -60,3 +67,34 @@ def test_calendar_terms_need_a_phase_and_a_period() -> None:
                                                                    phase=np.arange(4, 600))
     with pytest.raises(ValueError, match="phase"):
         fitted.predict(X)
+
+
+def test_the_choice_reads_only_the_training_part() -> None:
+    y = _weekday_series(24 * 7 * 10, seed=1)
+    setup = fit_setup(y.size, BacktestSetup(horizon=6, period=24, window=8, point="mape",
+                                            select=True))
+    start = first_test_index(y.size, setup.train_fraction)
+    changed = y.copy()
+    changed[start:] = changed[start:][::-1] * 3.0
+    first, second = choose(y, setup, start), choose(changed, setup, start)
+    assert first == second
+    assert len(first.scores) == len(CANDIDATES)
+    assert first.changes.get("weekly_terms", 0) > 0  # the weekly shape is in the training part
+
+
+def test_select_backtests_the_chosen_settings() -> None:
+    y = _weekday_series(24 * 7 * 10, seed=2)
+    setup = fit_setup(y.size, BacktestSetup(horizon=6, period=24, window=8, select=True))
+    chosen = choose(y, setup, first_test_index(y.size, setup.train_fraction)).changes
+    by_choice = rolling_forecasts(y, fit_setup(y.size, apply(
+        BacktestSetup(horizon=6, period=24, window=8), chosen)))
+    selected = rolling_forecasts(y, setup)
+    assert np.array_equal(selected.point, by_choice.point)
+    assert np.array_equal(selected.upper, by_choice.upper)
+
+
+def test_window_factor_scales_the_window() -> None:
+    setup = BacktestSetup(horizon=1, period=24, window=24)
+    assert apply(setup, {"window_factor": 2, "daily_terms": 2}).window == 48
+    assert apply(setup, {"window_factor": 2, "daily_terms": 2}).daily_terms == 2
+    assert apply(setup, {}) == setup
