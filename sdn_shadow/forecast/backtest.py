@@ -50,6 +50,9 @@ class BacktestSetup:
     point: str = "median"
     huber: float | None = None
     recalibrate: bool = True
+    daily_terms: int = 0
+    weekly_terms: int = 0
+    select: bool = False
 
     def check(self) -> None:
         """Raise BacktestError naming the first bad setting."""
@@ -75,7 +78,9 @@ class BacktestSetup:
         return SlidingWindowForecaster(window=self.window, period=self.period,
                                        n_periods=self.n_periods, horizon=self.horizon,
                                        log=self.log, alpha=self.alpha, level=self.level,
-                                       point=self.point, huber=self.huber)
+                                       point=self.point, huber=self.huber,
+                                       daily_terms=self.daily_terms,
+                                       weekly_terms=self.weekly_terms)
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,8 @@ class Forecasts:
     lower: NDArray[np.float64]
     upper: NDArray[np.float64]
     refits: int
+    chosen: dict[str, object] = field(default_factory=dict)
+    """With `select`: the changes to the settings that the training part chose."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,9 @@ class BacktestReport:
             "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
                              "alpha": self.setup.alpha, "log": self.setup.log,
                              "point": self.setup.point, "huber": self.setup.huber,
-                             "recalibrate": self.setup.recalibrate},
+                             "recalibrate": self.setup.recalibrate, "select": self.setup.select,
+                             "daily_terms": self.setup.daily_terms,
+                             "weekly_terms": self.setup.weekly_terms},
             "mape_unit": "percent",
             "models": {name: {k: _json_number(v) for k, v in asdict(s).items()
                               if v is not None or name == MODEL}
@@ -184,8 +193,15 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     after each refit.
     """
     y = np.asarray(values, dtype=float)
-    h, n = setup.horizon, y.size
+    n = y.size
     start = first_test_index(n, setup.train_fraction)
+    chosen: dict[str, object] = {}
+    if setup.select:  # per-series settings, chosen on the training part alone
+        from sdn_shadow.forecast.selection import apply, choose
+
+        chosen = choose(y, setup, start).changes
+        setup = fit_setup(n, replace(apply(setup, chosen), select=False))
+    h = setup.horizon
     lags = _spec(setup).lags
     first_target = int(lags[-1])
     blocks = range(start, n, setup.refit_every)
@@ -193,12 +209,13 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     model = setup.model()
     for done, block in enumerate(blocks, start=1):
         train = np.arange(first_target, block - h + 1)  # targets y[t] with t <= block - H
-        model.fit(lag_matrix(y, lags, train), y[train])
+        model.fit(lag_matrix(y, lags, train), y[train], phase=train)
         test = np.arange(block, min(block + setup.refit_every, n))
         rows = lag_matrix(y, lags, test)  # reads y[t - L], L >= H: only y[..t-H]
         at = test - start
-        point[at] = model.predict(rows)
-        low, high = (transform.forward(b, setup.log) for b in model.predict_interval(rows))
+        point[at] = model.predict(rows, test)
+        low, high = (transform.forward(b, setup.log)
+                     for b in model.predict_interval(rows, test))
         center[at], radius[at] = (low + high) / 2, (high - low) / 2
         if progress is not None:
             progress(done, len(blocks))
@@ -207,7 +224,7 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
                                          radius, setup.level, h)
     lower = transform.inverse(center - radius, setup.log)
     upper = transform.inverse(center + radius, setup.log)
-    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks))
+    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks), chosen)
 
 
 def run_backtest(values: NDArray[np.float64], setup: BacktestSetup,

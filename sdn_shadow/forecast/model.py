@@ -16,6 +16,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from threadpoolctl import threadpool_limits
 
 from sdn_shadow.forecast import conformal, ridge, transform
+from sdn_shadow.forecast.calendar import calendar_rows
 from sdn_shadow.forecast.conformal import calibration_rows, fit_calibrated
 from sdn_shadow.forecast.features import LagSpec, lag_windows, origin_features
 from sdn_shadow.forecast.gram import gram_order, held_out_errors, split_normal_equations
@@ -54,7 +55,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
     a linear model of log demand, i.e. multiplicative effects, and its point
     forecast is a median rather than a mean, which suits skewed, bursty
     demand. `alpha` (> 0) is the ridge penalty on the lag coefficients (the
-    intercept is free). Intervals at `level` are split-conformal (see
+    intercept is free). `daily_terms`/`weekly_terms` add Fourier pairs of the
+    time of day and week (`calendar`), in `fit` only. Intervals at `level` are split-conformal (see
     `conformal`) from the newest `calibration_fraction` of the rows.
 
     The horizon is `horizon` steps, or `horizon_seconds` rounded up to whole
@@ -81,13 +83,16 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
     horizon_: int | None
     shift_: float | NDArray[np.float64]
     """Added to the transformed point forecast: 0 for the median, < 0 usually for "mape"."""
+    calendar_coef_: NDArray[np.float64]
+    """Coefficients of the calendar terms (empty when they are off)."""
 
     def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
                  horizon: int = 1, horizon_seconds: float | None = None,
                  step_seconds: float | None = None, log: bool = True, alpha: float = 1.0,
                  level: float = 0.9, calibration_fraction: float = 0.2,
                  chunk_size: int = 128, n_jobs: int | None = None, point: str = "median",
-                 huber: float | None = None) -> None:
+                 huber: float | None = None, daily_terms: int = 0, weekly_terms: int = 0
+                 ) -> None:
         self.window = window
         self.period = period
         self.n_periods = n_periods
@@ -102,6 +107,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self.n_jobs = n_jobs
         self.point = point
         self.huber = huber
+        self.daily_terms = daily_terms
+        self.weekly_terms = weekly_terms
 
     # -- parameters ---------------------------------------------------------
 
@@ -142,6 +149,10 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         if self.huber is not None and not (isinstance(self.huber, numbers.Real)
                                            and self.huber > 0):
             raise ValueError(f"huber must be None or a number > 0 (got {self.huber!r})")
+        _require_int("daily_terms", self.daily_terms, 0)
+        _require_int("weekly_terms", self.weekly_terms, 0)
+        if self.daily_terms + self.weekly_terms and self.period is None:
+            raise ValueError("daily_terms and weekly_terms need a period")
         if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
                                         or not isinstance(self.n_jobs, numbers.Integral)
                                         or self.n_jobs == 0 or self.n_jobs < -1):
@@ -150,12 +161,14 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
     # -- scikit-learn regressor ---------------------------------------------
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
-            prior_coef: ArrayLike | None = None) -> SlidingWindowForecaster:
+            prior_coef: ArrayLike | None = None, phase: ArrayLike | None = None
+            ) -> SlidingWindowForecaster:
         """Fit on lag rows X (n_samples, n_features) in time order and targets y.
 
         `sample_weight` weights rows (as repetitions would); `prior_coef`
         (n_features,) is the coefficient vector the ridge penalty shrinks
-        towards instead of zero.
+        towards instead of zero. `phase` (n_samples,): the step index of each
+        target, which the calendar terms (`daily_terms`, `weekly_terms`) need.
         """
         self._check_fit_params()
         rows: NDArray[np.float64]
@@ -164,10 +177,14 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         weights: NDArray[np.float64] | None = None
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, rows, ensure_non_negative=True)[None, :]
+        terms = calendar_rows(phase, rows.shape[0], self.period, self.daily_terms,
+                              self.weekly_terms)
         windows = np.concatenate([transform.forward(targets, self.log)[None, :],
-                                  transform.forward(rows, self.log).T])[None]
+                                  transform.forward(rows, self.log).T, terms.T])[None]
         n_cal = calibration_rows(windows.shape[-1], self.calibration_fraction)
         prior = _prior(prior_coef, rows.shape[1], 1)
+        if prior is not None and terms.shape[1]:
+            prior = np.concatenate([prior, np.zeros((1, terms.shape[1]))], axis=1)
         shift = np.zeros(1)
         wanted = shift if self.point == "mape" else None
         coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level, prior,
@@ -177,31 +194,40 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                                     None if weights is None else weights[0])
             coef, intercept, radius = _fit_direct(windows, n_cal, self.alpha, self.level,
                                                   prior, weights, wanted, robust)
-        self.coef_, self.intercept_, self.radius_ = coef[0], float(intercept[0]), float(radius[0])
+        n_lags = rows.shape[1]
+        self.coef_, self.intercept_, self.radius_ = (coef[0, :n_lags], float(intercept[0]),
+                                                     float(radius[0]))
+        self.calendar_coef_ = coef[0, n_lags:]
         self.shift_ = float(shift[0])
         self.lags_ = self.horizon_ = None
         return self
 
-    def predict(self, X: ArrayLike) -> NDArray[np.float64]:
+    def predict(self, X: ArrayLike, phase: ArrayLike | None = None) -> NDArray[np.float64]:
         """Point forecasts for lag rows X: (n_samples,), or (n_samples, n_series) if fit_series.
 
         The median of the forecast distribution, or with point="mape" the
         value that minimises the expected absolute percentage error (lower
-        when the errors are spread; see `conformal.mape_shift`).
+        when the errors are spread; see `conformal.mape_shift`). `phase`:
+        the targets' step indices, as in `fit`, when calendar terms are on.
         """
-        return transform.inverse(self._predict_transformed(X) + self.shift_, self.log)
+        return transform.inverse(self._predict_transformed(X, phase) + self.shift_, self.log)
 
-    def predict_interval(self, X: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def predict_interval(self, X: ArrayLike, phase: ArrayLike | None = None
+                         ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Lower and upper bounds of the `level` interval for lag rows X (shapes as `predict`)."""
-        z = self._predict_transformed(X)
+        z = self._predict_transformed(X, phase)
         return (transform.inverse(z - self.radius_, self.log),
                 transform.inverse(z + self.radius_, self.log))
 
-    def _predict_transformed(self, X: ArrayLike) -> NDArray[np.float64]:
+    def _predict_transformed(self, X: ArrayLike, phase: ArrayLike | None) -> NDArray[np.float64]:
         check_is_fitted(self)
         rows: NDArray[np.float64] = validate_data(self, X, reset=False, dtype=np.float64)
-        z = transform.forward(rows, self.log)
-        return z @ np.asarray(self.coef_).T + self.intercept_
+        z = transform.forward(rows, self.log) @ np.asarray(self.coef_).T + self.intercept_
+        calendar = getattr(self, "calendar_coef_", None)
+        if calendar is not None and calendar.size:
+            z = z + calendar_rows(phase, rows.shape[0], self.period, self.daily_terms,
+                                  self.weekly_terms) @ calendar
+        return z
 
     # -- many series at once ------------------------------------------------
 
@@ -216,6 +242,9 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self._check_fit_params()
         if self.huber is not None:
             raise ValueError("huber is only supported by fit (lag rows), not yet by fit_series")
+        if self.daily_terms + self.weekly_terms:
+            raise ValueError("calendar terms are only supported by fit (lag rows), not yet by "
+                             "fit_series")
         spec = self.lag_spec()
         series = _series_array(Y)
         lags: NDArray[np.intp] = np.r_[0, spec.lags]
@@ -277,6 +306,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         _run_chunks(fit_chunk, range(0, n_series, int(self.chunk_size)), self.n_jobs)
         self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
         self.shift_ = shift
+        self.calendar_coef_ = np.empty(0)
         self.lags_ = spec.lags
         self.horizon_ = spec.horizon
         self.n_features_in_ = spec.lags.size
