@@ -47,7 +47,7 @@ class Fabric:
                               for n in self._adjacency}
         self._candidates: dict[tuple[str, str, frozenset[str], frozenset[frozenset[str]]],
                                tuple[Path, ...]] = {}
-        self._trees: dict[str, dict[str, list[str]]] = {}
+        self._routes: dict[tuple[str, str], list[str]] = {}
         self.cache: dict[object, object] = {}
         """Memo of values derived from the fabric alone (e.g. `paths.path_pair`)."""
 
@@ -132,13 +132,23 @@ class Fabric:
 
     def path(self, src: str, dst: str) -> list[str] | None:
         """Shortest switch path from `src` to `dst` (inclusive), or None if unreachable:
-        the route forwarding takes (breadth first from `src`, neighbours in link order)."""
-        if src not in self._adjacency:
+        the route forwarding takes, hop by hop.
+
+        It is `best` without a salt, which is also every pair's primary path
+        (`paths.path_pair`): the reverse of the route back, so both directions
+        cross the same links, and the failover group at the source has the
+        primary and the shadow to choose from. Each hop forwards by its own
+        route; every route is a shortest path, so a frame always gets there, and
+        on regular fabrics (rings, leaf-spine, fat-trees) a route's tail is the
+        next hop's own route (the first path in name order keeps its parts).
+        """
+        if src not in self._adjacency or dst not in self._adjacency:
             return None
-        tree = self._trees.get(src)
-        if tree is None:
-            tree = self._trees[src] = nx.single_source_shortest_path(self.graph, src)
-        return tree.get(dst)
+        found = self._routes.get((src, dst))
+        if found is None:
+            best = self.best(src, dst)
+            found = self._routes[(src, dst)] = list(best) if best else []
+        return found or None
 
     def next_hop_port(self, src: str, dst: str) -> int | None:
         """Port on `src` towards `dst` along the shortest path (None if same or unreachable)."""

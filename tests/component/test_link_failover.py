@@ -39,18 +39,22 @@ def test_data_plane_fails_over_before_the_controller_hears_of_it(ring) -> None:
     fabric.set_link("s1", "s2", False)  # no controller involvement at all
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
     assert trail(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
-    assert trail(fabric, 4, 2) == ("s4", "s3", "s2")  # never used s1-s2: unchanged
+    assert trail(fabric, 2, 4) == ("s2", "s3", "s4")
+    assert trail(fabric, 4, 3) == ("s4", "s3")  # never used s1-s2: unchanged
 
 
 def test_the_controller_reroutes_what_the_switch_cannot_repair_locally(ring) -> None:
     core, fabric = ring
     assert trail(fabric, 3, 1) == ("s3", "s2", "s1")
+    assert trail(fabric, 4, 2) == ("s4", "s1", "s2")  # the way back from h2, reversed
     fabric.set_link("s1", "s2", False)
     # s2 cannot send h3's traffic back out of the port it came in on (OpenFlow drops
-    # that): until the controller pins s3's group, it is lost.
+    # that), nor s1 h4's: until the controller pins s3's and s4's groups, it is lost.
     assert not [d for d in fabric.send("s3", 1, udp(3, 1)) if d.switch == "s1"]
+    assert not [d for d in fabric.send("s4", 1, udp(4, 2)) if d.switch == "s2"]
     apply(fabric, link_down(core, fabric, 1.0))
     assert trail(fabric, 3, 1) == ("s3", "s4", "s1")
+    assert trail(fabric, 4, 2) == ("s4", "s3", "s2")
 
 
 def test_failover_pins_the_shadow_path_until_wait_to_restore(ring) -> None:
@@ -89,14 +93,14 @@ def test_every_intermediate_state_delivers_exactly_once(ring) -> None:
     for dpid, msgs in down.items():
         for msg in msgs:
             fabric.switches[dpid].apply([msg])
-            for a, b in ((1, 2), (2, 1), (1, 3), (4, 2)):
+            for a, b in ((1, 2), (2, 1), (1, 3), (2, 4)):
                 trail(fabric, a, b)
     for dpid, port in S1_S2:
         core.port_status(2.0, dpid, port, True)
     for dpid, msgs in core.tick(20.0).items():
         for msg in msgs:
             fabric.switches[dpid].apply([msg])
-            for a, b in ((1, 2), (2, 1), (1, 3), (4, 2)):
+            for a, b in ((1, 2), (2, 1), (1, 3), (2, 4)):
                 trail(fabric, a, b)
 
 

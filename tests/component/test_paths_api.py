@@ -124,24 +124,27 @@ def test_current_is_where_the_fabric_sends_each_pair_after_a_link_fails(link, mo
                 assert body["current"] == "detour", (a, b, said)
 
 
-def test_a_transit_switchs_group_is_followed_where_the_source_sees_no_way_out() -> None:
-    api = Api()  # s4 -> s2: forwarding's route s4 s3 s2 is also the pair's shadow
+def test_the_ring_route_is_the_primary_and_fails_over_to_the_shadow() -> None:
+    api = Api()  # s4 -> s2: forwarding's route is the pair's primary s4 s1 s2, not its shadow
     fail(api, ("s2", "s3"))
     body = paths(api, "h4", "h2").json()
-    assert (body["primary"], body["shadow"]) == (["s4", "s3", "s2"], ["s4", "s3", "s2"])
-    assert body["failed"] == {"primary": ["s2-s3"], "shadow": ["s2-s3"]}
-    # s4 keeps its route (both ways cross the failed link); s3's group is pinned to its
-    # shadow s3 s4 s1 s2, whose first hop is the port the packet came in by: lost there
-    assert (body["current"], body["taken"]) == ("lost", ["s4", "s3"]), body
-    assert delivered(api, 4, 2) is None, "as the fake fabric's groups do"
+    assert (body["primary"], body["shadow"]) == (["s4", "s1", "s2"], ["s4", "s3", "s2"])
+    assert body["failed"] == {"primary": [], "shadow": ["s2-s3"]}
+    assert (body["current"], body["taken"]) == ("primary", ["s4", "s1", "s2"]), body
+    assert delivered(api, 4, 2) == ("s4", "s1", "s2")
+    api = Api()  # the primary's link fails: s4's group sends it the other way round
+    fail(api, ("s1", "s2"))
+    body = paths(api, "h4", "h2").json()
+    assert (body["current"], body["taken"]) == ("shadow", ["s4", "s3", "s2"]), body
+    assert delivered(api, 4, 2) == ("s4", "s3", "s2")
 
 
-@pytest.mark.xfail(strict=True, reason="forwarding routes s4 -> s2 by fabric.path (s4 s3 s2), "
-                   "which is the pair's shadow: one first hop, so no failover group at s4")
 @pytest.mark.parametrize("link", [("s3", "s4"), ("s2", "s3")])
 def test_one_failed_ring_link_leaves_every_pair_a_way(link) -> None:
     api = Api()
-    assert api.core.layout.fabric.path("s4", "s2") == ["s4", "s3", "s2"]
+    # forwarding's route is the pair's primary, the reverse of the way back
+    assert api.core.layout.fabric.path("s4", "s2") == ["s4", "s1", "s2"]
+    assert api.core.layout.fabric.path("s2", "s4") == ["s2", "s1", "s4"]
     assert api.core.layout.paths["tenant-a"][("s4", "s2")].primary == ("s4", "s1", "s2")
     fail(api, link)
     assert delivered(api, 4, 2) is not None, "h4 -> h2 has s4 s1 s2 left"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench import fabric_gen as gen
+from sdn_shadow.config import parse_config
 from sdn_shadow.config.model import Config, Link, PortRef, Switch
 from sdn_shadow.paths import network_paths, path_pair
 from sdn_shadow.topology import Fabric
@@ -107,3 +109,25 @@ def test_salted_pairs_stay_symmetric_and_salt_zero_is_name_order() -> None:
             back = pairs[(b, a)]
             assert pair.primary == back.primary[::-1] and pair.shadow == back.shadow[::-1]
     assert path_pair(ls, "l0", "l1").shadow == ("l0", "s1", "l1")
+
+
+@pytest.mark.parametrize("topology", [gen.ring(4), gen.ring(7), gen.ring(20),
+                                      gen.leaf_spine(6, 3), gen.fat_tree(4)],
+                         ids=lambda t: t.name)
+def test_forwarding_routes_are_the_primaries_both_ways_and_hop_by_hop(topology) -> None:
+    fab = Fabric(parse_config(gen.fabric_config(topology, 40, 40)))
+    names = sorted(fab.graph)
+    for a in names:
+        for b in (b for b in names if b != a):
+            route = tuple(fab.path(a, b) or ())
+            assert route == path_pair(fab, a, b).primary, (a, b)  # a failover group at a
+            assert route == tuple(fab.path(b, a) or ())[::-1], (a, b)  # the same links back
+            for i in range(1, len(route) - 1):  # each hop forwards by its own route
+                assert tuple(fab.path(route[i], b) or ()) == route[i:], (a, b, route[i])
+
+
+def test_the_ring_route_from_s4_to_s2_is_its_primary_not_its_shadow() -> None:
+    pair = path_pair(RING, "s4", "s2")
+    assert (pair.primary, pair.shadow) == (("s4", "s1", "s2"), ("s4", "s3", "s2"))
+    assert RING.path("s4", "s2") == ["s4", "s1", "s2"]
+    assert RING.path("s2", "s4") == ["s2", "s1", "s4"]
