@@ -83,7 +83,8 @@ class CoreCommands:
         """What of `network` runs on its shadow now, a line per kind (empty: nothing)."""
         core, intents = self._core, self._core.intents
         parts = []
-        for label, keys in (("moved", intents.shadow_path), ("steered", intents.twin_service),
+        for label, keys in (("shadow path", intents.shadow_path),
+                            ("twin service", intents.twin_service),
                             ("served by twins", core.served),
                             ("roles swapped", intents.roles_swapped)):
             hosts = sorted(h for n, h in keys if n == network)

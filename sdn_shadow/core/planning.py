@@ -23,8 +23,8 @@ class Layout:
     config: Config
     fabric: Fabric
     paths: ShadowPaths
-    moved: frozenset[Client]
-    steered: frozenset[Client]
+    shadow_path: frozenset[Client]
+    twin_service: frozenset[Client]
 
 
 def layout_of(config: Config, previous: Layout | None = None) -> Layout:
@@ -36,16 +36,16 @@ def layout_of(config: Config, previous: Layout | None = None) -> Layout:
     else:
         fabric = Fabric(config)
         paths = shadow_paths(config, fabric)
-    return Layout(config, fabric, paths, config_moved(config), config_steered(config))
+    return Layout(config, fabric, paths, config_shadow_path(config), config_twin_service(config))
 
 
-def config_moved(config: Config) -> frozenset[Client]:
+def config_shadow_path(config: Config) -> frozenset[Client]:
     """The (network, host) clients the configuration puts on shadow paths (`path: shadow`)."""
     return frozenset((n.name, host) for n in config.networks if n.shadow
                      for host, path in n.shadow.clients if path == "shadow")
 
 
-def config_steered(config: Config) -> frozenset[Client]:
+def config_twin_service(config: Config) -> frozenset[Client]:
     """The (network, host) clients the configuration sends to twins (`service: twin`)."""
     return frozenset((n.name, host) for n in config.networks if n.shadow
                      for host, service in n.shadow.client_services if service == "twin")

@@ -45,8 +45,8 @@ class Preemption:
     def reconfigure(self, layout: Layout, clients: frozenset[Client]) -> None:
         """Take new routing settings; clients the new config places are no longer ours."""
         self.preempter = self.preempter.retuned(_policy(layout.config.routing)).forget(
-            lambda client: client not in clients or client in layout.moved
-            or client in layout.steered)
+            lambda client: client not in clients or client in layout.shadow_path
+            or client in layout.twin_service)
 
     def round(self, now: float, layout: Layout, forecasts: Mapping[str, SeriesForecastView],
               profile_only: frozenset[str], weights: Mapping[str, float],
@@ -70,17 +70,17 @@ class Preemption:
         inputs = preempt_inputs(
             config, layout.fabric, layout.paths, planned, dict(weights),
             frozenset(cast(Client, r.client) for r in relieved if r.relief == "path"))
-        placed = {"link": layout.moved, "service": layout.steered}
+        placed = {"link": layout.shadow_path, "service": layout.twin_service}
         kinds = {r.key: r.kind for r in inputs.resources}
         self.preempter, decisions = self.preempter.decide(
             now, inputs.resources,
             [c for c in inputs.contributions if c.client not in placed[kinds[c.resource_key]]],
             inputs.shadow,
             [d for d in inputs.detours
-             if d.client not in (layout.steered if d.service else layout.moved)])
+             if d.client not in (layout.twin_service if d.service else layout.shadow_path)])
         events = self._scaled(now, [d for d in decisions if d.kind == "scale"])
         twins_kept = {cast(Client, r.client) for r in self.preempter.relieved()
-                      if r.relief == "twin"}
+                      if r.relief == "service"}
         return client_changes(decisions, twins_kept), events
 
     def _scaled(self, now: float, scales: list[Decision]) -> list[Event]:

@@ -77,8 +77,9 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
     roles = roles_of(config, kept.roles_swapped)
     intents = replace(
         kept.with_blocks({k: v for k, v in was.blocks.items() if k[0] in watched_networks}),
-        shadow_path=layout.moved | (was.shadow_path - core.layout.moved) & clients,
-        twin_service=layout.steered | ((was.twin_service - core.layout.steered) & servable),
+        shadow_path=layout.shadow_path | (was.shadow_path - core.layout.shadow_path) & clients,
+        twin_service=(layout.twin_service
+                      | ((was.twin_service - core.layout.twin_service) & servable)),
         taken_over=kept.taken_over & roles.standable.keys())
     capacity = core.capacity.reloaded(config, core.plans)
     # The same switches: the running planner is brought to the new configuration, and

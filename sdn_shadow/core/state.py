@@ -23,7 +23,7 @@ from sdn_shadow.core.planning import (
 from sdn_shadow.core.reconcile import delta_messages
 from sdn_shadow.core.roles import Roles, active_networks, roles_of
 from sdn_shadow.intents import Client, Intents
-from sdn_shadow.openflow.compiler import Link, ShadowPaths, SwitchPlan
+from sdn_shadow.openflow.compiler import ShadowPaths, SwitchPlan
 from sdn_shadow.openflow.incremental import Planner
 from sdn_shadow.topology import Fabric
 
@@ -33,7 +33,8 @@ class PlanState:
 
     def __init__(self, config: Config) -> None:
         self.layout: Layout = layout_of(config)
-        self.intents = Intents(shadow_path=self.layout.moved, twin_service=self.layout.steered)
+        self.intents = Intents(shadow_path=self.layout.shadow_path,
+                               twin_service=self.layout.twin_service)
         self.roles: Roles = roles_of(config, self.intents.roles_swapped)
         self.planner = Planner(config)
         self.served: frozenset[Client] = planned(self.planner, self.intents, self.layout,
@@ -58,14 +59,14 @@ class PlanState:
         return self.layout.paths
 
     @property
-    def config_moved(self) -> frozenset[Client]:
+    def config_shadow_path(self) -> frozenset[Client]:
         """Clients the configuration puts on shadow paths."""
-        return self.layout.moved
+        return self.layout.shadow_path
 
     @property
-    def config_steered(self) -> frozenset[Client]:
+    def config_twin_service(self) -> frozenset[Client]:
         """Clients the configuration sends to twins."""
-        return self.layout.steered
+        return self.layout.twin_service
 
     @property
     def standable(self) -> Mapping[Client, str]:
@@ -76,37 +77,6 @@ class PlanState:
     def probe_targets(self) -> ProbeTargets:
         """Where each standable host's probes go."""
         return self.roles.probe_targets
-
-    # Read-only views of the intents, by their older names.
-    @property
-    def moved(self) -> frozenset[Client]:
-        """Clients on their shadow paths."""
-        return self.intents.shadow_path
-
-    @property
-    def steered(self) -> frozenset[Client]:
-        """Clients whose new connections go to the service hosts' twins."""
-        return self.intents.twin_service
-
-    @property
-    def failed(self) -> frozenset[Link]:
-        """Fabric links failed over."""
-        return self.intents.failed_links
-
-    @property
-    def taken_over(self) -> frozenset[Client]:
-        """Primary hosts their twins serve."""
-        return self.intents.taken_over
-
-    @property
-    def swapped(self) -> frozenset[Client]:
-        """Hosts whose twin is the primary."""
-        return self.intents.roles_swapped
-
-    @property
-    def activated(self) -> frozenset[str]:
-        """Networks whose shadow serves by decision (not by configuration)."""
-        return self.intents.shadow_active
 
     def active_networks(self) -> frozenset[str]:
         """Networks whose shadow is active, by configuration or by `set_shadow_active`."""

@@ -228,7 +228,7 @@ def wait_moved_back(lab: Lab, after: float, timeout: float) -> float:
         return [e for e in state.get("events", []) if e.get("kind") == "move"
                 and e.get("client") == "h1" and e.get("path") == "primary" and e["t"] > after]
 
-    state = lab.wait_state(lambda s: back(s) and not s.get("routing", {}).get("moved_clients"),
+    state = lab.wait_state(lambda s: back(s) and not s.get("routing", {}).get("shadow_path"),
                            timeout, poll=0.5)
     if state is None:
         raise RuntimeError(f"h1 not moved back within {timeout} s: "

@@ -130,7 +130,7 @@ def run_switchover(lab: Lab, data: dict, mbps: float = 100.0, seconds: float = 1
             time.sleep(max(0.0, started + offset - time.time()))
             asked = time.time()
             state = lab.reload(with_path(data, path))
-            moved = state.get("routing", {}).get("moved_clients", [])
+            moved = state.get("routing", {}).get("shadow_path", [])
             if ("tenant-a/h1" in moved) != (path == "shadow"):
                 raise RuntimeError(f"reload to {path} left moved clients {moved}")
             applied.append(Move(path, asked, time.time()))

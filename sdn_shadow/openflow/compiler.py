@@ -47,7 +47,7 @@ from sdn_shadow.openflow.plan import (
     paused_gc,
     vid,
 )
-from sdn_shadow.openflow.routes import install_shadow_paths, moved_clients, path_instructions
+from sdn_shadow.openflow.routes import install_shadow_paths, path_instructions, shadow_path_clients
 from sdn_shadow.openflow.services import security_blocks, service_steering, service_twin
 from sdn_shadow.paths import PathPair, network_paths, network_salt
 from sdn_shadow.topology import Fabric
@@ -57,7 +57,7 @@ __all__ = [
     "TWIN_MARK", "BestEffortMeter", "Link", "MirrorGroupInfo", "ShadowPaths", "SourceLimit",
     "SwitchPlan", "arp_responder", "arp_responders", "best_effort_id", "best_effort_meters",
     "compile_config", "filter_fields", "forwarding", "install_shadow_paths", "link_holders",
-    "mirror_session", "moved_clients", "path_instructions", "paused_gc", "probe_answers",
+    "mirror_session", "shadow_path_clients", "path_instructions", "paused_gc", "probe_answers",
     "sample_fraction", "security_blocks", "service_steering", "service_twin", "shadow_guard",
     "shadow_paths", "table_misses", "vid",
 ]
@@ -66,7 +66,7 @@ __all__ = [
 _table_misses, _probe_answers, _forwarding = table_misses, probe_answers, forwarding
 _arp_responders, _arp_responder, _shadow_guard = arp_responders, arp_responder, shadow_guard
 _best_effort_meters, _install_shadow_paths = best_effort_meters, install_shadow_paths
-_moved_clients, _path_instructions = moved_clients, path_instructions
+_path_instructions = path_instructions
 _service_steering, _service_twin, _security_blocks = (service_steering, service_twin,
                                                       security_blocks)
 _mirror_session = mirror_session
@@ -100,21 +100,21 @@ def shadow_paths(config: Config, fabric: Fabric,
 
 
 def compile_config(config: Config, held: Mapping[str, float] | None = None,
-                   moved: frozenset[tuple[str, str]] = frozenset(),
+                   shadow_path: frozenset[tuple[str, str]] = frozenset(),
                    failed: frozenset[Link] = frozenset(), *, fabric: Fabric | None = None,
                    paths: ShadowPaths | None = None,
-                   steered: frozenset[tuple[str, str]] = frozenset(),
+                   twin_service: frozenset[tuple[str, str]] = frozenset(),
                    blocked: Mapping[tuple[str, str], SourceLimit | None] | None = None
                    ) -> dict[int, SwitchPlan]:
     """Every switch's desired flows, groups and meters for `config`.
 
     `held` is the capacity (bytes/s) each shadow network holds now; it only
     changes meter rates, never flows, so a new allocation is a meter modify.
-    `moved` holds the (network, host) clients whose traffic takes the shadow
-    paths: a move changes only entries at the edges (see `routes.moved_clients`).
+    `shadow_path` holds the (network, host) clients whose traffic takes the shadow
+    paths: a move changes only entries at the edges (see `routes.shadow_path_clients`).
     `failed` holds the fabric links the controller has failed over: traffic
     whose route crosses one is pinned to its shadow path (see `routes`).
-    `steered` holds the (network, host) clients whose new connections to the
+    `twin_service` holds the (network, host) clients whose new connections to the
     service hosts go to their twins (see `services.service_steering`).
     `blocked` maps the (network, source IPv4 or MAC) pairs the response to
     an alert keeps out of the primary to None (dropped) or the meter they
@@ -123,13 +123,13 @@ def compile_config(config: Config, held: Mapping[str, float] | None = None,
     so they are not derived again each time.
     """
     with paused_gc():
-        return _compile(config, held, moved, failed, fabric, paths, steered, blocked)
+        return _compile(config, held, shadow_path, failed, fabric, paths, twin_service, blocked)
 
 
 def _compile(config: Config, held: Mapping[str, float] | None,
-             moved: frozenset[tuple[str, str]], failed: frozenset[Link],
+             shadow_path: frozenset[tuple[str, str]], failed: frozenset[Link],
              fabric: Fabric | None, paths: ShadowPaths | None,
-             steered: frozenset[tuple[str, str]],
+             twin_service: frozenset[tuple[str, str]],
              blocked: Mapping[tuple[str, str], SourceLimit | None] | None
              ) -> dict[int, SwitchPlan]:
     fabric = fabric or Fabric(config)
@@ -149,10 +149,10 @@ def _compile(config: Config, held: Mapping[str, float] | None,
         if network.shadow is not None:
             shadow_guard(plans, network)
             install_shadow_paths(plans, fabric, network, net_paths)
-            moved_clients(plans, fabric, network, net_paths,
-                          {host for net, host in moved if net == network.name}, failed)
+            shadow_path_clients(plans, fabric, network, net_paths,
+                          {host for net, host in shadow_path if net == network.name}, failed)
             service_steering(plans, network,
-                             {host for net, host in steered if net == network.name})
+                             {host for net, host in twin_service if net == network.name})
             for index, session in enumerate(network.shadow.mirror):
                 mirror_session(plans, fabric, network, session, index)
     return {plan.dpid: plan for plan in plans.values()}

@@ -253,7 +253,8 @@ class Planner:
         for network in config.networks:
             name = network.name
             mark = Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
-                         self._wiring, grouped.moved.get(name), grouped.steered.get(name),
+                         self._wiring, grouped.shadow_path.get(name),
+                         grouped.twin_service.get(name),
                          grouped.blocked.get(name))
             last = self._marks.get(name)
             if last is not None and last.same(mark):

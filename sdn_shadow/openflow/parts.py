@@ -31,9 +31,9 @@ class Inputs:
     fabric: Fabric
     paths: ShadowPaths
     held: Mapping[str, float]
-    moved: frozenset[Client]
+    shadow_path: frozenset[Client]
     failed: frozenset[Link]
-    steered: frozenset[Client]
+    twin_service: frozenset[Client]
     blocked: Mapping[tuple[str, str], SourceLimit | None]
 
 
@@ -97,8 +97,8 @@ class Mark:
     failed: frozenset[Link]
     meters: tuple[Entry, ...]
     wiring: object
-    moved: set[str] | None
-    steered: set[str] | None
+    shadow_path: set[str] | None
+    twin_service: set[str] | None
     blocked: dict[str, SourceLimit | None] | None
     keys: tuple[tuple[str, ...], ...] = ()
     """The network's parts (the steps its inputs called for)."""
@@ -107,31 +107,31 @@ class Mark:
         """Whether `new` holds the same inputs (objects the same, or small ones equal)."""
         return (self.network is new.network and self.paths is new.paths
                 and self.wiring is new.wiring and _alike(self.failed, new.failed)
-                and _alike(self.meters, new.meters) and self.moved == new.moved
-                and self.steered == new.steered and self.blocked == new.blocked)
+                and _alike(self.meters, new.meters) and self.shadow_path == new.shadow_path
+                and self.twin_service == new.twin_service and self.blocked == new.blocked)
 
 
 @dataclass(frozen=True)
 class ByNetwork:
     """The inputs that name clients and sources, grouped by network once per update."""
 
-    moved: Mapping[str, set[str]]
-    steered: Mapping[str, set[str]]
+    shadow_path: Mapping[str, set[str]]
+    twin_service: Mapping[str, set[str]]
     blocked: Mapping[str, dict[str, SourceLimit | None]]
 
     @staticmethod
     def of(i: Inputs) -> ByNetwork:
-        """`i`'s moved and steered clients and blocked sources by network."""
-        moved: dict[str, set[str]] = {}
-        for net, host in i.moved:
-            moved.setdefault(net, set()).add(host)
-        steered: dict[str, set[str]] = {}
-        for net, host in i.steered:
-            steered.setdefault(net, set()).add(host)
+        """`i`'s shadow_path and twin_service clients and blocked sources by network."""
+        shadow_path: dict[str, set[str]] = {}
+        for net, host in i.shadow_path:
+            shadow_path.setdefault(net, set()).add(host)
+        twin_service: dict[str, set[str]] = {}
+        for net, host in i.twin_service:
+            twin_service.setdefault(net, set()).add(host)
         blocked: dict[str, dict[str, SourceLimit | None]] = {}
         for (net, src), limit in i.blocked.items():
             blocked.setdefault(net, {})[src] = limit
-        return ByNetwork(moved, steered, blocked)
+        return ByNetwork(shadow_path, twin_service, blocked)
 
 
 def network_steps(network: Network, view: Network, i: Inputs, meters: tuple[object, ...],
@@ -155,20 +155,20 @@ def network_steps(network: Network, view: Network, i: Inputs, meters: tuple[obje
                                  lambda p: cc.security_blocks(p, network, blocks))
     if network.shadow is None:
         return
-    moved = grouped.moved.get(name, set())
-    steered = grouped.steered.get(name, set())
+    shadow_path = grouped.shadow_path.get(name, set())
+    twin_service = grouped.twin_service.get(name, set())
     yield ("guard", name), ((view,), lambda p: cc.shadow_guard(p, network))
     yield ("shadow_paths", name), ((ends, net_paths),
                                    lambda p: cc.install_shadow_paths(p, fabric, network,
                                                                       net_paths))
-    if moved:
-        yield ("moved", name), ((view, net_paths, i.failed, meters, frozenset(moved),
+    if shadow_path:
+        yield ("shadow_path", name), ((view, net_paths, i.failed, meters, frozenset(shadow_path),
                                  wiring),
-                                lambda p: cc.moved_clients(p, fabric, network, net_paths,
-                                                            moved, i.failed))
-    if steered or network.shadow.services:
-        yield ("steering", name), ((view, frozenset(steered)),
-                                   lambda p: cc.service_steering(p, network, steered))
+                                lambda p: cc.shadow_path_clients(p, fabric, network, net_paths,
+                                                            shadow_path, i.failed))
+    if twin_service or network.shadow.services:
+        yield ("steering", name), ((view, frozenset(twin_service)),
+                                   lambda p: cc.service_steering(p, network, twin_service))
     for index, session in enumerate(network.shadow.mirror):
         yield ("mirror", name, str(index)), ((view, session, net_paths, wiring),
                                              _mirror_step(fabric, network, session, index))

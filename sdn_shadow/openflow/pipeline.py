@@ -100,7 +100,7 @@ ARP_RESPONDER = _band(Table.ARP, "responder", 1000, 1000, Subsystem.ARP)
 FORWARD_HOSTS = _band(Table.FORWARD, "hosts", 1000, 1000, Subsystem.FORWARD)
 # Below the hosts: what a network's own ports send to its remote hosts that all go one way.
 FORWARD_DEFAULT = _band(Table.FORWARD, "network-default", 900, 900, Subsystem.FORWARD)
-FORWARD_MOVED = _band(Table.FORWARD, "moved-clients", 1100, 1101, Subsystem.ROUTING)
+FORWARD_SHADOW_PATH = _band(Table.FORWARD, "shadow-path-clients", 1100, 1101, Subsystem.ROUTING)
 INGRESS_SHADOW_PATH = _band(Table.INGRESS, "shadow-path", 1050, 1050, Subsystem.ROUTING)
 # Below classification (a fabric port's own networks) and the shadow paths matched by
 # in_port: any other tagged frame from a fabric port goes on to the transit table.
@@ -123,7 +123,7 @@ BANDS: tuple[Band, ...] = (
     ARP_RESPONDER,
     FORWARD_HOSTS,
     FORWARD_DEFAULT,
-    FORWARD_MOVED,
+    FORWARD_SHADOW_PATH,
     INGRESS_SHADOW_PATH,
     INGRESS_TO_TRANSIT,
     TRANSIT_SHADOW,

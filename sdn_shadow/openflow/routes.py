@@ -144,8 +144,8 @@ def _mac(mac: str) -> str:
     return value
 
 
-def moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
-                  paths: Mapping[tuple[str, str], PathPair], moved: set[str],
+def shadow_path_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network,
+                  paths: Mapping[tuple[str, str], PathPair], shadow_path: set[str],
                   failed: frozenset[Link]) -> None:
     """Edge entries sending a moved client's traffic, both ways, onto the shadow paths.
 
@@ -157,12 +157,12 @@ def moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network
     """
     assert network.shadow is not None
     memo: Memo = {}
-    for client in (h for h in network.hosts if h.name in moved):
+    for client in (h for h in network.hosts if h.name in shadow_path):
         for other in network.hosts:
             if other.switch == client.switch:
                 continue
             plans[client.switch].add(Flow(
-                Table.FORWARD, pl.FORWARD_MOVED.priority(1), Subsystem.ROUTING,
+                Table.FORWARD, pl.FORWARD_SHADOW_PATH.priority(1), Subsystem.ROUTING,
                 match(metadata=network.vlan, eth_src=client.mac, eth_dst=other.mac),
                 path_instructions(plans[client.switch], fabric, network,
                                   paths[(client.switch, other.switch)], failed, True, memo)))
@@ -176,7 +176,7 @@ def moved_clients(plans: dict[str, SwitchPlan], fabric: Fabric, network: Network
             if switch == client.switch:
                 continue
             plans[switch].add(Flow(
-                Table.FORWARD, pl.FORWARD_MOVED.priority(0), Subsystem.ROUTING,
+                Table.FORWARD, pl.FORWARD_SHADOW_PATH.priority(0), Subsystem.ROUTING,
                 match(metadata=network.vlan, in_port=port, eth_dst=client.mac),
                 path_instructions(plans[switch], fabric, network,
                                   paths[(switch, client.switch)], failed, True, memo)))

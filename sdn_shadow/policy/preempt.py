@@ -1,8 +1,8 @@
 """Preemptive relief from forecasts: clients leave a resource before it overloads (pure).
 
 A resource is a primary link (relief `path`: the client's path moves to the shadow)
-or a service host (relief `service` -> `twin`: the client's new connections go to
-the host's twin). `Preempter.decide` runs once per forecast interval and answers
+or a service host (relief `service`: the client's service moves to `twin`, so its new
+connections go to the host's twin). `Preempter.decide` runs once per forecast interval and answers
 with `Decision`s: `move`, `return` or `scale`. Rates are bytes/s; utilisation
 thresholds are fractions of capacity; the caller picks which forecast to pass
 (upper bound for a conservative network, point for an aggressive one, ...).
@@ -65,7 +65,7 @@ from sdn_shadow.frozen import EMPTY, FrozenMap
 Client = Hashable
 
 KINDS = ("link", "service")
-RELIEFS = {"link": "path", "service": "twin"}
+RELIEFS = {"link": "path", "service": "service"}
 DECISIONS = ("move", "return", "scale")
 
 
@@ -318,7 +318,7 @@ class _Step:
             blocked = tuple(r.blocked[shadow_key])
             why = f"; blocks relief of {', '.join(blocked)}" if blocked else ""
             decisions.append(Decision(
-                "scale", None, shadow_key, "path" if "path" in reliefs else "twin", r.now,
+                "scale", None, shadow_key, "path" if "path" in reliefs else "service", r.now,
                 f"shadow {shadow_key} needs {_rate(needed)} of {_rate(spare.capacity)} "
                 f"({needed / spare.capacity:.0%}) > {upper:.0%}: lacks {_rate(lacking)}{why}; "
                 f"add {instances} x {_rate(size)}", instances, blocked))
@@ -355,7 +355,7 @@ class _Round:
     def footprint(self, key: _Key) -> dict[str, float]:
         """The client's share of each primary resource this relief takes it off."""
         client, relief, service = key
-        if relief == "twin":
+        if relief == "service":
             return {service: self.share[service].get(client, 0.0)} if service else {}
         return {res.key: self.share[res.key][client] for res in self.resources.values()
                 if res.kind == "link" and client in self.share[res.key]}
@@ -363,7 +363,7 @@ class _Round:
     def detour(self, key: _Key) -> dict[str, float]:
         """What this relief puts on each shadow resource."""
         client, relief, service = key
-        return self.extra.get((client, service if relief == "twin" else None), {})
+        return self.extra.get((client, service if relief == "service" else None), {})
 
     def apply(self, key: _Key, sign: int) -> None:
         """Put the client back on the primary (+1) or take it off onto the shadow (-1)."""
@@ -402,7 +402,7 @@ class _Round:
 
 
 def _key(client: Client, relief: str, res_key: str) -> _Key:
-    return (client, relief, res_key if relief == "twin" else None)
+    return (client, relief, res_key if relief == "service" else None)
 
 
 def _known(capacity: float | None) -> TypeGuard[float]:

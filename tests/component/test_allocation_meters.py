@@ -119,7 +119,7 @@ def test_a_restarted_controller_keeps_the_holds_until_it_has_forecast() -> None:
     assert {m.meter.bands[0].rate for msgs in updates.values() for m in msgs} == {92_000}
 
 
-def test_holds_sit_exactly_on_the_shadow_paths_moved_clients_take() -> None:
+def test_holds_sit_exactly_on_the_shadow_paths_their_clients_take() -> None:
     from sdn_shadow.paths import network_paths
     from sdn_shadow.topology import Fabric
 

@@ -108,7 +108,7 @@ def test_a_network_whose_shadow_carries_clients_is_not_deleted(api) -> None:
     r = api.http.delete("/api/v1/networks/tenant-a", headers=api._auth("admin"))
     assert r.status_code == 409
     assert r.json()["errors"] == [{"field": "network", "reason":
-                                   "tenant-a: its shadow carries clients (moved: h1); move "
+                                   "tenant-a: its shadow carries clients (shadow path: h1); move "
                                    "them back and deactivate it first"}]
     api.put("/networks/tenant-a/clients/h1", {"path": "primary"})
     r = api.http.delete("/api/v1/networks/tenant-a", headers=api._auth("admin"))

@@ -166,7 +166,7 @@ def test_a_link_down_sends_the_failover_changes(app) -> None:
     app._port_status(msg)
     for dpid, msgs in expected.items():
         assert len(dps[dpid].frames()) == len(msgs)
-    assert app.run.core.failed
+    assert app.run.core.intents.failed_links
 
 
 def test_a_disconnected_switch_gets_nothing_until_it_reconnects(app) -> None:
@@ -352,7 +352,7 @@ def test_an_api_change_goes_out_as_bundles_and_waits_for_their_commits(app) -> N
         app._bundle_reply(event(dps[dpid], type=bundle.COMMIT_REPLY, xid=xid))
     running["thread"].join(30)
     assert running["result"]["answer"]["path"] == "shadow"
-    assert ("tenant-a", "h1") in app.run.core.moved
+    assert ("tenant-a", "h1") in app.run.core.intents.shadow_path
 
 
 def test_a_refused_bundle_undoes_the_change_everywhere(app) -> None:
@@ -372,7 +372,7 @@ def test_a_refused_bundle_undoes_the_change_everywhere(app) -> None:
     app._error(event(dps[refusing], type=5, code=1, xid=commits[refusing], data=b""))
     running["thread"].join(30)
     assert isinstance(running["result"]["error"], Conflict)
-    assert ("tenant-a", "h1") not in app.run.core.moved
+    assert ("tenant-a", "h1") not in app.run.core.intents.shadow_path
 
 
 def test_a_reload_waits_for_an_api_change_under_way(app) -> None:

@@ -49,10 +49,10 @@ def test_a_client_placed_on_its_shadow_path_by_config_moves_like_set_client_path
     apply(fabric, updates)
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
     assert trail(fabric, 2, 1) == ("s2", "s3", "s4", "s1")
-    assert core.moved == {("tenant-a", "h1")} == core.config_moved
+    assert core.intents.shadow_path == {("tenant-a", "h1")} == core.config_shadow_path
 
     apply(fabric, core.reload(2.0, parse_config(ring_data(h1="primary"))))
-    assert trail(fabric, 1, 2) == ("s1", "s2") and core.moved == frozenset()
+    assert trail(fabric, 1, 2) == ("s1", "s2") and core.intents.shadow_path == frozenset()
     assert core.reloads["generation"] == 2
 
 
@@ -63,7 +63,7 @@ def test_switches_joining_or_leaving_are_refused_and_nothing_changes(ring) -> No
     plans, config = dict(core.plans), core.config
     with pytest.raises(ReloadRefused, match="fabric.switches"):
         core.reload(1.0, parse_config(data))
-    assert core.plans == plans and core.config is config and core.moved == frozenset()
+    assert core.plans == plans and core.config is config and core.intents.shadow_path == frozenset()
     core.reload_rejected(1.0, ["fabric.switches: needs a restart"])
     assert core.status()["reload"] == {"generation": 0, "at": 1.0,
                                        "errors": ["fabric.switches: needs a restart"]}
@@ -80,7 +80,8 @@ def test_failed_links_and_preemptive_moves_survive_a_reload(ring) -> None:
     data["routing"] = {"hold": 99}
     updates = core.reload(2.0, parse_config(data))
     assert changes(updates) == []
-    assert core.failed == {frozenset({"s1", "s2"})} and ("tenant-a", "h2") in core.moved
+    assert core.intents.failed_links == {frozenset({"s1", "s2"})}
+    assert ("tenant-a", "h2") in core.intents.shadow_path
     assert core.preemption.preempter.policy.hold == 99
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
 
@@ -101,11 +102,12 @@ def test_a_client_the_new_config_places_is_forgotten_by_preemptive_routing(ring)
     assert [r.client for r in core.preemption.preempter.relieved()] == [("tenant-a", "h1")]
     data["networks"]["tenant-a"]["shadow"]["clients"] = {"h1": {"path": "shadow"}}
     core.reload(2.0, parse_config(data))
-    assert core.preemption.preempter.relieved() == [] and core.config_moved == {("tenant-a", "h1")}
+    assert core.preemption.preempter.relieved() == []
+    assert core.config_shadow_path == {("tenant-a", "h1")}
     for now in (100.0, 200.0):  # nothing ever moves the pinned client back
         core.capacity.forecasts["link:s1:s2"] = SeriesForecastView(0.0, 0.0, 0.0)
         core.preempt(now)
-    assert core.moved == {("tenant-a", "h1")}
+    assert core.intents.shadow_path == {("tenant-a", "h1")}
 
 
 def test_telemetry_changes_wait_for_a_restart(ring) -> None:

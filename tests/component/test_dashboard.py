@@ -196,7 +196,7 @@ def test_the_stream_sends_who_history_a_snapshot_and_the_backlog_then_ends() -> 
     assert (hello["name"], hello["role"]) == ("viewer-1", "viewer")
     assert history["thresholds"] == {"enabled": True, "upper": 0.8, "lower": 0.6, "hold": 30.0}
     assert len(history["frames"]) == 1 and "link:s1:s2" in history["frames"][0]["series"]
-    assert len(snap["fabric"]["switches"]) == 4 and snap["routing"]["moved_clients"] == [
+    assert len(snap["fabric"]["switches"]) == 4 and snap["routing"]["shadow_path"] == [
         "tenant-a/h1"]
     h1 = next(h for h in snap["networks"][0]["hosts"] if h["name"] == "h1")
     assert h1["path"] == "shadow"
@@ -216,7 +216,7 @@ def test_the_stream_delivers_a_move_made_through_the_api_while_it_is_open() -> N
 
     def moved(messages: list) -> bool:
         return any(kind == "event" for kind, _ in messages) and \
-            any(kind == "snapshot" and "tenant-a/h2" in data["routing"]["moved_clients"]
+            any(kind == "snapshot" and "tenant-a/h2" in data["routing"]["shadow_path"]
                 for kind, data in messages)
 
     status, got = anyio.run(watch, api, moved, "", move_once)
@@ -272,7 +272,7 @@ def test_streams_share_one_snapshot_until_it_is_half_an_interval_old() -> None:
     assert api.put("/networks/tenant-a/clients/h1", {"path": "shadow"}).status_code == 200
     assert anyio.run(streams._snapshot) is first, "the same snapshot, not read again"
     fresh = mount_dashboard(api.http.app, api.service, StreamSettings(snapshot_every=0.0))
-    assert anyio.run(fresh._snapshot)["routing"]["moved_clients"] == ["tenant-a/h1"]
+    assert anyio.run(fresh._snapshot)["routing"]["shadow_path"] == ["tenant-a/h1"]
 
 
 def hello_and_events(api: Api, query: str) -> tuple[dict, list[dict]]:

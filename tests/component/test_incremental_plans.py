@@ -69,8 +69,8 @@ def test_every_change_leaves_the_plans_and_the_switches_as_a_full_compile(exampl
         deltas = planner.update(inputs)
         for name, delta in deltas.items():
             switches.by_name[name].apply(delta.messages())  # checks make-before-break
-        want = compile_config(config, inputs.held, inputs.moved, inputs.failed, fabric=fabric,
-                              paths=paths, steered=inputs.steered, blocked=inputs.blocked)
+        want = compile_config(config, inputs.held, inputs.shadow_path, inputs.failed, fabric=fabric,
+                              paths=paths, twin_service=inputs.twin_service, blocked=inputs.blocked)
         got = planner.by_dpid()
         assert got.keys() == want.keys()
         for dpid, plan in want.items():
@@ -140,7 +140,7 @@ def _core_reference(core) -> dict:
     fabric = Fabric(layout)
     return compile_config(layout, core.held(), intents.shadow_path, intents.failed_links,
                           fabric=fabric, paths=shadow_paths(layout, fabric),
-                          steered=intents.twin_service, blocked=intents.blocks)
+                          twin_service=intents.twin_service, blocked=intents.blocks)
 
 
 @pytest.mark.parametrize("seed", range(3))

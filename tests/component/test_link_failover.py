@@ -60,7 +60,7 @@ def test_the_controller_reroutes_what_the_switch_cannot_repair_locally(ring) -> 
 def test_failover_pins_the_shadow_path_until_wait_to_restore(ring) -> None:
     core, fabric = ring
     apply(fabric, link_down(core, fabric, 1.0))
-    assert core.failed == {frozenset({"s1", "s2"})}
+    assert core.intents.failed_links == {frozenset({"s1", "s2"})}
     assert [e["kind"] for e in core.events] == ["failover"]
     assert link_down(core, fabric, 2.0, up=True) == {}  # back up: traffic stays pinned
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
@@ -71,7 +71,7 @@ def test_failover_pins_the_shadow_path_until_wait_to_restore(ring) -> None:
     apply(fabric, back)
     assert trail(fabric, 1, 2) == ("s1", "s2") and trail(fabric, 2, 1) == ("s2", "s1")
     assert [e["kind"] for e in core.events] == ["failover", "failback"]
-    assert core.failed == frozenset()
+    assert core.intents.failed_links == frozenset()
 
 
 def test_a_link_flapping_five_times_in_ten_seconds_moves_traffic_twice(ring) -> None:
@@ -108,13 +108,13 @@ def test_one_end_still_down_keeps_the_link_failed(ring) -> None:
     core, fabric = ring
     link_down(core, fabric, 1.0)
     core.port_status(2.0, *S1_S2[0], True)
-    assert core.tick(30.0) == {} and core.failed  # s2's end has not come back
+    assert core.tick(30.0) == {} and core.intents.failed_links  # s2's end has not come back
 
 
 def test_host_ports_do_not_fail_links_over(ring) -> None:
     core, _ = ring
     assert core.port_status(1.0, 1, 1, False) == {}
-    assert core.failed == frozenset() and core.events == []
+    assert core.intents.failed_links == frozenset() and core.events == []
 
 
 def test_reconnect_while_failed_over_changes_nothing(ring) -> None:
@@ -134,7 +134,7 @@ def test_bfd_goes_on_each_fabric_interface_once_and_its_start_up_flap_is_ignored
     assert core.bfd_to_enable(1.0, 1, names) == []  # once
     assert core.port_status(0.5, 1, 10, False, "bfd") == {}  # the LIVE flap: ignored
     assert core.port_status(0.8, 1, 10, True, "bfd") == {}  # BFD session up
-    assert core.tick(3.5) == {} and core.failed == frozenset()
+    assert core.tick(3.5) == {} and core.intents.failed_links == frozenset()
     assert core.events == []
 
 

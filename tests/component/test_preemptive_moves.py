@@ -56,20 +56,20 @@ def test_the_top_client_moves_before_the_link_saturates_and_comes_back(ring) -> 
     core, fabric = ring
     forecast(core, 0.7 * CAPACITY, {"h1": 0.5 * CAPACITY, "h2": 0.01 * CAPACITY})
     run(core, fabric, 0.0)
-    assert core.moved == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
+    assert core.intents.shadow_path == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
 
     forecast(core, 0.9 * CAPACITY, {"h1": 0.6 * CAPACITY, "h2": 0.01 * CAPACITY})
     run(core, fabric, 10.0)  # 90% forecast > 80%: the biggest contributor moves
-    assert core.moved == {("tenant-a", "h1")}
+    assert core.intents.shadow_path == {("tenant-a", "h1")}
     assert trail(fabric, 1, 2) == ("s1", "s4", "s3", "s2")
     [event] = core.events
     assert event["path"] == "shadow" and event["reason"].startswith("preempt: link link:s1:s2")
 
     forecast(core, 0.3 * CAPACITY, {"h1": 0.1 * CAPACITY})  # demand falls
     run(core, fabric, 20.0)
-    assert core.moved == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
+    assert core.intents.shadow_path == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
     run(core, fabric, 31.0)
-    assert core.moved == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
+    assert core.intents.shadow_path == frozenset() and trail(fabric, 1, 2) == ("s1", "s2")
     assert [e["path"] for e in core.events] == ["shadow", "primary"]
 
 
@@ -77,7 +77,7 @@ def test_a_detour_over_the_hot_link_asks_for_scaling_instead() -> None:
     core = ShadowCore(parse_config(ring_at_once()))
     # h1 talks to h2, h3 and h4: its detour to h4 (s1-s2-s3-s4) crosses s1 -> s2 itself.
     forecast(core, 0.9 * CAPACITY, {"h1": 2.4 * CAPACITY})
-    assert core.preempt(0.0) == {} and core.moved == frozenset()
+    assert core.preempt(0.0) == {} and core.intents.shadow_path == frozenset()
     assert core.events and {e["kind"] for e in core.events} == {"scale"}
 
 
@@ -88,7 +88,7 @@ def test_clients_placed_by_config_are_left_alone(ring) -> None:
     forecast(core, 0.1 * CAPACITY, {"h1": 0.05 * CAPACITY})
     for now in (0.0, 100.0, 200.0):
         assert core.preempt(now) == {}
-    assert core.moved == {("tenant-a", "h1")}
+    assert core.intents.shadow_path == {("tenant-a", "h1")}
 
 
 def test_disabled_routing_never_moves(ring) -> None:
@@ -96,7 +96,7 @@ def test_disabled_routing_never_moves(ring) -> None:
     data["routing"] = {"enabled": False}
     core = ShadowCore(parse_config(data))
     forecast(core, 0.99 * CAPACITY, {"h1": 0.9 * CAPACITY})
-    assert core.preempt(0.0) == {} and core.moved == frozenset()
+    assert core.preempt(0.0) == {} and core.intents.shadow_path == frozenset()
 
 
 def test_a_scaling_request_is_an_event_when_it_appears_changes_or_clears() -> None:
@@ -127,10 +127,10 @@ def test_by_default_a_link_must_stay_over_upper_for_two_rounds() -> None:
     for now, link in ((0.0, 0.9), (2.0, 0.7), (4.0, 0.9)):  # never two rounds running
         forecast(core, link * CAPACITY, {"h1": 0.6 * CAPACITY})
         run(core, fabric, now)
-        assert core.moved == frozenset()
+        assert core.intents.shadow_path == frozenset()
     forecast(core, 0.9 * CAPACITY, {"h1": 0.6 * CAPACITY})
     run(core, fabric, 6.0)
-    assert core.moved == {("tenant-a", "h1")}
+    assert core.intents.shadow_path == {("tenant-a", "h1")}
     assert "> 80% in 2 rounds running" in core.events[-1]["reason"]
 
 
@@ -142,8 +142,8 @@ def test_reactive_mode_plans_from_the_measured_rate_not_the_forecast() -> None:
     core.capacity.demand.latest.update({"link:s1:s2": 0.5 * CAPACITY,
                                         "client:tenant-a:h1:tx": 0.4 * CAPACITY})
     run(core, fabric, 0.0)
-    assert core.moved == frozenset()  # what is measured is not over
+    assert core.intents.shadow_path == frozenset()  # what is measured is not over
     core.capacity.demand.latest.update({"link:s1:s2": 0.85 * CAPACITY,
                                         "client:tenant-a:h1:tx": 0.6 * CAPACITY})
     run(core, fabric, 2.0)
-    assert core.moved == {("tenant-a", "h1")}
+    assert core.intents.shadow_path == {("tenant-a", "h1")}

@@ -199,7 +199,7 @@ def test_a_change_the_controller_refuses_is_400_with_why() -> None:
     assert r.status_code == 400
     assert r.json()["errors"] == [{"field": "service", "reason": "tenant-a: no service hosts "
                                    "(shadow.services) to steer to"}]
-    assert core.moved == frozenset() and core.events == []
+    assert core.intents.shadow_path == frozenset() and core.events == []
     assert api.sent == []
 
 

@@ -72,7 +72,7 @@ def test_new_connections_go_to_the_twin_and_established_ones_stay(ring) -> None:
     assert where(fabric, "s2", 2, reply(old)) == set(), "not for a connection it does not serve"
     assert where(fabric, "s2", 1, reply(old)) == {("s1", 1)}
     assert where(fabric, "s3", 1, udp(3, 2, sport=1003)) == {("s2", 1)}, "h3 is not steered"
-    assert core.status()["routing"]["steered_clients"] == ["tenant-a/h1"]
+    assert core.status()["routing"]["twin_service"] == ["tenant-a/h1"]
     assert core.events[-1] == {"t": 1.0, "kind": "steer", "network": "tenant-a",
                                "client": "h1", "service": "twin", "reason": "operator"}
 
@@ -93,10 +93,10 @@ def test_the_twin_stays_receive_only_for_everything_else(ring) -> None:
 
 def test_steering_by_config_and_reload_keeps_what_is_established() -> None:
     core, fabric = reconciled(parse_config(service_config(h3={"service": "twin"})))
-    assert core.status()["routing"]["steered_clients"] == ["tenant-a/h3"]
+    assert core.status()["routing"]["twin_service"] == ["tenant-a/h3"]
     assert where(fabric, "s3", 1, udp(3, 2, sport=7)) == {("s2", 2)}
     apply(fabric, core.reload(5.0, parse_config(service_config())))
-    assert core.status()["routing"]["steered_clients"] == []
+    assert core.status()["routing"]["twin_service"] == []
     assert where(fabric, "s3", 1, udp(3, 2, sport=7)) == {("s2", 2)}, "established"
     assert where(fabric, "s3", 1, udp(3, 2, sport=8)) == {("s2", 1)}
 
@@ -161,11 +161,11 @@ def test_preemption_steers_the_top_client_before_the_service_fills_and_back() ->
 
     forecast(0.7 * capacity, h1=1.5 * capacity, h3=0.3 * capacity)
     apply(fabric, core.preempt(0.0))
-    assert core.steered == frozenset()
+    assert core.intents.twin_service == frozenset()
     forecast(0.9 * capacity, h1=1.8 * capacity, h3=0.3 * capacity)
     apply(fabric, core.preempt(10.0))
-    assert core.steered == {("tenant-a", "h1")}, "the top client, enough to fit"
-    assert core.moved == frozenset(), "a service relief moves no path"
+    assert core.intents.twin_service == {("tenant-a", "h1")}, "the top client, enough to fit"
+    assert core.intents.shadow_path == frozenset(), "a service relief moves no path"
     assert where(fabric, "s1", 1, udp(1, 2, sport=20)) == {("s2", 2)}
     assert where(fabric, "s3", 1, udp(3, 2, sport=20)) == {("s2", 1)}
     [event] = [e for e in core.events if e["kind"] == "steer"]
@@ -173,9 +173,9 @@ def test_preemption_steers_the_top_client_before_the_service_fills_and_back() ->
 
     forecast(0.2 * capacity, h1=0.3 * capacity, h3=0.3 * capacity)  # load falls
     apply(fabric, core.preempt(20.0))
-    assert core.steered == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
+    assert core.intents.twin_service == {("tenant-a", "h1")}, "hysteresis: not back before the hold"
     apply(fabric, core.preempt(31.0))
-    assert core.steered == frozenset()
+    assert core.intents.twin_service == frozenset()
     assert where(fabric, "s1", 1, udp(1, 2, sport=21)) == {("s2", 1)}
     assert where(fabric, "s1", 1, udp(1, 2, sport=20)) == {("s2", 2)}, "established stays"
     assert [e["service"] for e in core.events if e["kind"] == "steer"] == ["twin", "primary"]
@@ -189,7 +189,7 @@ def test_clients_steered_by_config_are_left_to_the_config() -> None:
     core.capacity.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rate, rate, rate),
                       "client:tenant-a:h1:tx": SeriesForecastView(rate, rate, rate)}
     core.preempt(0.0)
-    assert core.steered == {("tenant-a", "h1")}
+    assert core.intents.twin_service == {("tenant-a", "h1")}
     assert not [e for e in core.events if e["kind"] == "steer"]
 
 
@@ -213,10 +213,10 @@ def test_forecasts_from_a_profile_alone_move_nobody() -> None:
     core.capacity.forecasts = {"client:tenant-a:h2:rx": SeriesForecastView(rx, rx, rx),
                       "client:tenant-a:h1:tx": SeriesForecastView(tx, tx, tx)}
     core.capacity.profile_only = frozenset({"client:tenant-a:h1:tx"})
-    assert core.preempt(0.0) == {} and core.steered == frozenset()
+    assert core.preempt(0.0) == {} and core.intents.twin_service == frozenset()
     core.capacity.profile_only = frozenset()
     core.preempt(1.0)
-    assert core.steered == {("tenant-a", "h1")}
+    assert core.intents.twin_service == {("tenant-a", "h1")}
 
 
 def test_a_moved_and_steered_client_talks_with_the_twin_over_the_shadow_path_both_ways(

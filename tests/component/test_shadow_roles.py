@@ -113,12 +113,13 @@ def test_with_role_swap_a_recovered_host_becomes_the_twin_instead_of_failing_bac
     for t in (0.0, 1.0, 2.0, 3.0):  # h2 stops answering after the first round
         probe_round(core, fabric, t, {1, 2, 3, 4} if t == 0.0 else {1, 3, 4})
     apply(fabric, core.tick(4.0))
-    assert core.taken_over == {("tenant-a", "h2")}
+    assert core.intents.taken_over == {("tenant-a", "h2")}
     for t in (5.0, 6.0, 7.0, 8.0, 9.0):  # h2's machine answers at s2:1 again
         probe_round(core, fabric, t, {1, 2, 3, 4})
     assert [e["kind"] for e in core.events] == ["takeover", "role_swap"]
     assert "failover.role_swap" in core.events[-1]["reason"]
-    assert core.taken_over == frozenset() and core.swapped == {("tenant-a", "h2")}
+    assert core.intents.taken_over == frozenset()
+    assert core.intents.roles_swapped == {("tenant-a", "h2")}
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 2)}, "h2 stays at s2:2"
     assert delivered(fabric, "s2", 1, udp(2, 1)) == set(), "the recovered machine stands by"
     assert [where[:2] for where, subject in core.probe_targets.items()
@@ -128,7 +129,7 @@ def test_with_role_swap_a_recovered_host_becomes_the_twin_instead_of_failing_bac
     for t in (10.0, 11.0, 12.0):
         probe_round(core, fabric, t, {1, 3, 4})
     apply(fabric, core.tick(13.0))
-    assert core.taken_over == {("tenant-a", "h2")}
+    assert core.intents.taken_over == {("tenant-a", "h2")}
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 1)}
 
 
@@ -140,7 +141,7 @@ def test_without_role_swap_the_recovered_host_serves_again() -> None:
     for t in (5.0, 6.0, 7.0, 8.0, 9.0):
         probe_round(core, fabric, t, {1, 2, 3, 4})
     assert [e["kind"] for e in core.events] == ["takeover", "restore"]
-    assert core.swapped == frozenset()
+    assert core.intents.roles_swapped == frozenset()
 
 
 def test_a_whole_primary_failing_is_the_shadow_serving() -> None:

@@ -119,17 +119,17 @@ def test_a_host_that_stops_answering_is_taken_over_and_comes_back_after_wtr() ->
     probe_round(core, fabric, 0.0, {1, 2, 3, 4})
     for t in (1.0, 2.0):  # h2 misses twice: not yet
         probe_round(core, fabric, t, {1, 3, 4})
-    assert core.taken_over == frozenset()
+    assert core.intents.taken_over == frozenset()
     probe_round(core, fabric, 3.0, {1, 3, 4})
     apply(fabric, core.tick(4.0))  # the third miss expires
-    assert core.taken_over == {("tenant-a", "h2")}
+    assert core.intents.taken_over == {("tenant-a", "h2")}
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 2)}
     [event] = [e for e in core.events if e["kind"] == "takeover"]
     assert event["host"] == "h2" and "probe" in event["reason"]
 
     for t in (5.0, 6.0, 7.0, 8.0, 9.0):  # answering again: back after WTR 2 s and hold 4 s
         probe_round(core, fabric, t, {1, 2, 3, 4})
-    assert core.taken_over == frozenset()
+    assert core.intents.taken_over == frozenset()
     assert delivered(fabric, "s1", 1, udp(1, 2)) == {("s2", 1)}
     assert [e["kind"] for e in core.events] == ["takeover", "restore"]
 

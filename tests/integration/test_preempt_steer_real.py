@@ -66,8 +66,8 @@ def test_the_ramping_client_is_steered_to_the_twin_before_the_host_fills(service
     deadline = time.time() + HOLD + 30
     while time.time() < deadline:
         state = lab.controller.state()
-        if not state["routing"]["steered_clients"]:
+        if not state["routing"]["twin_service"]:
             break
         time.sleep(0.5)
-    assert not state["routing"]["steered_clients"], "h1 is not steered back after the hold"
+    assert not state["routing"]["twin_service"], "h1 is not steered back after the hold"
     assert [e["service"] for e in state["events"] if e["kind"] == "steer"][-1] == "primary"

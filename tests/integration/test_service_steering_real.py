@@ -87,14 +87,14 @@ def test_new_connections_go_to_the_twin_while_established_ones_stay(lab) -> None
         assert h1("ask", "a") == "h2"
 
         state = lab.reload(steering_config("h1"))
-        assert state["routing"]["steered_clients"] == ["tenant-a/h1"]
+        assert state["routing"]["twin_service"] == ["tenant-a/h1"]
         assert h1("ask", "a") == "h2", "an established connection stays with the host"
         assert h1("open", "b") == "h2s", "a new one goes to the twin"
         assert h1("ask", "b") == "h2s"
         assert h3("open", "c") == "h2", "a client not steered still reaches the host"
 
         state = lab.reload(steering_config())
-        assert state["routing"]["steered_clients"] == []
+        assert state["routing"]["twin_service"] == []
         assert h1("ask", "b") == "h2s", "the twin keeps the connection it started"
         assert h1("ask", "a") == "h2"
         assert h1("open", "d") == "h2"

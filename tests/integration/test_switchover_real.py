@@ -136,7 +136,7 @@ def test_a_bad_reload_is_refused_and_the_running_state_stays(ring) -> None:
     with pytest.raises(RuntimeError, match="networks.tenant-a.hosts.h1.port"):
         ring.reload(bad)
     state = ring.controller.state()
-    assert state["routing"]["moved_clients"] == ["tenant-a/h1"]
+    assert state["routing"]["shadow_path"] == ["tenant-a/h1"]
     assert ring.dump_flows("s1") == flows
     assert ring.controller.running
     ring.reload(switchover_config())

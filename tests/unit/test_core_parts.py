@@ -13,7 +13,7 @@ from sdn_shadow.config import parse_config
 from sdn_shadow.config.model import Config
 from sdn_shadow.core import CoreCommands, GroupCounters, InstalledFlow, ShadowCore, SwitchState
 from sdn_shadow.core.health import decided, fabric_index
-from sdn_shadow.core.planning import config_moved, networks_served, serving_events
+from sdn_shadow.core.planning import config_shadow_path, networks_served, serving_events
 from sdn_shadow.core.preempt import ClientChange, client_changes, scaling_events
 from sdn_shadow.core.readout import events_page, ldap_event
 from sdn_shadow.core.reconcile import changes, diff, meter_changes, reconcile, sum_buckets
@@ -203,7 +203,7 @@ def test_a_network_is_served_by_its_shadow_when_every_standing_host_is() -> None
 
 
 def test_the_config_places_clients_with_path_shadow(config: Config) -> None:
-    assert config_moved(config) == frozenset()
+    assert config_shadow_path(config) == frozenset()
 
 
 # --- preemption --------------------------------------------------------------------------
@@ -280,7 +280,7 @@ def test_commands_read_a_client_and_record_an_undo(config: Config) -> None:
     commands.set_client(1.0, *H1, "shadow", None, "test")
     assert commands.client(*H1).to_dict() == {"path": "shadow", "service": "primary",
                                               "served_by": "itself", "role_swapped": False}
-    assert commands.shadow_use("tenant-a") == ["moved: h1"]
+    assert commands.shadow_use("tenant-a") == ["shadow path: h1"]
     commands.undone(2.0, {1: "table full"})
     assert core.events[-1] == {"t": 2.0, "kind": "config", "result": "undone",
                                "reason": "refused by s1: table full"}

@@ -179,8 +179,8 @@ def test_service_over_threshold_steers_top_clients_to_the_twin() -> None:
     decisions = _held().decide(0.0, [svc, _link("L", 70.0)], contributions,
                                    [ShadowResource("web-twin", 100.0 * MB, 0.0)],
                                    [Detour(B, "web-twin", 30.0 * MB, service="web")])
-    assert _brief(decisions) == [("move", B, "web", "twin", 0.0, 0)]
-    assert _held().decide(0.0, [svc], contributions)[0].relief == "twin"
+    assert _brief(decisions) == [("move", B, "web", "service", 0.0, 0)]
+    assert _held().decide(0.0, [svc], contributions)[0].relief == "service"
 
 
 def test_twin_steering_leaves_the_clients_links_alone() -> None:
@@ -253,12 +253,12 @@ def test_shadow_forecast_rising_under_relieved_clients_scales_without_moving_bac
     assert [e.client for e in preempter.relieved()] == [A]
 
 
-def test_twin_overload_scales_with_relief_twin() -> None:
+def test_twin_overload_scales_with_relief_service() -> None:
     svc = Resource("web", "service", 100.0 * MB, 95.0 * MB)
     decisions = _held().decide(0.0, [svc], _shares("web", a=30.0),
                                    [ShadowResource("web-twin", 20.0 * MB, 0.0)],
                                    [Detour(A, "web-twin", 30.0 * MB, service="web")])
-    assert _brief(decisions) == [("scale", None, "web-twin", "twin", 0.0, 1)]
+    assert _brief(decisions) == [("scale", None, "web-twin", "service", 0.0, 1)]
 
 
 @pytest.mark.parametrize("capacity", [None, 0.0])

@@ -82,7 +82,7 @@ def _with_every_intent(config: Config, seed: int) -> list[Flow]:
     flows = []
     for plans in (compile_config(config, fabric=fabric),
                   compile_config(config, {}, clients, frozenset(links[:1]), fabric=fabric,
-                                 steered=servable, blocked=blocked)):
+                                 twin_service=servable, blocked=blocked)):
         flows += [f for plan in plans.values() for f in plan.flows.values()]
     return flows
 

@@ -45,7 +45,7 @@ function options(el, values, chosen, blank) {
 function signature(state) {
   const r = state.snap.routing || {};
   const last = state.events.length ? state.events[state.events.length - 1].id : null;
-  return JSON.stringify([r.failed_links, r.moved_clients, r.served_by_twins, r.roles_swapped,
+  return JSON.stringify([r.failed_links, r.shadow_path, r.served_by_twins, r.roles_swapped,
     r.taken_over, last]);
 }
 
