@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sdn_shadow.lab.sequenced import HEADER, StreamReport
+from sdn_shadow.lab.sequenced import StreamReport, send
 
 if TYPE_CHECKING:
     from sdn_shadow.lab.session import Lab
@@ -91,27 +91,7 @@ class StreamRun:
 def send_until_stopped(dst: str, port: int, mbps: float, stopped: Callable[[], bool],
                        size: int = 1200) -> dict:
     """`sdn_shadow.lab.sequenced.send` until `stopped()` instead of for a fixed time."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    payload = bytearray(size)
-    bytes_per_s = mbps * 1e6 / 8
-    started = time.time()
-    t0 = time.monotonic()
-    seq = errors = 0
-    while not stopped():
-        due = int((time.monotonic() - t0) * bytes_per_s) // size
-        while seq < due:
-            HEADER.pack_into(payload, 0, seq, time.time())
-            try:
-                sock.sendto(payload, (dst, port))
-            except OSError:  # ENOBUFS in a burst: this number was not sent; try it again
-                errors += 1
-                break
-            seq += 1
-        time.sleep(0.0005)
-    sock.close()
-    return {"started": started, "ended": time.time(), "datagrams": seq, "send_errors": errors,
-            "size": size, "mbps": mbps}
+    return send(dst, port, mbps, math.inf, size, stopped=stopped)
 
 
 class NumberedStream:

@@ -32,8 +32,10 @@ HEADER = struct.Struct("!Qd")  # sequence number, send time (wall clock, s)
 KEEP = 2000  # late datagrams and loss ranges listed one by one, at most
 
 
-def send(dst: str, port: int, mbps: float, seconds: float, size: int = 1200) -> dict:
-    """Send numbered datagrams of `size` bytes to dst:port at `mbps` for `seconds`."""
+def send(dst: str, port: int, mbps: float, seconds: float, size: int = 1200,
+         stopped: Callable[[], bool] = lambda: False) -> dict:
+    """Send numbered datagrams of `size` bytes to dst:port at `mbps` for `seconds`, or
+    until `stopped()` says so first."""
     if size < HEADER.size:
         raise ValueError(f"size must be >= {HEADER.size} bytes")
     if mbps <= 0 or seconds <= 0:
@@ -45,7 +47,7 @@ def send(dst: str, port: int, mbps: float, seconds: float, size: int = 1200) -> 
     started = time.time()
     t0 = time.monotonic()
     seq = errors = 0
-    while (t := time.monotonic() - t0) < seconds:
+    while (t := time.monotonic() - t0) < seconds and not stopped():
         due = int(t * bytes_per_s) // size
         while seq < due:
             HEADER.pack_into(payload, 0, seq, time.time())
