@@ -26,7 +26,7 @@ from sdn_shadow.config.model import Config
 from sdn_shadow.openflow import compiler as cc
 from sdn_shadow.openflow.besteffort import BestEffortState
 from sdn_shadow.openflow.compiler import SwitchPlan
-from sdn_shadow.openflow.demand import Demand
+from sdn_shadow.openflow.demand import Demand, hold_count, release_count
 from sdn_shadow.openflow.messages import (
     Flow,
     FlowAdd,
@@ -323,7 +323,7 @@ class Planner:
             for gid, group in src.groups.items():
                 if other is not None and _equal(other.groups.get(gid), group):
                     continue
-                if _hold(owners, ("g", gid)):
+                if hold_count(owners, ("g", gid)):
                     continue
                 plan.groups[gid] = group
                 if delta.removed_groups.pop(gid, None) is None:
@@ -332,7 +332,7 @@ class Planner:
                 if other is not None and alike is not None and alike.meters and _equal(
                         other.meters.get(meter_id), meter):
                     continue
-                if _hold(owners, ("m", meter_id)):
+                if hold_count(owners, ("m", meter_id)):
                     continue
                 had = delta.removed_meters.pop(meter_id, None)
                 if had is None:
@@ -372,13 +372,13 @@ class Planner:
             for gid, group in src.groups.items():
                 if other is not None and _equal(other.groups.get(gid), group):
                     continue
-                if _release(owners, ("g", gid)):
+                if release_count(owners, ("g", gid)):
                     delta.removed_groups[gid] = plan.groups.pop(gid)
             for meter_id, meter in src.meters.items():
                 if other is not None and alike is not None and alike.meters and _equal(
                         other.meters.get(meter_id), meter):
                     continue
-                if _release(owners, ("m", meter_id)):
+                if release_count(owners, ("m", meter_id)):
                     delta.removed_meters[meter_id] = plan.meters.pop(meter_id)
             if base:
                 kept = other.best_effort if other is not None else {}
@@ -473,20 +473,20 @@ def _merge_counted(plan: SwitchPlan, src: SwitchPlan,
                    owners: dict[tuple[str, Hashable], int]) -> None:
     """Merge what mirror groups, inline mirror flows and demand cookies mean."""
     for gid, info in src.mirror_groups.items():
-        if not _hold(owners, ("mg", gid)):
+        if not hold_count(owners, ("mg", gid)):
             plan.mirror_groups[gid] = info
     for fkey, session in src.mirror_flows.items():
-        if not _hold(owners, ("mf", fkey)):
+        if not hold_count(owners, ("mf", fkey)):
             plan.mirror_flows[fkey] = session
 
 
 def _unmerge_counted(plan: SwitchPlan, src: SwitchPlan,
                      owners: dict[tuple[str, Hashable], int]) -> None:
     for gid in src.mirror_groups:
-        if _release(owners, ("mg", gid)):
+        if release_count(owners, ("mg", gid)):
             del plan.mirror_groups[gid]
     for fkey in src.mirror_flows:
-        if _release(owners, ("mf", fkey)):
+        if release_count(owners, ("mf", fkey)):
             del plan.mirror_flows[fkey]
 
 
@@ -500,20 +500,3 @@ def _wrote(plan: SwitchPlan) -> bool:
     """Whether a step wrote anything to `plan`."""
     return bool(plan.flows or plan.groups or plan.meters or plan.mirror_groups
                 or plan.mirror_flows or plan.demand)
-
-
-def _hold(owners: dict[tuple[str, Hashable], int], key: tuple[str, Hashable]) -> bool:
-    """Count one more holder of `key`; True if it already had one."""
-    n = owners.get(key, 0)
-    owners[key] = n + 1
-    return n > 0
-
-
-def _release(owners: dict[tuple[str, Hashable], int], key: tuple[str, Hashable]) -> bool:
-    """Count one holder of `key` less; True if that was the last."""
-    n = owners[key] - 1
-    if n:
-        owners[key] = n
-        return False
-    del owners[key]
-    return True
