@@ -111,6 +111,14 @@ def artefacts_dir(tmp_path: Path, name: str) -> Path:
     return Path(root) / name if root else tmp_path / "artefacts"
 
 
+@contextmanager
+def watched_page(home: str, tmp_path: Path, name: str, scheme: str = "light"
+                 ) -> Iterator[Watched]:
+    """A watched page of a fresh chromium in `scheme`, keeping screenshots under `name`."""
+    with chromium(scheme) as context:
+        yield Watched(context.new_page(), home, artefacts_dir(tmp_path, name))
+
+
 def log_in(page: Any, base: str, token: str) -> None:
     """Open the dashboard, give `token`, and wait until the stream's first snapshot shows."""
     page.goto(base + "/")

@@ -21,9 +21,9 @@ from sdn_shadow.config import parse_config
 from sdn_shadow.dashboard import StreamSettings, mount_dashboard
 from sdn_shadow.directory.service import DirectoryMirrors
 from sdn_shadow.lab.net import free_tcp_port
-from tests.browser import LAPTOP, Watched, artefacts_dir, chromium, log_in, wait_text
+from tests.browser import LAPTOP, Watched, artefacts_dir, chromium, log_in, wait_text, watched_page
+from tests.component.test_paths_api import fail
 from tests.component.test_rest_api import Api, ring_document
-from tests.fakes.ring import apply
 from tests.slapd import loaded_slapd
 
 pytestmark = pytest.mark.system
@@ -60,8 +60,7 @@ def fits(page) -> bool:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_tab_renders_for_an_operator(served, tmp_path: Path, scheme: str) -> None:
     api, base = served
-    with chromium(scheme) as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, f"fake-{scheme}"))
+    with watched_page(base, tmp_path, f"fake-{scheme}", scheme) as w:
         page = w.page
         log_in(page, base, api.token["operator"])
         assert page.inner_text("#who") == "operator-1 (operator)"
@@ -82,8 +81,7 @@ def test_every_tab_renders_for_an_operator(served, tmp_path: Path, scheme: str) 
 
 def test_an_operator_moves_a_client_after_confirming_by_keyboard(served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-move"))
+    with watched_page(base, tmp_path, "fake-move") as w:
         page = w.page
         log_in(page, base, api.token["operator"])
         page.focus("#tab-fabric")  # the arrow keys move between tabs
@@ -118,8 +116,7 @@ def test_an_operator_moves_a_client_after_confirming_by_keyboard(served, tmp_pat
 
 def test_a_viewer_sees_every_tab_and_no_control(served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-viewer"))
+    with watched_page(base, tmp_path, "fake-viewer") as w:
         page = w.page
         log_in(page, base, api.token["viewer"])
         for tab in TABS:
@@ -145,8 +142,7 @@ def confirm(page, reason: str) -> None:
 
 def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-mirrors"))
+    with watched_page(base, tmp_path, "fake-mirrors") as w:
         page = w.page
         log_in(page, base, api.token["operator"])
         page.click("#tab-mirrors")
@@ -191,8 +187,7 @@ def test_an_operator_creates_edits_and_deletes_a_mirror_session(served, tmp_path
 
 def test_the_scaling_tab_shows_the_numbers_behind_the_advice(served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-scaling"))
+    with watched_page(base, tmp_path, "fake-scaling") as w:
         page = w.page
         log_in(page, base, api.token["viewer"])
         page.click("#tab-scaling")
@@ -215,8 +210,7 @@ def hops(page, kind: str) -> list[str]:
 def test_the_fabric_highlights_a_pairs_paths_and_follows_a_move_and_a_failover(
         served, tmp_path) -> None:
     api, base = served
-    with chromium("dark") as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-paths"))
+    with watched_page(base, tmp_path, "fake-paths", "dark") as w:
         page = w.page
         log_in(page, base, api.token["viewer"])
         wait_text(page, "#pair-paths", r"Choose a source")
@@ -257,21 +251,21 @@ def test_the_fabric_highlights_a_pairs_paths_and_follows_a_move_and_a_failover(
 def test_the_fabric_follows_a_transit_switchs_group_to_where_traffic_is_lost(
         served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "fake-lost"))
+    with watched_page(base, tmp_path, "fake-lost") as w:
         page = w.page
         log_in(page, base, api.token["viewer"])
         page.select_option("#pair-src", "h4")
         page.select_option("#pair-dst", "h2")
         page.wait_for_selector("#fabric svg g.paths[data-current='primary']")
         assert page.locator("#fabric svg line.path.taken").count() == 0
-        api.fabric.set_link("s2", "s3", False)
-        with api.service.lock:  # s2-s3 down: s4 sends on to s3, whose group sends it back
-            apply(api.fabric, api.core.port_status(0.0, 2, 10, False))
-        page.wait_for_selector("#fabric svg g.paths[data-current='lost'][data-taken='s4 s3']")
-        assert hops(page, "taken") == ["s4-s3"]
+        # s1-s2 and s3-s4 down cut the ring in two: s4 still sends on to s1 (its link
+        # there is up), and s1's group has only the way back left
+        fail(api, ("s1", "s2"))
+        fail(api, ("s3", "s4"))
+        page.wait_for_selector("#fabric svg g.paths[data-current='lost'][data-taken='s4 s1']")
+        assert hops(page, "taken") == ["s4-s1"]
         assert page.locator("#fabric svg line.path.taken.current").count() == 1
-        wait_text(page, "#pair-paths", r"traffic is lost: it gets as far as s4 → s3 · lost at s3")
+        wait_text(page, "#pair-paths", r"traffic is lost: it gets as far as s4 → s1 · lost at s1")
         w.shot("pair-lost")
         w.assert_clean()
 

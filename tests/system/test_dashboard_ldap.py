@@ -25,7 +25,7 @@ from sdn_shadow.api.server import ApiServer
 from sdn_shadow.config.model import LdapRoleSettings
 from sdn_shadow.dashboard import StreamSettings, mount_dashboard
 from sdn_shadow.lab.net import free_tcp_port
-from tests.browser import Watched, artefacts_dir, chromium, wait_text
+from tests.browser import wait_text, watched_page
 from tests.component.test_rest_api import Api
 from tests.slapd import loaded_slapd
 from tests.system.test_dashboard_browser import ACTIONS, TABS, VIEWER_PUT, confirm
@@ -109,8 +109,7 @@ def assert_header_only(context: Any, sent: Sent, user: str) -> None:
 
 def test_a_directory_operator_logs_in_and_moves_a_client(served, tmp_path: Path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "ldap-operator"))
+    with watched_page(base, tmp_path, "ldap-operator") as w:
         page, sent = w.page, Sent(w.page)
         log_in_as(page, base, "carol", "wrong-secret")
         wait_text(page, "#login-error", r"^The directory refused carol: wrong user name or "
@@ -134,14 +133,13 @@ def test_a_directory_operator_logs_in_and_moves_a_client(served, tmp_path: Path)
         assert h1["path"] == "shadow"
         assert api.get("/events").json()["events"][-1]["reason"] == "api (carol): directory drill"
         w.shot("operator-moved")
-        assert_header_only(context, sent, "carol")
+        assert_header_only(w.page.context, sent, "carol")
         w.assert_clean()
 
 
 def test_a_directory_viewer_sees_no_control_and_is_refused_a_change(served, tmp_path) -> None:
     api, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "ldap-viewer"))
+    with watched_page(base, tmp_path, "ldap-viewer") as w:
         page, sent = w.page, Sent(w.page)
         log_in_as(page, base, "bob", PASSWORDS["bob"])
         page.wait_for_selector("#app:not([hidden])")
@@ -152,7 +150,7 @@ def test_a_directory_viewer_sees_no_control_and_is_refused_a_change(served, tmp_
             page.locator(f"#{tab} > *").first.wait_for()
             assert page.locator(f"#{tab}").locator(ACTIONS).count() == 0, tab
         w.shot("viewer-shadows")
-        assert_header_only(context, sent, "bob")
+        assert_header_only(w.page.context, sent, "bob")
         status = page.evaluate(VIEWER_PUT.replace("'Bearer ' + token", "token"), basic("bob"))
         assert status == 403
         assert api.sent == [], "nothing reached the switches"
@@ -162,8 +160,7 @@ def test_a_directory_viewer_sees_no_control_and_is_refused_a_change(served, tmp_
 
 def test_a_user_in_no_group_and_an_unknown_user_are_refused_clearly(served, tmp_path) -> None:
     _, base = served
-    with chromium() as context:
-        w = Watched(context.new_page(), base, artefacts_dir(tmp_path, "ldap-refused"))
+    with watched_page(base, tmp_path, "ldap-refused") as w:
         page = w.page
         for user, password in (("dave", PASSWORDS["dave"]), ("mallory", "x")):
             log_in_as(page, base, user, password)
@@ -173,5 +170,5 @@ def test_a_user_in_no_group_and_an_unknown_user_are_refused_clearly(served, tmp_
         assert len(w.errors) == 2 and all(REFUSED in e for e in w.errors), w.errors
         w.errors.clear()
         w.assert_clean()
-        assert context.cookies() == []
+        assert w.page.context.cookies() == []
 

@@ -17,7 +17,7 @@ from sdn_shadow.api.rest import create_app
 from sdn_shadow.api.server import ApiServer
 from sdn_shadow.dashboard import StreamSettings, mount_dashboard
 from sdn_shadow.lab.net import free_tcp_port
-from tests.browser import Watched, artefacts_dir, chromium, log_in, wait_text
+from tests.browser import log_in, wait_text, watched_page
 from tests.component.test_rest_api import Api
 
 pytestmark = pytest.mark.system
@@ -55,9 +55,7 @@ def test_a_page_resyncs_when_its_controller_restarts_on_the_same_address(tmp_pat
     token = old.api.token["viewer"]
     new = None
     try:
-        with chromium() as context:
-            w = Watched(context.new_page(), f"http://127.0.0.1:{port}",
-                        artefacts_dir(tmp_path, "restart"))
+        with watched_page(f"http://127.0.0.1:{port}", tmp_path, "restart") as w:
             page = w.page
             log_in(page, f"http://127.0.0.1:{port}", token)
             page.click("#tab-timeline")
