@@ -8,15 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from fastapi.testclient import TestClient
 
-from sdn_shadow.api.auth import TokenBook
-from sdn_shadow.api.rest import PREFIX, create_app
-from sdn_shadow.api.service import ControllerService
 from sdn_shadow.app import ShadowApp
 from sdn_shadow.config import parse_config
 from sdn_shadow.control.startup import RunSettings
 from sdn_shadow.forecast.model import SlidingWindowForecaster
+from tests.component.test_kept_models_restart import api_forecasts
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 HINT, TRUE = 288, 283  # steps of 1 s: the configured "day" and the one the data keeps
@@ -50,15 +47,6 @@ def feed(app: ShadowApp, n: int) -> None:
             for i, (k, p) in enumerate(CYCLES.items())}
     for i in range(n):
         app.run.series.append(float(i), {k: float(v[i]) for k, v in rows.items()})
-
-
-def api_forecasts(app: ShadowApp) -> dict:
-    book = TokenBook()
-    token = book.add("viewer-1", "viewer")
-    http = TestClient(create_app(ControllerService(app.run.core, lambda updates: None), book))
-    answer = http.get(f"{PREFIX}/forecasts", headers={"Authorization": f"Bearer {token}"})
-    assert answer.status_code == 200
-    return answer.json()
 
 
 def test_the_controller_forecasts_each_series_on_the_period_its_data_shows(tmp_path) -> None:
