@@ -131,10 +131,12 @@ def chosen_line(selection: Selection) -> str:
     given = scores.get("{}")
     if best is None:
         return "chosen: the given settings (no candidate could be validated)"
-    text = f"chosen: {selection.describe()} (validation MAPE {best:.2f}%"
+    what = selection.describe() if selection.chosen else "the given settings"
+    text = f"chosen: {what} (validation MAPE {best:.2f}%"
     if selection.chosen and given is not None:
         text += f", the given settings {given:.2f}%"
-    return text + f"; {len(selection.tried)} candidates tried)"
+    count = len(selection.tried)
+    return text + f"; {count} candidate{'' if count == 1 else 's'} tried)"
 
 
 class Progress:
@@ -242,19 +244,20 @@ def calendar_terms(text: str) -> tuple[int, int]:
     none), each 0..MAX_CALENDAR_TERMS."""
     if text.strip().lower() in {"off", "none", "0"}:
         return 0, 0
+    shown = text if len(text) <= 40 else text[:37] + "..."
     terms = {"daily": 0, "weekly": 0}
     seen = set()
     for part in text.split(","):
         name, sep, value = part.partition("=")
         name, value = name.strip().lower(), value.strip()
         if not sep or name not in terms:
-            raise UsageError(f"--calendar {text!r}: expected daily=N,weekly=M (or off)")
+            raise UsageError(f"--calendar {shown!r}: expected daily=N,weekly=M (or off)")
         if name in seen:
-            raise UsageError(f"--calendar {text!r}: {name} given twice")
+            raise UsageError(f"--calendar {shown!r}: {name} given twice")
         seen.add(name)
         if not (value.isascii() and value.isdigit() and len(value) <= 3
                 and int(value) <= MAX_CALENDAR_TERMS):
-            raise UsageError(f"--calendar {text!r}: {name} must be a whole number "
+            raise UsageError(f"--calendar {shown!r}: {name} must be a whole number "
                              f"0..{MAX_CALENDAR_TERMS} (harmonics of the cycle)")
         terms[name] = int(value)
     return terms["daily"], terms["weekly"]

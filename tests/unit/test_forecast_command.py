@@ -106,4 +106,23 @@ def test_calendar_terms(text, expected) -> None:
 def test_bad_calendar_terms_name_the_option_and_why(text, message) -> None:
     with pytest.raises(UsageError, match=message) as caught:
         command.calendar_terms(text)
-    assert str(caught.value).startswith("--calendar ")
+    assert str(caught.value).startswith("--calendar ") and len(str(caught.value)) < 140
+
+
+def test_the_chosen_line_says_what_was_chosen_and_by_how_much() -> None:
+    from sdn_shadow.forecast.backtest import BacktestSetup, Selection
+
+    used = BacktestSetup(horizon=1, period=48, window=48, daily_terms=2, weekly_terms=2)
+    tried = (({}, 5.0), ({"daily_terms": 2}, 4.5),
+             ({"window_factor": 2, "daily_terms": 2, "weekly_terms": 2}, 4.25))
+    picked = Selection(dict(tried[2][0]), used, tried)
+    assert picked.describe() == "calendar daily=2,weekly=2, window 48"
+    assert command.chosen_line(picked) == (
+        "chosen: calendar daily=2,weekly=2, window 48 (validation MAPE 4.25%, the given "
+        "settings 5.00%; 3 candidates tried)")
+    given = Selection({}, BacktestSetup(horizon=1, period=48), tried[:1])
+    assert given.describe() == "given"
+    assert command.chosen_line(given) == ("chosen: the given settings (validation MAPE "
+                                          "5.00%; 1 candidate tried)")
+    assert command.chosen_line(Selection({}, used)) == (
+        "chosen: the given settings (no candidate could be validated)")
