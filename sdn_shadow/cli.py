@@ -163,7 +163,8 @@ def cmd_forecast_backtest(args: argparse.Namespace) -> int:
     return backtest_command(args.csv, args.horizon, args.period, args.level, args.train_fraction,
                             args.json, args.refit_every, args.window, args.seasons,
                             sys.stdout, sys.stderr, horizons=args.horizons, peer=args.peer,
-                            point=args.point, huber=args.huber)
+                            point=args.point, huber=args.huber, calendar=args.calendar,
+                            select=args.select)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--huber", metavar="K",
                           help="downweight training rows whose error passes K robust "
                                "deviations (e.g. 1.345): bursts pull the fit less")
+    backtest.add_argument("--calendar", metavar="TERMS",
+                          help="time-of-day and day-of-week terms: daily=N,weekly=M "
+                               "(sin/cos harmonics of the period and of 7 periods, each "
+                               "0..12; default off)")
+    backtest.add_argument("--select", action="store_true",
+                          help="choose the calendar terms and window per series by rolling "
+                               "validation on the training part (printed)")
     backtest.add_argument("--level", default="0.9", help="interval level (default 0.9)")
     backtest.add_argument("--train-fraction", default="0.8",
                           help="share of points before the test set (default 0.8)")

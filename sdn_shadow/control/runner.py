@@ -75,6 +75,12 @@ class Runner:
             self.core, self.series, self.profiles = world.core, world.series, world.profiles
             self.models = world.models
             self.api_store, self.document = world.api_store, world.document
+        if self.models is not None:  # the intervals scale as before the restart
+            calibration, problems = self.models.load_calibration(self.core.config.forecast.level)
+            for line in problems:
+                LOG.warning("%s; the intervals recalibrate afresh", line)
+            with self.lock:
+                self.core.capacity.calibration = calibration
         config = self.core.config
         tel = config.telemetry
         self.schedule = Schedule(polls_of(tel.port_interval, tel.flow_interval,
@@ -321,6 +327,7 @@ class Runner:
             LOG.info(line)
         self.sender.send_updates(result.moves)
         self.state.write()
-        lines = [] if self.models is None else self.models.keep(fitted.models, started)
+        lines = ([] if self.models is None
+                 else self.models.keep(fitted.models, started, fitted.calibration))
         for line in lines:  # saved outside the lock
             LOG.warning(line)

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sdn_shadow.forecast import metrics, transform
+from sdn_shadow.forecast.calendar import WEEK
 from sdn_shadow.forecast.conformal import adaptive_scale
 from sdn_shadow.forecast.features import LagSpec, lag_matrix
 from sdn_shadow.forecast.model import SlidingWindowForecaster
@@ -28,6 +29,8 @@ BASELINES = ("naive", "seasonal_naive")
 
 #: training rows per coefficient the first fit must have, or the seasons are capped
 _ROWS_PER_COEF = 10
+#: the most calendar harmonics of a kind (daily, weekly) a backtest takes
+MAX_CALENDAR_TERMS = 12
 
 
 class BacktestError(ValueError):
@@ -72,6 +75,21 @@ class BacktestSetup:
             raise BacktestError(f"seasons must be >= 0 (got {self.n_periods})")
         if not self.alpha > 0:
             raise BacktestError(f"alpha must be > 0 (got {self.alpha})")
+        for kind, terms, cycle in (("daily", self.daily_terms, self.period),
+                                   ("weekly", self.weekly_terms, WEEK * self.period)):
+            if not 0 <= terms <= MAX_CALENDAR_TERMS:
+                raise BacktestError(f"{kind} calendar terms must be 0..{MAX_CALENDAR_TERMS} "
+                                    f"(got {terms})")
+            if terms and 2 * terms >= cycle:  # harmonic cycle/2 and above repeat lower ones
+                raise BacktestError(f"{terms} {kind} calendar terms need a cycle of more "
+                                    f"than {2 * terms} steps; the period is {self.period}")
+
+    def settings(self) -> dict[str, object]:
+        """The model's settings, JSON-ready."""
+        return {"window": self.window, "n_periods": self.n_periods, "alpha": self.alpha,
+                "log": self.log, "point": self.point, "huber": self.huber,
+                "recalibrate": self.recalibrate, "select": self.select,
+                "daily_terms": self.daily_terms, "weekly_terms": self.weekly_terms}
 
     def model(self) -> SlidingWindowForecaster:
         """The forecaster these settings describe."""
@@ -95,6 +113,32 @@ class Scores:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """What `select` chose on the training part: the changes to the settings, the settings
+    the test set was then forecast with, and each candidate tried with its validation MAPE
+    (percent)."""
+
+    chosen: dict[str, object]
+    used: BacktestSetup
+    tried: tuple[tuple[dict[str, object], float], ...] = ()
+
+    def describe(self) -> str:
+        """What was chosen, in a few words: `given`, or `calendar ...` and `window W`."""
+        used, words = self.used, []
+        if {"daily_terms", "weekly_terms"} & self.chosen.keys():
+            words.append(f"calendar {calendar_text(used.daily_terms, used.weekly_terms)}")
+        if {"window", "window_factor"} & self.chosen.keys():
+            words.append(f"window {used.window}")
+        return ", ".join(words) or "given"
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form."""
+        return {"chosen": dict(self.chosen), "used": self.used.settings(),
+                "validation_mape": [{"change": dict(change), "mape": _json_number(mape)}
+                                    for change, mape in self.tried]}
+
+
+@dataclass(frozen=True)
 class Forecasts:
     """The model's forecasts of every test target (index into the series)."""
 
@@ -105,6 +149,8 @@ class Forecasts:
     refits: int
     chosen: dict[str, object] = field(default_factory=dict)
     """With `select`: the changes to the settings that the training part chose."""
+    selection: Selection | None = None
+    """With `select`: what was chosen, from which candidates."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +164,8 @@ class BacktestReport:
     zero_targets: int
     refits: int
     scores: dict[str, Scores] = field(default_factory=dict)
+    selection: Selection | None = None
+    """With `select`: what the training part chose."""
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (nan becomes None)."""
@@ -132,17 +180,18 @@ class BacktestReport:
             "train_fraction": self.setup.train_fraction,
             "refit_every": self.setup.refit_every,
             "refits": self.refits,
-            "model_params": {"window": self.setup.window, "n_periods": self.setup.n_periods,
-                             "alpha": self.setup.alpha, "log": self.setup.log,
-                             "point": self.setup.point, "huber": self.setup.huber,
-                             "recalibrate": self.setup.recalibrate, "select": self.setup.select,
-                             "daily_terms": self.setup.daily_terms,
-                             "weekly_terms": self.setup.weekly_terms},
+            "model_params": self.setup.settings(),
+            "selection": None if self.selection is None else self.selection.to_dict(),
             "mape_unit": "percent",
             "models": {name: {k: _json_number(v) for k, v in asdict(s).items()
                               if v is not None or name == MODEL}
                        for name, s in self.scores.items()},
         }
+
+
+def calendar_text(daily: int, weekly: int) -> str:
+    """`daily=N,weekly=M`, as `forecast backtest --calendar` takes it."""
+    return f"daily={daily},weekly={weekly}"
 
 
 def first_test_index(n_points: int, train_fraction: float) -> int:
@@ -176,10 +225,11 @@ def fit_setup(n_points: int, setup: BacktestSetup) -> BacktestSetup:
         raise BacktestError(f"the window ({setup.window}) is longer than the {usable} points "
                             f"the first fit may read")
     most = usable // setup.period + 1  # more seasons than the series holds add nothing
+    calendar = 2 * (setup.daily_terms + setup.weekly_terms)
     for n_periods in range(min(setup.n_periods, most), -1, -1):
         trial = replace(setup, n_periods=n_periods)
         spec = _spec(trial)
-        if usable - spec.lookback >= _ROWS_PER_COEF * (spec.lags.size + 1):
+        if usable - spec.lookback >= _ROWS_PER_COEF * (spec.lags.size + calendar + 1):
             return trial
     raise BacktestError(f"the training part ({start} points) is too short for horizon "
                         f"{setup.horizon} and window {setup.window}")
@@ -196,11 +246,14 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
     n = y.size
     start = first_test_index(n, setup.train_fraction)
     chosen: dict[str, object] = {}
+    selection = None
     if setup.select:  # per-series settings, chosen on the training part alone
         from sdn_shadow.forecast.selection import apply, choose
 
-        chosen = choose(y, setup, start).changes
+        choice = choose(y, setup, start)
+        chosen = dict(choice.changes)
         setup = fit_setup(n, replace(apply(setup, chosen), select=False))
+        selection = Selection(chosen, setup, tuple((dict(c), m) for c, m in choice.scores))
     h = setup.horizon
     lags = _spec(setup).lags
     first_target = int(lags[-1])
@@ -224,7 +277,7 @@ def rolling_forecasts(values: NDArray[np.float64], setup: BacktestSetup,
                                          radius, setup.level, h)
     lower = transform.inverse(center - radius, setup.log)
     upper = transform.inverse(center + radius, setup.log)
-    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks), chosen)
+    return Forecasts(np.arange(start, n), point, lower, upper, len(blocks), chosen, selection)
 
 
 def run_backtest(values: NDArray[np.float64], setup: BacktestSetup,
@@ -245,7 +298,7 @@ def run_backtest(values: NDArray[np.float64], setup: BacktestSetup,
         scores[name] = Scores(metrics.mape(actual, guess), metrics.rmse(actual, guess),
                               metrics.mae(actual, guess))
     return BacktestReport(setup, y.size, int(t[0]), t.size, int(np.sum(actual == 0)),
-                          found.refits, scores)
+                          found.refits, scores, found.selection)
 
 
 def baselines(y: NDArray[np.float64], targets: NDArray[np.intp], horizon: int, period: int

@@ -15,10 +15,13 @@ from numpy.typing import NDArray
 
 from sdn_shadow.forecast.backtest import (
     BASELINES,
+    MAX_CALENDAR_TERMS,
     MODEL,
     BacktestError,
     BacktestReport,
     BacktestSetup,
+    Selection,
+    calendar_text,
     run_backtest,
 )
 from sdn_shadow.forecast.horizons import (
@@ -105,6 +108,37 @@ def format_table(report: BacktestReport, title: str) -> str:
     return "\n".join(lines)
 
 
+def model_lines(setup: BacktestSetup) -> list[str]:
+    """A `model:` line naming the settings given beyond the defaults (none if none were)."""
+    parts = []
+    if setup.point != "median":
+        parts.append(f"point {setup.point}")
+    if setup.huber is not None:
+        parts.append(f"huber {setup.huber:g}")
+    if setup.daily_terms or setup.weekly_terms:
+        parts.append(f"calendar {calendar_text(setup.daily_terms, setup.weekly_terms)}")
+    if not setup.recalibrate:
+        parts.append("intervals not recalibrated")
+    if setup.select:
+        parts.append("calendar terms and window chosen per series on the training part")
+    return [f"model: {', '.join(parts)}"] if parts else []
+
+
+def chosen_line(selection: Selection) -> str:
+    """The `chosen:` line: the settings the training part chose, and by what margin."""
+    scores = {json.dumps(c, sort_keys=True): m for c, m in selection.tried}
+    best = scores.get(json.dumps(selection.chosen, sort_keys=True))
+    given = scores.get("{}")
+    if best is None:
+        return "chosen: the given settings (no candidate could be validated)"
+    what = selection.describe() if selection.chosen else "the given settings"
+    text = f"chosen: {what} (validation MAPE {best:.2f}%"
+    if selection.chosen and given is not None:
+        text += f", the given settings {given:.2f}%"
+    count = len(selection.tried)
+    return text + f"; {count} candidate{'' if count == 1 else 's'} tried)"
+
+
 class Progress:
     """Refit progress on a stream, at most once a second and only once a run takes a second."""
 
@@ -131,13 +165,16 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
                      train_fraction: str, json_out: str | None, refit_every: str,
                      window: str, seasons: str, out: TextIO, err: TextIO, *,
                      horizons: str | None = None, peer: str | None = None,
-                     point: str = "median", huber: str | None = None) -> int:
+                     point: str = "median", huber: str | None = None,
+                     calendar: str | None = None, select: bool = False) -> int:
     """Run the command; 0 on success, 2 with one line on `err` for bad input.
 
     `period` is a hint: the period used is the data's (see `period`), and the
     output says which and why. `horizons` ("1-24", "1,6,12") runs one backtest
     per horizon; `peer` ("gbm") adds the LightGBM lag model's MAPE; `point`
-    ("median" or "mape") is the model's point forecast.
+    ("median" or "mape") is the model's point forecast; `calendar`
+    ("daily=2,weekly=1") adds time-of-day and day-of-week terms; `select`
+    chooses the calendar terms and window per series on the training part.
     """
     try:
         times, values = read_series_csv(csv_path)
@@ -149,6 +186,7 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
         if peer is not None:
             require_lightgbm()
         hint = None if period is None else steps("--period", period, step, whole=True)
+        daily, weekly = (0, 0) if calendar is None else calendar_terms(calendar)
         setup = BacktestSetup(
             horizon=1 if horizon is None else steps("--horizon", horizon, step),
             period=hint or 1,
@@ -159,6 +197,9 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
             n_periods=_count("--seasons", seasons),
             point=point,
             huber=None if huber is None else _positive("--huber", huber),
+            daily_terms=daily,
+            weekly_terms=weekly,
+            select=select,
         )
         wanted = None if horizons is None else _horizons(horizons)
         finding = find_period(values, hint)
@@ -166,13 +207,16 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
             report = run_backtest(values, replace(setup, period=finding.period), Progress(err))
             data = {"file": str(csv_path), "step_seconds": step, **report.to_dict(),
                     "period_finding": finding.to_dict()}
-            text = (format_table(report, Path(csv_path).name)
-                    + f"\nperiod: {finding.reason}")
+            text = "\n".join([format_table(report, Path(csv_path).name),
+                              f"period: {finding.reason}", *model_lines(report.setup),
+                              *([] if report.selection is None
+                                else [chosen_line(report.selection)])])
         else:
             many = run_horizons(values, times, setup, wanted or [setup.horizon], finding, peer,
                                 Progress(err, "horizons"))
             data = {"file": str(csv_path), "step_seconds": step, **many.to_dict()}
-            text = format_horizons(many, Path(csv_path).name)
+            text = "\n".join([format_horizons(many, Path(csv_path).name),
+                              *model_lines(many.reports[0].setup)])
     except (SeriesFileError, UsageError) as problem:
         print(problem, file=err)
         return EXIT_INVALID
@@ -193,6 +237,30 @@ def backtest_command(csv_path: str, horizon: str | None, period: str | None, lev
             print(f"{json_out}: cannot write ({problem.strerror})", file=err)
             return EXIT_INVALID
     return 0
+
+
+def calendar_terms(text: str) -> tuple[int, int]:
+    """Daily and weekly harmonics from `daily=N,weekly=M` (either may be left out; `off`:
+    none), each 0..MAX_CALENDAR_TERMS."""
+    if text.strip().lower() in {"off", "none", "0"}:
+        return 0, 0
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    terms = {"daily": 0, "weekly": 0}
+    seen = set()
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name, value = name.strip().lower(), value.strip()
+        if not sep or name not in terms:
+            raise UsageError(f"--calendar {shown!r}: expected daily=N,weekly=M (or off)")
+        if name in seen:
+            raise UsageError(f"--calendar {shown!r}: {name} given twice")
+        seen.add(name)
+        if not (value.isascii() and value.isdigit() and len(value) <= 3
+                and int(value) <= MAX_CALENDAR_TERMS):
+            raise UsageError(f"--calendar {shown!r}: {name} must be a whole number "
+                             f"0..{MAX_CALENDAR_TERMS} (harmonics of the cycle)")
+        terms[name] = int(value)
+    return terms["daily"], terms["weekly"]
 
 
 def _horizons(text: str) -> list[int]:

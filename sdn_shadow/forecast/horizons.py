@@ -135,7 +135,8 @@ def format_horizons(report: HorizonsReport, title: str) -> str:
         f"{setup.refit_every} steps",
         f"period: {report.finding.reason}",
         f"{'h':>4}{'MAPE %':>10}{'naive':>10}{'seasonal':>10}{'coverage':>10}{'width':>14}"
-        + ("" if report.peer is None else f"{report.peer + ' MAPE':>12}{'ours/peer':>11}"),
+        + ("" if report.peer is None else f"{report.peer + ' MAPE':>12}{'ours/peer':>11}")
+        + ("  chosen" if first.selection is not None else ""),
     ]
     for r in report.reports:
         s = r.scores[MODEL]
@@ -145,6 +146,8 @@ def format_horizons(report: HorizonsReport, title: str) -> str:
         score = report.peer_scores.get(r.setup.horizon)
         if score is not None:
             line += f"{score.mape:>12.2f}{s.mape / score.mape:>11.3f}"
+        if r.selection is not None:
+            line += f"  {r.selection.describe()}"
         lines.append(line)
     if first.zero_targets:
         lines.append(f"({first.zero_targets} zero targets left out of MAPE)")

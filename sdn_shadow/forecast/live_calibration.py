@@ -13,13 +13,16 @@ scores' quantile at that level. Fed one forecast per step and resolved
 `delay` steps later, it gives `adaptive_scale`'s factors (tested).
 
 State is a value: `resolve` and `widen` return new ones; `recalibrate` is
-what a controller round does with them.
+what a controller round does with them. `state_arrays` and `from_state` turn
+it into plain arrays and back (checked), so the history database can keep it
+across a restart; the forecasts still awaiting their outcome are not kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +39,9 @@ from sdn_shadow.forecast.conformal import (
 PENDING_HORIZONS = 3
 
 ActualAt = Callable[[float, NDArray[np.intp]], NDArray[np.float64]]
+
+#: the arrays a kept calibration is made of, and whether each holds whole numbers
+STATE_ARRAYS = {"scores": False, "pushed": True, "target": False, "applied": False}
 
 
 @dataclass(frozen=True)
@@ -192,3 +198,55 @@ def recalibrate(cal: Calibration | None, level: float, keys: Sequence[str],
         lower[moved] = transform.inverse(center[moved] - widened[moved], log)
         upper[moved] = transform.inverse(center[moved] + widened[moved], log)
     return cal, lower, upper
+
+
+def state_arrays(cal: Calibration) -> dict[str, NDArray[Any]]:
+    """The arrays that keep `cal` (with its level and keys) across a restart: the scores
+    up to the last column any series has filled, how many each pushed, the adapted
+    levels and the factors of the latest forecasts. Not the forecasts still pending."""
+    n = len(cal.keys)
+    filled = int(min(cal.pushed.max(initial=0), RECALIBRATION_WINDOW))
+    scores = cal.scores.reshape(n, -1)[:, :filled] if n else np.empty((0, 0))
+    return {"scores": scores, "pushed": cal.pushed, "target": cal.target,
+            "applied": cal.applied}
+
+
+def from_state(level: float, keys: Sequence[str], arrays: Mapping[str, NDArray[Any]]
+               ) -> Calibration:
+    """The calibration `state_arrays` kept, checked: ValueError says what does not fit (a
+    kept state that passes gives finite factors for every series)."""
+    if not (isinstance(level, float) and 0.0 < level < 1.0):
+        raise ValueError(f"level {level!r} is not in (0, 1)")
+    if set(arrays) != set(STATE_ARRAYS):
+        raise ValueError(f"arrays {sorted(arrays)}, expected {sorted(STATE_ARRAYS)}")
+    n = len(keys)
+    if len(set(keys)) != n:
+        raise ValueError("keys repeat")
+    for name, whole in STATE_ARRAYS.items():
+        kind = arrays[name].dtype.kind
+        if kind not in ("iu" if whole else "f"):
+            raise ValueError(f"{name}: dtype {arrays[name].dtype} is not "
+                             f"{'whole numbers' if whole else 'floating point'}")
+    pushed = arrays["pushed"].astype(np.int64)
+    target = arrays["target"].astype(np.float64)
+    applied = arrays["applied"].astype(np.float64)
+    scores = arrays["scores"].astype(np.float64)
+    for name, value in (("pushed", pushed), ("target", target), ("applied", applied)):
+        if value.shape != (n,):
+            raise ValueError(f"{name}: shape {value.shape}, expected ({n},)")
+    if not ((pushed >= 0).all() and np.isfinite(target).all()
+            and (np.isfinite(applied) & (applied >= 0)).all()):
+        raise ValueError("a count is negative, or a level or factor is not finite")
+    filled = np.minimum(pushed, RECALIBRATION_WINDOW)
+    width = int(filled.max(initial=0))
+    if scores.ndim != 2 or scores.shape[0] != n or not width <= scores.shape[1] \
+            <= RECALIBRATION_WINDOW:
+        raise ValueError(f"scores: shape {scores.shape} does not hold {width} scores of "
+                         f"{n} series")
+    known = np.isfinite(scores)
+    if (scores[known] < 0).any() or (known.sum(axis=1) != filled).any() \
+            or np.isinf(scores).any():
+        raise ValueError("scores: not as many finite scores >= 0 as each series pushed")
+    ring = np.full((n, RECALIBRATION_WINDOW), np.nan)
+    ring[:, :scores.shape[1]] = scores
+    return Calibration(level, tuple(keys), ring, pushed, target, (), applied)

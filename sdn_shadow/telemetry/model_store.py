@@ -11,6 +11,12 @@ fetched, only plain numeric dtypes are read, and a blob must be exactly as
 long as its dtype and shape say. A row that fails any check is skipped
 with the reason, and its series are refitted.
 
+Beside the models, the live recalibration of their intervals is kept the
+same way (`CalibrationRecord`: its level, the series keys, the save time,
+and arrays; tables `calibration` and `calibration_arrays`), with a format of
+its own: a file from before it had them gains the tables and keeps its
+models, and a kept calibration of another format is dropped alone.
+
 The tables can live in the series history's file, as the client profiles'
 do: their format is a row of `model_meta`; on a fresh file the history's
 `user_version` is set so that `History` accepts the file whichever opens it
@@ -33,6 +39,9 @@ import numpy as np
 from sdn_shadow.telemetry.history import SCHEMA_VERSION as HISTORY_SCHEMA_VERSION
 
 FORMAT_VERSION = 2  # 2: the series' periods
+CALIBRATION_FORMAT = 1  # the live calibration's tables
+CALIBRATION = "live"  # the one kept calibration's name
+MAX_CALIBRATION_BYTES = 512 << 20  # all arrays of the kept calibration
 MAX_MODEL_BYTES = 512 << 20  # all arrays of one model
 MAX_TEXT = 64 << 20  # keys JSON (10k keys: ~300 KB)
 MAX_SMALL_TEXT = 1 << 20  # params and scalar attributes JSON
@@ -40,6 +49,7 @@ MAX_ARRAYS = 64
 MAX_DIMS = 8
 NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 ATTRIBUTE = re.compile(r"[a-z][a-z0-9_]{0,62}_")
+ATTRIBUTE_OR_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")  # a model's or a calibration's array
 DTYPES = frozenset({"|b1", "|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
                     "<f4", "<f8"})
 _SCHEMA = """
@@ -51,8 +61,15 @@ CREATE TABLE IF NOT EXISTS models (
 CREATE TABLE IF NOT EXISTS model_arrays (
     model TEXT NOT NULL, name TEXT NOT NULL, dtype TEXT NOT NULL, shape TEXT NOT NULL,
     data BLOB NOT NULL, PRIMARY KEY (model, name));
+CREATE TABLE IF NOT EXISTS calibration (
+    name TEXT PRIMARY KEY, format INTEGER NOT NULL, level REAL NOT NULL,
+    saved_at REAL NOT NULL, keys TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS calibration_arrays (
+    calibration TEXT NOT NULL, name TEXT NOT NULL, dtype TEXT NOT NULL, shape TEXT NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (calibration, name));
 """
-_TABLES = ("model_meta", "models", "model_arrays")
+_CALIBRATION_TABLES = ("calibration", "calibration_arrays")
+_TABLES = ("model_meta", "models", "model_arrays", *_CALIBRATION_TABLES)
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,17 @@ class ModelRecord:
     periods: dict[str, Any] = field(default_factory=dict)  # series key -> its period choice
 
 
+@dataclass(frozen=True)
+class CalibrationRecord:
+    """The live recalibration as data: its level, the series of its rows, when it was
+    saved and its arrays (`forecast.live_calibration.state_arrays`)."""
+
+    level: float
+    keys: tuple[str, ...]
+    saved_at: float
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
 class ModelStore:
     """Fitted forecast models in an SQLite file, a row per model slot."""
 
@@ -77,6 +105,7 @@ class ModelStore:
         """Open (or create) the model tables at `path`; tables of another format are dropped."""
         self._lock = threading.Lock()
         self.dropped: str | None = None  # why old tables were dropped, if they were
+        self.dropped_calibration: str | None = None  # why a kept calibration was
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -109,6 +138,15 @@ class ModelStore:
             if statement.strip():
                 db.execute(statement)
         db.execute("INSERT OR IGNORE INTO model_meta VALUES ('format', ?)", (FORMAT_VERSION,))
+        row = db.execute("SELECT value FROM model_meta WHERE name = 'calibration_format'"
+                         ).fetchone()
+        if row is not None and row[0] != CALIBRATION_FORMAT:
+            self.dropped_calibration = (f"the kept calibration is of format {row[0]}, this "
+                                        f"controller reads {CALIBRATION_FORMAT}")
+            for table in _CALIBRATION_TABLES:
+                db.execute(f"DELETE FROM {table}")
+        db.execute("INSERT OR REPLACE INTO model_meta VALUES ('calibration_format', ?)",
+                   (CALIBRATION_FORMAT,))
         if fresh:
             db.execute(f"PRAGMA user_version = {HISTORY_SCHEMA_VERSION}")
 
@@ -171,6 +209,65 @@ class ModelStore:
                     problems.append(f"saved model {str(head[0])[:64]!r} skipped: {e}")
         return records, problems
 
+    def save_calibration(self, record: CalibrationRecord) -> int:
+        """Replace the kept calibration (one transaction); the bytes of arrays written
+        (ValueError, and nothing written, if it cannot be kept)."""
+        try:
+            row = (CALIBRATION, CALIBRATION_FORMAT, float(record.level),
+                   float(record.saved_at), json.dumps(list(record.keys)))
+        except TypeError as e:
+            raise ValueError(f"calibration: {e}") from None
+        arrays = _encode_arrays(CALIBRATION, record.arrays)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM calibration_arrays")
+                self._db.execute("DELETE FROM calibration")
+                self._db.execute("INSERT INTO calibration VALUES (?, ?, ?, ?, ?)", row)
+                self._db.executemany("INSERT INTO calibration_arrays VALUES (?, ?, ?, ?, ?)",
+                                     arrays)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return sum(len(a[4]) for a in arrays)
+
+    def load_calibration(self) -> tuple[CalibrationRecord | None, list[str]]:
+        """The kept calibration if it passes every check (None: none kept), and why not."""
+        problems = [] if self.dropped_calibration is None else [self.dropped_calibration]
+        with self._lock:
+            head = self._db.execute(
+                "SELECT format, level, saved_at, length(keys) FROM calibration "
+                "WHERE name = ?", (CALIBRATION,)).fetchone()
+            if head is None:
+                return None, problems
+            try:
+                return self._read_calibration(head), problems
+            except (ValueError, TypeError, KeyError, OverflowError, RecursionError) as e:
+                return None, [*problems, f"the kept calibration skipped: {e}"]
+
+    def _read_calibration(self, head: tuple[Any, ...]) -> CalibrationRecord:
+        """The calibration row, checked (inside the lock); ValueError says what is wrong."""
+        fmt, level, saved_at, n_keys = head
+        if fmt != CALIBRATION_FORMAT:
+            raise ValueError(f"format {fmt!r}, this controller reads {CALIBRATION_FORMAT}")
+        for name, value in (("level", level), ("save time", saved_at)):
+            if (not isinstance(value, int | float) or isinstance(value, bool)
+                    or not math.isfinite(value)):
+                raise ValueError(f"{name} is not a finite number")
+        if (n_keys or 0) > MAX_TEXT:
+            raise ValueError("its keys are too large")
+        text = self._db.execute("SELECT keys FROM calibration WHERE name = ?",
+                                (CALIBRATION,)).fetchone()[0]
+        keys = json.loads(text)
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            raise ValueError("keys are not a JSON list of strings")
+        if len(set(keys)) != len(keys):
+            raise ValueError("keys repeat")
+        arrays = _read_arrays(self._db, "calibration_arrays", "calibration", CALIBRATION,
+                              MAX_CALIBRATION_BYTES, ATTRIBUTE_OR_NAME)
+        return CalibrationRecord(float(level), tuple(keys), float(saved_at), arrays)
+
     def _read(self, head: tuple[Any, ...]) -> ModelRecord:
         """One model row, checked (inside the lock); ValueError says what is wrong."""
         name, fmt, estimator, version, fitted_at, n_params, n_keys, n_scalars, n_periods = head
@@ -202,31 +299,37 @@ class ModelStore:
         if not all(isinstance(k, str) and ATTRIBUTE.fullmatch(k) for k in scalars):
             raise ValueError("a scalar attribute has a bad name")
         return ModelRecord(name, estimator, version, float(fitted_at), params, tuple(keys),
-                           self._read_arrays(name), scalars, periods)
+                           _read_arrays(self._db, "model_arrays", "model", name,
+                                        MAX_MODEL_BYTES, ATTRIBUTE), scalars, periods)
 
-    def _read_arrays(self, model: str) -> dict[str, np.ndarray]:
-        heads = self._db.execute(
-            "SELECT name, dtype, shape, length(data), typeof(data) FROM model_arrays "
-            "WHERE model = ? ORDER BY name", (model,)).fetchall()
-        if len(heads) > MAX_ARRAYS:
-            raise ValueError(f"{len(heads)} arrays (at most {MAX_ARRAYS})")
-        total = 0
-        for name, dtype, shape_text, size, kind in heads:
-            if not isinstance(name, str) or not ATTRIBUTE.fullmatch(name):
-                raise ValueError("an array has a bad name")
-            if dtype not in DTYPES or kind != "blob":
-                raise ValueError(f"array {name}: dtype {str(dtype)[:16]!r} is not read")
-            total += size
-            if total > MAX_MODEL_BYTES:
-                raise ValueError(f"arrays over {MAX_MODEL_BYTES} bytes")
-            _shape(shape_text, np.dtype(dtype).itemsize, size, name)
-        arrays = {}
-        for name, dtype, shape_text, data in self._db.execute(
-                "SELECT name, dtype, shape, data FROM model_arrays WHERE model = ?", (model,)):
-            shape = _shape(shape_text, np.dtype(dtype).itemsize, len(data), name)
-            array = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
-            arrays[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
-        return arrays
+
+def _read_arrays(db: sqlite3.Connection, table: str, owner: str, key: str, limit: int,
+                 names: re.Pattern[str]) -> dict[str, np.ndarray]:
+    """The arrays of `table` whose `owner` column is `key`, checked: names matching `names`,
+    sizes in SQL before a blob is read, at most `limit` bytes in all, plain numeric
+    dtypes, exact shapes."""
+    heads = db.execute(
+        f"SELECT name, dtype, shape, length(data), typeof(data) FROM {table} "
+        f"WHERE {owner} = ? ORDER BY name", (key,)).fetchall()
+    if len(heads) > MAX_ARRAYS:
+        raise ValueError(f"{len(heads)} arrays (at most {MAX_ARRAYS})")
+    total = 0
+    for name, dtype, shape_text, size, kind in heads:
+        if not isinstance(name, str) or not names.fullmatch(name):
+            raise ValueError("an array has a bad name")
+        if dtype not in DTYPES or kind != "blob":
+            raise ValueError(f"array {name}: dtype {str(dtype)[:16]!r} is not read")
+        total += size
+        if total > limit:
+            raise ValueError(f"arrays over {limit} bytes")
+        _shape(shape_text, np.dtype(dtype).itemsize, size, name)
+    arrays = {}
+    for name, dtype, shape_text, data in db.execute(
+            f"SELECT name, dtype, shape, data FROM {table} WHERE {owner} = ?", (key,)):
+        shape = _shape(shape_text, np.dtype(dtype).itemsize, len(data), name)
+        array = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(shape)
+        arrays[name] = array.astype(array.dtype.newbyteorder("="), copy=True)
+    return arrays
 
 
 def _shape(text: object, itemsize: int, size: int, name: str) -> tuple[int, ...]:
@@ -243,22 +346,30 @@ def _shape(text: object, itemsize: int, size: int, name: str) -> tuple[int, ...]
     return tuple(shape)
 
 
-def _encode(r: ModelRecord) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The `models` row and `model_arrays` rows of a record (ValueError if it can't be kept)."""
-    if not NAME.fullmatch(r.name):
-        raise ValueError(f"model slot {r.name!r}: not a name")
-    arrays = []
-    for name, value in sorted(r.arrays.items()):
-        if not ATTRIBUTE.fullmatch(name):
-            raise ValueError(f"array {name!r}: not an attribute name")
+def _encode_arrays(owner: str, arrays: dict[str, np.ndarray]) -> list[tuple[Any, ...]]:
+    """The array rows of `owner`'s arrays (ValueError if one can't be kept)."""
+    rows = []
+    for name, value in sorted(arrays.items()):
+        if not ATTRIBUTE_OR_NAME.fullmatch(name):
+            raise ValueError(f"array {name!r}: not a name")
         array = np.asarray(value)
         dtype = array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
         if dtype.str not in DTYPES:
             raise ValueError(f"array {name}: dtype {array.dtype} is not kept")
         data = np.ascontiguousarray(array, dtype=dtype).tobytes()
-        arrays.append((r.name, name, dtype.str, json.dumps(list(array.shape)), data))
-    if len(arrays) > MAX_ARRAYS:
-        raise ValueError(f"{len(arrays)} arrays (at most {MAX_ARRAYS})")
+        rows.append((owner, name, dtype.str, json.dumps(list(array.shape)), data))
+    if len(rows) > MAX_ARRAYS:
+        raise ValueError(f"{len(rows)} arrays (at most {MAX_ARRAYS})")
+    return rows
+
+
+def _encode(r: ModelRecord) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The `models` row and `model_arrays` rows of a record (ValueError if it can't be kept)."""
+    if not NAME.fullmatch(r.name):
+        raise ValueError(f"model slot {r.name!r}: not a name")
+    if not all(ATTRIBUTE.fullmatch(name) for name in r.arrays):
+        raise ValueError(f"an array of {r.name}: not an attribute name")
+    arrays = _encode_arrays(r.name, r.arrays)
     if any(not ATTRIBUTE.fullmatch(k) for k in r.scalars):
         raise ValueError("a scalar attribute has a bad name")
     try:

@@ -27,7 +27,8 @@ REFERENCE = {
 }
 TOP_FIELDS = {"file", "step_seconds", "points", "test_start", "test_points",
               "zero_targets_left_out_of_mape", "horizon", "period", "level", "train_fraction",
-              "refit_every", "refits", "model_params", "mape_unit", "models", "period_finding"}
+              "refit_every", "refits", "model_params", "selection", "mape_unit", "models",
+              "period_finding"}
 SCORES = {"mape", "rmse", "mae"}
 
 
@@ -128,6 +129,13 @@ def _good_rows(n: int) -> str:
     ("timestamp,value\n" + _good_rows(2000), ["--horizon", "1", "--period", "24",
                                                "--train-fraction", "1"], "--train-fraction"),
     ("timestamp,value\n" + _good_rows(100), ["--horizon", "1", "--period", "24"], "too short"),
+    ("timestamp,value\n" + _good_rows(2000), ["--horizon", "1", "--period", "24",
+                                               "--calendar", "daily=99"], "--calendar"),
+    ("timestamp,value\n" + _good_rows(2000), ["--horizon", "1", "--period", "24",
+                                               "--calendar", "monthly=1"], "--calendar"),
+    ("timestamp,value\n" + _good_rows(2000), ["--horizon", "1", "--period", "24",
+                                               "--calendar", "daily=12"],
+     "12 daily calendar terms need a cycle of more than 24 steps; the period is 24"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, body, args, message) -> None:
     path = str(tmp_path / "missing.csv") if body is None else _csv(tmp_path, body)
@@ -138,3 +146,45 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, body, args, message)
     assert len(lines) == 1 and message in lines[0], captured.err
 
 
+
+
+ELB = str(DATA / "nab_elb_request_count_5min.csv")
+
+
+def test_calendar_terms_change_the_forecast_and_are_reported(capsys) -> None:
+    args = ["forecast", "backtest", ELB, "--horizon", "12", "--period", "1d", "--json", "-"]
+    assert main(args) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert main([*args, "--calendar", "daily=2,weekly=1"]) == 0
+    terms = json.loads(capsys.readouterr().out)
+    assert plain["model_params"]["daily_terms"] == plain["model_params"]["weekly_terms"] == 0
+    assert (terms["model_params"]["daily_terms"], terms["model_params"]["weekly_terms"]) == (2, 1)
+    assert terms["selection"] is None
+    assert terms["models"]["sliding_window"] != plain["models"]["sliding_window"]
+    assert terms["models"]["naive"] == plain["models"]["naive"]
+    assert main(args[:-2] + ["--calendar", "daily=2,weekly=1"]) == 0
+    assert "model: calendar daily=2,weekly=1" in capsys.readouterr().out.splitlines()
+
+
+def test_select_chooses_on_the_training_part_and_says_what(capsys) -> None:
+    args = ["forecast", "backtest", ELB, "--horizon", "12", "--period", "1d", "--select"]
+    assert main([*args, "--json", "-"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    chosen = data["selection"]
+    assert data["model_params"]["select"] is True
+    tried = {json.dumps(t["change"], sort_keys=True): t["mape"]
+             for t in chosen["validation_mape"]}
+    assert len(tried) == 5 and "{}" in tried
+    best = tried[json.dumps(chosen["chosen"], sort_keys=True)]
+    assert best == min(tried.values())
+    assert chosen["chosen"] != {}  # on this series the given settings lose
+    assert chosen["used"]["daily_terms"] == chosen["chosen"].get("daily_terms", 0)
+    assert chosen["used"]["select"] is False
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2] == ("model: calendar terms and window chosen per series on the "
+                         "training part")
+    used = chosen["used"]
+    assert lines[-1].startswith(f"chosen: calendar daily={used['daily_terms']},weekly="
+                                f"{used['weekly_terms']} (validation MAPE ")
+    assert f"{best:.2f}%, the given settings {tried['{}']:.2f}%" in lines[-1]

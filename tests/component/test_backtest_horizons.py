@@ -99,3 +99,13 @@ def test_peer_row_under_the_same_protocol(capsys) -> None:
     assert 1.0 < peer["mape"] < 20.0
     assert peer["ratio_ours_to_peer"] == pytest.approx(
         row["models"]["sliding_window"]["mape"] / peer["mape"])
+
+
+def test_select_names_the_choice_of_every_horizon(capsys) -> None:
+    assert main(["forecast", "backtest", EC2, "--horizons", "1,12", "--period", "1d",
+                 "--select", "--point", "mape"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].endswith("  chosen")
+    assert [line.split("  ")[-1] for line in lines[3:5]] == ["given", "given"]
+    assert lines[5] == ("model: point mape, calendar terms and window chosen per series on "
+                        "the training part")

@@ -114,3 +114,22 @@ def test_bad_setup(change, message) -> None:
     values = {"horizon": 1, "period": 24, **change}
     with pytest.raises(BacktestError, match=message):
         fit_setup(1000, BacktestSetup(**values))
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"daily_terms": 2, "period": 4}, "2 daily calendar terms need a cycle of more than 4"),
+    ({"weekly_terms": 14, "period": 4}, "weekly calendar terms must be 0..12"),
+    ({"daily_terms": -1}, "daily calendar terms must be 0..12"),
+])
+def test_calendar_terms_are_bounded(change, message) -> None:
+    setup = BacktestSetup(**{"horizon": 1, "period": 48, **change})
+    with pytest.raises(BacktestError, match=message):
+        setup.check()
+    BacktestSetup(horizon=1, period=48, daily_terms=12, weekly_terms=12).check()
+
+
+def test_calendar_terms_count_as_coefficients_when_seasons_are_capped() -> None:
+    plain = fit_setup(1000, BacktestSetup(horizon=1, period=48, window=24, n_periods=7))
+    terms = fit_setup(1000, BacktestSetup(horizon=1, period=48, window=24, n_periods=7,
+                                         daily_terms=6, weekly_terms=6))
+    assert terms.n_periods < plain.n_periods

@@ -87,3 +87,42 @@ def test_a_timestamp_that_is_not_a_finite_number_is_refused(tmp_path, stamp) -> 
     path.write_text(f"timestamp,value\n1,1\n{stamp},2\n3,3\n")
     with pytest.raises(SeriesFileError, match=r"series.csv:3: timestamp .* is not a finite"):
         read_series_csv(path)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("daily=2,weekly=1", (2, 1)), ("daily=3", (3, 0)), (" Weekly = 2 ", (0, 2)),
+    ("off", (0, 0)), ("daily=0,weekly=12", (0, 12)),
+])
+def test_calendar_terms(text, expected) -> None:
+    assert command.calendar_terms(text) == expected
+
+
+@pytest.mark.parametrize("text,message", [
+    ("daily", "expected daily=N,weekly=M"), ("hourly=2", "expected daily=N,weekly=M"),
+    ("daily=13", "0..12"), ("daily=-1", "0..12"), ("daily=1.5", "0..12"),
+    ("daily=" + "9" * 5000, "0..12"), ("daily=²", "0..12"),
+    ("daily=1,daily=2", "daily given twice"), ("", "expected daily=N,weekly=M"),
+])
+def test_bad_calendar_terms_name_the_option_and_why(text, message) -> None:
+    with pytest.raises(UsageError, match=message) as caught:
+        command.calendar_terms(text)
+    assert str(caught.value).startswith("--calendar ") and len(str(caught.value)) < 140
+
+
+def test_the_chosen_line_says_what_was_chosen_and_by_how_much() -> None:
+    from sdn_shadow.forecast.backtest import BacktestSetup, Selection
+
+    used = BacktestSetup(horizon=1, period=48, window=48, daily_terms=2, weekly_terms=2)
+    tried = (({}, 5.0), ({"daily_terms": 2}, 4.5),
+             ({"window_factor": 2, "daily_terms": 2, "weekly_terms": 2}, 4.25))
+    picked = Selection(dict(tried[2][0]), used, tried)
+    assert picked.describe() == "calendar daily=2,weekly=2, window 48"
+    assert command.chosen_line(picked) == (
+        "chosen: calendar daily=2,weekly=2, window 48 (validation MAPE 4.25%, the given "
+        "settings 5.00%; 3 candidates tried)")
+    given = Selection({}, BacktestSetup(horizon=1, period=48), tried[:1])
+    assert given.describe() == "given"
+    assert command.chosen_line(given) == ("chosen: the given settings (validation MAPE "
+                                          "5.00%; 1 candidate tried)")
+    assert command.chosen_line(Selection({}, used)) == (
+        "chosen: the given settings (no candidate could be validated)")

@@ -4,6 +4,8 @@ live coverage back to the level when the errors outgrow those the model was fitt
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -109,3 +111,57 @@ def test_recalibration_brings_live_coverage_back_to_the_level() -> None:
     fixed, live = coverage(rounds, keep=False), coverage(rounds, keep=True)
     assert fixed < 0.7, "the fitted intervals are too narrow for the new errors"
     assert live > 0.85, f"recalibrated coverage {live:.3f}, fixed {fixed:.3f}"
+
+
+def _calibrated(n_rounds: int = 250) -> Calibration:
+    """Two series, one young: a calibration with full rows, partial rows and pending."""
+    actual, center, radius = errors(n_rounds)
+    cal = Calibration(LEVEL)
+    for i in range(n_rounds):
+        cal = resolve(cal, float(i), lambda due, rows: actual[[int(due) - 1]][rows * 0])
+        keys = ["old", "young"] if i >= n_rounds - 30 else ["old"]
+        cal, _ = widen(cal, keys, np.repeat(center[i], len(keys)),
+                       np.repeat(radius[i], len(keys)), float(i), float(i + 1))
+    return cal
+
+
+def test_a_kept_state_gives_back_the_same_factors() -> None:
+    from sdn_shadow.forecast.live_calibration import from_state, state_arrays
+
+    cal = _calibrated()
+    arrays = state_arrays(cal)
+    assert arrays["scores"].shape == (2, 249)  # the columns no series has filled are left
+    back = from_state(cal.level, cal.keys, arrays)
+    rows = np.arange(2)
+    assert back.pending == () and cal.pending
+    np.testing.assert_array_equal(back.factors(rows), cal.factors(rows))
+    assert back.factors(rows)[0] > 1.5 and back.factors(rows)[1] == 1.0
+    assert back.of("old") == cal.of("old") and back.of("young") == cal.of("young")
+    empty = from_state(LEVEL, (), state_arrays(Calibration(LEVEL)))
+    assert empty.keys == () and empty.factors(np.zeros(0, np.intp)).size == 0
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"level": 1.0}, "level"),
+    ({"keys": ("old", "old")}, "keys repeat"),
+    ({"drop": "applied"}, "arrays"),
+    ({"pushed": np.array([1.5, 2.0])}, "pushed: dtype float64 is not whole numbers"),
+    ({"pushed": np.array([-1, 0])}, "a count is negative"),
+    ({"target": np.array([np.nan, 0.9])}, "not finite"),
+    ({"target": np.zeros(3)}, "target: shape (3,), expected (2,)"),
+    ({"scores": np.zeros((2, 501))}, "scores: shape (2, 501)"),
+    ({"scores": np.zeros((2, 10))}, "does not hold 249 scores"),
+    ({"scores": np.full((2, 249), -1.0)}, "not as many finite scores"),
+    ({"scores": np.full((2, 249), np.inf)}, "not as many finite scores"),
+    ({"scores": np.full((2, 249), np.nan)}, "not as many finite scores"),
+])
+def test_a_kept_state_that_does_not_fit_is_refused(change, message) -> None:
+    from sdn_shadow.forecast.live_calibration import from_state, state_arrays
+
+    cal = _calibrated()
+    arrays = dict(state_arrays(cal))
+    arrays.pop(change.pop("drop", ""), None)
+    level, keys = change.pop("level", cal.level), change.pop("keys", cal.keys)
+    arrays.update(change)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        from_state(level, keys, arrays)

@@ -160,3 +160,91 @@ def test_keys_are_json_so_any_series_name_survives(tmp_path) -> None:
         store.save([odd])
         assert store.load()[0][0].keys == odd.keys
     assert json.loads(json.dumps(list(odd.keys))) == list(odd.keys)
+
+
+def calibration(n: int = 3) -> model_store.CalibrationRecord:
+    rng = np.random.default_rng(2)
+    scores = rng.random((n, 7))
+    scores[0, 5:] = np.nan
+    return model_store.CalibrationRecord(
+        0.9, tuple(f"link:s{i}:s{i + 1}" for i in range(n)), 4321.0,
+        {"scores": scores, "pushed": np.array([5] + [7] * (n - 1)),
+         "target": np.full(n, 0.91), "applied": rng.random(n)})
+
+
+def test_the_calibration_round_trips_bit_for_bit_and_is_replaced(tmp_path) -> None:
+    path = str(tmp_path / "h.db")
+    with ModelStore(path) as store:
+        assert store.load_calibration() == (None, [])
+        store.save_calibration(calibration(5))
+        assert store.save_calibration(calibration()) == 3 * 7 * 8 + 3 * 8 * 3
+        store.save([record()])
+    with ModelStore(path) as store:
+        got, problems = store.load_calibration()
+        assert len(store.load()[0]) == 1
+    want = calibration()
+    assert problems == [] and got is not None
+    assert (got.level, got.keys, got.saved_at) == (want.level, want.keys, want.saved_at)
+    assert got.arrays.keys() == want.arrays.keys()
+    for name, array in want.arrays.items():
+        np.testing.assert_array_equal(got.arrays[name], array)
+        assert got.arrays[name].dtype == array.dtype
+
+
+@pytest.mark.parametrize("sql,reason", [
+    ("UPDATE calibration SET keys = '[1, 2]'", "keys are not a JSON list of strings"),
+    ("UPDATE calibration SET keys = '[\"a\", \"a\", \"b\"]'", "keys repeat"),
+    ("UPDATE calibration SET level = 'x'", "level is not a finite number"),
+    ("UPDATE calibration SET format = 5", "format 5"),
+    ("UPDATE calibration_arrays SET dtype = '|O' WHERE name = 'target'", "is not read"),
+    ("UPDATE calibration_arrays SET shape = '[2]' WHERE name = 'target'", "24 bytes"),
+    ("UPDATE calibration_arrays SET name = 'Bad' WHERE name = 'target'", "bad name"),
+])
+def test_a_corrupt_calibration_is_skipped_with_its_reason(tmp_path, sql, reason) -> None:
+    path = str(tmp_path / "h.db")
+    with ModelStore(path) as store:
+        store.save_calibration(calibration())
+    tamper(path, sql)
+    with ModelStore(path) as store:
+        got, (problem,) = store.load_calibration()
+    assert got is None and problem.startswith("the kept calibration skipped")
+    assert reason in problem
+
+
+def test_a_calibration_over_the_bound_is_not_read(tmp_path, monkeypatch) -> None:
+    path = str(tmp_path / "h.db")
+    with ModelStore(path) as store:
+        store.save_calibration(calibration())
+    monkeypatch.setattr(model_store, "MAX_CALIBRATION_BYTES", 64)
+    with ModelStore(path) as store:
+        got, (problem,) = store.load_calibration()
+    assert got is None and "over 64 bytes" in problem
+
+
+def test_a_calibration_of_another_format_is_dropped_and_the_models_stay(tmp_path) -> None:
+    path = str(tmp_path / "h.db")
+    with ModelStore(path) as store:
+        store.save([record()])
+        store.save_calibration(calibration())
+    tamper(path, "UPDATE model_meta SET value = 9 WHERE name = 'calibration_format'")
+    with ModelStore(path) as store:
+        assert store.dropped is None and len(store.load()[0]) == 1
+        assert store.load_calibration() == (None, ["the kept calibration is of format 9, "
+                                                   "this controller reads 1"])
+    with ModelStore(path) as store:
+        assert store.load_calibration() == (None, [])
+
+
+def test_a_file_from_before_the_calibration_gains_its_tables(tmp_path) -> None:
+    path = str(tmp_path / "h.db")
+    with ModelStore(path) as store:
+        store.save([record()])
+    tamper(path, "DROP TABLE calibration_arrays")
+    tamper(path, "DROP TABLE calibration")
+    tamper(path, "DELETE FROM model_meta WHERE name = 'calibration_format'")
+    with ModelStore(path) as store:
+        assert store.dropped is None and store.dropped_calibration is None
+        assert len(store.load()[0]) == 1 and store.load_calibration() == (None, [])
+        store.save_calibration(calibration())
+    with ModelStore(path) as store:
+        assert store.load_calibration()[0] is not None
