@@ -12,6 +12,17 @@ scores are known, the radius of each new forecast is multiplied by the
 scores' quantile at that level. Fed one forecast per step and resolved
 `delay` steps later, it gives `adaptive_scale`'s factors (tested).
 
+With the log transform, a forecast made while its series was idle (a rate of
+0 among the recent points it was made from), or whose outcome is idle, is
+not scored: in log space a switch between
+idle and busy has no size (0 to 5 MB/s is 15.4, the whole scale of the
+series), so each would be a miss that raises the adapted level, and the
+window's quantile would then be such a switch for the next
+RECALIBRATION_WINDOW rounds, pinning every interval of an on/off series at
+its cap while it runs (seen in the preemption bench: a client's upper bound
+stuck at 175 Mbit/s through a whole ramp to 40). The fitted radius still
+covers the switches the model was fitted on.
+
 State is a value: `resolve` and `widen` return new ones; `recalibrate` is
 what a controller round does with them. `state_arrays` and `from_state` turn
 it into plain arrays and back (checked), so the history database can keep it
@@ -165,13 +176,15 @@ def resolve(cal: Calibration, now: float, actual_at: ActualAt) -> Calibration:
 def recalibrate(cal: Calibration | None, level: float, keys: Sequence[str],
                 lower: NDArray[np.float64], upper: NDArray[np.float64], log: bool,
                 history: NDArray[np.float64], history_keys: Sequence[str], now: float,
-                step: float, horizon: int
+                step: float, horizon: int, recent: int = 1
                 ) -> tuple[Calibration, NDArray[np.float64], NDArray[np.float64]]:
     """One round: score the forecasts due by `now` against `history` (a row per key of
     `history_keys`, newest point last, taken at `now`, one point per `step` seconds), then
     widen or narrow the intervals `lower`, `upper` (data space) of `keys`' forecasts made
-    now for `horizon` steps ahead. The calibration (a new one if `cal` is None or of
-    another level) and the intervals; an interval whose factor is 1 is returned as is."""
+    now for `horizon` steps ahead from the newest `recent` points (with `log`, one made
+    while any of them was idle is not scored, nor one whose outcome is idle). The
+    calibration (a new one if `cal` is None or of another level) and the intervals; an
+    interval whose factor is 1 is returned as is."""
     if cal is None or cal.level != level:
         cal = Calibration(level)
     at = {k: i for i, k in enumerate(history_keys)}
@@ -184,14 +197,25 @@ def recalibrate(cal: Calibration | None, level: float, keys: Sequence[str],
         if not 0 <= column < width:
             return out
         hist = row_of[rows]
+        measured = np.full(rows.size, np.nan)
         seen = hist >= 0
-        out[seen] = transform.forward(np.maximum(history[hist[seen], column], 0.0), log)
+        measured[seen] = np.maximum(history[hist[seen], column], 0.0)
+        if log:  # an idle outcome is not scored (module docstring)
+            measured[measured <= 0.0] = np.nan
+        busy = np.isfinite(measured)
+        out[busy] = transform.forward(measured[busy], log)
         return out
 
     cal = resolve(cal, now, actual_at)
     low, high = transform.forward(lower, log), transform.forward(upper, log)
     center, radius = (low + high) / 2, (high - low) / 2
-    cal, widened = widen(cal, keys, center, radius, now, now + horizon * step)
+    scored = center
+    if log and width and len(history_keys):  # nor one made from an idle point: NaN, unscored
+        rows = np.fromiter((at.get(k, -1) for k in keys), np.intp, len(keys))
+        seen = history[np.maximum(rows, 0), max(0, width - recent):]
+        idle = (rows >= 0) & (seen <= 0.0).any(axis=1)
+        scored = np.where(idle, np.nan, center)
+    cal, widened = widen(cal, keys, scored, radius, now, now + horizon * step)
     moved = widened != radius
     if moved.any():
         lower, upper = lower.copy(), upper.copy()

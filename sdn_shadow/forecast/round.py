@@ -209,7 +209,7 @@ class ForecastJob:
         f = self.forecaster
         calibration, lower, upper = live_calibration.recalibrate(
             self.calibration, f.level, names, lower, upper, f.log, history, keys, now,
-            f.step_seconds or 1.0, f.horizon_steps())
+            f.step_seconds or 1.0, f.horizon_steps(), recent=int(f.window))
         point, lower, upper = (np.clip(v, 0.0, cap) for v in (point, lower, upper))
         for key, p, lo, hi in zip(names, point, lower, upper, strict=True):
             out.forecasts[key] = SeriesForecastView(float(p), float(lo), float(hi))

@@ -165,3 +165,26 @@ def test_a_kept_state_that_does_not_fit_is_refused(change, message) -> None:
     arrays.update(change)
     with pytest.raises(ValueError, match=re.escape(message)):
         from_state(level, keys, arrays)
+
+
+def test_switches_between_idle_and_busy_do_not_pin_an_on_off_series_wide() -> None:
+    # a client that sends ~1 MB/s for 60 s, then nothing for 20 s, again and again; the
+    # forecast is the mean of the last 8 points in log space, radius 0.3, a round a second
+    rng = np.random.default_rng(5)
+    on = (np.arange(1200) % 80) < 60
+    rate = np.where(on, 1e6 * np.exp(0.1 * rng.standard_normal(on.size)), 0.0)
+    logged = np.log1p(rate)
+    center = np.array([logged[max(0, t - 8):t].mean() for t in range(1, rate.size)])
+    cal, factors = None, []
+    for t in range(1, rate.size):
+        c = center[t - 1]
+        cal, low, high = live_calibration.recalibrate(
+            cal, LEVEL, ["c"], np.expm1([c - 0.3]), np.expm1([c + 0.3]), True, rate[None, :t],
+            ["c"], now=float(t), step=1.0, horizon=1, recent=8)
+        if on[t - 8:t].all() and t > 600:
+            factors.append((np.log1p(high[0]) - np.log1p(low[0])) / 0.6)
+    # busy, the errors are a third of the radius: the interval never widens
+    assert factors and max(factors) <= 1.0
+    # scored as the backtest scores everything, the switches set the factor
+    scale = adaptive_scale(logged[1:], center, np.full(center.size, 0.3), LEVEL, 1)
+    assert np.median(scale[600:]) > 10.0
