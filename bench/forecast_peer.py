@@ -6,9 +6,10 @@ backtest's protocol: test set the last 20%, the forecast of y[t] reads only
 y[..t-H]. Ours is the configuration the issue-18 work measured best:
 point="mape" (the value minimising expected absolute percentage error),
 huber=1.345, intervals recalibrated on live errors, and per series and
-horizon the settings (calendar terms, window) that rolling validation on
-the training part alone chooses (`forecast.selection`; the choice is in
-the detail); the median point is recorded beside it. The peer is the LightGBM lag model of
+horizon the settings that rolling validation on the training part alone
+chooses (`forecast.selection`: calendar terms, window, or the point
+"mape_calendar", a time-of-day profile fitted to MAPE itself; the choice
+is in the detail); the median point is recorded beside it. The peer is the LightGBM lag model of
 `sdn_shadow.forecast.peer`, refitted every two periods, in the same run; at
 h=12 the reference is the better of the peer's plain point and the same
 MAPE-optimal point ours uses (the strongest peer this bench can run).

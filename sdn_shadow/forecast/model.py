@@ -20,6 +20,7 @@ from sdn_shadow.forecast.calendar import calendar_rows
 from sdn_shadow.forecast.conformal import calibration_rows, fit_calibrated
 from sdn_shadow.forecast.features import LagSpec, lag_windows, origin_features
 from sdn_shadow.forecast.gram import gram_order, held_out_errors, split_normal_equations
+from sdn_shadow.forecast.mape_fit import mape_weights, weighted_l1
 from sdn_shadow.forecast.ridge import Moments, combine, direct_moments, stack
 
 
@@ -85,6 +86,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
     """Added to the transformed point forecast: 0 for the median, < 0 usually for "mape"."""
     calendar_coef_: NDArray[np.float64]
     """Coefficients of the calendar terms (empty when they are off)."""
+    point_coef_: NDArray[np.float64]
+    """With point="mape_calendar": the point's intercept, then its calendar coefficients."""
 
     def __init__(self, window: int = 24, period: int | None = None, n_periods: int = 7,
                  horizon: int = 1, horizon_seconds: float | None = None,
@@ -133,30 +136,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                        None if self.period is None else int(self.period), int(self.n_periods))
 
     def _check_fit_params(self) -> None:
-        if not (isinstance(self.alpha, numbers.Real) and self.alpha > 0):
-            raise ValueError(f"alpha must be a number > 0 (got {self.alpha!r})")
-        if not (isinstance(self.level, numbers.Real) and 0 < self.level < 1):
-            raise ValueError(f"level must be in (0, 1) (got {self.level!r})")
-        if not (isinstance(self.calibration_fraction, numbers.Real)
-                and 0 < self.calibration_fraction < 1):
-            raise ValueError(
-                f"calibration_fraction must be in (0, 1) (got {self.calibration_fraction!r})")
-        _require_int("chunk_size", self.chunk_size, 1)
-        if self.point not in {"median", "mape"}:
-            raise ValueError(f"point must be 'median' or 'mape' (got {self.point!r})")
-        if self.point == "mape" and not self.log:
-            raise ValueError("point='mape' needs log=True (its shift is multiplicative)")
-        if self.huber is not None and not (isinstance(self.huber, numbers.Real)
-                                           and self.huber > 0):
-            raise ValueError(f"huber must be None or a number > 0 (got {self.huber!r})")
-        _require_int("daily_terms", self.daily_terms, 0)
-        _require_int("weekly_terms", self.weekly_terms, 0)
-        if self.daily_terms + self.weekly_terms and self.period is None:
-            raise ValueError("daily_terms and weekly_terms need a period")
-        if self.n_jobs is not None and (isinstance(self.n_jobs, bool)
-                                        or not isinstance(self.n_jobs, numbers.Integral)
-                                        or self.n_jobs == 0 or self.n_jobs < -1):
-            raise ValueError(f"n_jobs must be None, -1 or an integer >= 1 (got {self.n_jobs!r})")
+        _check_params(self)
 
     # -- scikit-learn regressor ---------------------------------------------
 
@@ -199,6 +179,8 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
                                                      float(radius[0]))
         self.calendar_coef_ = coef[0, n_lags:]
         self.shift_ = float(shift[0])
+        self.point_coef_ = (_mape_profile(targets, terms, None if weights is None else weights[0])
+                            if self.point == "mape_calendar" else np.empty(0))
         self.lags_ = self.horizon_ = None
         return self
 
@@ -207,10 +189,20 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
 
         The median of the forecast distribution, or with point="mape" the
         value that minimises the expected absolute percentage error (lower
-        when the errors are spread; see `conformal.mape_shift`). `phase`:
-        the targets' step indices, as in `fit`, when calendar terms are on.
+        when the errors are spread; see `conformal.mape_shift`), or with
+        point="mape_calendar" the profile over the calendar terms fitted to
+        minimise the training rows' MAPE (`mape_fit`; the lags then shape
+        only the interval). `phase`: the targets' step indices, as in `fit`,
+        when calendar terms are on.
         """
-        return transform.inverse(self._predict_transformed(X, phase) + self.shift_, self.log)
+        z = self._predict_transformed(X, phase)
+        profile = getattr(self, "point_coef_", None)
+        if profile is not None and profile.size:
+            terms = calendar_rows(phase, z.shape[0], self.period, self.daily_terms,
+                                  self.weekly_terms)
+            point: NDArray[np.float64] = profile[0] + terms @ profile[1:]
+            return point
+        return transform.inverse(z + self.shift_, self.log)
 
     def predict_interval(self, X: ArrayLike, phase: ArrayLike | None = None
                          ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -242,9 +234,9 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         self._check_fit_params()
         if self.huber is not None:
             raise ValueError("huber is only supported by fit (lag rows), not yet by fit_series")
-        if self.daily_terms + self.weekly_terms:
-            raise ValueError("calendar terms are only supported by fit (lag rows), not yet by "
-                             "fit_series")
+        if self.daily_terms + self.weekly_terms or self.point == "mape_calendar":
+            raise ValueError("calendar terms and point='mape_calendar' are only supported by "
+                             "fit (lag rows), not yet by fit_series")
         spec = self.lag_spec()
         series = _series_array(Y)
         lags: NDArray[np.intp] = np.r_[0, spec.lags]
@@ -306,7 +298,7 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         _run_chunks(fit_chunk, range(0, n_series, int(self.chunk_size)), self.n_jobs)
         self.coef_, self.intercept_, self.radius_ = coef, intercept, radius
         self.shift_ = shift
-        self.calendar_coef_ = np.empty(0)
+        self.calendar_coef_ = self.point_coef_ = np.empty(0)
         self.lags_ = spec.lags
         self.horizon_ = spec.horizon
         self.n_features_in_ = spec.lags.size
@@ -330,6 +322,35 @@ class SlidingWindowForecaster(RegressorMixin, BaseEstimator):  # type: ignore[mi
         return SeriesForecast(transform.inverse(z + self.shift_, self.log),
                               transform.inverse(z - self.radius_, self.log),
                               transform.inverse(z + self.radius_, self.log), self.horizon_)
+
+
+def _check_params(model: SlidingWindowForecaster) -> None:
+    """Raise ValueError naming the first bad parameter of `model`."""
+    if not (isinstance(model.alpha, numbers.Real) and model.alpha > 0):
+        raise ValueError(f"alpha must be a number > 0 (got {model.alpha!r})")
+    if not (isinstance(model.level, numbers.Real) and 0 < model.level < 1):
+        raise ValueError(f"level must be in (0, 1) (got {model.level!r})")
+    if not (isinstance(model.calibration_fraction, numbers.Real)
+            and 0 < model.calibration_fraction < 1):
+        raise ValueError(
+            f"calibration_fraction must be in (0, 1) (got {model.calibration_fraction!r})")
+    _require_int("chunk_size", model.chunk_size, 1)
+    if model.point not in POINTS:
+        raise ValueError(f"point must be one of {', '.join(map(repr, POINTS))} "
+                         f"(got {model.point!r})")
+    if model.point == "mape" and not model.log:
+        raise ValueError("point='mape' needs log=True (its shift is multiplicative)")
+    if model.huber is not None and not (isinstance(model.huber, numbers.Real)
+                                       and model.huber > 0):
+        raise ValueError(f"huber must be None or a number > 0 (got {model.huber!r})")
+    _require_int("daily_terms", model.daily_terms, 0)
+    _require_int("weekly_terms", model.weekly_terms, 0)
+    if model.daily_terms + model.weekly_terms and model.period is None:
+        raise ValueError("daily_terms and weekly_terms need a period")
+    if model.n_jobs is not None and (isinstance(model.n_jobs, bool)
+                                    or not isinstance(model.n_jobs, numbers.Integral)
+                                    or model.n_jobs == 0 or model.n_jobs < -1):
+        raise ValueError(f"n_jobs must be None, -1 or an integer >= 1 (got {model.n_jobs!r})")
 
 
 def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: float,
@@ -366,6 +387,17 @@ def _fit_direct(windows: NDArray[np.float64], n_cal: int, alpha: float, level: f
         return np.abs(signed, out=signed)
 
     return fit_calibrated(n_rows, n_cal, fit_of, errors_of, level, weights)
+
+
+def _mape_profile(targets: NDArray[np.float64], terms: NDArray[np.float64],
+                  weights: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    """Intercept and coefficients of the calendar `terms` (N, T) that minimise the MAPE of
+    `targets` (N,) in the data's own units (weighted L1, weights 1/|y| times `weights`)."""
+    design = np.column_stack([np.ones(targets.size), terms])
+    values = np.asarray(targets, dtype=np.float64)
+    coef: NDArray[np.float64] = weighted_l1(design[None], values[None],
+                                            mape_weights(values, weights)[None])[0]
+    return coef
 
 
 def _huber_weights(windows: NDArray[np.float64], coef: NDArray[np.float64], intercept: float,
@@ -414,6 +446,10 @@ def _run_chunks(work: Callable[[int], None], starts: range, n_jobs: int | None) 
     with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
         for _ in pool.map(work, starts):
             pass
+
+
+#: the point forecasts `predict` can give (see its docstring)
+POINTS = ("median", "mape", "mape_calendar")
 
 
 def _require_int(name: str, value: object, minimum: int) -> None:

@@ -12,6 +12,15 @@ from sdn_shadow.forecast.transform import forward, inverse
 
 
 def _expected_failures(estimator: SlidingWindowForecaster) -> dict[str, str]:
+    if estimator.point == "mape_calendar":
+        # the point reads only the calendar terms, which need a phase: without one it is the
+        # MAPE-optimal constant, and IRLS's floor smooths that weighted median (~1e-4 apart)
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "IRLS's floor on the residuals: weights and repetitions agree to ~1e-4",
+                "check_regressors_train": "without calendar terms the point is a constant",
+                "check_regressors_train(readonly_memmap=True)": "as check_regressors_train",
+                "check_regressors_train(readonly_memmap=True,X_dtype=float32)":
+                "as check_regressors_train"}
     if estimator.point != "mape":
         return {}
     # the MAPE shift, like the interval radius, comes from the newest rows' held-out errors:
@@ -21,7 +30,8 @@ def _expected_failures(estimator: SlidingWindowForecaster) -> dict[str, str]:
 
 
 @parametrize_with_checks([SlidingWindowForecaster(), SlidingWindowForecaster(log=False),
-                          SlidingWindowForecaster(point="mape", huber=1.345)],
+                          SlidingWindowForecaster(point="mape", huber=1.345),
+                          SlidingWindowForecaster(point="mape_calendar")],
                          expected_failed_checks=_expected_failures)
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
