@@ -123,12 +123,18 @@ class Selection:
     tried: tuple[tuple[dict[str, object], float], ...] = ()
 
     def describe(self) -> str:
-        """What was chosen, in a few words: `given`, or `calendar ...` and `window W`."""
+        """What was chosen, in a few words: `given`, or `point P`, `calendar ...`,
+        `window W` and `N seasons of lags`."""
         used, words = self.used, []
+        if "point" in self.chosen:
+            words.append(f"point {used.point}")
         if {"daily_terms", "weekly_terms"} & self.chosen.keys():
             words.append(f"calendar {calendar_text(used.daily_terms, used.weekly_terms)}")
         if {"window", "window_factor"} & self.chosen.keys():
             words.append(f"window {used.window}")
+        if "n_periods" in self.chosen:
+            count = used.n_periods
+            words.append(f"{count} season{'' if count == 1 else 's'} of lags")
         return ", ".join(words) or "given"
 
     def to_dict(self) -> dict[str, object]:
