@@ -78,12 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: {name} ...", flush=True)
         start = time.time()
         try:
-            figures[name] = registry[name](progress)
+            result = registry[name](progress)
         except Exception as err:  # a broken benchmark must not hide the others
             failed.append(name)
             print(f"bench: {name} FAILED: {err}", file=sys.stderr, flush=True)
             continue
-        result = figures.pop(name)
         produced = result if isinstance(result, dict) else {name: result}
         figures.update(produced)
         measured.update(dict.fromkeys(produced, time.time()))

@@ -9,6 +9,7 @@ import platform
 import statistics
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ class Figure:
     detail: dict | None = None
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     """Median of the runs."""
     return float(statistics.median(values))
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +46,7 @@ def demand(n_series: int, n_time: int, seed: int = 0) -> np.ndarray:
     return level * (1 + 4 * busy) * (1 + 0.05 * rng.standard_normal((n_series, n_time)))
 
 
-def _job(**change: object) -> ForecastJob:
+def _job(**change: Any) -> ForecastJob:
     forecaster = SlidingWindowForecaster(window=64, period=HINT, n_periods=2, horizon=30,
                                          n_jobs=-1)
     needed = int(forecaster.lag_spec().lookback) + 55
@@ -69,7 +71,7 @@ def steady_calibration(keys: list[str], now: float, horizon: int) -> object:
     return widen(cal, keys, np.full(n, 12.0), np.full(n, 0.5), now - horizon, now)[0]
 
 
-def _timed(run: Callable[[], object]) -> tuple[float, object]:
+def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
     began = time.perf_counter()
     out = run()
     return time.perf_counter() - began, out
@@ -87,7 +89,7 @@ def forecast_job_round_s(progress: Callable[[str], None]) -> Figure:
         at = {k: i for i, k in enumerate(keys)}
         return Y[[at[k] for k in ks], -n:]
 
-    def run(job: ForecastJob, now: float) -> object:
+    def run(job: ForecastJob, now: float) -> Any:
         if hasattr(job, "read_depth"):
             return job.run(keys, Y[:, -max(depth, job.read_depth()):], now, read)
         return job.run(keys, Y[:, -depth:], now)
@@ -97,17 +99,18 @@ def forecast_job_round_s(progress: Callable[[str], None]) -> Figure:
     refits = []
     for i in range(RUNS):
         job = _job(refit=0.0, models=fitted.models, periods=getattr(fitted, "periods", {}))
-        seconds, fitted = _timed(lambda job=job, i=i: run(job, 100.0 + i))
+        seconds, fitted = _timed(partial(run, job, 100.0 + i))
         refits.append(seconds)
     periods = dict(getattr(fitted, "periods", {}))
-    kept, checking = [], []
+    kept: list[float] = []
+    checking: list[float] = []
     for i in range(2 * RUNS):
         if i == RUNS:  # then a round's worth of series are due for a check again
             periods.update({k: dataclasses.replace(periods[k], checked_at=-1e9)
                             for k in keys[:: SERIES // CHECKS]})
         job = _job(refit=1e9, models=fitted.models, periods=periods,
                    calibration=steady_calibration(keys, 200.0 + i, 30))
-        seconds, _ = _timed(lambda job=job, i=i: run(job, 200.0 + i))
+        seconds, _ = _timed(partial(run, job, 200.0 + i))
         (kept if i < RUNS else checking).append(seconds)
     value = median(checking)
     groups = {name: len(m.keys) for name, m in fitted.models.items()}

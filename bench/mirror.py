@@ -108,7 +108,7 @@ def mirror_fidelity(progress) -> Figure:
                      max_packets=0) as cap:
             udp = iperf3_udp(lab.host("h1"), lab.host("h2"), "50M", seconds=10, port=5202)
             time.sleep(1.0)
-        summary = cap.summary
+        summary = cap.stop()  # what the exit read
     sent = int(udp["packets"])
     seen = cap.count
     value = min(seen, sent) / sent

@@ -77,7 +77,10 @@ def _ramps(data: dict, mode: str, progress: Callable[[str], None]) -> list[dict]
     with running_lab(RingTopo(), data, workdir) as lab, shaped_link(CAPACITY):
         for i in range(RUNS):
             schedule = RampSchedule(START, SLOPE, PEAK, FIRST_FLAT if i == 0 else LATER_FLAT)
-            seconds = schedule.reaches(CAPACITY) + AFTER
+            reaches = schedule.reaches(CAPACITY)
+            if reaches is None:
+                raise RuntimeError(f"the ramp peaks at {PEAK} Mbit/s, below capacity {CAPACITY}")
+            seconds = reaches + AFTER
             outcome = run_ramp(lab, schedule, CAPACITY, seconds)
             if outcome.moved_at is None or outcome.lead_s is None:
                 raise RuntimeError(f"{mode} run {i + 1}: h1 was never moved; events "

@@ -8,13 +8,13 @@ const enc = encodeURIComponent;
 let list = null;
 let form = null;
 let fields = null;
-let editing = null; // [network, session] being edited, or null when creating
+let editing = null; // [network, session, its spec] being edited, or null when creating
 let mirrorsDone = null; // refreshes a network's sessions after a change (made in init)
 
 function filterText(spec) {
   if (!spec) return "–";
   const match = spec.match ? Object.entries(spec.match).map(([k, v]) => `${k}=${v}`).join(" ") : "all";
-  return `${(spec.hosts || []).join(", ") || "every host"}: ${match}`;
+  return `${(spec.hosts || spec.ports || []).join(", ") || "every host"}: ${match}`;
 }
 
 const words = (text) => text.split(/[\s,]+/).filter(Boolean);
@@ -23,13 +23,27 @@ function field(id, text, input, hint) {
   return h("p", {}, h("label", { for: id }, text), h("br"), input, hint ? h("small", {}, ` ${hint}`) : null);
 }
 
+// The spec's keys the form shows; an edit keeps the others (a session's `ports`) as they were.
+const SHOWN = ["name", "hosts", "direction", "match", "sample", "truncate", "deliver", "to"];
+
 /** The spec the form describes, as under `shadow.mirror` in the YAML config. */
 function spec() {
   const f = fields;
-  const out = { name: f.name.value.trim(), hosts: words(f.hosts.value), direction: f.direction.value,
-    to: words(f.to.value) };
+  const out = { name: f.name.value.trim() };
+  for (const [k, v] of Object.entries(editing?.[2] || {})) if (!SHOWN.includes(k)) out[k] = v;
+  const hosts = words(f.hosts.value);
+  if (hosts.length || !out.ports) { // sources are hosts or ports, not both
+    delete out.ports;
+    out.hosts = hosts;
+  }
+  out.direction = f.direction.value;
+  out.to = words(f.to.value);
   const match = {};
-  if (f.proto.value) match.proto = f.proto.value;
+  const proto = f.proto.value;
+  if (proto) match.proto = /^\d+$/.test(proto) ? Number(proto) : proto;
+  if (f.src.value.trim()) match.src = f.src.value.trim();
+  if (f.dst.value.trim()) match.dst = f.dst.value.trim();
+  if (f.srcPort.value.trim()) match.src_port = Number(f.srcPort.value);
   if (f.port.value.trim()) match.dst_port = Number(f.port.value);
   if (Object.keys(match).length) out.match = match;
   if (f.sample.value.trim()) out.sample = Number(f.sample.value);
@@ -44,17 +58,31 @@ function fill(network, x) {
   fields.name.value = x?.name || "";
   fields.name.readOnly = Boolean(x);
   fields.hosts.value = (s.hosts || []).join(", ");
+  fields.hosts.placeholder = s.ports ? `ports ${s.ports.join(", ")}` : "";
   fields.direction.value = x?.direction || s.direction || "both";
-  fields.proto.value = s.match?.proto || "";
+  setProto(s.match?.proto);
+  fields.src.value = s.match?.src ?? "";
+  fields.dst.value = s.match?.dst ?? "";
+  fields.srcPort.value = s.match?.src_port ?? "";
   fields.port.value = s.match?.dst_port ?? "";
   fields.sample.value = s.sample ?? "";
   fields.truncate.value = s.truncate ?? "";
   fields.deliver.value = x?.deliver || s.deliver || "port";
   fields.to.value = (x?.to || s.to || []).join(", ");
-  editing = x ? [network, x.name] : null;
+  editing = x ? [network, x.name, s] : null;
   fields.network.disabled = Boolean(x);
   fields.submit.textContent = x ? `Save ${x.name}` : "Create session";
   fields.cancel.hidden = !x;
+}
+
+/** Select protocol `value` (a name or number), offering it when the list lacks it. */
+function setProto(value) {
+  const want = String(value ?? "").trim().toLowerCase();
+  for (const o of [...fields.proto.options]) if (o.dataset.extra) o.remove();
+  if (![...fields.proto.options].some((o) => o.value === want)) {
+    fields.proto.append(h("option", { value: want, "data-extra": "yes" }, want));
+  }
+  fields.proto.value = want;
 }
 
 /** Make the table's place and the operators' form (once). */
@@ -70,6 +98,9 @@ export function init(panel, state, ctx) {
     direction: select("mirror-direction", [["both", "both"], ["in", "in (what the hosts receive)"],
       ["out", "out (what the hosts send)"]]),
     proto: select("mirror-proto", [["", "any"], ["tcp", "tcp"], ["udp", "udp"], ["icmp", "icmp"]]),
+    src: input("mirror-src", { autocomplete: "off" }),
+    srcPort: input("mirror-src-port", { type: "number", min: 1, max: 65535 }),
+    dst: input("mirror-dst", { autocomplete: "off" }),
     port: input("mirror-port", { type: "number", min: 1, max: 65535 }),
     sample: input("mirror-sample", { type: "number", min: 0, max: 1, step: "any" }),
     truncate: input("mirror-truncate", { type: "number", min: 1, step: 1 }),
@@ -88,6 +119,9 @@ export function init(panel, state, ctx) {
       field("mirror-hosts", "Hosts", fields.hosts, "comma-separated"),
       field("mirror-direction", "Direction", fields.direction),
       field("mirror-proto", "Protocol", fields.proto),
+      field("mirror-src", "Source", fields.src, "address or network; empty: any"),
+      field("mirror-src-port", "Source port", fields.srcPort, "empty: any"),
+      field("mirror-dst", "Destination", fields.dst, "address or network; empty: any"),
       field("mirror-port", "Destination port", fields.port, "empty: any"),
       field("mirror-sample", "Sample", fields.sample, "share 0–1; empty: every packet"),
       field("mirror-truncate", "Truncate to", fields.truncate, "bytes; empty: whole"),
