@@ -81,8 +81,10 @@ def _revision() -> str:
 def topology(spec: str) -> fabric_gen.Topology:
     """`ring:20`, `fat_tree:4`, `leaf_spine:40:10` -> the generated topology."""
     kind, *args = spec.split(":")
-    build = {"ring": fabric_gen.ring, "fat_tree": fabric_gen.fat_tree,
-             "leaf_spine": fabric_gen.leaf_spine}[kind]
+    builders: dict[str, Callable[..., fabric_gen.Topology]] = {
+        "ring": fabric_gen.ring, "fat_tree": fabric_gen.fat_tree,
+        "leaf_spine": fabric_gen.leaf_spine}
+    build = builders[kind]
     return build(*(int(a) for a in args))
 
 
