@@ -7,6 +7,7 @@ planned with `prepare()`; each handler gets the event OS-Ken would give it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -314,6 +315,25 @@ def commit_frames(dps: dict[int, FakeDatapath]) -> dict[int, int]:
     return out
 
 
+def answer_commits(app: ShadowApp, dps: dict[int, FakeDatapath], running: dict,
+                   reply: Callable[[FakeDatapath, int], None]) -> list[tuple[int, int]]:
+    """Answer every bundle commit the change sends, as it is sent, until the change's thread
+    ends (a change may reach one switch's commit before it sends another's): the
+    (dpid, xid) answered, in order."""
+    import time
+
+    answered: list[tuple[int, int]] = []
+    deadline = time.monotonic() + 30
+    while running["thread"].is_alive() and time.monotonic() < deadline:
+        for dpid, xid in sorted(commit_frames(dps).items()):
+            if (dpid, xid) not in answered:
+                answered.append((dpid, xid))
+                reply(dps[dpid], xid)
+        running["thread"].join(0.01)
+    assert not running["thread"].is_alive(), "the change still waits for its switches"
+    return answered
+
+
 def change_in_thread(app: ShadowApp) -> dict:
     """Move h1 onto its shadow path through the API service, in a thread (it waits for
     the switches' answers): the thread and what the service returned or raised."""
@@ -338,39 +358,36 @@ def change_in_thread(app: ShadowApp) -> dict:
 
 
 def test_an_api_change_goes_out_as_bundles_and_waits_for_their_commits(app) -> None:
-    import time
 
     from sdn_shadow.openflow import bundle
 
     dps = all_synced(app)
     running = change_in_thread(app)
-    deadline = time.monotonic() + 30
-    while not (commits := commit_frames(dps)) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert commits
-    for dpid, xid in commits.items():
-        app._bundle_reply(event(dps[dpid], type=bundle.COMMIT_REPLY, xid=xid))
-    running["thread"].join(30)
+    answered = answer_commits(app, dps, running, lambda dp, xid: app._bundle_reply(
+        event(dp, type=bundle.COMMIT_REPLY, xid=xid)))
+    assert answered
     assert running["result"]["answer"]["path"] == "shadow"
     assert ("tenant-a", "h1") in app.run.core.intents.shadow_path
 
 
 def test_a_refused_bundle_undoes_the_change_everywhere(app) -> None:
-    import time
 
     from sdn_shadow.api.service import Conflict
     from sdn_shadow.openflow import bundle
 
     dps = all_synced(app)
     running = change_in_thread(app)
-    deadline = time.monotonic() + 30
-    while not (commits := commit_frames(dps)) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    refusing, *others = sorted(commits)
-    for dpid in others:
-        app._bundle_reply(event(dps[dpid], type=bundle.COMMIT_REPLY, xid=commits[dpid]))
-    app._error(event(dps[refusing], type=5, code=1, xid=commits[refusing], data=b""))
-    running["thread"].join(30)
+    refused: list[int] = []
+
+    def reply(dp: FakeDatapath, xid: int) -> None:
+        if not refused:  # the first switch whose commit is seen refuses it
+            refused.append(dp.id)
+            app._error(event(dp, type=5, code=1, xid=xid, data=b""))
+        else:
+            app._bundle_reply(event(dp, type=bundle.COMMIT_REPLY, xid=xid))
+
+    answer_commits(app, dps, running, reply)
+    assert refused
     assert isinstance(running["result"]["error"], Conflict)
     assert ("tenant-a", "h1") not in app.run.core.intents.shadow_path
 
