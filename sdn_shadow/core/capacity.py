@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import cast
 
 import numpy as np
@@ -26,8 +27,10 @@ from sdn_shadow.telemetry.profiles import ProfileBook
 FORECAST_SERIES = ("network:", "client:", "link:")  # port series are not forecast
 
 
+@lru_cache(maxsize=1024)
 def allocation_policy(settings: AllocationSettings, level: float) -> AllocationPolicy:
-    """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside)."""
+    """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside);
+    kept: both are frozen values, and most shadows share their settings."""
     to_bytes = 1e6 / 8
     return AllocationPolicy(
         settings.strategy, settings.floor * to_bytes, settings.hysteresis,

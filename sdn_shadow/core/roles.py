@@ -30,10 +30,16 @@ def roles_of(config: Config, roles_swapped: frozenset[Client]) -> Roles:
     standing: dict[Client, str] = {}
     targets: ProbeTargets = {}
     for net in roles.networks:
-        mine, aimed = network_roles(net, roles.switches)
-        standing.update(mine)
-        targets.update(aimed)
-    return Roles(standing, dict(sorted(targets.items(), key=lambda t: t[1][1:])))
+        standing.update(network_roles(net, roles.switches)[0])
+    # In (network, host) order: each network's targets are in its hosts' order already
+    # (and no two networks aim at one port), so the networks in name order are enough.
+    for net in sorted(roles.networks, key=_name):
+        targets.update(network_roles(net, roles.switches)[1])
+    return Roles(standing, targets)
+
+
+def _name(net: Network) -> str:
+    return net.name
 
 
 _ROLES: dict[tuple[int, int], tuple[Network, object, dict[Client, str], ProbeTargets]] = {}

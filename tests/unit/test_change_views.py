@@ -1,0 +1,63 @@
+"""Views a configuration change derives per network equal the whole walks they replace.
+
+Probe targets come in (network, host) order however the networks are listed;
+a takeover reads only the networks with a taken-over host, and gives what
+the standable hosts of the whole configuration give.
+"""
+
+from __future__ import annotations
+
+import random
+
+from bench import fabric_gen
+from sdn_shadow.config import parse_config
+from sdn_shadow.config.model import Config
+from sdn_shadow.core.roles import roles_of
+from sdn_shadow.policy.allocation import AllocationPolicy, Allocator
+from sdn_shadow.policy.takeover import serving, standable, swapped
+
+
+def _shuffled(seed: int) -> Config:
+    """A generated configuration whose networks are not listed in name order."""
+    gen = fabric_gen.fabric(fabric_gen.ring(5), 48, hosts_per_network=6, seed=seed)
+    doc = gen.document
+    names = list(doc["networks"])
+    random.Random(seed).shuffle(names)
+    renamed = {f"{'zab'[i % 3]}{name}": doc["networks"][name] for i, name in enumerate(names)}
+    return parse_config({**doc, "networks": renamed})
+
+
+def test_probe_targets_are_in_network_and_host_order() -> None:
+    for seed in range(3):
+        config = _shuffled(seed)
+        assert [n.name for n in config.networks] != sorted(n.name for n in config.networks)
+        targets = roles_of(config, frozenset()).probe_targets
+        assert list(targets.items()) == sorted(targets.items(), key=lambda t: t[1][1:])
+        assert len(targets) == len(standable(config))
+
+
+def test_takeover_and_swap_change_only_the_networks_they_name() -> None:
+    config = _shuffled(0)
+    twins = standable(config)
+    rng = random.Random(1)
+    clients = frozenset(rng.sample(sorted(twins), 5))
+    for change in (serving, swapped):
+        got = change(config, clients)
+        for old, new in zip(config.networks, got.networks, strict=True):
+            mine = {host for net, host in clients if net == old.name}
+            if not mine:
+                assert new is old
+                continue
+            for host in mine:
+                twin = next(t for t in old.shadow.hosts if t.name == twins[(old.name, host)])
+                assert (new.host(host).switch, new.host(host).port) == (twin.switch, twin.port)
+
+
+def test_a_retuned_allocator_keeps_the_state_of_the_networks_it_still_has() -> None:
+    allocator = Allocator({"a": AllocationPolicy(strategy="dynamic"), "b": AllocationPolicy()})
+    allocator._state["a"].weight = 0.25
+    fresh = allocator.retuned({"a": AllocationPolicy(strategy="dynamic"),
+                               "c": AllocationPolicy()})
+    assert fresh.weight("a") == 0.25 and fresh.weight("c") == 1.0
+    assert set(fresh.policies) == {"a", "c"} and "b" not in fresh._state
+    assert fresh._state["a"] is allocator._state["a"]
