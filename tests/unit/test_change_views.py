@@ -61,3 +61,68 @@ def test_a_retuned_allocator_keeps_the_state_of_the_networks_it_still_has() -> N
     assert fresh.weight("a") == 0.25 and fresh.weight("c") == 1.0
     assert set(fresh.policies) == {"a", "c"} and "b" not in fresh._state
     assert fresh._state["a"] is allocator._state["a"]
+
+
+def _fresh(config: Config) -> tuple[object, ...]:
+    """Roles, standing hosts and clients of `config` worked out whole (caches emptied)."""
+    from sdn_shadow.core import planning, reload, roles
+
+    saved = (list(roles._LAST), dict(planning._STANDING), list(reload._CLIENTS_OF))
+    roles._LAST.clear(), planning._STANDING.clear(), reload._CLIENTS_OF.clear()
+    try:
+        found = roles_of(config, frozenset())
+        return (list(found.standable.items()), list(found.probe_targets.items()),
+                list(planning.standing_of(config)[0].items()),
+                planning.standing_of(config)[1], reload.clients_of(config))
+    finally:
+        roles._LAST[:], reload._CLIENTS_OF[:] = saved[0], saved[2]
+        planning._STANDING.clear()
+        planning._STANDING.update(saved[1])
+
+
+def test_views_derived_from_the_last_configuration_equal_fresh_ones() -> None:
+    import copy
+
+    from sdn_shadow.config.partial import with_network
+    from sdn_shadow.core.planning import standing_of
+    from sdn_shadow.core.reload import clients_of
+
+    gen = fabric_gen.fabric(fabric_gen.ring(5), 30, hosts_per_network=5, seed=3)
+    doc = copy.deepcopy(gen.document)
+    config = parse_config(doc)
+    rng = random.Random(3)
+    derived = 0
+    for step in range(24):
+        networks = dict(doc["networks"])
+        name = rng.choice(list(networks))
+        kind = rng.choice(["add", "add_first", "same", "active", "fewer", "drop"])
+        if kind.startswith("add"):
+            new, spec = gen.add_network(4)
+            name = f"a{step}" if kind == "add_first" else new
+            networks[name] = spec
+        elif kind == "same":  # a session edit: the same hosts
+            networks[name] = copy.deepcopy(networks[name])
+        elif kind == "active":
+            spec = copy.deepcopy(networks[name])
+            spec["shadow"]["active"] = not spec["shadow"].get("active", False)
+            networks[name] = spec
+        elif kind == "fewer":  # a twin less
+            spec = copy.deepcopy(networks[name])
+            twins = spec["shadow"]["hosts"]
+            if len(twins) > 1:
+                gone = list(twins)[-1]
+                del twins[gone]
+                spec["shadow"]["mirror"] = [s for s in spec["shadow"].get("mirror", [])
+                                            if gone not in s["to"]]
+            networks[name] = spec
+        elif len(networks) > 2:
+            del networks[name]
+        doc = {**doc, "networks": networks}
+        config = with_network(config, doc, name) or parse_config(doc)
+        found = roles_of(config, frozenset())
+        got = (list(found.standable.items()), list(found.probe_targets.items()),
+               list(standing_of(config)[0].items()), standing_of(config)[1],
+               clients_of(config))
+        assert got == _fresh(config), (step, kind)
+        derived += kind in ("add", "same")
+    assert derived > 5
