@@ -14,6 +14,7 @@ from sdn_shadow.core.reconcile import delta_messages, diff
 from sdn_shadow.core.roles import roles_of
 from sdn_shadow.intents import Client
 from sdn_shadow.openflow.incremental import Planner
+from sdn_shadow.openflow.plan import paused_gc
 from sdn_shadow.policy.watch import watched
 
 if TYPE_CHECKING:
@@ -93,6 +94,11 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
     if {s.dpid for s in config.switches} != set(core.plans):
         raise ReloadRefused("fabric.switches: adding or removing switches needs a "
                             "controller restart")
+    with paused_gc():  # what it makes lives on: no collector passes over it meanwhile
+        return _reloaded(core, now, config, reason)
+
+
+def _reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -> Updates:
     config, waiting = live_config(core.config, config)
     layout = layout_of(config, core.layout)
     clients, servable = clients_of(config)
