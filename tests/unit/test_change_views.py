@@ -126,3 +126,19 @@ def test_views_derived_from_the_last_configuration_equal_fresh_ones() -> None:
         assert got == _fresh(config), (step, kind)
         derived += kind in ("add", "same")
     assert derived > 5
+
+
+def test_one_sessions_counters_are_its_share_of_all() -> None:
+    from sdn_shadow.core import ShadowCore
+    from sdn_shadow.core.model import GroupCounters
+
+    gen = fabric_gen.fabric(fabric_gen.ring(5), 12, hosts_per_network=6)
+    core = ShadowCore(parse_config(gen.document))
+    for dpid, plan in core.plans.items():
+        core.group_stats(0.0, dpid, [GroupCounters(gid, tuple((b, 10 * b + gid) for b in
+                                                              range(1, 5)))
+                                     for gid in plan.mirror_groups])
+    every = core.mirror_counters()
+    assert any(c.packets for c in every.values())
+    for name, counters in every.items():
+        assert core.mirror_counters((name,)) == {name: counters}
