@@ -84,12 +84,14 @@ def test_views_derived_from_the_last_configuration_equal_fresh_ones() -> None:
     import copy
 
     from sdn_shadow.config.partial import with_network
+    from sdn_shadow.core.capacity import Capacity, allocation_policies
     from sdn_shadow.core.planning import standing_of
     from sdn_shadow.core.reload import clients_of
 
     gen = fabric_gen.fabric(fabric_gen.ring(5), 30, hosts_per_network=5, seed=3)
     doc = copy.deepcopy(gen.document)
     config = parse_config(doc)
+    capacity = Capacity(config, {})
     rng = random.Random(3)
     derived = 0
     for step in range(24):
@@ -105,6 +107,7 @@ def test_views_derived_from_the_last_configuration_equal_fresh_ones() -> None:
         elif kind == "active":
             spec = copy.deepcopy(networks[name])
             spec["shadow"]["active"] = not spec["shadow"].get("active", False)
+            spec["shadow"]["allocation"] = {"floor": rng.choice([0, 5])}
             networks[name] = spec
         elif kind == "fewer":  # a twin less
             spec = copy.deepcopy(networks[name])
@@ -124,6 +127,11 @@ def test_views_derived_from_the_last_configuration_equal_fresh_ones() -> None:
                list(standing_of(config)[0].items()), standing_of(config)[1],
                clients_of(config))
         assert got == _fresh(config), (step, kind)
+        capacity = capacity.reloaded(config, {})
+        assert list(capacity.allocator.policies.items()) == list(
+            allocation_policies(config).items())
+        assert list(capacity.demand.networks.items()) == list(
+            Capacity(config, {}).demand.networks.items())
         derived += kind in ("add", "same")
     assert derived > 5
 
