@@ -12,7 +12,9 @@ document means: any problem (so its report is the whole parse's, in its
 order), a VLAN id assigned to another network that would change, a
 fabric or a network order that is not the running one, an `ldap` block.
 The caller then runs `validate_config` on the document, so the outcome is
-always the one a whole parse gives.
+always the one a whole parse gives. The edited network's VLAN ids come
+from `vlan_index` (its claims alone beside the ids the others hold), and
+the whole assignment runs only when that cannot tell.
 """
 
 from __future__ import annotations
