@@ -245,14 +245,11 @@ class Planner:
         entries, holds = best_effort.entries, best_effort.holds
         kept: set[tuple[str, ...]] = set()
         for network in config.networks:
-            mine = entries.get(network.name, ())
-            if mine:
-                key = ("meters", network.name)
-                old = self.parts.get(key)
-                if old is not None and old.deps[0] is mine:  # its meters as they were
-                    kept.add(key)
-                else:
-                    wanted[key] = ((mine,), meter_step(network.name, mine, holds, inputs.held))
+            mine, key = entries.get(network.name, ()), ("meters", network.name)
+            if mine and (old := self.parts.get(key)) is not None and old.deps[0] is mine:
+                kept.add(key)  # its meters as they were
+            elif mine:
+                wanted[key] = ((mine,), meter_step(network.name, mine, holds, inputs.held))
         grouped = ByNetwork.of(inputs)
         marks: dict[str, Mark] = {}
         for network in config.networks:
