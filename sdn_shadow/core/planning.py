@@ -128,9 +128,34 @@ def _active(net: Network) -> bool:
 
 def networks_served(standable: Mapping[Client, str], served: frozenset[Client]
                     ) -> frozenset[str]:
-    """Networks whose every host with a twin is served by it (the shadow carries it all)."""
-    unserved = {c[0] for c in standable if c not in served}
-    return frozenset(c[0] for c in standable if c[0] not in unserved)
+    """Networks whose every host with a twin is served by it (the shadow carries it all).
+
+    Counted from the served side: a network is carried when as many of its hosts are
+    served as it has standable ones (those counts kept per `standable` mapping, so a
+    change that keeps the roles does not walk every host of the fabric again)."""
+    hits: dict[str, int] = {}
+    for client in served:
+        if client in standable:
+            hits[client[0]] = hits.get(client[0], 0) + 1
+    if not hits:
+        return frozenset()
+    counts = _counts(standable)
+    return frozenset(net for net, n in hits.items() if n == counts[net])
+
+
+_COUNTS: list[tuple[Mapping[Client, str], dict[str, int]]] = []
+
+
+def _counts(standable: Mapping[Client, str]) -> dict[str, int]:
+    """Standable hosts per network, kept for the last two mappings asked about."""
+    for kept, counts in _COUNTS:
+        if kept is standable:
+            return counts
+    counts = {}
+    for net, _ in standable:
+        counts[net] = counts.get(net, 0) + 1
+    _COUNTS[:] = [(standable, counts), *_COUNTS[:1]]
+    return counts
 
 
 def serving_events(now: float, before: frozenset[str], after: frozenset[str]) -> list[Event]:

@@ -150,3 +150,17 @@ def test_one_sessions_counters_are_its_share_of_all() -> None:
     assert any(c.packets for c in every.values())
     for name, counters in every.items():
         assert core.mirror_counters((name,)) == {name: counters}
+
+
+def test_networks_served_counted_from_the_served_side_equal_the_whole_walk() -> None:
+    from sdn_shadow.core.planning import networks_served
+
+    rng = random.Random(5)
+    for _ in range(200):
+        standable = {(f"n{rng.randrange(4)}", f"h{rng.randrange(6)}"): "t"
+                     for _ in range(rng.randrange(12))}
+        pool = [*standable, ("n9", "h1"), ("n0", "x")]
+        served = frozenset(rng.sample(pool, rng.randrange(len(pool) + 1)))
+        unserved = {c[0] for c in standable if c not in served}
+        assert networks_served(standable, served) == frozenset(
+            c[0] for c in standable if c[0] not in unserved)
