@@ -9,6 +9,7 @@ messages; undo is applying the previous intents again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TypeVar
@@ -89,12 +90,23 @@ class Intents:
         `standable`: the hosts a twin can stand for, by the configuration as
         written; takeovers are left to the caller, who knows the roles.
         """
-        clients = frozenset(clients)
-        return replace(self, shadow_path=self.shadow_path & clients,
-                       twin_service=self.twin_service & clients,
-                       failed_links=self.failed_links & frozenset(links),
-                       roles_swapped=self.roles_swapped & frozenset(standable),
-                       shadow_active=self.shadow_active & frozenset(networks))
+        clients = _asked(clients)
+        return replace(self, shadow_path=_within(self.shadow_path, clients),
+                       twin_service=_within(self.twin_service, clients),
+                       failed_links=_within(self.failed_links, _asked(links)),
+                       roles_swapped=_within(self.roles_swapped, _asked(standable)),
+                       shadow_active=_within(self.shadow_active, _asked(networks)))
+
+
+def _asked(keys: Iterable[K]) -> AbstractSet[K]:
+    """`keys` as a set to ask about (a set or a mapping's keys as they are, not copied: a
+    reload passes every client of the fabric)."""
+    return keys if isinstance(keys, AbstractSet) else frozenset(keys)
+
+
+def _within(keys: frozenset[K], allowed: AbstractSet[K]) -> frozenset[K]:
+    """The `keys` in `allowed` (looked up one by one: `keys` is the small side)."""
+    return frozenset(key for key in keys if key in allowed)
 
 
 def _toggled(keys: frozenset[K], key: K, present: bool) -> frozenset[K]:

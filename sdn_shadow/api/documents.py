@@ -217,7 +217,7 @@ class DocumentChanges:
             self._shadowed(network)
             if name not in {s.name for s in self._mirror(network)}:
                 raise NotFound(f"no mirror session {name} in {network}")
-            return self._session(network, name, self.core.mirror_counters())
+            return self._session(network, name, self.core.mirror_counters((name,)))
 
     def _session(self, network: str, name: str, counters: dict) -> dict:
         spec = next((item for i, item in enumerate(self._doc_sessions(network))

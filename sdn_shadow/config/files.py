@@ -11,7 +11,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -60,24 +60,36 @@ def file_references(data: Any) -> tuple[FileRef, ...]:
                  if isinstance(tls.get(key), str)]
     networks = top.get("networks")
     for net in networks.values() if isinstance(networks, dict) else ():
-        shadow = _child(net, "shadow")
-        password = _child(shadow, "ldap").get("password_file")
-        if isinstance(password, str):
-            refs.append(FileRef(PASSWORD, password))
-        ca_file = _child(shadow, "ldap").get("ca_file")
-        if isinstance(ca_file, str) and ca_file.strip():
-            refs.append(FileRef(TLS, ca_file))
-        baseline = _child(shadow, "detect").get("baseline")
-        if isinstance(baseline, list):
-            refs += [FileRef(CAPTURE, name) for name in baseline if isinstance(name, str)]
+        refs += network_file_references(net)
     return tuple(dict.fromkeys(refs))
+
+
+def network_file_references(net: Any) -> list[FileRef]:
+    """The files one network definition names, in `file_references`' order (pure)."""
+    refs: list[FileRef] = []
+    shadow = _child(net, "shadow")
+    password = _child(shadow, "ldap").get("password_file")
+    if isinstance(password, str):
+        refs.append(FileRef(PASSWORD, password))
+    ca_file = _child(shadow, "ldap").get("ca_file")
+    if isinstance(ca_file, str) and ca_file.strip():
+        refs.append(FileRef(TLS, ca_file))
+    baseline = _child(shadow, "detect").get("baseline")
+    if isinstance(baseline, list):
+        refs += [FileRef(CAPTURE, name) for name in baseline if isinstance(name, str)]
+    return refs
 
 
 def check_files(data: Any) -> FileFacts:
     """Open and check every file `data` names (the loading layer's I/O, never the parser's)."""
+    return check_references(file_references(data))
+
+
+def check_references(refs: Iterable[FileRef]) -> FileFacts:
+    """Open and check each of the files `refs` names."""
     check = {TLS: _tls_problem, PASSWORD: _password_problem, CAPTURE: _capture_problem}
     problems = {}
-    for ref in file_references(data):
+    for ref in dict.fromkeys(refs):
         reason = check[ref.kind](ref.name)
         if reason is not None:
             problems[ref] = reason

@@ -12,33 +12,30 @@ document means: any problem (so its report is the whole parse's, in its
 order), a VLAN id assigned to another network that would change, a
 fabric or a network order that is not the running one, an `ldap` block.
 The caller then runs `validate_config` on the document, so the outcome is
-always the one a whole parse gives.
+always the one a whole parse gives. The edited network's VLAN ids come
+from `vlan_index` (its claims alone beside the ids the others hold), and
+the whole assignment runs only when that cannot tell.
 """
 
 from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Iterator, Mapping, MutableMapping
-from functools import lru_cache
+from itertools import islice
 from typing import Any, cast
 
 from . import settings
-from .assemble import (
-    VLAN_BASE_MIRROR,
-    VLAN_BASE_NETWORK,
-    VLAN_BASE_SHADOW,
-    _free_vlan,
-    home_vlan,
-)
+from .assemble import _free_vlan
 from .assemble import network as frozen
 from .context import Context
 from .drafts import NetDraft
 from .fabric import check_reachability, fabric
-from .files import check_files
+from .files import FileRef, check_references, file_references, network_file_references
 from .model import Config, Network
 from .networks import network
 from .parse import _TOP_KEYS, finish_network
 from .shapes import name_problem
+from .vlan_index import VlanIndex, claims, edited_ids, home, vlans_of
 
 Port = tuple[str, int]
 
@@ -57,7 +54,7 @@ def with_network(config: Config, document: Any, name: str) -> Config | None:
     others = tuple(n for n in config.networks if n.name != name)
     if [n.name for n in others] != [k for k in networks if k != name]:
         return None
-    facts = check_files(document)  # opens only the files the document names
+    facts = check_references(_references(document, networks, name))  # opens only these
     if facts.problems:
         return None
     ctx = Context(facts)
@@ -73,21 +70,59 @@ def with_network(config: Config, document: Any, name: str) -> Config | None:
     fabric(ctx, top["fabric"])
     if ctx.problems or tuple(ctx.links) != config.links or not _same_switches(ctx, config):
         return None
+    index = VlanIndex.of(config, networks, name)
     draft = None
     if name in networks:
-        draft = _draft(ctx, config, others, name, networks[name])
+        draft = _draft(ctx, config, others, name, networks[name], index)
         if draft is None:
             return None
-    vlans = _assigned(networks)
-    if vlans is None or any(_vlans_of(n) != vlans[n.name] for n in others):
-        return None  # an id another network was given would change: the whole parse
+    ids = edited_ids(index, networks, name)
+    if ids is None:  # the edit may move another network's id: assign every one
+        vlans = _assigned(networks)
+        if vlans is None or any(vlans_of(n) != vlans[n.name] for n in others):
+            return None  # an id another network was given would change: the whole parse
+        ids = vlans.get(name, ())
     placed: Network | None = None
     if draft is not None:
-        _give_vlans(draft, vlans[name])
+        _give_vlans(draft, ids)
         placed = frozen(draft)
-    new = tuple(placed if k == name else _by_name(others, k) for k in networks
-                if k != name or placed is not None)
-    return Config(config.switches, config.links, cast(tuple[Network, ...], new), *sections)
+    new = _networks(config.networks, others, networks, name, placed)
+    index.edited(new, name, placed, list(claims(name, networks.get(name))))
+    return Config(config.switches, config.links, new, *sections)
+
+
+def _networks(running: tuple[Network, ...], others: tuple[Network, ...],
+              networks: dict[str, Any], name: str, placed: Network | None
+              ) -> tuple[Network, ...]:
+    """The networks in `networks`' order: the running ones, network `name` as `placed`."""
+    if placed is not None and next(reversed(networks)) == name \
+            and len(others) == len(running):  # added last: the others as they were
+        return (*running, placed)
+    if placed is not None and len(others) < len(running):  # replaced where it was?
+        at = next(i for i, n in enumerate(running) if n.name == name)
+        if next(islice(networks, at, None)) == name:
+            return tuple(placed if n.name == name else n for n in running)
+    return cast(tuple[Network, ...], tuple(
+        placed if k == name else _by_name(others, k) for k in networks
+        if k != name or placed is not None))
+
+
+def _references(document: dict[str, Any], networks: dict[str, Any], name: str
+                ) -> list[FileRef]:
+    """The files `document` names (`file_references`), each other network's kept while
+    its definition is the same object (an edit never changes one in place)."""
+    refs = list(file_references({k: document.get(k) for k in ("controller", "api")}))
+    for key, spec in networks.items():
+        kept = _REFS.get(id(spec))
+        if key == name or kept is None or kept[0] is not spec:
+            if len(_REFS) > 4 * len(networks) + 64:
+                _REFS.clear()
+            kept = _REFS[id(spec)] = (spec, network_file_references(spec))
+        refs += kept[1]
+    return refs
+
+
+_REFS: dict[int, tuple[Any, list[FileRef]]] = {}
 
 
 def _same_switches(ctx: Context, config: Config) -> bool:
@@ -107,7 +142,7 @@ _BY_NAME: dict[int, tuple[tuple[Network, ...], dict[str, Network]]] = {}
 
 
 def _draft(ctx: Context, config: Config, others: tuple[Network, ...], name: str,
-           spec: Any) -> NetDraft | None:
+           spec: Any, index: VlanIndex) -> NetDraft | None:
     """Network `name` parsed beside the others' claims; None on any problem."""
     if isinstance(spec, dict) and isinstance(spec.get("shadow"), dict) \
             and spec["shadow"].get("ldap") is not None:
@@ -115,26 +150,13 @@ def _draft(ctx: Context, config: Config, others: tuple[Network, ...], name: str,
     ctx.ports = cast(dict[Port, str], ChainMap(ctx.ports, _PORTS.claims(config, name)))
     ctx.session_names = cast(dict[str, str], ChainMap(
         {}, {s.name: n.name for n in others if n.shadow for s in n.shadow.mirror}))
-    ctx.vlans = cast(dict[int, str], ChainMap({}, _taken_vlans(others)))
+    ctx.vlans = cast(dict[int, str], ChainMap({}, cast(dict[int, str], index.taken(name))))
     net = network(ctx, name, f"networks.{name}", spec)
     if net is None or ctx.problems:
         return None
     finish_network(ctx, net)
     check_reachability(ctx, [net])
     return None if ctx.problems else net
-
-
-def _taken_vlans(others: tuple[Network, ...]) -> dict[int, str]:
-    """Every VLAN id the other networks use (an explicit id clashing with one is a
-    problem for the whole parse to report; an assigned one is checked afterwards)."""
-    out: dict[int, str] = {}
-    for n in others:
-        out[n.vlan] = n.name
-        if n.shadow is not None:
-            out[n.shadow.vlan] = n.name
-            for t in n.shadow.hosts:
-                out[t.mirror_vlan] = n.name
-    return out
 
 
 def _assigned(networks: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
@@ -145,7 +167,7 @@ def _assigned(networks: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
     slots: dict[str, list[int]] = {}
     for name, spec in networks.items():
         ids = slots[name] = []
-        for slot, (base, key, vid) in enumerate(_claims(name, spec)):
+        for slot, (base, key, vid) in enumerate(claims(name, spec)):
             if vid is None:
                 wanted.append((base, key, name, slot))
                 ids.append(0)
@@ -164,33 +186,8 @@ def _assigned(networks: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
 
 
 def _free(used: set[int], base: int, key: str) -> int | None:
-    home = _home(base, key)
-    return home if home not in used else _free_vlan(used, base, key)
-
-
-@lru_cache(maxsize=65536)
-def _home(base: int, key: str) -> int:
-    return home_vlan(base, key)
-
-
-def _claims(name: str, spec: Any) -> Iterator[tuple[int, str, Any]]:
-    """(base, key, explicit id or None) of a network definition, in `_vlans_of`'s order."""
-    spec = spec if isinstance(spec, dict) else {}
-    yield VLAN_BASE_NETWORK, name, spec.get("vlan")
-    shadow = spec.get("shadow")
-    if not isinstance(shadow, dict):
-        return
-    yield VLAN_BASE_SHADOW, name, shadow.get("vlan")
-    hosts = shadow.get("hosts")
-    for twin, item in (hosts.items() if isinstance(hosts, dict) else ()):
-        item = item if isinstance(item, dict) else {}
-        yield VLAN_BASE_MIRROR, f"{name}/{twin}", item.get("mirror_vlan")
-
-
-def _vlans_of(net: Network) -> tuple[int, ...]:
-    if net.shadow is None:
-        return (net.vlan,)
-    return (net.vlan, net.shadow.vlan, *(t.mirror_vlan for t in net.shadow.hosts))
+    start = home(base, key)
+    return start if start not in used else _free_vlan(used, base, key)
 
 
 def _give_vlans(draft: NetDraft, ids: tuple[int, ...]) -> None:

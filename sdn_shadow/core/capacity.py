@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
 from typing import cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from sdn_shadow.config.model import AllocationSettings, Config
+from sdn_shadow.core.derive import edits
 from sdn_shadow.core.model import Updates
 from sdn_shadow.core.reconcile import meter_changes
 from sdn_shadow.demand import Demand, client_key, network_key
@@ -26,8 +28,10 @@ from sdn_shadow.telemetry.profiles import ProfileBook
 FORECAST_SERIES = ("network:", "client:", "link:")  # port series are not forecast
 
 
+@lru_cache(maxsize=1024)
 def allocation_policy(settings: AllocationSettings, level: float) -> AllocationPolicy:
-    """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside)."""
+    """The allocation policy for a shadow's settings (Mbit/s in config, bytes/s inside);
+    kept: both are frozen values, and most shadows share their settings."""
     to_bytes = 1e6 / 8
     return AllocationPolicy(
         settings.strategy, settings.floor * to_bytes, settings.hysteresis,
@@ -66,7 +70,9 @@ class Capacity:
         """A copy for a new configuration: rates, forecasts, profiles and scores carry over."""
         new = copy.copy(self)
         new.config = config
-        new.allocator = self.allocator.retuned(allocation_policies(config))
+        new.allocator = self.allocator.retuned(
+            _policies_from(self.config, self.allocator.policies, config)
+            or allocation_policies(config))
         new.allocations = {k: v for k, v in self.allocations.items()
                            if k in new.allocator.policies}
         if (config.switches, config.links) == (self.config.switches, self.config.links):
@@ -196,9 +202,31 @@ class Capacity:
         return values
 
 
+def _policies_from(was: Config, policies: dict[str, AllocationPolicy], config: Config
+                   ) -> dict[str, AllocationPolicy] | None:
+    """`allocation_policies(config)` from `was`'s (`policies`), when a few networks changed
+    and kept or lacked their shadow, or shadowed ones were added; None: work them out."""
+    changed = edits(was.networks, config.networks)
+    if changed is None or was.forecast.level != config.forecast.level:
+        return None
+    out = dict(policies)
+    for old, net in changed:
+        if old is not None and (old.shadow is None) != (net.shadow is None):
+            return None  # a shadow came or went in place: its place in the order moves
+        if net.shadow is not None:
+            out[net.name] = allocation_policy(net.shadow.allocation, config.forecast.level)
+    return out
+
+
 def _network_series(config: Config, was: Config, series: dict[str, list[str]]
                     ) -> dict[str, list[str]]:
     """Each network's client tx series (`Demand.networks`), kept for networks that stay."""
+    changed = edits(was.networks, config.networks)
+    if changed is not None and len(series) == len(was.networks):  # a few edited or added
+        out = dict(series)
+        for _, net in changed:
+            out[network_key(net.name)] = [client_key(net.name, h.name, "tx") for h in net.hosts]
+        return out
     old = {n.name: n for n in was.networks}
     out = {}
     for net in config.networks:

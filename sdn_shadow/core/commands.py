@@ -7,7 +7,7 @@ messages per switch its decision makes (and records its events).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -98,9 +98,10 @@ class CoreCommands:
         """`network`'s shadow allocation now (None before the first forecast)."""
         return self._core.capacity.allocations.get(network)
 
-    def mirror_counters(self) -> dict[str, MirrorCounters]:
-        """Each mirror session's counters, summed over switches."""
-        return self._core.mirror_counters()
+    def mirror_counters(self, only: Iterable[str] | None = None) -> dict[str, MirrorCounters]:
+        """Each mirror session's counters, summed over switches (`only`: just these
+        sessions of the configuration)."""
+        return self._core.mirror_counters(only)
 
     def events(self, since: int, limit: int) -> dict[str, Any]:
         """Events from cursor `since`, at most `limit`; `next` is the next cursor."""

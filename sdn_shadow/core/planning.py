@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sdn_shadow.config.model import Config
+from sdn_shadow.config.model import Config, Network
+from sdn_shadow.core.derive import edits
 from sdn_shadow.core.model import Event, event
 from sdn_shadow.core.roles import network_roles
 from sdn_shadow.intents import Client, Intents
@@ -83,24 +84,78 @@ def standing_of(config: Config) -> tuple[dict[Client, str], frozenset[Client]]:
     (a change that keeps the configuration does not walk every host again)."""
     kept = _STANDING.get(id(config))
     if kept is None or kept[0] is not config:
+        last = next(reversed(_STANDING.values())) if _STANDING else None
         if len(_STANDING) >= 4:
             del _STANDING[next(iter(_STANDING))]
-        standing: dict[Client, str] = {}
-        active: set[Client] = set()  # = active_hosts(config)
-        for net in config.networks:
-            mine = network_roles(net, config.switches)[0]
-            standing.update(mine)
-            if net.shadow is not None and net.shadow.active:
-                active.update(mine)
-        kept = _STANDING[id(config)] = (config, standing, frozenset(active))
+        derived = None if last is None else _standing_from(last, config)
+        if derived is None:
+            standing: dict[Client, str] = {}
+            active: set[Client] = set()  # = active_hosts(config)
+            for net in config.networks:
+                mine = network_roles(net, config.switches)[0]
+                standing.update(mine)
+                if _active(net):
+                    active.update(mine)
+            derived = standing, frozenset(active)
+        kept = _STANDING[id(config)] = (config, *derived)
     return kept[1], kept[2]
+
+
+def _standing_from(last: tuple[Config, dict[Client, str], frozenset[Client]], config: Config
+                   ) -> tuple[dict[Client, str], frozenset[Client]] | None:
+    """`standing_of(config)` from `last`'s, when `config` changes a few networks' hosts
+    (the same objects when their standing hosts are the same); None: derive it whole."""
+    was_config, standing, active = last
+    changed = (edits(was_config.networks, config.networks)
+               if was_config.switches == config.switches else None)
+    if changed is None:
+        return None
+    for was, now in changed:
+        mine = network_roles(now, config.switches)[0]
+        if was is not None:
+            if network_roles(was, config.switches)[0] != mine or _active(was) != _active(now):
+                return None
+            continue
+        standing = {**standing, **mine}  # added at the end, as a whole walk puts it
+        if _active(now):
+            active = active | frozenset(mine)
+    return standing, active
+
+
+def _active(net: Network) -> bool:
+    return net.shadow is not None and net.shadow.active
 
 
 def networks_served(standable: Mapping[Client, str], served: frozenset[Client]
                     ) -> frozenset[str]:
-    """Networks whose every host with a twin is served by it (the shadow carries it all)."""
-    unserved = {c[0] for c in standable if c not in served}
-    return frozenset(c[0] for c in standable if c[0] not in unserved)
+    """Networks whose every host with a twin is served by it (the shadow carries it all).
+
+    Counted from the served side: a network is carried when as many of its hosts are
+    served as it has standable ones (those counts kept per `standable` mapping, so a
+    change that keeps the roles does not walk every host of the fabric again)."""
+    hits: dict[str, int] = {}
+    for client in served:
+        if client in standable:
+            hits[client[0]] = hits.get(client[0], 0) + 1
+    if not hits:
+        return frozenset()
+    counts = _counts(standable)
+    return frozenset(net for net, n in hits.items() if n == counts[net])
+
+
+_COUNTS: list[tuple[Mapping[Client, str], dict[str, int]]] = []
+
+
+def _counts(standable: Mapping[Client, str]) -> dict[str, int]:
+    """Standable hosts per network, kept for the last two mappings asked about."""
+    for kept, counts in _COUNTS:
+        if kept is standable:
+            return counts
+    counts = {}
+    for net, _ in standable:
+        counts[net] = counts.get(net, 0) + 1
+    _COUNTS[:] = [(standable, counts), *_COUNTS[:1]]
+    return counts
 
 
 def serving_events(now: float, before: frozenset[str], after: frozenset[str]) -> list[Event]:

@@ -41,14 +41,16 @@ class MirrorStats:
         self.flows.setdefault(plan.dpid, {}).update(
             (f.key, (f.packets, f.bytes)) for f in flows if f.key in plan.mirror_flows)
 
-    def totals(self, config: Config, plans: Mapping[int, SwitchPlan]
-               ) -> dict[str, MirrorCounters]:
-        """Packets selected for copying and their bytes per session, summed over switches.
+    def totals(self, config: Config, plans: Mapping[int, SwitchPlan],
+               only: Iterable[str] | None = None) -> dict[str, MirrorCounters]:
+        """Packets selected for copying and their bytes per session, summed over switches
+        (`only`: just these sessions, which must be the configuration's).
 
         A packet copied to several destinations counts once; bytes are before truncation.
         """
-        totals = {s.name: MirrorCounters()
-                  for n in config.networks if n.shadow for s in n.shadow.mirror}
+        totals = ({s.name: MirrorCounters()
+                   for n in config.networks if n.shadow for s in n.shadow.mirror}
+                  if only is None else {name: MirrorCounters() for name in only})
         for dpid, by_group in self.groups.items():
             groups = plans[dpid].mirror_groups
             for gid, counts in by_group.items():

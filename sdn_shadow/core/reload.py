@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from sdn_shadow.config.model import Config, Network
+from sdn_shadow.core.derive import edits
 from sdn_shadow.core.health import fabric_index
 from sdn_shadow.core.model import ReloadRefused, Updates, event
 from sdn_shadow.core.planning import layout_of, planned, standing_of
@@ -13,6 +14,7 @@ from sdn_shadow.core.reconcile import delta_messages, diff
 from sdn_shadow.core.roles import roles_of
 from sdn_shadow.intents import Client
 from sdn_shadow.openflow.incremental import Planner
+from sdn_shadow.openflow.plan import paused_gc
 from sdn_shadow.policy.watch import watched
 
 if TYPE_CHECKING:
@@ -30,12 +32,39 @@ def live_config(running: Config, config: Config) -> tuple[Config, str]:
 
 
 def clients_of(config: Config) -> tuple[frozenset[Client], frozenset[Client]]:
-    """Every shadowed network's primary hosts, and those of networks with service hosts."""
+    """Every shadowed network's primary hosts, and those of networks with service hosts
+    (derived from the last configuration's when a few networks changed)."""
+    last = _CLIENTS_OF[0] if _CLIENTS_OF else None
+    changed = None if last is None else edits(last[0], config.networks)
+    if last is not None and changed is not None:
+        _, clients, servable = last
+        for was, now in changed:
+            if was is not None and _served(was) == _served(now):
+                continue  # the same clients (a session edited, say)
+            if was is not None:
+                break  # clients changed in place: the whole union again
+            more, serves = _served(now)
+            clients, servable = clients | more, servable | serves
+        else:
+            _CLIENTS_OF[:] = [(config.networks, clients, servable)]
+            return clients, servable
     mine = [(n, _clients(n)) for n in config.networks if n.shadow]
     clients = frozenset[Client]().union(*(c for _, c in mine))
     servable = frozenset[Client]().union(*(c for n, c in mine
                                            if n.shadow and n.shadow.services))
+    _CLIENTS_OF[:] = [(config.networks, clients, servable)]
     return clients, servable
+
+
+_CLIENTS_OF: list[tuple[tuple[Network, ...], frozenset[Client], frozenset[Client]]] = []
+
+
+def _served(net: Network) -> tuple[frozenset[Client], frozenset[Client]]:
+    """`net`'s part of `clients_of`: its clients, and them again if it has service hosts."""
+    if net.shadow is None:
+        return frozenset(), frozenset()
+    mine = _clients(net)
+    return mine, mine if net.shadow.services else frozenset()
 
 
 _CLIENTS: dict[int, tuple[Network, frozenset[Client]]] = {}
@@ -65,6 +94,11 @@ def reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -
     if {s.dpid for s in config.switches} != set(core.plans):
         raise ReloadRefused("fabric.switches: adding or removing switches needs a "
                             "controller restart")
+    with paused_gc():  # what it makes lives on: no collector passes over it meanwhile
+        return _reloaded(core, now, config, reason)
+
+
+def _reloaded(core: ShadowCore, now: float, config: Config, reason: str | None) -> Updates:
     config, waiting = live_config(core.config, config)
     layout = layout_of(config, core.layout)
     clients, servable = clients_of(config)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from sdn_shadow.config.model import Config, Network, Switch
+from sdn_shadow.core.derive import edits
 from sdn_shadow.core.health import ProbeTargets
 from sdn_shadow.intents import Client, Intents
 from sdn_shadow.policy.takeover import standable, swapped
@@ -27,13 +28,53 @@ def roles_of(config: Config, roles_swapped: frozenset[Client]) -> Roles:
     """The hosts twins can stand for, and their probe targets (by dpid, port, MAC and IP),
     with roles swapped as `roles_swapped` says."""
     roles = swapped(config, roles_swapped)
-    standing: dict[Client, str] = {}
-    targets: ProbeTargets = {}
-    for net in roles.networks:
-        mine, aimed = network_roles(net, roles.switches)
-        standing.update(mine)
-        targets.update(aimed)
-    return Roles(standing, dict(sorted(targets.items(), key=lambda t: t[1][1:])))
+    last = _LAST[0] if _LAST else None
+    found = None if last is None else _roles_from(last, roles)
+    if found is None:
+        standing: dict[Client, str] = {}
+        targets: ProbeTargets = {}
+        for net in roles.networks:
+            standing.update(network_roles(net, roles.switches)[0])
+        # In (network, host) order: each network's targets are in its hosts' order
+        # already (and no two networks aim at one port): networks in name order do.
+        for net in sorted(roles.networks, key=_name):
+            targets.update(network_roles(net, roles.switches)[1])
+        found = Roles(standing, targets)
+    _LAST[:] = [(roles, found, max((n.name for n in roles.networks), default=""))]
+    return found
+
+
+_LAST: list[tuple[Config, Roles, str]] = []
+"""The last configuration (roles swapped) `roles_of` was asked about, its roles, and the
+name of its last network in name order."""
+
+
+def _roles_from(last: tuple[Config, Roles, str], roles: Config) -> Roles | None:
+    """`roles_of` for `roles` from `last`'s, when a few networks changed (their standing
+    hosts and probe targets the same) or were added after every other in name order."""
+    was_config, found, highest = last
+    changed = (edits(was_config.networks, roles.networks)
+               if was_config.switches == roles.switches else None)
+    if changed is None:
+        return None
+    standing, targets = found.standable, found.probe_targets
+    for was, now in changed:
+        mine = network_roles(now, roles.switches)
+        if was is not None:
+            if network_roles(was, roles.switches) != mine:
+                return None
+            continue
+        if now.name <= highest:
+            return None  # its targets go between others': in order again, whole
+        standing, targets = {**standing, **mine[0]}, {**targets, **mine[1]}
+        highest = now.name
+    if standing is found.standable and targets is found.probe_targets:
+        return found
+    return Roles(standing, targets)
+
+
+def _name(net: Network) -> str:
+    return net.name
 
 
 _ROLES: dict[tuple[int, int], tuple[Network, object, dict[Client, str], ProbeTargets]] = {}

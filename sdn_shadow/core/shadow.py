@@ -287,9 +287,10 @@ class ShadowCore(PlanState):
         """Take flow stats of the mirror tables: counters of sessions that copy inline."""
         self.mirrors.flow_stats(self.plan(dpid), flows)
 
-    def mirror_counters(self) -> dict[str, MirrorCounters]:
-        """Packets selected for copying and their bytes per session, summed over switches."""
-        return self.mirrors.totals(self.config, self.plans)
+    def mirror_counters(self, only: Iterable[str] | None = None) -> dict[str, MirrorCounters]:
+        """Packets selected for copying and their bytes per session, summed over switches
+        (`only`: just these sessions of the configuration)."""
+        return self.mirrors.totals(self.config, self.plans, only)
 
     def status(self) -> dict[str, Any]:
         """A JSON-able snapshot (see `core.readout.status`)."""

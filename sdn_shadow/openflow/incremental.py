@@ -194,8 +194,9 @@ class Planner:
             if old is not None and _same(old.deps, deps):
                 continue
             meter_part = None  # the network's meters as this update leaves them
-            if len(key) > 1 and key[0] != "meters" and ("meters", key[1]) in wanted:
-                meter_part = fresh.get(("meters", key[1])) or self.parts[("meters", key[1])]
+            metered = ("meters", key[1]) if len(key) > 1 and key[0] != "meters" else None
+            if metered is not None and (metered in wanted or metered in kept):
+                meter_part = fresh.get(metered) or self.parts[metered]
             fresh[key] = Part(deps, self._run(step, meter_part), key[0] == "steering",
                               key[0] == "meters")
         deltas: dict[str, SwitchDelta] = {}
@@ -242,21 +243,27 @@ class Planner:
         wanted: dict[tuple[str, ...], tuple[tuple[object, ...], Step]] = {
             BASE: ((config.switches, probes), base_step(probes))}
         entries, holds = best_effort.entries, best_effort.holds
-        for network in config.networks:
-            mine = entries.get(network.name, ())
-            if mine:
-                wanted[("meters", network.name)] = (
-                    (mine,), meter_step(network.name, mine, holds, inputs.held))
-        grouped = ByNetwork.of(inputs)
         kept: set[tuple[str, ...]] = set()
+        for network in config.networks:
+            mine, key = entries.get(network.name, ()), ("meters", network.name)
+            if mine and (old := self.parts.get(key)) is not None and old.deps[0] is mine:
+                kept.add(key)  # its meters as they were
+            elif mine:
+                wanted[key] = ((mine,), meter_step(network.name, mine, holds, inputs.held))
+        grouped = ByNetwork.of(inputs)
         marks: dict[str, Mark] = {}
         for network in config.networks:
             name = network.name
+            last = self._marks.get(name)
+            if last is not None and last.holds(network, inputs, entries.get(name, ()),
+                                               self._wiring, grouped):
+                kept.update(last.keys)
+                marks[name] = last
+                continue
             mark = Mark(network, inputs.paths.get(name), inputs.failed, entries.get(name, ()),
                          self._wiring, grouped.shadow_path.get(name),
                          grouped.twin_service.get(name),
                          grouped.blocked.get(name))
-            last = self._marks.get(name)
             if last is not None and last.same(mark):
                 kept.update(last.keys)
                 mark.keys = last.keys

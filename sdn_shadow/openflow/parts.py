@@ -103,6 +103,18 @@ class Mark:
     keys: tuple[tuple[str, ...], ...] = ()
     """The network's parts (the steps its inputs called for)."""
 
+    def holds(self, network: Network, inputs: Inputs, meters: tuple[Entry, ...],
+              wiring: object, grouped: ByNetwork) -> bool:
+        """`same` for the inputs a new mark would take, without making one (the common
+        case, a network nothing changed for, by identity alone)."""
+        name = network.name
+        return (self.network is network and self.paths is inputs.paths.get(name)
+                and self.wiring is wiring and self.meters is meters
+                and _alike(self.failed, inputs.failed)
+                and self.shadow_path is grouped.shadow_path.get(name)
+                and self.twin_service is grouped.twin_service.get(name)
+                and self.blocked is grouped.blocked.get(name))
+
     def same(self, new: Mark) -> bool:
         """Whether `new` holds the same inputs (objects the same, or small ones equal)."""
         return (self.network is new.network and self.paths is new.paths

@@ -86,9 +86,9 @@ class Allocator:
 
     def retuned(self, policies: dict[str, AllocationPolicy]) -> Allocator:
         """An allocator for new policies that keeps the state of the networks it still has."""
-        fresh = Allocator(policies)
-        for name in policies.keys() & self._state.keys():
-            fresh._state[name] = self._state[name]
+        fresh = Allocator({})
+        fresh.policies, state = policies, self._state
+        fresh._state = {name: state.get(name) or _State() for name in policies}
         return fresh
 
     def weight(self, network: str) -> float:

@@ -31,12 +31,20 @@ def standable(config: Config) -> dict[Client, str]:
     """Every primary host that has a twin with its MAC and IP, and that twin's name."""
     out: dict[Client, str] = {}
     for network in config.networks:
-        if network.shadow is None:
-            continue
-        for twin in network.shadow.hosts:
-            host = network.host(twin.primary)
-            if twin.mac == host.mac and twin.ip == host.ip:
-                out.setdefault((network.name, host.name), twin.name)
+        for client, twin in _standable_in(network).items():
+            out.setdefault(client, twin)
+    return out
+
+
+def _standable_in(network: Network) -> dict[Client, str]:
+    """`standable` of one network."""
+    out: dict[Client, str] = {}
+    if network.shadow is None:
+        return out
+    for twin in network.shadow.hosts:
+        host = network.host(twin.primary)
+        if twin.mac == host.mac and twin.ip == host.ip:
+            out.setdefault((network.name, host.name), twin.name)
     return out
 
 
@@ -57,11 +65,16 @@ def _per_network(config: Config, clients: frozenset[Client],
     """`config` with `change(network, {host: twin})` applied where `clients` has standable hosts."""
     if not clients:
         return config
-    twins = standable(config)
+    hosts: dict[str, list[str]] = {}
+    for net, host in clients:
+        hosts.setdefault(net, []).append(host)
     networks = []
-    for network in config.networks:
-        mine = {host: twins[(network.name, host)] for net, host in clients
-                if net == network.name and (net, host) in twins}
+    for network in config.networks:  # only the networks with clients are looked into
+        mine = None
+        if network.name in hosts:
+            twins = _standable_in(network)
+            mine = {host: twins[(network.name, host)] for host in hosts[network.name]
+                    if (network.name, host) in twins}
         networks.append(change(network, mine) if mine else network)
     return replace(config, networks=tuple(networks))
 
