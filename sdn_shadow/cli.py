@@ -248,9 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--peer", choices=["gbm"],
                           help="also score the LightGBM lag model under the same protocol "
                                "(needs lightgbm: the bench extra)")
-    backtest.add_argument("--point", choices=["median", "mape"], default="median",
-                          help="point forecast: the median (default) or the value that "
-                               "minimises the expected absolute percentage error")
+    backtest.add_argument("--point", choices=["median", "mape", "mape_calendar"],
+                          default="median",
+                          help="point forecast: the median (default), the value that "
+                               "minimises the expected absolute percentage error, or a "
+                               "calendar profile fitted to that error (--calendar terms)")
     backtest.add_argument("--huber", metavar="K",
                           help="downweight training rows whose error passes K robust "
                                "deviations (e.g. 1.345): bursts pull the fit less")

@@ -188,3 +188,16 @@ def test_select_chooses_on_the_training_part_and_says_what(capsys) -> None:
     assert lines[-1].startswith(f"chosen: calendar daily={used['daily_terms']},weekly="
                                 f"{used['weekly_terms']} (validation MAPE ")
     assert f"{best:.2f}%, the given settings {tried['{}']:.2f}%" in lines[-1]
+
+
+def test_the_mape_fitted_point_can_be_asked_for_by_name(capsys) -> None:
+    args = ["forecast", "backtest", ELB, "--horizon", "12", "--period", "1d",
+            "--calendar", "daily=2", "--json", "-"]
+    assert main([*args, "--point", "mape"]) == 0
+    shifted = json.loads(capsys.readouterr().out)
+    assert main([*args, "--point", "mape_calendar"]) == 0
+    fitted = json.loads(capsys.readouterr().out)
+    assert fitted["model_params"]["point"] == "mape_calendar"
+    # fitted to the MAPE itself, it beats the shifted median on this bursty series
+    assert (fitted["models"]["sliding_window"]["mape"]
+            < shifted["models"]["sliding_window"]["mape"])
