@@ -2,8 +2,8 @@
 
 Run as `python -m bench.push_app --of-port P --flows N --out FILE`: it waits for
 one switch, clears its tables, then packs N flow-adds in runs
-(`openflow.chunks`, as the controller's reconcile does), hands each run to
-the datapath as soon as it is packed, and times until the barrier reply. The
+(`Sender.send_push`, as the controller's reconcile does), hands each run to
+the datapath's writer as soon as it is packed, and times until the barrier reply. The
 flows were never packed before in this process (a fresh one per push). The
 JSON result (seconds, when the last run was handed over, CPU seconds used)
 goes to FILE and the process exits.
@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import threading
 import time
 
 from os_ken import cfg
@@ -22,11 +23,12 @@ from os_ken.base import app_manager
 from os_ken.base.app_manager import AppManager
 from os_ken.controller import ofp_event
 from os_ken.controller.handler import CONFIG_DISPATCHER, MAIN_DISPATCHER, set_ev_cls
+from os_ken.lib import hub
 from os_ken.ofproto import ofproto_v1_3
 
 from bench.flowset import bench_flows
+from sdn_shadow.control.sender import Sender
 from sdn_shadow.openflow import wire
-from sdn_shadow.openflow.chunks import pack_chunks
 from sdn_shadow.openflow.messages import Barrier, FlowAdd, FlowDelete, Message
 
 
@@ -46,6 +48,8 @@ class PushApp(app_manager.OSKenApp):
         super().__init__(*args, **kwargs)
         self.flows = bench_flows(Job.flows)
         self.phase = "idle"
+        self.sender = Sender(threading.RLock(), lambda dpid: True,
+                             pause=lambda: hub.sleep(0))  # as the controller's app makes it
         self.t0 = self.packed = self.cpu0 = 0.0
 
     @set_ev_cls(ofp_event.EventOFPSwitchFeatures, CONFIG_DISPATCHER)
@@ -63,8 +67,7 @@ class PushApp(app_manager.OSKenApp):
             self.t0 = time.perf_counter()
             msgs: list[Message] = [FlowAdd(f) for f in self.flows]
             msgs.append(Barrier())
-            for chunk in pack_chunks(msgs, first_xid=100):
-                dp.send(chunk)
+            self.sender.send_push(dp, msgs, first_xid=100)
             self.packed = time.perf_counter() - self.t0
         elif self.phase == "pushing":
             seconds = time.perf_counter() - self.t0

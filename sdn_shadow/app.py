@@ -59,7 +59,7 @@ class ShadowApp(app_manager.OSKenApp):
         if settings is None:
             raise RuntimeError("sdn_shadow.app.RUN must be set before starting")
         self.gate_server = None if settings.gate is not None else start_gate(settings)
-        self.run = Runner(settings)
+        self.run = Runner(settings, pause=lambda: hub.sleep(0))  # see Sender
         self.ready = self.run.ready
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGHUP, self.run.on_sighup)  # acted on once planned

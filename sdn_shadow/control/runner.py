@@ -22,7 +22,6 @@ from sdn_shadow.control.startup import RunSettings
 from sdn_shadow.control.statefile import StateFile
 from sdn_shadow.control.sync import Barriers, Collecting, last_xid
 from sdn_shadow.control.watchio import WatchIO
-from sdn_shadow.openflow.chunks import pack_chunks
 
 LOG = logging.getLogger("sdn_shadow")
 TICK = 0.1  # seconds between poll-loop rounds
@@ -31,7 +30,8 @@ TICK = 0.1  # seconds between poll-loop rounds
 class Runner:
     """The controller between OS-Ken and the core; handlers and loops call it."""
 
-    def __init__(self, settings: RunSettings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: RunSettings, clock: Callable[[], float] = time.time,
+                 pause: Callable[[], Any] = lambda: None) -> None:
         self.settings, self.clock = settings, clock
         self.lock = threading.RLock()
         self.ready = threading.Event()  # set once the fabric is planned
@@ -42,7 +42,7 @@ class Runner:
         self.api_store: Any = None
         self.api_service: Any = None
         self.document: dict | None = None
-        self.sender = Sender(self.lock, self._synced, after=self._sent)
+        self.sender = Sender(self.lock, self._synced, after=self._sent, pause=pause)
         self.state = StateFile(settings.state_file, self.lock, self._snapshot, clock)
         self.watch = WatchIO(lambda: self.core, self.lock, clock)
         self.collecting: dict[int, Collecting] = {}
@@ -168,8 +168,7 @@ class Runner:
             self.barriers = self.barriers.expect(dpid, last_xid(first, len(msgs)), start)
             sync = self.core.switches[dpid].last_sync
             name = self.core.switches[dpid].name
-        for chunk in pack_chunks(msgs, first_xid=first):  # the switch installs as we pack
-            dp.send(chunk)
+        self.sender.send_push(dp, msgs, first)  # the switch installs as we pack
         LOG.info("switch %s reports %d flows, %d groups: %d to add or replace, %d to delete",
                  name, len(collecting.flows), len(collecting.groups), sync["added"],
                  sync["deleted"])

@@ -15,6 +15,7 @@ from typing import Any
 from sdn_shadow.control.polls import Requests
 from sdn_shadow.control.sync import Xids
 from sdn_shadow.openflow import bundle, wire
+from sdn_shadow.openflow.chunks import pack_chunks
 from sdn_shadow.openflow.commit import Commit, Commits
 from sdn_shadow.openflow.messages import Message
 
@@ -25,12 +26,17 @@ class Sender:
     """Writes to the datapaths (OS-Ken `Datapath`s or fakes with `id`, `send`, `send_msg`).
 
     `synced(dpid)` says whether a switch holds its plan; `after()` runs after
-    every send of updates (the app writes its state file there).
+    every send of updates (the app writes its state file there). `pause()`
+    lets the datapaths' writers run between the runs of a long push: OS-Ken's
+    `send` only queues, and its writer thread must win the interpreter from
+    the packing thread (or, on the eventlet hub, be switched to), so without a
+    pause the first runs reach the switch late, not while the rest is packed.
     """
 
     def __init__(self, lock: AbstractContextManager[Any], synced: Callable[[int], bool],
-                 after: Callable[[], None] = lambda: None) -> None:
-        self.lock, self.synced, self.after = lock, synced, after
+                 after: Callable[[], None] = lambda: None,
+                 pause: Callable[[], Any] = lambda: None) -> None:
+        self.lock, self.synced, self.after, self.pause = lock, synced, after, pause
         self.datapaths: dict[int, Any] = {}
         self.requests = Requests()
         self.xids = Xids()
@@ -106,6 +112,13 @@ class Sender:
         """Pack `msgs` with fresh xids and write them to `dp` in one go."""
         with self.lock:
             dp.send(wire.pack_many(msgs, first_xid=self.next_xids(len(msgs))))
+
+    def send_push(self, dp: Any, msgs: Sequence[Message], first_xid: int) -> None:
+        """Write a long push (a reconciliation) in runs, pausing after each (call it
+        without the lock): the switch installs the first runs while the rest are packed."""
+        for chunk in pack_chunks(msgs, first_xid=first_xid):
+            dp.send(chunk)
+            self.pause()
 
     def send_updates(self, updates: Updates) -> None:
         """Send the core's messages to each switch that is connected and synced."""

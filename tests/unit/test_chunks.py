@@ -1,4 +1,4 @@
-"""Packed runs of a long push: short first, doubling, and together exactly `pack_many`."""
+"""Packed runs of a long push: short first, doubling, exactly `pack_many`, sent run by run."""
 
 from __future__ import annotations
 
@@ -40,3 +40,25 @@ def test_xids_run_on_across_runs_and_wrap():
 def test_a_first_run_longer_than_the_size_is_the_size():
     assert _counts(list(pack_chunks(_msgs(30), size=8, first=100))) == [8, 8, 8, 7]
     assert list(pack_chunks([])) == []
+
+
+def test_a_sender_pushes_run_by_run_and_lets_the_writer_run_after_each():
+    import threading
+
+    from sdn_shadow.control.sender import Sender
+
+    events: list[object] = []
+
+    class Datapath:
+        id = 1
+
+        def send(self, buf: bytes) -> None:
+            events.append(buf)
+
+    sender = Sender(threading.RLock(), lambda dpid: True, pause=lambda: events.append("pause"))
+    msgs = _msgs(200)
+    sender.send_push(Datapath(), msgs, first_xid=9)
+    sent = [e for e in events if isinstance(e, bytes)]
+    assert len(sent) == 3  # 64, 128, then the rest: runs of `pack_chunks`
+    assert events == [e for buf in sent for e in (buf, "pause")]
+    assert b"".join(sent) == wire.pack_many(msgs, first_xid=9)
