@@ -13,7 +13,7 @@ from sdn_shadow.lab.session import Lab, running_lab
 from sdn_shadow.lab.traffic import Capture, iperf3_tcp, iperf3_udp
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lab.yaml"
-RUNS = 5  # alternating rounds: medians over a shared, loaded box
+RUNS = 9  # alternating rounds; single rounds spread widely (with/without 0.66-1.0)
 TCP_SECONDS = 8
 
 
