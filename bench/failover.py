@@ -25,7 +25,7 @@ from sdn_shadow.lab.session import Lab, running_lab
 from sdn_shadow.lab.traffic import start_ping
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-RUNS = 5
+RUNS = 11
 WAIT_TO_RESTORE, HOLD = 1.0, 2.0
 BFD_MS = 10
 
