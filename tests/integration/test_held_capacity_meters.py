@@ -70,10 +70,11 @@ def police_best_effort(lab: Lab, seconds: float = 5) -> tuple[dict, float, int]:
                             port=5402)
         in_after, dropped_after = meter_counts("s1")
         offered = (in_after - in_before) * 8 / seconds
-        if offered > 1.2 * meter_rate("s1") * 1000:
+        rate = meter_rate("s1") * 1000
+        if offered > 1.2 * rate:
             break
         print(f"best effort: only {offered / 1e6:.1f} Mbit/s reached s1's meter "
-              f"(rate {meter_rate('s1') / 1000:.1f} Mbit/s); offering it again")
+              f"(rate {rate / 1e6:.1f} Mbit/s); offering it again")
     return result, offered, dropped_after - dropped_before
 
 
