@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +13,8 @@ from pathlib import Path
 
 from ldap3 import NONE, Connection, Server
 from ldap3.core.exceptions import LDAPException
+
+from tests.ports import quiet_port
 
 SLAPD = Path("/usr/sbin/slapd")
 SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -29,13 +30,6 @@ def slapd_missing() -> list[str]:
     missing += [str(SCHEMA_DIR / f"{name}.schema") for name in SCHEMAS
                 if not (SCHEMA_DIR / f"{name}.schema").exists()]
     return missing
-
-
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(directory: Path, password: str, syncprov: bool) -> str:
@@ -130,7 +124,7 @@ def running_slapd(tmp_path: Path, syncprov: bool = False) -> Iterator[Slapd]:
     """A fresh slapd with the suffix entry dc=example,dc=org; stopped and removed on exit."""
     directory = Path(tmp_path) / f"slapd-{secrets.token_hex(4)}"
     (directory / "db").mkdir(parents=True)
-    server = Slapd(directory, _free_port(), secrets.token_urlsafe(12))
+    server = Slapd(directory, quiet_port(), secrets.token_urlsafe(12))
     try:
         (directory / "slapd.conf").write_text(_config(directory, server.password, syncprov))
         server.start()

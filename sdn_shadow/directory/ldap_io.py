@@ -31,6 +31,11 @@ PAGE_SIZE = 500
 _PAGED_RESULTS = "1.2.840.113556.1.4.319"
 _NO_SUCH_OBJECT = 32
 _BROKEN = (LDAPCommunicationError, LDAPResponseTimeoutError)
+# ldap3's decoder fails with these on bytes that are not an LDAP message: a server that does
+# not speak LDAP, or a socket connected to itself (a client port that happened to equal the
+# port of a server just stopped, so it reads back its own request). Some of ldap3's own
+# exceptions subclass these too: catch LDAPException first.
+_GARBLED = (KeyError, IndexError, ValueError)
 
 
 class DirectoryError(Exception):
@@ -96,6 +101,8 @@ class LdapDirectory:
                                               paged_cookie=cookie)
             except LDAPException as exc:
                 raise self._error(f"search {base}: {exc}") from exc
+            except _GARBLED as exc:
+                raise self._error(f"search {base}: {_not_ldap(exc)}") from exc
             result = self.connection.result or {}
             if not done and result.get("result") == _NO_SUCH_OBJECT:
                 return
@@ -139,6 +146,9 @@ class LdapDirectory:
             except LDAPException as exc:  # refused before sending: bad DN or value
                 results.append(OpResult(op, False, None, type(exc).__name__, str(exc)))
                 continue
+            except _GARBLED as exc:
+                raise self._error(f"{type(op).__name__.lower()} {op.dn}: {_not_ldap(exc)}",
+                                  results) from exc
             result = self.connection.result
             if result is None or self.connection.closed:
                 raise self._error(f"{type(op).__name__.lower()} {op.dn}: connection lost",
@@ -169,7 +179,7 @@ class LdapDirectory:
 
     def close(self) -> None:
         """Unbind; errors on a broken session are ignored."""
-        with contextlib.suppress(LDAPException):
+        with contextlib.suppress(LDAPException, *_GARBLED):
             self.connection.unbind()
 
 
@@ -224,13 +234,26 @@ def values_of(attributes: dict, name: str) -> list[str]:
 def connect(url: str, bind_dn: str, password: str, timeout: float = 5.0,
             ca_file: str = "") -> LdapDirectory:
     """Connect and simple-bind; DirectoryError when the server is down, its certificate is
-    not trusted (ldaps://: `ca_file`, else the system's CAs) or it refuses the bind."""
+    not trusted (ldaps://: `ca_file`, else the system's CAs), it refuses the bind or its
+    reply is not LDAP."""
     try:
         connection = unbound(url, bind_dn, password, timeout, verified_tls(ca_file))
-        if not connection.bind():
+        try:
+            bound = connection.bind()
+        except LDAPException:  # some are KeyErrors or ValueErrors too: handled below
+            raise
+        except _GARBLED as exc:
+            LdapDirectory(connection).close()
+            raise DirectoryError(f"bind to {url} as {bind_dn}: {_not_ldap(exc)}") from exc
+        if not bound:
             reason = _describe(connection.result or {})
             LdapDirectory(connection).close()
             raise DirectoryError(f"bind to {url} as {bind_dn}: {reason}")
     except (LDAPException, OSError) as exc:  # ssl.SSLError and an unreadable CA file: OSError
         raise DirectoryError(f"cannot reach {url}: {exc}") from exc
     return LdapDirectory(connection, url)
+
+
+def _not_ldap(exc: Exception) -> str:
+    """The reason for a reply ldap3 could not decode."""
+    return f"not an LDAP reply ({type(exc).__name__} {exc})"

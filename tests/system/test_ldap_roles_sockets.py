@@ -6,25 +6,26 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
+from tests.ports import quiet_port
 from tests.unit.test_ldap_roles import settings
 
 
 def closed_port() -> int:
-    """A port on 127.0.0.1 nobody listens on (just freed)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port on 127.0.0.1 nobody listens on, below the ephemeral range: a connection to
+    it is refused and can never connect to itself."""
+    return quiet_port()
 
 
 @contextmanager
-def serving(answer: bytes | None) -> Iterator[int]:
-    """A TCP server on 127.0.0.1 that answers every request with `answer` (None: never)."""
+def serving(answer: bytes | Callable[[bytes], bytes] | None) -> Iterator[int]:
+    """A TCP server on 127.0.0.1 that answers every request with `answer`, or with what
+    `answer` makes of the request (None: never)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -42,8 +43,8 @@ def serving(answer: bytes | None) -> Iterator[int]:
             if answer is not None:
                 conn.settimeout(2)
                 try:
-                    conn.recv(4096)
-                    conn.sendall(answer)
+                    request = conn.recv(4096)
+                    conn.sendall(answer(request) if callable(answer) else answer)
                     conn.shutdown(socket.SHUT_WR)  # like an HTTP server: answer and close
                 except OSError:
                     pass
