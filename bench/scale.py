@@ -16,7 +16,6 @@ import copy
 import gc
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from bench import fabric_gen
 from bench.figures import Figure, median
+from sdn_shadow.lab.ports import free_tcp_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -429,12 +429,6 @@ def plan_full_s(progress: Callable[[str], None]) -> dict[str, Figure]:
 # --- start_to_api_s -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _vm_hwm_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -460,7 +454,7 @@ def _start_once(hosts: int, workdir: Path, progress: Callable[[str], None]) -> d
         book = TokenBook()
         book.add("bench", "viewer")
         book.save(tokens)
-    api_port, of_port = _free_port(), _free_port()
+    api_port, of_port = free_tcp_port(), free_tcp_port()
     url = f"http://127.0.0.1:{api_port}/api/v1/health"
     proc = ControllerProcess(config, of_port, workdir / f"state-{hosts}.json",
                              workdir / f"controller-{hosts}.log",

@@ -14,7 +14,7 @@ from pathlib import Path
 from ldap3 import NONE, Connection, Server
 from ldap3.core.exceptions import LDAPException
 
-from tests.ports import quiet_port
+from sdn_shadow.lab.ports import free_tcp_port
 
 SLAPD = Path("/usr/sbin/slapd")
 SCHEMA_DIR = Path("/etc/ldap/schema")
@@ -124,7 +124,7 @@ def running_slapd(tmp_path: Path, syncprov: bool = False) -> Iterator[Slapd]:
     """A fresh slapd with the suffix entry dc=example,dc=org; stopped and removed on exit."""
     directory = Path(tmp_path) / f"slapd-{secrets.token_hex(4)}"
     (directory / "db").mkdir(parents=True)
-    server = Slapd(directory, quiet_port(), secrets.token_urlsafe(12))
+    server = Slapd(directory, free_tcp_port(), secrets.token_urlsafe(12))
     try:
         (directory / "slapd.conf").write_text(_config(directory, server.password, syncprov))
         server.start()

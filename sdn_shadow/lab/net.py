@@ -19,6 +19,7 @@ from mininet.node import OVSSwitch, RemoteController
 from mininet.topo import Topo
 
 from sdn_shadow.lab.ownership import claim, reclaim_stale
+from sdn_shadow.lab.ports import free_tcp_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,13 +70,6 @@ class LabController(RemoteController):
                 return True
         except OSError:
             return False
-
-
-def free_tcp_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return int(sock.getsockname()[1])
 
 
 def require_lab_tools() -> list[str]:

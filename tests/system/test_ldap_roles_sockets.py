@@ -12,14 +12,14 @@ from contextlib import contextmanager
 import pytest
 
 from sdn_shadow.api.ldap_roles import LdapRoles, LdapUnavailable
-from tests.ports import quiet_port
+from sdn_shadow.lab.ports import free_tcp_port
 from tests.unit.test_ldap_roles import settings
 
 
 def closed_port() -> int:
     """A port on 127.0.0.1 nobody listens on, below the ephemeral range: a connection to
     it is refused and can never connect to itself."""
-    return quiet_port()
+    return free_tcp_port()
 
 
 @contextmanager

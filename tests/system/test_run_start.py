@@ -21,14 +21,13 @@ import yaml
 
 from sdn_shadow.api.auth import TokenBook
 from sdn_shadow.lab.controller import ControllerProcess, read_state
+from sdn_shadow.lab.ports import free_tcp_port
 
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_tcp_port()
 
 
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
