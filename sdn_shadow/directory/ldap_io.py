@@ -238,19 +238,16 @@ def connect(url: str, bind_dn: str, password: str, timeout: float = 5.0,
     reply is not LDAP."""
     try:
         connection = unbound(url, bind_dn, password, timeout, verified_tls(ca_file))
-        try:
-            bound = connection.bind()
-        except LDAPException:  # some are KeyErrors or ValueErrors too: handled below
-            raise
-        except _GARBLED as exc:
-            LdapDirectory(connection).close()
-            raise DirectoryError(f"bind to {url} as {bind_dn}: {_not_ldap(exc)}") from exc
-        if not bound:
-            reason = _describe(connection.result or {})
-            LdapDirectory(connection).close()
-            raise DirectoryError(f"bind to {url} as {bind_dn}: {reason}")
+        bound = connection.bind()
     except (LDAPException, OSError) as exc:  # ssl.SSLError and an unreadable CA file: OSError
         raise DirectoryError(f"cannot reach {url}: {exc}") from exc
+    except _GARBLED as exc:  # after LDAPException, some of which subclass these too
+        LdapDirectory(connection).close()
+        raise DirectoryError(f"bind to {url} as {bind_dn}: {_not_ldap(exc)}") from exc
+    if not bound:
+        reason = _describe(connection.result or {})
+        LdapDirectory(connection).close()
+        raise DirectoryError(f"bind to {url} as {bind_dn}: {reason}")
     return LdapDirectory(connection, url)
 
 
