@@ -16,12 +16,6 @@ from sdn_shadow.lab.ports import free_tcp_port
 from tests.unit.test_ldap_roles import settings
 
 
-def closed_port() -> int:
-    """A port on 127.0.0.1 nobody listens on, below the ephemeral range: a connection to
-    it is refused and can never connect to itself."""
-    return free_tcp_port()
-
-
 @contextmanager
 def serving(answer: bytes | Callable[[bytes], bytes] | None) -> Iterator[int]:
     """A TCP server on 127.0.0.1 that answers every request with `answer`, or with what
@@ -71,7 +65,7 @@ def unavailable(url: str, timeout: float = 1.0) -> tuple[LdapUnavailable, float]
 
 
 def test_nothing_listening_is_unavailable_naming_the_url() -> None:
-    url = f"ldap://127.0.0.1:{closed_port()}"
+    url = f"ldap://127.0.0.1:{free_tcp_port()}"  # nobody listens; never a self-connect
     error, took = unavailable(url, timeout=30)
     assert url in str(error) and "refused" in str(error).lower()
     assert took < 20, "it waited for the 30 s timeout: a refusal is known at once"

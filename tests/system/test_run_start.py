@@ -26,10 +26,6 @@ from sdn_shadow.lab.ports import free_tcp_port
 RING = Path(__file__).resolve().parents[2] / "examples" / "ring.yaml"
 
 
-def free_port() -> int:
-    return free_tcp_port()
-
-
 def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sdn_shadow.cli", "run", "--config", str(RING),
                            *args], capture_output=True, text=True, timeout=timeout)
@@ -62,7 +58,7 @@ def test_an_api_port_in_use_stops_the_start(tmp_path) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         api = sock.getsockname()[1]
-        proc = run("--of-port", str(free_port()), "--api", f"127.0.0.1:{api}", "--tokens",
+        proc = run("--of-port", str(free_tcp_port()), "--api", f"127.0.0.1:{api}", "--tokens",
                    str(tokens))
     assert proc.returncode == 1, proc.stderr
     assert f"the REST API cannot listen on 127.0.0.1:{api}" in proc.stderr
@@ -94,8 +90,8 @@ def test_sighup_with_a_bad_config_is_refused_and_the_controller_goes_on(tmp_path
     book = TokenBook()
     book.add("t", "viewer")
     book.save(tokens)
-    api, state = free_port(), tmp_path / "state.json"
-    controller = ControllerProcess(config, free_port(), state, tmp_path / "controller.log",
+    api, state = free_tcp_port(), tmp_path / "state.json"
+    controller = ControllerProcess(config, free_tcp_port(), state, tmp_path / "controller.log",
                                    extra_args=["--api", f"127.0.0.1:{api}", "--tokens",
                                                str(tokens)])
     with controller:
@@ -148,7 +144,7 @@ def test_fake_switches_over_tcp_are_reconciled_synced_and_polled(tmp_path) -> No
     flow_mod, port_stats = 14, 4
     config = parse_config(yaml.safe_load(RING.read_text()))
     plans = compile_config(config)
-    of_port, state = free_port(), tmp_path / "state.json"
+    of_port, state = free_tcp_port(), tmp_path / "state.json"
     controller = ControllerProcess(RING, of_port, state, tmp_path / "controller.log")
     switches = []
     with controller:
@@ -176,7 +172,7 @@ def test_a_metrics_port_in_use_stops_the_start() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen(1)
         port = sock.getsockname()[1]
-        proc = run("--of-port", str(free_port()), "--metrics", f"127.0.0.1:{port}")
+        proc = run("--of-port", str(free_tcp_port()), "--metrics", f"127.0.0.1:{port}")
     assert proc.returncode == 1, proc.stderr
     assert f"cannot listen for Prometheus metrics on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -186,7 +182,7 @@ def test_the_gate_server_answers_starting_then_the_attached_api() -> None:
     from sdn_shadow.api.server import ApiServer
     from sdn_shadow.control.startup import ApiGate
 
-    port = free_port()
+    port = free_tcp_port()
     gate = ApiGate(switches=3)
     server = ApiServer(gate, "127.0.0.1", port, None).start()
     try:
@@ -234,7 +230,7 @@ def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
     from sdn_shadow.tls import make_lab_pki
 
     pki = make_lab_pki(tmp_path)
-    port = free_port()
+    port = free_tcp_port()
     server = ApiServer(ApiGate(), "127.0.0.1", port, pki.api_tls()).start()
     try:
         verify = ssl.create_default_context(cafile=str(pki.ca_cert))
@@ -245,7 +241,7 @@ def test_the_gate_server_serves_https_only_with_tls(tmp_path) -> None:
     finally:
         server.stop()
     with pytest.raises(ssl.SSLError):  # refused before anything listens
-        ApiServer(ApiGate(), "127.0.0.1", free_port(),
+        ApiServer(ApiGate(), "127.0.0.1", free_tcp_port(),
                    TlsFiles(cert=str(pki.server_cert), key=str(pki.switch_key)))
 
 
@@ -258,8 +254,8 @@ def test_the_running_api_takes_its_body_limit_from_the_config(tmp_path) -> None:
     book = TokenBook()
     token = book.add("t", "operator")
     book.save(tokens)
-    api = free_port()
-    controller = ControllerProcess(config, free_port(), tmp_path / "state.json",
+    api = free_tcp_port()
+    controller = ControllerProcess(config, free_tcp_port(), tmp_path / "state.json",
                                    tmp_path / "controller.log",
                                    extra_args=["--api", f"127.0.0.1:{api}", "--tokens",
                                                str(tokens)])
